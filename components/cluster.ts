@@ -1,0 +1,64 @@
+/**
+ * The cluster every environment starts from: a kind cluster this stack provisions, or an existing
+ * cluster adopted from the secret `fleet:kubeconfig`. Either way the component exposes one
+ * `k8s.Provider`, and every Kubernetes resource in the program is created through it.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ClusterConfig } from "./config";
+import { CommandRunner, KindCluster } from "./kind";
+
+export interface ClusterArgs {
+  /** The validated `fleet:cluster` config. */
+  readonly cluster: ClusterConfig;
+  /** The kubeconfig for `type: kubeconfig` (the secret `fleet:kubeconfig`). */
+  readonly kubeconfig?: pulumi.Input<string>;
+  /** Runs the `kind` CLI; tests inject a fake. @default the real `child_process` runner */
+  readonly runner?: CommandRunner;
+}
+
+export class Cluster extends pulumi.ComponentResource {
+  /** The only Kubernetes provider resources in this program may use. */
+  readonly provider: k8s.Provider;
+  /** Kubeconfig of the cluster; always a secret. */
+  readonly kubeconfig: pulumi.Output<string>;
+  /** API server URL (kind clusters only; empty for kubeconfig clusters). */
+  readonly endpoint: pulumi.Output<string>;
+  /** The kind cluster, when this stack provisions one. */
+  readonly kind?: KindCluster;
+
+  constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fleet:cluster:Cluster", name, {}, opts);
+    const { cluster } = args;
+    let context: pulumi.Input<string> | undefined;
+    if (cluster.type === "kind") {
+      this.kind = new KindCluster(
+        `${name}-kind`,
+        { name: cluster.name, workers: cluster.workers, ...(cluster.nodeImage ? { nodeImage: cluster.nodeImage } : {}) },
+        { parent: this },
+        args.runner,
+      );
+      this.kubeconfig = pulumi.secret(this.kind.kubeconfig);
+      this.endpoint = this.kind.endpoint;
+      context = this.kind.context;
+    } else {
+      if (args.kubeconfig === undefined) {
+        throw new pulumi.ResourceError("fleet:kubeconfig is required for fleet:cluster.type kubeconfig", this);
+      }
+      this.kubeconfig = pulumi.secret(args.kubeconfig);
+      this.endpoint = pulumi.output("");
+      context = cluster.context;
+    }
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      {
+        kubeconfig: this.kubeconfig,
+        ...(context !== undefined ? { context } : {}),
+        // A kind cluster deleted out of band must not block `pulumi destroy` of what was in it.
+        ...(cluster.type === "kind" ? { deleteUnreachable: true } : {}),
+      },
+      { parent: this },
+    );
+    this.registerOutputs({ kubeconfig: this.kubeconfig, endpoint: this.endpoint });
+  }
+}

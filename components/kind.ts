@@ -1,0 +1,222 @@
+/**
+ * kind clusters as a Pulumi dynamic resource that drives the `kind` CLI. There is no published
+ * Pulumi kind provider, so `create`, `diff`, `read` and `delete` run `kind` through a
+ * `CommandRunner`; tests inject a fake runner and check the exact argv and generated config.
+ *
+ * Everything the provider uses is reachable from this module, because Pulumi serializes the
+ * provider object (and what it captures) into the resource's state.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+/** Result of running one command. `notFound` is set when the executable is not on PATH. */
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly notFound?: boolean;
+}
+
+/** Runs `command` with `args` (no shell). Injected in tests. */
+export type CommandRunner = (command: string, args: readonly string[]) => Promise<CommandResult>;
+
+/** The real runner: `child_process.execFile`, 20-minute limit, no shell. */
+export const execRunner: CommandRunner = (command, args) =>
+  new Promise((resolve) => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { execFile } = require("child_process") as typeof import("child_process");
+    execFile(
+      command,
+      [...args],
+      { maxBuffer: 64 * 1024 * 1024, timeout: 20 * 60 * 1000 },
+      (error: (Error & { code?: unknown }) | null, stdout: string, stderr: string) => {
+        if (!error) return resolve({ code: 0, stdout, stderr });
+        const notFound = error.code === "ENOENT";
+        resolve({ code: typeof error.code === "number" ? error.code : notFound ? 127 : 1, stdout, stderr, notFound });
+      },
+    );
+  });
+
+/** What a kind cluster is made of: the inputs of `KindCluster`. */
+export interface KindClusterSpec {
+  /** kind cluster name (also the Docker container prefix). */
+  readonly name: string;
+  /** Node image for every node, e.g. `kindest/node:v1.35.0`; kind's default when unset. */
+  readonly nodeImage?: string;
+  /** Worker nodes besides the one control-plane node. */
+  readonly workers: number;
+}
+
+/** State kept for a kind cluster. `kubeconfig` is a secret. */
+export interface KindClusterState extends KindClusterSpec {
+  readonly kubeconfig: string;
+  /** API server URL, e.g. `https://127.0.0.1:41234`. */
+  readonly endpoint: string;
+  /** Context name kind writes: `kind-<name>`. */
+  readonly context: string;
+}
+
+/** kind's cluster config (`kind.x-k8s.io/v1alpha4`) for a spec, as YAML with a stable key order. */
+export function kindConfigYaml(spec: KindClusterSpec): string {
+  const node = (role: string) => [`  - role: ${role}`, ...(spec.nodeImage ? [`    image: ${spec.nodeImage}`] : [])];
+  const lines = [
+    "kind: Cluster",
+    "apiVersion: kind.x-k8s.io/v1alpha4",
+    `name: ${spec.name}`,
+    "nodes:",
+    ...node("control-plane"),
+    ...Array.from({ length: spec.workers }, () => node("worker")).flat(),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** How long `kind create cluster` waits for the control plane to be Ready. */
+export const KIND_WAIT = "5m";
+
+/** The API server URL in a kubeconfig (`clusters[0].cluster.server`). */
+export function kubeconfigServer(kubeconfig: string): string {
+  const match = /^\s*server:\s*(\S+)\s*$/m.exec(kubeconfig);
+  return match ? match[1].replace(/^["']|["']$/g, "") : "";
+}
+
+function failure(what: string, result: CommandResult): Error {
+  const detail = (result.stderr || result.stdout).trim();
+  return new Error(`${what} failed (exit ${result.code})${detail ? `: ${detail}` : ""}`);
+}
+
+/**
+ * The dynamic provider. A class with the runner as its only field, so Pulumi can serialize it.
+ * Every failure names the fix.
+ */
+export class KindProvider implements pulumi.dynamic.ResourceProvider {
+  constructor(private readonly run: CommandRunner = execRunner) {}
+
+  /** kind and docker are installed and Docker answers. */
+  async preflight(): Promise<void> {
+    const kind = await this.run("kind", ["version"]);
+    if (kind.notFound) {
+      throw new Error(
+        "kind is not on PATH: install it (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), " +
+          "or use an existing cluster with fleet:cluster.type: kubeconfig",
+      );
+    }
+    if (kind.code !== 0) throw failure("kind version", kind);
+    const docker = await this.run("docker", ["info", "--format", "{{.ServerVersion}}"]);
+    if (docker.notFound) {
+      throw new Error("docker is not on PATH: kind runs its nodes as Docker containers; install Docker (https://docs.docker.com/get-docker/)");
+    }
+    if (docker.code !== 0) {
+      throw new Error(
+        `Docker is not running (docker info: ${(docker.stderr || docker.stdout).trim() || `exit ${docker.code}`}): ` +
+          "start Docker (e.g. `sudo systemctl start docker`, or open Docker Desktop) and run pulumi up again",
+      );
+    }
+  }
+
+  /** Names of the kind clusters that exist on this machine. */
+  async clusters(): Promise<string[]> {
+    const result = await this.run("kind", ["get", "clusters"]);
+    if (result.notFound) throw new Error("kind is not on PATH: install it (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)");
+    if (result.code !== 0) throw failure("kind get clusters", result);
+    return result.stdout.split("\n").map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith("No kind clusters"));
+  }
+
+  async kubeconfig(name: string): Promise<string> {
+    const result = await this.run("kind", ["get", "kubeconfig", "--name", name]);
+    if (result.code !== 0) throw failure(`kind get kubeconfig --name ${name}`, result);
+    return result.stdout;
+  }
+
+  async state(spec: KindClusterSpec): Promise<KindClusterState> {
+    const kubeconfig = await this.kubeconfig(spec.name);
+    return {
+      name: spec.name,
+      ...(spec.nodeImage ? { nodeImage: spec.nodeImage } : {}),
+      workers: spec.workers,
+      kubeconfig,
+      endpoint: kubeconfigServer(kubeconfig),
+      context: `kind-${spec.name}`,
+    };
+  }
+
+  async create(inputs: KindClusterSpec): Promise<pulumi.dynamic.CreateResult<KindClusterState>> {
+    await this.preflight();
+    if ((await this.clusters()).includes(inputs.name)) {
+      throw new Error(
+        `a kind cluster named ${inputs.name} already exists but is not in this stack's state. ` +
+          `Delete it with \`kind delete cluster --name ${inputs.name}\`, or adopt it: set fleet:cluster.type: kubeconfig ` +
+          `and \`kind get kubeconfig --name ${inputs.name} | pulumi config set --secret fleet:kubeconfig\``,
+      );
+    }
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const fs = require("fs") as typeof import("fs");
+    const os = require("os") as typeof import("os");
+    const path = require("path") as typeof import("path");
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-kind-"));
+    const configFile = path.join(dir, "kind-config.yaml");
+    try {
+      fs.writeFileSync(configFile, kindConfigYaml(inputs));
+      const created = await this.run("kind", [
+        "create", "cluster", "--name", inputs.name, "--config", configFile, "--wait", KIND_WAIT,
+      ]);
+      if (created.code !== 0) throw failure(`kind create cluster --name ${inputs.name}`, created);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    return { id: inputs.name, outs: await this.state(inputs) };
+  }
+
+  async diff(_id: string, olds: KindClusterState, news: KindClusterSpec): Promise<pulumi.dynamic.DiffResult> {
+    const replaces: string[] = [];
+    if (olds.name !== news.name) replaces.push("name");
+    if ((olds.nodeImage ?? "") !== (news.nodeImage ?? "")) replaces.push("nodeImage");
+    if (olds.workers !== news.workers) replaces.push("workers");
+    // kind cannot change a cluster in place, and a same-named cluster must be gone before it is made again.
+    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+  }
+
+  async read(id: string, props?: KindClusterState): Promise<pulumi.dynamic.ReadResult<KindClusterState>> {
+    if (!(await this.clusters()).includes(id)) {
+      return { id: "", props: undefined }; // deleted out of band: refresh drops it from state
+    }
+    const spec: KindClusterSpec = props ?? { name: id, workers: 0 };
+    return { id, props: await this.state({ ...spec, name: id }) };
+  }
+
+  async delete(id: string): Promise<void> {
+    const result = await this.run("kind", ["delete", "cluster", "--name", id]);
+    if (result.notFound) {
+      throw new Error(`kind is not on PATH, so cluster ${id} cannot be deleted: install kind, or \`pulumi state delete\` the cluster if it is already gone`);
+    }
+    // kind exits 0 for a cluster that is already gone; any other failure is real.
+    if (result.code !== 0) throw failure(`kind delete cluster --name ${id}`, result);
+  }
+}
+
+/** Inputs of a `KindCluster`. */
+export interface KindClusterArgs {
+  /** kind cluster name. */
+  readonly name: pulumi.Input<string>;
+  /** Node image; kind's default when unset. */
+  readonly nodeImage?: pulumi.Input<string>;
+  /** Worker nodes besides the control plane. */
+  readonly workers: pulumi.Input<number>;
+}
+
+/** A kind cluster on the machine running Pulumi. `kubeconfig` is a secret output. */
+export class KindCluster extends pulumi.dynamic.Resource {
+  declare readonly kubeconfig: pulumi.Output<string>;
+  declare readonly endpoint: pulumi.Output<string>;
+  declare readonly context: pulumi.Output<string>;
+
+  constructor(name: string, args: KindClusterArgs, opts?: pulumi.CustomResourceOptions, runner?: CommandRunner) {
+    super(
+      new KindProvider(runner),
+      name,
+      { ...args, kubeconfig: undefined, endpoint: undefined, context: undefined },
+      { ...opts, additionalSecretOutputs: ["kubeconfig"] },
+      "fleet",
+      "KindCluster",
+    );
+  }
+}
