@@ -633,6 +633,13 @@ export function parseFleetConfig(input: RawStackConfig): FleetConfig {
   };
 }
 
+/** The keys this program owns (`fleet:*` and `github:owner`); other namespaces belong to providers. */
+export function programKeys<T>(all: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(
+    Object.entries(all).filter(([key]) => key.startsWith(`${PROJECT}:`) || key === CONFIG_KEYS.owner),
+  );
+}
+
 /** What `loadStackConfig` reads from the running Pulumi stack. */
 export interface StackConfig {
   readonly config: FleetConfig;
@@ -642,11 +649,7 @@ export interface StackConfig {
 
 /** Reads this stack's config from the Pulumi runtime and validates it before anything is registered. */
 export function loadStackConfig(): StackConfig {
-  const all = pulumi.runtime.allConfig();
-  const values: Record<string, string> = {};
-  for (const [key, value] of Object.entries(all)) {
-    if (key.startsWith(`${PROJECT}:`) || key === CONFIG_KEYS.owner) values[key] = value;
-  }
+  const values = programKeys(pulumi.runtime.allConfig());
   const config = parseFleetConfig({ stack: pulumi.getStack(), values });
   const kubeconfig =
     config.cluster.type === "kubeconfig" ? new pulumi.Config(PROJECT).requireSecret("kubeconfig") : undefined;

@@ -74,8 +74,11 @@ export const KIND_WAIT = "5m";
 
 /** The API server URL in a kubeconfig (`clusters[0].cluster.server`). */
 export function kubeconfigServer(kubeconfig: string): string {
-  const match = /^\s*server:\s*(\S+)\s*$/m.exec(kubeconfig);
-  return match ? match[1].replace(/^["']|["']$/g, "") : "";
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parse } = require("yaml") as typeof import("yaml");
+  const doc = parse(kubeconfig) as { clusters?: { cluster?: { server?: unknown } }[] } | null;
+  const server = doc?.clusters?.[0]?.cluster?.server;
+  return typeof server === "string" ? server : "";
 }
 
 function failure(what: string, result: CommandResult): Error {

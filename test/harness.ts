@@ -69,6 +69,16 @@ export function isSecretValue(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
 }
 
+/** Replaces every `{ <sig>: <secret sig>, value }` wrapper with its value. */
+function unwrapSecrets(value: any): any {
+  if (isSecretValue(value)) return unwrapSecrets(value.value);
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
 /** Fake provider outputs, so components can use computed fields as they would after `pulumi up`. */
 function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   switch (type) {
@@ -162,7 +172,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
           custom: req.getCustom(),
           parent: req.getParent(),
           provider: req.getProvider(),
-          inputs: rpc.deserializeProperties(req.getObject()),
+          inputs: unwrapSecrets(rpc.deserializeProperties(req.getObject())),
           rawInputs: req.getObject()?.toJavaScript() ?? {},
           dependencies: [...new Set([...req.getDependenciesList(), ...propertyDeps])],
           additionalSecretOutputs: req.getAdditionalsecretoutputsList(),

@@ -1,0 +1,84 @@
+import { strict as assert } from "assert";
+import { isSecretOutput, isSecretValue, one, providerUrn, runProgram, stackConfig } from "./harness";
+
+const KIND = "pulumi-nodejs:dynamic/fleet:KindCluster";
+const K8S_PROVIDER = "pulumi:providers:kubernetes";
+const KUBECONFIG_STACK = {
+  "github:owner": "acme-org",
+  "fleet:cluster": { type: "kubeconfig", context: "prod-admin" },
+  "fleet:kubeconfig": "apiVersion: v1\nkind: Config\ncurrent-context: prod-admin\n",
+};
+
+describe("Cluster: kind", () => {
+  it("registers a KindCluster under mocks: the provider survives closure serialization", async () => {
+    const result = await runProgram({ stack: "staging", config: stackConfig("staging") });
+    assert.equal(result.error, undefined, result.error?.message);
+    const kind = one(result, KIND);
+    assert.equal(typeof kind.inputs.__provider, "string");
+    assert.match(kind.inputs.__provider, /kind create cluster|"create", "cluster"/, "the serialized provider carries its create logic");
+    assert.deepEqual(
+      { name: kind.inputs.name, nodeImage: kind.inputs.nodeImage, workers: kind.inputs.workers },
+      { name: "fleet-staging", nodeImage: "kindest/node:v1.35.0", workers: 1 },
+    );
+  });
+
+  it("marks the kind kubeconfig output secret and keeps it secret into the Kubernetes provider", async () => {
+    const result = await runProgram({ stack: "staging", config: stackConfig("staging") });
+    const kind = one(result, KIND);
+    assert.deepEqual(kind.additionalSecretOutputs, ["kubeconfig"]);
+    const provider = one(result, K8S_PROVIDER);
+    assert.ok(isSecretValue(provider.rawInputs.kubeconfig), "the provider's kubeconfig input must be a secret");
+    assert.ok(await isSecretOutput(result.exported?.kubeconfig), "the kubeconfig stack output must be a secret");
+  });
+
+  it("builds the Kubernetes provider from the kind cluster, so destroy removes workloads before the cluster", async () => {
+    const result = await runProgram({ stack: "staging", config: stackConfig("staging") });
+    const kind = one(result, KIND);
+    const provider = one(result, K8S_PROVIDER);
+    assert.ok(provider.dependencies.includes(kind.urn), "provider depends on the KindCluster");
+    assert.equal(provider.inputs.context, "kind-fleet-staging");
+    assert.equal(String(provider.inputs.deleteUnreachable), "true", "provider inputs are sent as strings");
+  });
+});
+
+describe("Cluster: kubeconfig", () => {
+  it("provisions no kind cluster", async () => {
+    const result = await runProgram({ stack: "production", config: KUBECONFIG_STACK, secretKeys: ["fleet:kubeconfig"] });
+    assert.equal(result.error, undefined, result.error?.message);
+    assert.deepEqual(result.resources.filter((r) => r.type === KIND), []);
+    assert.equal(one(result, K8S_PROVIDER).inputs.context, "prod-admin");
+  });
+
+  it("passes the kubeconfig to the provider as a secret", async () => {
+    const result = await runProgram({ stack: "production", config: KUBECONFIG_STACK, secretKeys: ["fleet:kubeconfig"] });
+    const provider = one(result, K8S_PROVIDER);
+    assert.ok(isSecretValue(provider.rawInputs.kubeconfig), "the provider's kubeconfig input must be a secret");
+    assert.equal(provider.inputs.kubeconfig, KUBECONFIG_STACK["fleet:kubeconfig"]);
+    assert.ok(await isSecretOutput(result.exported?.kubeconfig));
+  });
+
+  it("keeps the kubeconfig secret even if it was stored as plain config by mistake", async () => {
+    const result = await runProgram({ stack: "production", config: KUBECONFIG_STACK });
+    assert.ok(isSecretValue(one(result, K8S_PROVIDER).rawInputs.kubeconfig));
+  });
+});
+
+describe("Cluster: one Kubernetes provider for everything", () => {
+  for (const stack of ["staging", "production"]) {
+    it(`${stack}: every Kubernetes resource uses the cluster's provider, never the default one`, async () => {
+      const result = await runProgram({ stack, config: stackConfig(stack) });
+      const providers = result.resources.filter((r) => r.type === K8S_PROVIDER);
+      assert.equal(providers.length, 1, "exactly one Kubernetes provider");
+      const strays = result.resources
+        .filter((r) => r.type.startsWith("kubernetes:") && providerUrn(r.provider) !== providers[0].urn)
+        .map((r) => `${r.type}::${r.name} (provider ${r.provider || "default"})`);
+      assert.deepEqual(strays, []);
+    });
+  }
+
+  it("the example stacks disable the default Kubernetes provider, so a forgotten provider fails loudly", () => {
+    for (const stack of ["staging", "production"]) {
+      assert.deepEqual(stackConfig(stack)["pulumi:disable-default-providers"], ["kubernetes"], `Pulumi.${stack}.yaml`);
+    }
+  });
+});
