@@ -4,14 +4,44 @@
  */
 import { Cluster } from "./components/cluster";
 import { loadStackConfig } from "./components/config";
+import { Flux } from "./components/flux";
+import { fleetReadme, fleetScaffold, sshUrl } from "./components/manifests";
+import { Repository } from "./components/repository";
 
 export = async () => {
   const { config, kubeconfig } = loadStackConfig();
-  const cluster = new Cluster(config.stack, { cluster: config.cluster, ...(kubeconfig ? { kubeconfig } : {}) });
+  const { stack, owner, repository } = config;
+
+  const cluster = new Cluster(stack, { cluster: config.cluster, ...(kubeconfig ? { kubeconfig } : {}) });
+  const fleet = new Repository("fleet", {
+    owner,
+    name: repository.name,
+    create: repository.create,
+    visibility: repository.visibility,
+    branch: repository.branch,
+    description: "Flux fleet: cluster configuration and cluster-wide infrastructure",
+    environment: stack,
+    keyAlgorithm: repository.keyAlgorithm,
+    files: [...(repository.create ? [fleetReadme(repository.name)] : []), ...fleetScaffold(stack, repository.path)],
+  });
+  const flux = new Flux("flux", {
+    provider: cluster.provider,
+    flux: config.flux,
+    url: sshUrl(owner, repository.name),
+    branch: repository.branch,
+    path: repository.path,
+    identity: fleet.privateKey,
+    identityPub: fleet.publicKey,
+    ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
+    syncDependsOn: fleet.ready,
+  });
+
   return {
-    environment: config.stack,
+    environment: stack,
     clusterType: config.cluster.type,
     kubeconfig: cluster.kubeconfig,
     endpoint: cluster.endpoint,
+    fleetRepository: { url: fleet.htmlUrl, deployKeyFingerprint: fleet.fingerprint },
+    fluxInstance: flux.instance.metadata.name,
   };
 };

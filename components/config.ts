@@ -36,6 +36,7 @@ export const DEFAULTS = {
   repositoryCreate: false,
   visibility: "private" as const,
   branch: "main",
+  keyAlgorithm: "ed25519" as const,
   clusterRole: "admin",
   clusterName: (stack: string) => `fleet-${stack}`,
   fleetPath: (stack: string) => `clusters/${stack}`,
@@ -48,6 +49,9 @@ export const DEFAULTS = {
 // ---------------------------------------------------------------------------------------------
 
 export type Visibility = "private" | "internal" | "public";
+export const KEY_ALGORITHMS = ["ed25519", "ecdsa-p256", "ecdsa-p384"] as const;
+/** Deploy key algorithms; the tls provider's ECDSA default (P-224) is deliberately not offered. */
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 
 export interface KindClusterConfig {
   readonly type: "kind";
@@ -85,6 +89,10 @@ export interface RepositoryConfig {
   readonly branch: string;
   /** Path in the fleet repository this cluster syncs. @default `clusters/<stack>` */
   readonly path: string;
+  /** Algorithm of every deploy key this stack makes (fleet and tenants). @default ed25519 */
+  readonly keyAlgorithm: KeyAlgorithm;
+  /** known_hosts for the Git host; set for GitHub Enterprise. @default GitHub's published host keys */
+  readonly knownHosts?: string;
 }
 
 export interface TenantQuota {
@@ -230,6 +238,13 @@ const RepositorySchema = z.strictObject({
   visibility: z.enum(["private", "internal", "public"]).optional(),
   branch: branch.optional(),
   path: repoPath.optional(),
+  keyAlgorithm: z.enum(KEY_ALGORITHMS).optional(),
+  knownHosts: z
+    .string()
+    .refine((v) => v.split("\n").some((line) => /^\S+\s+(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa)\s+\S+/.test(line)), {
+      error: "must hold known_hosts lines such as 'github.example.com ssh-ed25519 AAAA…'",
+    })
+    .optional(),
 });
 
 const TenantSchema = z.strictObject({
@@ -455,6 +470,8 @@ function repositoryWithDefaults(r: RawRepository, stack: string): RepositoryConf
     visibility: r.visibility ?? DEFAULTS.visibility,
     branch: r.branch ?? DEFAULTS.branch,
     path: r.path ?? DEFAULTS.fleetPath(stack),
+    keyAlgorithm: r.keyAlgorithm ?? DEFAULTS.keyAlgorithm,
+    ...(r.knownHosts !== undefined ? { knownHosts: r.knownHosts.endsWith("\n") ? r.knownHosts : `${r.knownHosts}\n` } : {}),
   };
 }
 

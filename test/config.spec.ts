@@ -184,7 +184,14 @@ describe("stack config: defaults", () => {
         multitenant: true,
         networkPolicy: true,
       },
-      repository: { name: "flux-fleet", create: false, visibility: "private", branch: "main", path: "clusters/production" },
+      repository: {
+        name: "flux-fleet",
+        create: false,
+        visibility: "private",
+        branch: "main",
+        path: "clusters/production",
+        keyAlgorithm: "ed25519",
+      },
       tenants: [],
     });
   });

@@ -69,6 +69,16 @@ export function isSecretValue(value: unknown): boolean {
   return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
 }
 
+/** True when the wire value at `path`, or any object on the way to it, is a secret. */
+export function isSecretPath(raw: unknown, path: readonly string[]): boolean {
+  let value: any = raw;
+  for (const key of path) {
+    if (isSecretValue(value)) return true;
+    value = value?.[key];
+  }
+  return isSecretValue(value);
+}
+
 /** Replaces every `{ <sig>: <secret sig>, value }` wrapper with its value. */
 function unwrapSecrets(value: any): any {
   if (isSecretValue(value)) return unwrapSecrets(value.value);
@@ -204,7 +214,8 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
 /** Resolves a tree of Outputs to plain values (secrets unwrapped). */
 async function resolveOutputs(value: unknown): Promise<any> {
   if (pulumi.Output.isInstance(value)) {
-    return new Promise((resolve) => (value as pulumi.Output<unknown>).apply((v) => resolve(resolveOutputs(v))));
+    // Output.promise() rejects when the output failed (an apply threw, a lookup failed).
+    return resolveOutputs(await (value as any).promise());
   }
   if (Array.isArray(value)) return Promise.all(value.map(resolveOutputs));
   if (value !== null && typeof value === "object" && !(value instanceof pulumi.Resource)) {

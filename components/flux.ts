@@ -1,0 +1,81 @@
+/**
+ * Flux, installed the Flux Operator way: the flux-system namespace, the operator's Helm chart at a
+ * pinned version, the fleet pull secret, and one FluxInstance that installs the controllers and
+ * CRDs, locks Flux down for multi-tenancy and syncs `clusters/<env>` from the fleet repository.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { FluxConfig } from "./config";
+import { FLUX_NAMESPACE } from "./constants";
+import { FLUX_OPERATOR_CHART, FLUX_SYNC_NAME, fluxInstance, namespace, sshSecret } from "./manifests";
+
+export interface FluxArgs {
+  /** The cluster's provider; Flux is installed through it. */
+  readonly provider: k8s.Provider;
+  /** The validated `fleet:flux` config. */
+  readonly flux: FluxConfig;
+  /** `ssh://` URL of the fleet repository. */
+  readonly url: string;
+  readonly branch: string;
+  /** Path the cluster syncs (`clusters/<env>`). */
+  readonly path: string;
+  /** Deploy key private half (OpenSSH); kept secret. */
+  readonly identity: pulumi.Input<string>;
+  readonly identityPub: pulumi.Input<string>;
+  /** known_hosts override (GitHub Enterprise). @default GitHub's published keys */
+  readonly knownHosts?: string;
+  /** What the first sync needs to exist: the deploy key and the scaffold commits. */
+  readonly syncDependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+export class Flux extends pulumi.ComponentResource {
+  readonly namespace: k8s.core.v1.Namespace;
+  readonly operator: k8s.helm.v3.Release;
+  readonly pullSecret: k8s.core.v1.Secret;
+  /** The FluxInstance. Every Flux custom resource elsewhere depends on it. */
+  readonly instance: k8s.apiextensions.CustomResource;
+
+  constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fleet:flux:Flux", name, {}, opts);
+    const k8sOpts = { parent: this, provider: args.provider };
+
+    this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, namespace(FLUX_NAMESPACE), k8sOpts);
+    this.operator = new k8s.helm.v3.Release(
+      `${name}-operator`,
+      {
+        name: "flux-operator",
+        chart: FLUX_OPERATOR_CHART,
+        version: args.flux.operatorVersion,
+        namespace: FLUX_NAMESPACE,
+        createNamespace: false,
+      },
+      { ...k8sOpts, dependsOn: [this.namespace] },
+    );
+    this.pullSecret = new k8s.core.v1.Secret(
+      `${name}-pull-secret`,
+      sshSecret({
+        name: FLUX_SYNC_NAME,
+        namespace: FLUX_NAMESPACE,
+        identity: pulumi.secret(args.identity),
+        identityPub: args.identityPub,
+        ...(args.knownHosts ? { knownHosts: args.knownHosts } : {}),
+      }),
+      { ...k8sOpts, dependsOn: [this.namespace] },
+    );
+    this.instance = new k8s.apiextensions.CustomResource(
+      `${name}-instance`,
+      fluxInstance({
+        version: args.flux.version,
+        components: args.flux.components,
+        multitenant: args.flux.multitenant,
+        networkPolicy: args.flux.networkPolicy,
+        url: args.url,
+        branch: args.branch,
+        path: args.path,
+        pullSecret: FLUX_SYNC_NAME,
+      }),
+      { ...k8sOpts, dependsOn: [this.operator, this.pullSecret, ...args.syncDependsOn] },
+    );
+    this.registerOutputs({});
+  }
+}

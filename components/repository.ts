@@ -1,0 +1,147 @@
+/**
+ * A GitHub repository Flux reads from: created when this stack owns it, looked up otherwise;
+ * a read-only deploy key for this cluster; and scaffold files written once. Used for the fleet
+ * repository and for every tenant's deployment repository.
+ */
+import * as github from "@pulumi/github";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { KeyAlgorithm, Visibility } from "./config";
+import { RepoFile } from "./manifests";
+
+export interface RepositoryArgs {
+  /** GitHub organisation or user (`github:owner`). */
+  readonly owner: string;
+  /** Repository name. */
+  readonly name: string;
+  /** true: create and own the repository; false: it must exist already. */
+  readonly create: boolean;
+  /** Visibility when created. @default private */
+  readonly visibility?: Visibility;
+  /** Branch Flux reads and scaffold files are committed to. */
+  readonly branch: string;
+  /** One-line description when created. */
+  readonly description?: string;
+  /** Environment (stack name): the deploy key is titled `flux-<environment>`. */
+  readonly environment: string;
+  /** Deploy key algorithm. @default ed25519 */
+  readonly keyAlgorithm?: KeyAlgorithm;
+  /** Files committed once to `branch`; later edits on GitHub are never reverted. */
+  readonly files?: readonly RepoFile[];
+}
+
+/** `tls.PrivateKey` arguments per algorithm; never the provider's P-224 ECDSA default. */
+export function privateKeyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
+  switch (algorithm) {
+    case "ecdsa-p256":
+      return { algorithm: "ECDSA", ecdsaCurve: "P256" };
+    case "ecdsa-p384":
+      return { algorithm: "ECDSA", ecdsaCurve: "P384" };
+    default:
+      return { algorithm: "ED25519" };
+  }
+}
+
+/** Deploy key title: one key per cluster, named for its environment. */
+export function deployKeyTitle(environment: string): string {
+  return `flux-${environment}`;
+}
+
+export class Repository extends pulumi.ComponentResource {
+  /** The repository name, resolved after the lookup or creation succeeded. */
+  readonly repositoryName: pulumi.Output<string>;
+  readonly htmlUrl: pulumi.Output<string>;
+  /** OpenSSH private key of this cluster's deploy key: a secret. */
+  readonly privateKey: pulumi.Output<string>;
+  readonly publicKey: pulumi.Output<string>;
+  /** SHA256 fingerprint of the deploy key. */
+  readonly fingerprint: pulumi.Output<string>;
+  readonly deployKey: github.RepositoryDeployKey;
+  /** The repository resource, when this stack owns it. */
+  readonly repository?: github.Repository;
+  /** Scaffold files in commit order. */
+  readonly files: github.RepositoryFile[] = [];
+  /** What a consumer (Flux) must wait for: the deploy key and the last scaffold commit. */
+  readonly ready: pulumi.Resource[];
+
+  constructor(name: string, args: RepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fleet:repository:Repository", name, {}, opts);
+    const full = `${args.owner}/${args.name}`;
+    let branchReady: pulumi.Resource[] = [];
+
+    if (args.create) {
+      this.repository = new github.Repository(
+        name,
+        {
+          name: args.name,
+          description: args.description,
+          visibility: args.visibility ?? "private",
+          autoInit: true,
+          // Destroying an environment never deletes a repository: it is archived instead.
+          archiveOnDestroy: true,
+          hasIssues: true,
+          deleteBranchOnMerge: true,
+        },
+        { parent: this },
+      );
+      branchReady = [this.repository];
+      if (args.branch !== "main") {
+        // autoInit commits to main; rename it so the configured branch is the default one.
+        branchReady = [
+          new github.BranchDefault(
+            `${name}-default-branch`,
+            { repository: this.repository.name, branch: args.branch, rename: true },
+            { parent: this },
+          ),
+        ];
+      }
+      this.repositoryName = this.repository.name;
+      this.htmlUrl = this.repository.htmlUrl;
+    } else {
+      const found = pulumi.output(
+        github.getRepository({ fullName: full }, { parent: this }).catch((e: Error) => {
+          throw new pulumi.ResourceError(
+            `GitHub repository ${full} was not found or is not readable with GITHUB_TOKEN: ` +
+              `run the stack that owns it (create: true) first, or set create: true here. (${e.message})`,
+            this,
+          );
+        }),
+      );
+      this.repositoryName = found.name;
+      this.htmlUrl = found.htmlUrl;
+    }
+
+    const key = new tls.PrivateKey(`${name}-deploy-key`, privateKeyArgs(args.keyAlgorithm ?? "ed25519"), { parent: this });
+    this.privateKey = pulumi.secret(key.privateKeyOpenssh);
+    this.publicKey = key.publicKeyOpenssh;
+    this.fingerprint = key.publicKeyFingerprintSha256;
+    this.deployKey = new github.RepositoryDeployKey(
+      `${name}-deploy-key`,
+      { repository: this.repositoryName, title: deployKeyTitle(args.environment), key: key.publicKeyOpenssh, readOnly: true },
+      { parent: this, dependsOn: branchReady },
+    );
+
+    // GitHub answers 409 to parallel commits on one branch: each file waits for the one before.
+    let previous: pulumi.Resource[] = branchReady;
+    for (const file of args.files ?? []) {
+      const committed: github.RepositoryFile = new github.RepositoryFile(
+        `${name}-${file.path}`,
+        {
+          repository: this.repositoryName,
+          branch: args.branch,
+          file: file.path,
+          content: file.content,
+          commitMessage: `fleet (${args.environment}): scaffold ${file.path}`,
+          // autoInit wrote a README.md; every other file must not exist yet.
+          overwriteOnCreate: args.create && file.path === "README.md",
+        },
+        // Written once, then the file belongs to the people who edit it on GitHub.
+        { parent: this, dependsOn: previous, ignoreChanges: ["content"], retainOnDelete: true },
+      );
+      this.files.push(committed);
+      previous = [committed];
+    }
+    this.ready = [this.deployKey, ...this.files.slice(-1)];
+    this.registerOutputs({ repositoryName: this.repositoryName, fingerprint: this.fingerprint });
+  }
+}

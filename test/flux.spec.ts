@@ -1,0 +1,304 @@
+import { strict as assert } from "assert";
+import { GITHUB_KNOWN_HOSTS } from "../components/manifests";
+import { isSecretPath, one, providerUrn, Registered, RunResult, runProgram, stackConfig } from "./harness";
+import { kubernetesObjects, objectsInFile, validateObject } from "./schemas";
+
+const INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const SECRET = "kubernetes:core/v1:Secret";
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+const REPOSITORY = "github:index/repository:Repository";
+const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
+const FILE = "github:index/repositoryFile:RepositoryFile";
+const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
+const GITHUB_ED25519 = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+
+const runs = new Map<string, Promise<RunResult>>();
+/** The example stacks' runs, once each: the assertions below only read them. */
+function example(stack: string): Promise<RunResult> {
+  if (!runs.has(stack)) runs.set(stack, runProgram({ stack, config: stackConfig(stack) }));
+  return runs.get(stack)!;
+}
+
+function fleetFiles(result: RunResult): Registered[] {
+  return result.resources.filter((r) => r.type === FILE && r.name.startsWith("fleet-"));
+}
+
+describe("Flux: FluxInstance", () => {
+  it("is one FluxInstance named flux in flux-system with every configured field", async () => {
+    const result = await example("staging");
+    assert.equal(result.error, undefined, result.error?.message);
+    const instance = one(result, INSTANCE).inputs;
+    assert.equal(instance.apiVersion, "fluxcd.controlplane.io/v1");
+    assert.equal(instance.metadata.name, "flux");
+    assert.equal(instance.metadata.namespace, "flux-system");
+    assert.equal(instance.spec.distribution.version, "2.9.x");
+    assert.equal(instance.spec.distribution.registry, "ghcr.io/fluxcd");
+    assert.deepEqual(instance.spec.components, ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"]);
+    assert.equal(instance.spec.cluster.multitenant, true);
+    assert.equal(instance.spec.cluster.tenantDefaultServiceAccount, "default");
+    assert.equal(instance.spec.cluster.networkPolicy, true);
+    assert.equal(instance.spec.sync.kind, "GitRepository");
+    assert.equal(instance.spec.sync.url, "ssh://git@github.com/acme-org/flux-fleet.git");
+    assert.equal(instance.spec.sync.ref, "refs/heads/main");
+    assert.equal(instance.spec.sync.path, "clusters/staging");
+    assert.equal(instance.spec.sync.pullSecret, "flux-system");
+  });
+
+  it("Pulumi waits for the FluxInstance to be Ready", async () => {
+    const instance = one(await example("staging"), INSTANCE).inputs;
+    assert.equal(instance.metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
+  });
+
+  it("syncs the fleet repository over ssh://, never the scp form source-controller rejects", async () => {
+    for (const stack of ["staging", "production"]) {
+      const url: string = one(await example(stack), INSTANCE).inputs.spec.sync.url;
+      assert.match(url, /^ssh:\/\/git@github\.com\/acme-org\/flux-fleet(\.git)?$/, `${stack}: ${url}`);
+      assert.ok(!/^git@github\.com:/.test(url));
+    }
+  });
+
+  it("syncs each environment's own path", async () => {
+    assert.equal(one(await example("production"), INSTANCE).inputs.spec.sync.path, "clusters/production");
+  });
+
+  it("takes version, components and lockdown switches from config", async () => {
+    const result = await runProgram({
+      stack: "qa",
+      config: {
+        "github:owner": "acme-org",
+        "fleet:flux": { version: "2.8.3", components: ["source-controller", "kustomize-controller"], networkPolicy: false },
+        "fleet:repository": { branch: "trunk", path: "clusters/qa-eu" },
+      },
+    });
+    const spec = one(result, INSTANCE).inputs.spec;
+    assert.equal(spec.distribution.version, "2.8.3");
+    assert.deepEqual(spec.components, ["source-controller", "kustomize-controller"]);
+    assert.equal(spec.cluster.networkPolicy, false);
+    assert.equal(spec.sync.ref, "refs/heads/trunk");
+    assert.equal(spec.sync.path, "clusters/qa-eu");
+  });
+});
+
+describe("Flux: operator install", () => {
+  it("installs the flux-operator chart at the pinned version into flux-system", async () => {
+    const release = one(await example("staging"), RELEASE).inputs;
+    assert.equal(release.chart, "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator");
+    assert.equal(release.version, "0.58.1");
+    assert.equal(release.namespace, "flux-system");
+  });
+
+  it("creates the flux-system namespace", async () => {
+    const namespaces = (await example("staging")).resources.filter((r) => r.type === NAMESPACE).map((r) => r.inputs.metadata.name);
+    assert.ok(namespaces.includes("flux-system"), `namespaces: ${namespaces.join(", ")}`);
+  });
+});
+
+describe("Flux: pull secret", () => {
+  async function pullSecret(stack = "staging"): Promise<Registered> {
+    const secrets = (await example(stack)).resources.filter(
+      (r) => r.type === SECRET && r.inputs.metadata.namespace === "flux-system" && r.inputs.metadata.name === "flux-system",
+    );
+    assert.equal(secrets.length, 1);
+    return secrets[0];
+  }
+
+  it("holds identity, identity.pub and known_hosts", async () => {
+    const secret = await pullSecret();
+    assert.deepEqual(Object.keys(secret.inputs.stringData).sort(), ["identity", "identity.pub", "known_hosts"]);
+    assert.match(secret.inputs.stringData.identity, /BEGIN OPENSSH PRIVATE KEY/);
+    assert.match(secret.inputs.stringData["identity.pub"], /^ssh-ed25519 /);
+  });
+
+  it("keeps the private key a Pulumi secret", async () => {
+    const secret = await pullSecret();
+    assert.ok(isSecretPath(secret.rawInputs, ["stringData", "identity"]), "stringData.identity must be a secret");
+  });
+
+  it("trusts GitHub's published host keys (ed25519, ecdsa, rsa)", async () => {
+    const knownHosts: string = (await pullSecret()).inputs.stringData.known_hosts;
+    assert.ok(knownHosts.split("\n").includes(GITHUB_ED25519), knownHosts);
+    assert.match(knownHosts, /^github\.com ecdsa-sha2-nistp256 /m);
+    assert.match(knownHosts, /^github\.com ssh-rsa /m);
+  });
+
+  it("takes known_hosts from config for GitHub Enterprise", async () => {
+    const line = "github.acme.internal ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcmeHostKey";
+    const result = await runProgram({
+      stack: "staging",
+      config: { "github:owner": "acme-org", "fleet:repository": { knownHosts: line } },
+    });
+    const secret = result.resources.find((r) => r.type === SECRET && r.inputs.metadata.name === "flux-system");
+    assert.equal(secret?.inputs.stringData.known_hosts, `${line}\n`);
+    assert.notEqual(GITHUB_KNOWN_HOSTS, `${line}\n`);
+  });
+});
+
+describe("Flux: ordering for install and clean removal", () => {
+  it("the FluxInstance depends on the operator release, the pull secret, the deploy key and the scaffold", async () => {
+    const result = await example("staging");
+    const deps = one(result, INSTANCE).dependencies;
+    const files = fleetFiles(result);
+    const expected = {
+      "operator release": one(result, RELEASE).urn,
+      "pull secret": result.resources.find((r) => r.type === SECRET && r.inputs.metadata.name === "flux-system")!.urn,
+      "fleet deploy key": one(result, DEPLOY_KEY, "fleet-deploy-key").urn,
+      "last scaffold commit": files[files.length - 1].urn,
+    };
+    for (const [what, urn] of Object.entries(expected)) assert.ok(deps.includes(urn), `FluxInstance must depend on the ${what}`);
+  });
+
+  it("the operator release and the pull secret wait for the flux-system namespace", async () => {
+    const result = await example("staging");
+    const ns = result.resources.find((r) => r.type === NAMESPACE && r.inputs.metadata.name === "flux-system")!;
+    assert.ok(one(result, RELEASE).dependencies.includes(ns.urn));
+    const secret = result.resources.find((r) => r.type === SECRET && r.inputs.metadata.name === "flux-system")!;
+    assert.ok(secret.dependencies.includes(ns.urn));
+  });
+
+  it("every Kubernetes resource goes through the cluster's provider", async () => {
+    const result = await example("staging");
+    const provider = one(result, "pulumi:providers:kubernetes");
+    const k8s = result.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    assert.ok(k8s.length >= 4, "Flux registers Kubernetes resources");
+    for (const r of k8s) assert.equal(providerUrn(r.provider), provider.urn, `${r.type}::${r.name}`);
+  });
+});
+
+describe("Fleet repository: owner and lookup stacks", () => {
+  it("the owning stack creates flux-fleet: private, auto-initialised, archived (never deleted) on destroy", async () => {
+    const repo = one(await example("staging"), REPOSITORY, "fleet").inputs;
+    assert.equal(repo.name, "flux-fleet");
+    assert.equal(repo.visibility, "private");
+    assert.equal(repo.autoInit, true);
+    assert.equal(repo.archiveOnDestroy, true);
+  });
+
+  it("a lookup stack creates no repository, looks it up, and adds only its own deploy key and files", async () => {
+    const result = await example("production");
+    assert.deepEqual(result.resources.filter((r) => r.type === REPOSITORY).map((r) => r.name), []);
+    assert.ok(result.calls.some((c) => c.token === "github:index/getRepository:getRepository" && c.inputs.fullName === "acme-org/flux-fleet"));
+    const keys = result.resources.filter((r) => r.type === DEPLOY_KEY && r.name.startsWith("fleet-"));
+    assert.deepEqual(keys.map((k) => k.inputs.title), ["flux-production"]);
+    const paths = fleetFiles(result).map((f) => f.inputs.file);
+    assert.ok(paths.every((p) => p.startsWith("clusters/production/") || p.startsWith("infrastructure/production/")), paths.join(", "));
+  });
+
+  it("a lookup of a repository that does not exist fails, saying to run the owning stack first", async () => {
+    const result = await runProgram({
+      stack: "production",
+      config: stackConfig("production"),
+      calls: {
+        "github:index/getRepository:getRepository": () => {
+          throw new Error("Not Found");
+        },
+      },
+    });
+    assert.ok(result.error, "the run must fail");
+    assert.match(result.error.message, /acme-org\/flux-fleet was not found.*run the stack that owns it/);
+  });
+
+  it("a branch other than main becomes the created repository's default branch", async () => {
+    const result = await runProgram({
+      stack: "staging",
+      config: { "github:owner": "acme-org", "fleet:repository": { create: true, branch: "trunk" } },
+    });
+    const branch = one(result, "github:index/branchDefault:BranchDefault").inputs;
+    assert.deepEqual([branch.repository, branch.branch, branch.rename], ["flux-fleet", "trunk", true]);
+    assert.ok(fleetFiles(result).every((f) => f.inputs.branch === "trunk"));
+  });
+});
+
+describe("Fleet repository: deploy key", () => {
+  it("is read-only, one per cluster, titled with the environment", async () => {
+    for (const stack of ["staging", "production"]) {
+      const key = one(await example(stack), DEPLOY_KEY, "fleet-deploy-key").inputs;
+      assert.equal(key.readOnly, true);
+      assert.equal(key.title, `flux-${stack}`);
+      assert.equal(key.repository, "flux-fleet");
+      assert.match(key.key, /^ssh-ed25519 /);
+    }
+  });
+
+  it("is ED25519 by default", async () => {
+    assert.deepEqual(one(await example("staging"), PRIVATE_KEY, "fleet-deploy-key").inputs, { algorithm: "ED25519" });
+  });
+
+  for (const [choice, curve] of [["ecdsa-p256", "P256"], ["ecdsa-p384", "P384"]] as const) {
+    it(`is ECDSA ${curve} for keyAlgorithm ${choice}, never the P224 default`, async () => {
+      const result = await runProgram({
+        stack: "staging",
+        config: { "github:owner": "acme-org", "fleet:repository": { keyAlgorithm: choice } },
+      });
+      assert.deepEqual(one(result, PRIVATE_KEY, "fleet-deploy-key").inputs, { algorithm: "ECDSA", ecdsaCurve: curve });
+    });
+  }
+});
+
+describe("Fleet repository: scaffold", () => {
+  it("writes clusters/<env> with an infrastructure Kustomization, and infrastructure/<env>", async () => {
+    const files = fleetFiles(await example("staging"));
+    assert.deepEqual(files.map((f) => f.inputs.file), [
+      "README.md",
+      "clusters/staging/kustomization.yaml",
+      "clusters/staging/infrastructure.yaml",
+      "infrastructure/staging/kustomization.yaml",
+    ]);
+    const infrastructure = objectsInFile(files[2].inputs.content);
+    assert.equal(infrastructure.length, 1);
+    assert.equal(infrastructure[0].kind, "Kustomization");
+    assert.equal(infrastructure[0].spec.path, "./infrastructure/staging");
+    assert.deepEqual(infrastructure[0].spec.sourceRef, { kind: "GitRepository", name: "flux-system" });
+    assert.match(files[1].inputs.content, /resources:\n {2}- infrastructure\.yaml\n/);
+  });
+
+  it("only the owning stack writes the fleet README", async () => {
+    assert.ok(!fleetFiles(await example("production")).some((f) => f.inputs.file === "README.md"));
+  });
+
+  it("files are written once: later edits on GitHub are not reverted, and destroy leaves them", async () => {
+    for (const file of fleetFiles(await example("staging"))) {
+      assert.deepEqual(file.ignoreChanges, ["content"], file.name);
+      assert.equal(file.retainOnDelete, true, file.name);
+    }
+  });
+
+  it("commits to one branch one after another (GitHub answers 409 to parallel commits)", async () => {
+    const files = fleetFiles(await example("staging"));
+    for (let i = 1; i < files.length; i++) {
+      assert.ok(files[i].dependencies.includes(files[i - 1].urn), `${files[i].inputs.file} must wait for ${files[i - 1].inputs.file}`);
+    }
+  });
+
+  it("is byte-stable across runs", async () => {
+    const again = await runProgram({ stack: "staging", config: stackConfig("staging") });
+    assert.deepEqual(fleetFiles(again).map((f) => f.inputs.content), fleetFiles(await example("staging")).map((f) => f.inputs.content));
+  });
+});
+
+describe("Every Kubernetes object validates against the upstream schemas", () => {
+  for (const stack of ["staging", "production"]) {
+    it(`${stack}: registered objects and scaffolded Flux objects`, async () => {
+      const result = await example(stack);
+      const objects = [...kubernetesObjects(result.resources), ...fleetFiles(result)
+        .filter((f) => f.inputs.file.endsWith(".yaml"))
+        .flatMap((f) => objectsInFile(f.inputs.content))];
+      assert.ok(objects.some((o) => o.kind === "FluxInstance"));
+      assert.ok(objects.some((o) => o.kind === "Kustomization"));
+      for (const object of objects) await validateObject(object);
+    });
+  }
+
+  it("the validator rejects what the schemas reject (it is not a no-op)", async () => {
+    await assert.rejects(validateObject({ apiVersion: "v1", kind: "Secret", metadata: { name: "x" }, stringData: { a: 1 } }), /must be string/);
+    await assert.rejects(
+      validateObject({ apiVersion: "fluxcd.controlplane.io/v1", kind: "FluxInstance", metadata: { name: "flux" }, spec: { distribution: { version: "2.x" } } }),
+      /registry/,
+    );
+    await assert.rejects(
+      validateObject({ apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "x" }, spec: { interval: "1m", sourceRef: { kind: "Nope", name: "x" } } }),
+      /prune/,
+    );
+    await assert.rejects(validateObject({ apiVersion: "example.com/v1", kind: "Thing" }), /no upstream schema/);
+  });
+});
