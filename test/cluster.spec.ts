@@ -57,6 +57,18 @@ describe("Cluster: kubeconfig", () => {
     assert.ok(await isSecretOutput(result.exported?.kubeconfig));
   });
 
+  it("the Cluster component makes a plain kubeconfig input secret itself", async () => {
+    const { Cluster } = await import("../components/cluster");
+    const result = await runProgram({
+      stack: "production",
+      config: {},
+      program: async () => ({ kubeconfig: new Cluster("direct", { cluster: { type: "kubeconfig" }, kubeconfig: "plain" }).kubeconfig }),
+    });
+    assert.equal(result.error, undefined, result.error?.message);
+    assert.ok(isSecretValue(one(result, K8S_PROVIDER).rawInputs.kubeconfig));
+    assert.ok(await isSecretOutput(result.exported?.kubeconfig));
+  });
+
   it("keeps the kubeconfig secret even if it was stored as plain config by mistake", async () => {
     const result = await runProgram({ stack: "production", config: KUBECONFIG_STACK });
     assert.ok(isSecretValue(one(result, K8S_PROVIDER).rawInputs.kubeconfig));

@@ -57,6 +57,8 @@ export interface RunOptions {
   readonly secretKeys?: readonly string[];
   /** Overrides for invoke results by token; throw to simulate a failing lookup. */
   readonly calls?: Readonly<Record<string, (inputs: Record<string, any>) => Record<string, any>>>;
+  /** A program to run instead of index.ts (for component-level tests). */
+  readonly program?: () => Promise<Record<string, unknown>>;
   /** Run a preview (`pulumi preview`) instead of an update. */
   readonly preview?: boolean;
 }
@@ -197,7 +199,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
 
   // Required only now, after setMocks: the program module is a function, so the cache is harmless.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const program = require("../index") as () => Promise<Record<string, unknown>>;
+  const program = options.program ?? (require("../index") as () => Promise<Record<string, unknown>>);
   let outputs: Record<string, unknown> | undefined;
   let exported: Record<string, unknown> | undefined;
   let error: Error | undefined;
