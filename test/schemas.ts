@@ -25,12 +25,22 @@ const MODELS: Record<string, readonly [string, string]> = {
   "kustomize.toolkit.fluxcd.io/v1/Kustomization": ["@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1", "Kustomization"],
 };
 
-export const FLUX_INSTANCE_CRD = path.resolve(REPO_ROOT, "../shared/schemas/fluxcd.controlplane.io_fluxinstances.yaml");
+/**
+ * Where the FluxInstance CRD is read from: `$FLUX_INSTANCE_CRD` (CI sets it, and a missing file
+ * then fails), else `../shared/schemas/` beside the checkout when present, else undefined.
+ */
+export function fluxInstanceCrd(): string | undefined {
+  if (process.env.FLUX_INSTANCE_CRD) return process.env.FLUX_INSTANCE_CRD;
+  const beside = path.resolve(REPO_ROOT, "../shared/schemas/fluxcd.controlplane.io_fluxinstances.yaml");
+  return fs.existsSync(beside) ? beside : undefined;
+}
 
 let fluxInstanceValidator: ((o: unknown) => string | undefined) | undefined;
 function validateFluxInstance(object: any): string | undefined {
   if (!fluxInstanceValidator) {
-    const crd = parseYaml(fs.readFileSync(FLUX_INSTANCE_CRD, "utf8"));
+    const file = fluxInstanceCrd();
+    if (!file) throw new Error("FluxInstance CRD not found: set FLUX_INSTANCE_CRD to fluxcd.controlplane.io_fluxinstances.yaml");
+    const crd = parseYaml(fs.readFileSync(file, "utf8"));
     const version = crd.spec.versions.find((v: any) => v.name === "v1");
     const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
     const validate = ajv.compile(version.schema.openAPIV3Schema);
