@@ -41,6 +41,7 @@ export = async () => {
     clusterType: config.cluster.type,
     kubeconfig: cluster.kubeconfig,
     endpoint: cluster.endpoint,
+    context: cluster.context,
     fleetRepository: { url: fleet.htmlUrl, deployKeyFingerprint: fleet.fingerprint },
     fluxInstance: flux.instance.metadata.name,
   };

@@ -24,6 +24,8 @@ export class Cluster extends pulumi.ComponentResource {
   readonly kubeconfig: pulumi.Output<string>;
   /** API server URL (kind clusters only; empty for kubeconfig clusters). */
   readonly endpoint: pulumi.Output<string>;
+  /** Kube context the provider uses: `kind-<name>`, or the configured/current context of a kubeconfig. */
+  readonly context: pulumi.Output<string>;
   /** The kind cluster, when this stack provisions one. */
   readonly kind?: KindCluster;
 
@@ -49,6 +51,7 @@ export class Cluster extends pulumi.ComponentResource {
       this.endpoint = pulumi.output("");
       context = cluster.context;
     }
+    this.context = pulumi.output(context ?? "");
     this.provider = new k8s.Provider(
       `${name}-k8s`,
       {
@@ -59,6 +62,6 @@ export class Cluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.registerOutputs({ kubeconfig: this.kubeconfig, endpoint: this.endpoint });
+    this.registerOutputs({ kubeconfig: this.kubeconfig, endpoint: this.endpoint, context: this.context });
   }
 }

@@ -37,6 +37,8 @@ describe("Cluster: kind", () => {
     const provider = one(result, K8S_PROVIDER);
     assert.ok(provider.dependencies.includes(kind.urn), "provider depends on the KindCluster");
     assert.equal(provider.inputs.context, "kind-fleet-staging");
+    assert.equal(result.outputs?.context, "kind-fleet-staging", "the stack exports the kube context");
+    assert.equal(result.outputs?.endpoint, "https://127.0.0.1:6443", "the stack exports the API endpoint");
     assert.equal(String(provider.inputs.deleteUnreachable), "true", "provider inputs are sent as strings");
   });
 });
