@@ -7,6 +7,7 @@ import { loadStackConfig } from "./components/config";
 import { Flux } from "./components/flux";
 import { fleetReadme, fleetScaffold, sshUrl } from "./components/manifests";
 import { Repository } from "./components/repository";
+import { Tenant } from "./components/tenant";
 
 export = async () => {
   const { config, kubeconfig } = loadStackConfig();
@@ -36,6 +37,20 @@ export = async () => {
     syncDependsOn: fleet.ready,
   });
 
+  const tenants = config.tenants.map(
+    (tenant) =>
+      new Tenant(tenant.name, {
+        tenant,
+        owner,
+        environment: stack,
+        provider: cluster.provider,
+        fluxInstance: flux.instance,
+        visibility: repository.visibility,
+        keyAlgorithm: repository.keyAlgorithm,
+        ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
+      }),
+  );
+
   return {
     environment: stack,
     clusterType: config.cluster.type,
@@ -44,5 +59,13 @@ export = async () => {
     context: cluster.context,
     fleetRepository: { url: fleet.htmlUrl, deployKeyFingerprint: fleet.fingerprint },
     fluxInstance: flux.instance.metadata.name,
+    tenants: Object.fromEntries(
+      [...tenants]
+        .sort((a, b) => a.tenantName.localeCompare(b.tenantName))
+        .map((t) => [
+          t.tenantName,
+          { namespaces: t.namespaces, repository: t.repository.htmlUrl, deployKeyFingerprint: t.repository.fingerprint },
+        ]),
+    ),
   };
 };

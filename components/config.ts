@@ -38,6 +38,8 @@ export const DEFAULTS = {
   branch: "main",
   keyAlgorithm: "ed25519" as const,
   clusterRole: "admin",
+  /** Write the tenant's `<path>/kustomization.yaml` (and, when created, the seed layout). */
+  tenantScaffold: true,
   clusterName: (stack: string) => `fleet-${stack}`,
   fleetPath: (stack: string) => `clusters/${stack}`,
   tenantPath: (stack: string) => `./flux/${stack}`,
@@ -112,6 +114,10 @@ export interface TenantConfig {
   /** ClusterRole bound in each tenant namespace. @default `admin` */
   readonly clusterRole: string;
   readonly quota?: TenantQuota;
+  /** Namespace whose pods (an ingress controller) may reach the tenant's pods. @default none */
+  readonly ingressNamespace?: string;
+  /** Commit scaffold files to the tenant repository. @default true */
+  readonly scaffold: boolean;
 }
 
 export interface FleetConfig {
@@ -268,6 +274,8 @@ const TenantSchema = z.strictObject({
       error: "set at least one of cpu, memory, pods (or leave quota out)",
     })
     .optional(),
+  ingressNamespace: dnsLabel.optional(),
+  scaffold: z.boolean().optional(),
 });
 
 /** Config keys the program reads, as Pulumi names them. */
@@ -487,6 +495,8 @@ function tenantWithDefaults(t: RawTenant, stack: string, createRepositories: boo
     path: t.path ?? DEFAULTS.tenantPath(stack),
     clusterRole: t.clusterRole ?? DEFAULTS.clusterRole,
     ...(t.quota !== undefined ? { quota: t.quota } : {}),
+    ...(t.ingressNamespace !== undefined ? { ingressNamespace: t.ingressNamespace } : {}),
+    scaffold: t.scaffold ?? DEFAULTS.tenantScaffold,
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { FLUX_NAMESPACE, FluxComponent, SSH_SECRET_KEYS } from "./constants";
+import { FLUX_NAMESPACE, FluxComponent, SSH_SECRET_KEYS, TENANT_LABEL } from "./constants";
 
 /** GitHub's published SSH host keys (https://api.github.com/meta, "ssh_keys"), in known_hosts form. */
 export const GITHUB_KNOWN_HOSTS = [
@@ -195,4 +195,205 @@ Tenants are not registered here: each tenant is listed in the fleet program's st
 and the Flux objects that sync the tenant's own deployment repository.
 `,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tenants: the objects `flux create tenant` and the flux2-multi-tenancy example make, v1 APIs only.
+// ---------------------------------------------------------------------------------------------
+
+/** How often a tenant's GitRepository is fetched, and its Kustomization applied. */
+export const TENANT_INTERVALS = { source: "1m", apply: "10m", retry: "2m", timeout: "5m" } as const;
+/** Container defaults a tenant's LimitRange sets, so pods without resources fit a limits quota. */
+export const TENANT_CONTAINER_DEFAULTS = {
+  defaultRequest: { cpu: "100m", memory: "128Mi" },
+  default: { cpu: "500m", memory: "512Mi" },
+} as const;
+
+export function tenantLabels(tenant: string): Record<string, string> {
+  return { [TENANT_LABEL]: tenant };
+}
+
+/** Names of a tenant's objects: derived from the tenant name only. */
+export function tenantNames(tenant: string) {
+  return {
+    serviceAccount: tenant,
+    roleBinding: `${tenant}-reconciler`,
+    secret: `${tenant}-git`,
+    source: tenant,
+    kustomization: tenant,
+    networkPolicy: `${tenant}-isolation`,
+    quota: `${tenant}-quota`,
+    limitRange: `${tenant}-limits`,
+  };
+}
+
+/** The ServiceAccount the tenant's Kustomization impersonates, in its first namespace. */
+export function tenantServiceAccount(tenant: string, namespace: string) {
+  return {
+    apiVersion: "v1" as const,
+    kind: "ServiceAccount" as const,
+    metadata: metadata(tenantNames(tenant).serviceAccount, namespace, tenantLabels(tenant)),
+  };
+}
+
+/** A namespaced RoleBinding of `clusterRole` to the tenant's ServiceAccount. Never a ClusterRoleBinding. */
+export function tenantRoleBinding(tenant: string, namespace: string, serviceAccountNamespace: string, clusterRole: string) {
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1" as const,
+    kind: "RoleBinding" as const,
+    metadata: metadata(tenantNames(tenant).roleBinding, namespace, tenantLabels(tenant)),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
+    subjects: [{ kind: "ServiceAccount", name: tenantNames(tenant).serviceAccount, namespace: serviceAccountNamespace }],
+  };
+}
+
+export interface TenantSyncArgs {
+  readonly tenant: string;
+  /** The tenant's first namespace, where its Flux objects live. */
+  readonly namespace: string;
+  /** `ssh://` URL of the tenant's deployment repository. */
+  readonly url: string;
+  readonly branch: string;
+  /** Path in the repository to apply (`./flux/<env>`). */
+  readonly path: string;
+}
+
+/** The tenant's GitRepository: its deployment repository over SSH with its own deploy key. */
+export function tenantGitRepository(args: TenantSyncArgs) {
+  const names = tenantNames(args.tenant);
+  return {
+    apiVersion: "source.toolkit.fluxcd.io/v1",
+    kind: "GitRepository",
+    metadata: metadata(names.source, args.namespace, tenantLabels(args.tenant)),
+    spec: {
+      interval: TENANT_INTERVALS.source,
+      url: args.url,
+      ref: { branch: args.branch },
+      secretRef: { name: names.secret },
+    },
+  };
+}
+
+/** The tenant's Kustomization: applies `path` as the tenant's ServiceAccount, and prunes. */
+export function tenantKustomization(args: TenantSyncArgs) {
+  const names = tenantNames(args.tenant);
+  return {
+    apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+    kind: "Kustomization",
+    metadata: metadata(names.kustomization, args.namespace, tenantLabels(args.tenant)),
+    spec: {
+      interval: TENANT_INTERVALS.apply,
+      retryInterval: TENANT_INTERVALS.retry,
+      timeout: TENANT_INTERVALS.timeout,
+      sourceRef: { kind: "GitRepository", name: names.source },
+      path: args.path,
+      prune: true,
+      serviceAccountName: names.serviceAccount,
+    },
+  };
+}
+
+/**
+ * Isolation for one tenant namespace: pods accept traffic only from the tenant's own namespaces
+ * (selected by the tenant label) and, when set, from an ingress controller's namespace. Egress
+ * is left open (DNS, registries, APIs).
+ */
+export function tenantNetworkPolicy(tenant: string, namespace: string, ingressNamespace?: string) {
+  return {
+    apiVersion: "networking.k8s.io/v1" as const,
+    kind: "NetworkPolicy" as const,
+    metadata: metadata(tenantNames(tenant).networkPolicy, namespace, tenantLabels(tenant)),
+    spec: {
+      podSelector: {},
+      policyTypes: ["Ingress"],
+      ingress: [
+        {
+          from: [
+            { namespaceSelector: { matchLabels: tenantLabels(tenant) } },
+            ...(ingressNamespace
+              ? [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ingressNamespace } } }]
+              : []),
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export interface QuotaLimits {
+  readonly cpu?: string;
+  readonly memory?: string;
+  readonly pods?: string;
+}
+
+/** Hard limits for one tenant namespace: cpu and memory bound both requests and limits. */
+export function tenantResourceQuota(tenant: string, namespace: string, quota: QuotaLimits) {
+  const hard: Record<string, string> = {};
+  if (quota.cpu !== undefined) Object.assign(hard, { "requests.cpu": quota.cpu, "limits.cpu": quota.cpu });
+  if (quota.memory !== undefined) Object.assign(hard, { "requests.memory": quota.memory, "limits.memory": quota.memory });
+  if (quota.pods !== undefined) hard.pods = quota.pods;
+  return {
+    apiVersion: "v1" as const,
+    kind: "ResourceQuota" as const,
+    metadata: metadata(tenantNames(tenant).quota, namespace, tenantLabels(tenant)),
+    spec: { hard },
+  };
+}
+
+/** Container defaults, so pods that set no resources still fit under a cpu/memory quota. */
+export function tenantLimitRange(tenant: string, namespace: string) {
+  return {
+    apiVersion: "v1" as const,
+    kind: "LimitRange" as const,
+    metadata: metadata(tenantNames(tenant).limitRange, namespace, tenantLabels(tenant)),
+    spec: {
+      limits: [
+        {
+          type: "Container",
+          defaultRequest: { ...TENANT_CONTAINER_DEFAULTS.defaultRequest },
+          default: { ...TENANT_CONTAINER_DEFAULTS.default },
+        },
+      ],
+    },
+  };
+}
+
+/** `<path>/kustomization.yaml`: where the tenant's own Flux objects for one environment go. */
+export function tenantEnvironmentFile(path: string): RepoFile {
+  return yamlFile(`${cleanPath(path)}/kustomization.yaml`, {
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    resources: [],
+  });
+}
+
+/** The seed's layout for a new deployment repository: README plus `kustomize/` and `helm/`. */
+export function tenantRepositoryLayout(tenant: string, repository: string): RepoFile[] {
+  return [
+    {
+      path: "README.md",
+      content: `# ${repository}
+
+Deployment repository of tenant \`${tenant}\`: the code that deploys it to Kubernetes. Flux on each
+cluster reads it with a read-only deploy key and applies \`flux/<env>\` as the tenant's own
+service account, in the tenant's namespaces only.
+
+| Path | What goes there |
+|---|---|
+| \`flux/<env>/\` | Flux sync and deployment objects for one environment: GitRepository, HelmRepository, Kustomization, HelmRelease. List them in its \`kustomization.yaml\`. |
+| \`kustomize/\` | Plain YAML manifests, or a base with environment overlays (\`kustomize/overlays/<env>\`). |
+| \`helm/\` | Source of the Helm charts this project deploys. |
+
+The application's source code lives in its own repository; this one only says how it is deployed.
+`,
+    },
+    {
+      path: "kustomize/README.md",
+      content: "# kustomize\n\nPlain YAML manifests, or a `base/` with environment overlays in `overlays/<env>/`.\n",
+    },
+    {
+      path: "helm/README.md",
+      content: "# helm\n\nSource of this project's Helm charts, one folder per chart.\n",
+    },
+  ];
 }

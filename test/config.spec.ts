@@ -116,7 +116,7 @@ describe("stack config: bad input fails before anything is registered", () => {
 
   it("says what is wrong and what to do, word for word", () => {
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namepsaces: ["team-a"] })), [
-      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, repository, branch, path, clusterRole, quota",
+      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, repository, branch, path, clusterRole, quota, ingressNamespace, scaffold",
     ]);
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namespaces: ["kube-system"] })), [
       'fleet:tenants[0].namespaces[0]: namespace "kube-system" is reserved for Kubernetes or Flux (default, kube-*, flux-system)',
@@ -158,6 +158,7 @@ describe("stack config: defaults", () => {
         branch: "main",
         path: "./flux/staging",
         clusterRole: "admin",
+        scaffold: true,
       },
     ]);
   });
