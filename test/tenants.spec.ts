@@ -1,0 +1,345 @@
+import { strict as assert } from "assert";
+import { GITHUB_KNOWN_HOSTS } from "../components/manifests";
+import { isSecretPath, one, providerUrn, Registered, RunResult, runProgram, stackConfig } from "./harness";
+import { kubernetesObjects, validateObject } from "./schemas";
+
+const K = {
+  namespace: "kubernetes:core/v1:Namespace",
+  serviceAccount: "kubernetes:core/v1:ServiceAccount",
+  roleBinding: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+  clusterRoleBinding: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+  secret: "kubernetes:core/v1:Secret",
+  gitRepository: "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository",
+  kustomization: "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization",
+  networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+  quota: "kubernetes:core/v1:ResourceQuota",
+  limitRange: "kubernetes:core/v1:LimitRange",
+  instance: "kubernetes:fluxcd.controlplane.io/v1:FluxInstance",
+  repository: "github:index/repository:Repository",
+  deployKey: "github:index/repositoryDeployKey:RepositoryDeployKey",
+  file: "github:index/repositoryFile:RepositoryFile",
+  tenant: "fleet:tenant:Tenant",
+};
+
+/** Three tenants, as the issue asks: two namespaces + quota; all defaults; an existing repository with its own branch and path. */
+const TENANTS = [
+  { name: "payments", namespaces: ["payments", "payments-jobs"], quota: { cpu: "4", memory: "8Gi", pods: "50" }, ingressNamespace: "ingress-nginx" },
+  { name: "shop" },
+  { name: "analytics", repository: { name: "analytics-gitops", create: false }, branch: "release", path: "./deploy/flux/staging" },
+];
+
+function config(tenants: unknown[] = TENANTS, create = true): Record<string, unknown> {
+  return { "github:owner": "acme-org", "fleet:repository": { create }, "fleet:tenants": tenants };
+}
+
+let cached: Promise<RunResult> | undefined;
+/** The three-tenant owner stack, run once: these tests only read it. */
+function three(): Promise<RunResult> {
+  cached ??= runProgram({ stack: "staging", config: config() });
+  return cached;
+}
+
+/** Resources of `type` that belong to tenant `tenant` (their URN runs through its component). */
+function of(result: RunResult, tenant: string, type: string): Registered[] {
+  const component = one(result, K.tenant, tenant).urn;
+  return result.resources.filter((r) => r.type === type && isUnder(result, r, component));
+}
+
+function single(result: RunResult, tenant: string, type: string): Registered {
+  const found = of(result, tenant, type);
+  assert.equal(found.length, 1, `tenant ${tenant}: expected one ${type}, found ${found.length}`);
+  return found[0];
+}
+
+describe("Tenants: in the cluster", () => {
+  it("each namespace is labelled with its tenant", async () => {
+    const result = await three();
+    assert.equal(result.error, undefined, result.error?.message);
+    const namespaces = of(result, "payments", K.namespace).map((r) => r.inputs.metadata);
+    assert.deepEqual(namespaces.map((m) => m.name), ["payments", "payments-jobs"]);
+    for (const m of namespaces) assert.deepEqual(m.labels, { "toolkit.fluxcd.io/tenant": "payments" });
+    assert.deepEqual(of(result, "shop", K.namespace).map((r) => r.inputs.metadata.name), ["shop"]);
+  });
+
+  it("a ServiceAccount named after the tenant lives in its first namespace", async () => {
+    const sa = single(await three(), "payments", K.serviceAccount).inputs.metadata;
+    assert.deepEqual([sa.name, sa.namespace], ["payments", "payments"]);
+  });
+
+  it("each namespace has a RoleBinding of the configured ClusterRole to that ServiceAccount", async () => {
+    const result = await three();
+    const bindings = of(result, "payments", K.roleBinding).map((r) => r.inputs);
+    assert.deepEqual(bindings.map((b) => b.metadata.namespace), ["payments", "payments-jobs"]);
+    for (const b of bindings) {
+      assert.deepEqual(b.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "admin" });
+      assert.deepEqual(b.subjects, [{ kind: "ServiceAccount", name: "payments", namespace: "payments" }]);
+    }
+  });
+
+  it("takes the ClusterRole from config", async () => {
+    const result = await runProgram({ stack: "staging", config: config([{ name: "shop", clusterRole: "edit" }]) });
+    assert.equal(single(result, "shop", K.roleBinding).inputs.roleRef.name, "edit");
+  });
+
+  it("never creates a ClusterRoleBinding", async () => {
+    for (const run of [await three(), await runProgram({ stack: "staging", config: stackConfig("staging") })]) {
+      assert.deepEqual(run.resources.filter((r) => r.type === K.clusterRoleBinding).map((r) => r.name), []);
+    }
+  });
+
+  it("the deploy-key Secret has identity (secret), identity.pub and GitHub's known_hosts", async () => {
+    const secret = single(await three(), "shop", K.secret);
+    assert.equal(secret.inputs.metadata.namespace, "shop");
+    assert.deepEqual(Object.keys(secret.inputs.stringData).sort(), ["identity", "identity.pub", "known_hosts"]);
+    assert.ok(isSecretPath(secret.rawInputs, ["stringData", "identity"]));
+    assert.equal(secret.inputs.stringData.known_hosts, GITHUB_KNOWN_HOSTS);
+    assert.match(secret.inputs.stringData.identity, /mock-shop-repository-deploy-key/, "it carries the tenant's own key, not the fleet key");
+  });
+
+  it("the GitRepository reads the tenant repository over ssh:// on its branch with its secret", async () => {
+    const result = await three();
+    const shop = single(result, "shop", K.gitRepository).inputs;
+    assert.deepEqual(shop.metadata, { name: "shop", namespace: "shop", labels: { "toolkit.fluxcd.io/tenant": "shop" } });
+    assert.equal(shop.spec.url, "ssh://git@github.com/acme-org/shop-deploy.git");
+    assert.deepEqual(shop.spec.ref, { branch: "main" });
+    assert.deepEqual(shop.spec.secretRef, { name: "shop-git" });
+    assert.ok(shop.spec.interval);
+    const analytics = single(result, "analytics", K.gitRepository).inputs.spec;
+    assert.equal(analytics.url, "ssh://git@github.com/acme-org/analytics-gitops.git");
+    assert.deepEqual(analytics.ref, { branch: "release" });
+  });
+
+  it("the Kustomization applies the tenant's path as the tenant's ServiceAccount, and prunes", async () => {
+    const result = await three();
+    const shop = single(result, "shop", K.kustomization).inputs;
+    assert.equal(shop.metadata.namespace, "shop");
+    assert.deepEqual(shop.spec.sourceRef, { kind: "GitRepository", name: "shop" });
+    assert.equal(shop.spec.path, "./flux/staging");
+    assert.equal(shop.spec.prune, true);
+    assert.equal(shop.spec.serviceAccountName, "shop");
+    assert.ok(shop.spec.interval && shop.spec.timeout);
+    assert.equal(single(result, "analytics", K.kustomization).inputs.spec.path, "./deploy/flux/staging");
+    assert.equal(single(result, "payments", K.kustomization).inputs.metadata.namespace, "payments", "Flux objects live in the first namespace");
+  });
+
+  it("a NetworkPolicy in each namespace admits only the tenant's own namespaces and the ingress namespace", async () => {
+    const result = await three();
+    const policies = of(result, "payments", K.networkPolicy).map((r) => r.inputs);
+    assert.deepEqual(policies.map((p) => p.metadata.namespace), ["payments", "payments-jobs"]);
+    for (const p of policies) {
+      assert.deepEqual(p.spec.podSelector, {});
+      assert.deepEqual(p.spec.policyTypes, ["Ingress"]);
+      assert.deepEqual(p.spec.ingress, [
+        {
+          from: [
+            { namespaceSelector: { matchLabels: { "toolkit.fluxcd.io/tenant": "payments" } } },
+            { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } } },
+          ],
+        },
+      ]);
+    }
+    const shop = single(result, "shop", K.networkPolicy).inputs.spec.ingress;
+    assert.deepEqual(shop, [{ from: [{ namespaceSelector: { matchLabels: { "toolkit.fluxcd.io/tenant": "shop" } } }] }], "no ingress namespace unless configured");
+  });
+
+  it("a quota sets a ResourceQuota and a LimitRange in each namespace; no quota, neither", async () => {
+    const result = await three();
+    const quotas = of(result, "payments", K.quota).map((r) => r.inputs);
+    assert.deepEqual(quotas.map((q) => q.metadata.namespace), ["payments", "payments-jobs"]);
+    for (const q of quotas) {
+      assert.deepEqual(q.spec.hard, { "requests.cpu": "4", "limits.cpu": "4", "requests.memory": "8Gi", "limits.memory": "8Gi", pods: "50" });
+    }
+    assert.deepEqual(of(result, "payments", K.limitRange).map((r) => r.inputs.metadata.namespace), ["payments", "payments-jobs"]);
+    assert.deepEqual([...of(result, "shop", K.quota), ...of(result, "shop", K.limitRange)], []);
+  });
+
+  it("every Kubernetes object validates against the upstream Kubernetes and Flux schemas", async () => {
+    const objects = kubernetesObjects((await three()).resources).filter((o) => o.kind !== "FluxInstance");
+    for (const kind of ["Namespace", "ServiceAccount", "RoleBinding", "Secret", "GitRepository", "Kustomization", "NetworkPolicy", "ResourceQuota", "LimitRange"]) {
+      assert.ok(objects.some((o) => o.kind === kind), `no ${kind} to validate`);
+    }
+    for (const object of objects) await validateObject(object);
+  });
+
+  it("every tenant object goes through the cluster's provider", async () => {
+    const result = await three();
+    const provider = one(result, "pulumi:providers:kubernetes").urn;
+    for (const tenant of ["payments", "shop", "analytics"]) {
+      for (const r of Object.values(K).flatMap((type) => (type.startsWith("kubernetes:") ? of(result, tenant, type) : []))) {
+        assert.equal(providerUrn(r.provider), provider, `${r.type}::${r.name}`);
+      }
+    }
+  });
+});
+
+describe("Tenants: ordering for clean removal", () => {
+  it("every Flux object depends on the FluxInstance", async () => {
+    const result = await three();
+    const instance = one(result, K.instance).urn;
+    for (const r of result.resources.filter((x) => x.type === K.gitRepository || x.type === K.kustomization)) {
+      assert.ok(r.dependencies.includes(instance), `${r.type}::${r.name} must depend on the FluxInstance`);
+    }
+  });
+
+  it("each Kustomization depends on the tenant's RBAC, Secret, GitRepository and isolation", async () => {
+    const result = await three();
+    for (const tenant of ["payments", "shop", "analytics"]) {
+      const deps = single(result, tenant, K.kustomization).dependencies;
+      const needed = [
+        single(result, tenant, K.gitRepository),
+        single(result, tenant, K.secret),
+        single(result, tenant, K.serviceAccount),
+        ...of(result, tenant, K.roleBinding),
+        ...of(result, tenant, K.networkPolicy),
+      ];
+      for (const r of needed) assert.ok(deps.includes(r.urn), `${tenant}: Kustomization must depend on ${r.type}::${r.name}`);
+    }
+  });
+
+  it("each GitRepository waits for its Secret, the deploy key and the scaffold commit", async () => {
+    const result = await three();
+    const shop = single(result, "shop", K.gitRepository).dependencies;
+    assert.ok(shop.includes(single(result, "shop", K.secret).urn));
+    assert.ok(shop.includes(single(result, "shop", K.deployKey).urn));
+    const files = of(result, "shop", K.file);
+    assert.ok(shop.includes(files[files.length - 1].urn));
+  });
+
+  it("RoleBindings wait for the ServiceAccount and their namespace", async () => {
+    const result = await three();
+    const sa = single(result, "payments", K.serviceAccount).urn;
+    const namespaces = of(result, "payments", K.namespace);
+    of(result, "payments", K.roleBinding).forEach((rb, i) => {
+      assert.ok(rb.dependencies.includes(sa));
+      assert.ok(rb.dependencies.includes(namespaces[i].urn));
+    });
+  });
+});
+
+describe("Tenants: repositories and deploy keys", () => {
+  it("the owning stack creates a tenant's repository with the fleet repository's protections", async () => {
+    const repo = one(await three(), K.repository, "shop-repository").inputs;
+    assert.deepEqual(
+      { name: repo.name, visibility: repo.visibility, autoInit: repo.autoInit, archiveOnDestroy: repo.archiveOnDestroy },
+      { name: "shop-deploy", visibility: "private", autoInit: true, archiveOnDestroy: true },
+    );
+  });
+
+  it("a created repository is scaffolded with the seed's layout: flux/<env>, kustomize/, helm/ and a README", async () => {
+    const files = of(await three(), "shop", K.file);
+    assert.deepEqual(files.map((f) => f.inputs.file), ["README.md", "kustomize/README.md", "helm/README.md", "flux/staging/kustomization.yaml"]);
+    assert.match(files[0].inputs.content, /flux\/<env>\/.*\n.*kustomize\/.*\n.*helm\//s);
+    for (const f of files) {
+      assert.deepEqual(f.ignoreChanges, ["content"], "written once, never reverted");
+      assert.equal(f.inputs.branch, "main");
+    }
+  });
+
+  it("an existing repository is looked up, not created, and gets only this environment's path", async () => {
+    const result = await three();
+    assert.ok(!result.resources.some((r) => r.type === K.repository && r.inputs.name === "analytics-gitops"));
+    assert.ok(result.calls.some((c) => c.token === "github:index/getRepository:getRepository" && c.inputs.fullName === "acme-org/analytics-gitops"));
+    assert.deepEqual(of(result, "analytics", K.file).map((f) => [f.inputs.file, f.inputs.branch]), [["deploy/flux/staging/kustomization.yaml", "release"]]);
+  });
+
+  it("scaffold: false writes nothing to the tenant repository", async () => {
+    const result = await runProgram({ stack: "staging", config: config([{ name: "shop", scaffold: false }]) });
+    assert.deepEqual(of(result, "shop", K.file), []);
+  });
+
+  it("each tenant gets a read-only deploy key for this cluster, titled with the environment", async () => {
+    const result = await three();
+    for (const tenant of ["payments", "shop", "analytics"]) {
+      const key = single(result, tenant, K.deployKey).inputs;
+      assert.equal(key.readOnly, true);
+      assert.equal(key.title, "flux-staging");
+    }
+    assert.equal(single(result, "analytics", K.deployKey).inputs.repository, "analytics-gitops");
+  });
+
+  it("the production stack creates no repository and binds the same tenants", async () => {
+    const staging = await runProgram({ stack: "staging", config: stackConfig("staging") });
+    const production = await runProgram({ stack: "production", config: stackConfig("production") });
+    assert.equal(production.error, undefined, production.error?.message);
+    assert.deepEqual(production.resources.filter((r) => r.type === K.repository).map((r) => r.name), []);
+    const bound = (run: RunResult) =>
+      run.resources
+        .filter((r) => r.type === K.roleBinding)
+        .map((r) => `${r.inputs.metadata.namespace}:${r.inputs.subjects[0].name}:${r.inputs.roleRef.name}`)
+        .sort();
+    assert.deepEqual(bound(production), bound(staging));
+    const titles = production.resources.filter((r) => r.type === K.deployKey).map((r) => r.inputs.title);
+    assert.ok(titles.length > 0 && titles.every((t) => t === "flux-production"));
+  });
+
+  it("stack outputs list each tenant's namespaces, repository URL and deploy key fingerprint", async () => {
+    const outputs = (await three()).outputs?.tenants as Record<string, any>;
+    assert.deepEqual(Object.keys(outputs), ["analytics", "payments", "shop"]);
+    assert.deepEqual(outputs.payments, {
+      namespaces: ["payments", "payments-jobs"],
+      repository: "https://github.com/mock-owner/payments-deploy",
+      deployKeyFingerprint: "SHA256:mock-payments-repository-deploy-key",
+    });
+    assert.equal(outputs.analytics.repository, "https://github.com/mock-owner/analytics-gitops");
+  });
+});
+
+/** Everything a resource is, with dependencies and parents by URN (URNs derive from names only). */
+function fingerprint(result: RunResult): Map<string, string> {
+  return new Map(
+    result.resources.map((r) => [
+      r.urn,
+      JSON.stringify({ inputs: r.inputs, deps: [...r.dependencies].sort(), parent: r.parent, provider: providerUrn(r.provider) }),
+    ]),
+  );
+}
+
+describe("Tenants: stable identity", () => {
+  it("reordering tenants leaves every resource's inputs and dependencies unchanged", async () => {
+    const before = fingerprint(await three());
+    const after = fingerprint(await runProgram({ stack: "staging", config: config([TENANTS[2], TENANTS[0], TENANTS[1]]) }));
+    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
+    for (const [urn, value] of before) assert.equal(after.get(urn), value, urn);
+  });
+
+  it("adding a tenant only adds resources, all of them the new tenant's", async () => {
+    const before = fingerprint(await three());
+    const result = await runProgram({ stack: "staging", config: config([...TENANTS, { name: "search" }]) });
+    const after = fingerprint(result);
+    for (const [urn, value] of before) assert.equal(after.get(urn), value, `changed: ${urn}`);
+    const added = [...after.keys()].filter((urn) => !before.has(urn));
+    assert.ok(added.length >= 10, `expected the new tenant's resources, got ${added.length}`);
+    const search = one(result, K.tenant, "search").urn;
+    const owned = new Set([search, ...result.resources.filter((r) => r.urn !== search && isUnder(result, r, search)).map((r) => r.urn)]);
+    assert.deepEqual(added.filter((urn) => !owned.has(urn)), [], "every added resource belongs to tenant search");
+  });
+
+  it("Pulumi names derive from tenant names, never from list positions", async () => {
+    const result = await three();
+    const shop = one(result, K.tenant, "shop").urn;
+    const names = result.resources.filter((r) => isUnder(result, r, shop)).map((r) => r.name).sort();
+    assert.deepEqual(names, [
+      "shop-git-secret",
+      "shop-gitrepository",
+      "shop-kustomization",
+      "shop-netpol-shop",
+      "shop-ns-shop",
+      "shop-rb-shop",
+      "shop-repository",
+      "shop-repository-deploy-key",
+      "shop-repository-deploy-key",
+      "shop-repository-flux/staging/kustomization.yaml",
+      "shop-repository-helm/README.md",
+      "shop-repository-kustomize/README.md",
+      "shop-repository-README.md",
+      "shop-repository",
+      "shop-sa",
+    ].sort());
+  });
+});
+
+function isUnder(result: RunResult, r: Registered, ancestor: string): boolean {
+  if (r.parent === ancestor) return true;
+  const parent = result.resources.find((p) => p.urn === r.parent);
+  return parent ? isUnder(result, parent, ancestor) : false;
+}
