@@ -1,0 +1,95 @@
+/**
+ * npm run bench: evaluates the fleet program under Pulumi mocks with 50 and 200 tenants and
+ * reports wall time and resources per tenant, next to a bare program that registers the same
+ * number of plain resources through the same mock harness. A benchmark, not a test: it prints
+ * numbers and never fails on them.
+ *
+ * Each measurement runs in a fresh Node process (after a small warm-up run in that process), so
+ * one run's heap does not slow the next; the table shows the median of RUNS processes.
+ */
+import { execFileSync } from "child_process";
+import * as pulumi from "@pulumi/pulumi";
+import { runProgram } from "../test/harness";
+
+const SIZES = [50, 200];
+const RUNS = 3;
+
+/** The bare program's resource: one plain custom resource, nothing else. */
+class Thing extends pulumi.CustomResource {
+  constructor(name: string, value: number) {
+    super("bench:index:Thing", name, { value });
+  }
+}
+
+/** n tenants: every third spans two namespaces with a quota, every fifth uses an existing repository. */
+function tenants(n: number): unknown[] {
+  return Array.from({ length: n }, (_, i) => {
+    const name = `team-${String(i).padStart(3, "0")}`;
+    return {
+      name,
+      ...(i % 3 === 0 ? { namespaces: [name, `${name}-jobs`], quota: { cpu: "2", memory: "4Gi", pods: "40" } } : {}),
+      ...(i % 5 === 0 ? { repository: { name: `${name}-gitops`, create: false }, branch: "release" } : {}),
+    };
+  });
+}
+
+const fleetConfig = (n: number) => ({ "github:owner": "acme-org", "fleet:repository": { create: true }, "fleet:tenants": tenants(n) });
+
+/** One measurement in this process: `fleet <tenants>` or `bare <resources>`. Prints `{ms, count}`. */
+async function measureOnce(mode: string, n: number): Promise<void> {
+  const run = (size: number) =>
+    mode === "fleet"
+      ? runProgram({ stack: "bench", config: fleetConfig(size) })
+      : runProgram({
+          stack: "bench",
+          config: {},
+          program: async () => {
+            for (let i = 0; i < size; i++) new Thing(`thing-${i}`, i);
+            return {};
+          },
+        });
+  await run(mode === "fleet" ? 2 : 40); // warm up module loading, the JIT and the closure serializer
+  const start = process.hrtime.bigint();
+  const result = await run(n);
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (result.error) throw result.error;
+  process.stdout.write(JSON.stringify({ ms, count: result.resources.length }));
+}
+
+function measure(mode: string, n: number): { ms: number; count: number } {
+  const samples = Array.from({ length: RUNS }, () =>
+    JSON.parse(
+      execFileSync(process.execPath, ["-r", "ts-node/register", __filename, "--once", mode, String(n)], { encoding: "utf8" }),
+    ) as { ms: number; count: number },
+  );
+  samples.sort((a, b) => a.ms - b.ms);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+function main(): void {
+  const baseline = measure("fleet", 0);
+  console.log(`node ${process.version}, median of ${RUNS} fresh processes; without tenants: ${baseline.count} resources, ${baseline.ms.toFixed(0)} ms\n`);
+  console.log("tenants | resources | per tenant | program ms | bare ms (same count) | ratio | ms per tenant");
+  console.log("------- | --------- | ---------- | ---------- | -------------------- | ----- | -------------");
+  const perTenant: number[] = [];
+  for (const n of SIZES) {
+    const program = measure("fleet", n);
+    const bare = measure("bare", program.count);
+    const msPerTenant = (program.ms - baseline.ms) / n;
+    perTenant.push(msPerTenant);
+    console.log(
+      [n, program.count, ((program.count - baseline.count) / n).toFixed(1), program.ms.toFixed(0), bare.ms.toFixed(0),
+        (program.ms / bare.ms).toFixed(2), msPerTenant.toFixed(1)].join(" | "),
+    );
+  }
+  console.log(`\nper-tenant time at ${SIZES[SIZES.length - 1]} vs ${SIZES[0]} tenants: x${(perTenant[perTenant.length - 1] / perTenant[0]).toFixed(2)} (1.00 = linear)`);
+}
+
+if (process.argv[2] === "--once") {
+  measureOnce(process.argv[3], Number(process.argv[4])).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else {
+  main();
+}
