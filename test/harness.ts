@@ -57,6 +57,13 @@ export interface RunOptions {
   readonly secretKeys?: readonly string[];
   /** Overrides for invoke results by token; throw to simulate a failing lookup. */
   readonly calls?: Readonly<Record<string, (inputs: Record<string, any>) => Record<string, any>>>;
+  /** Path of the program module to run. @default this checkout's index.ts */
+  readonly programPath?: string;
+  /**
+   * Whether mocked providers return computed outputs (keys, URLs, kubeconfigs). With false and
+   * `preview: true`, they stay unknown, as in `pulumi preview`. @default true
+   */
+  readonly computed?: boolean;
   /** A program to run instead of index.ts (for component-level tests). */
   readonly program?: () => Promise<Record<string, unknown>>;
   /** Run a preview (`pulumi preview`) instead of an update. */
@@ -144,10 +151,26 @@ function encodeConfig(config: Readonly<Record<string, unknown>>): Record<string,
   return out;
 }
 
-/** Reads the `config:` map of a `Pulumi.<stack>.yaml` in the repository. */
+/**
+ * Reads the `config:` map of `<root>/Pulumi.<stack>.yaml`. Encrypted values (`secure: …`) cannot
+ * be decrypted offline: they become the placeholder "[secret]" and are listed as secret keys.
+ */
+export function stackConfigAt(root: string, stack: string): { config: Record<string, unknown>; secretKeys: string[] } {
+  const file = path.join(root, `Pulumi.${stack}.yaml`);
+  const raw = (parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null)?.config ?? {};
+  const config: Record<string, unknown> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    const secure = value !== null && typeof value === "object" && "secure" in (value as object);
+    config[key] = secure ? "[secret]" : value;
+    if (secure) secretKeys.push(key);
+  }
+  return { config, secretKeys };
+}
+
+/** The `config:` map of this checkout's `Pulumi.<stack>.yaml`. */
 export function stackConfig(stack: string): Record<string, unknown> {
-  const file = path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
-  return (parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> }).config ?? {};
+  return stackConfigAt(REPO_ROOT, stack).config;
 }
 
 /** Runs `index.ts`'s program under mocks and collects what it registered. */
@@ -156,7 +179,10 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
   const calls: { token: string; inputs: Record<string, any> }[] = [];
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({ id: `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) }),
+      newResource: (args) => ({
+        id: `${args.name}-id`,
+        state: options.computed === false ? args.inputs : mockState(args.type, args.name, args.inputs),
+      }),
       call: (args) => {
         calls.push({ token: args.token, inputs: args.inputs });
         const override = options.calls?.[args.token];
@@ -199,7 +225,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
 
   // Required only now, after setMocks: the program module is a function, so the cache is harmless.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const program = options.program ?? (require("../index") as () => Promise<Record<string, unknown>>);
+  const program = options.program ?? (require(options.programPath ?? "../index") as () => Promise<Record<string, unknown>>);
   let outputs: Record<string, unknown> | undefined;
   let exported: Record<string, unknown> | undefined;
   let error: Error | undefined;

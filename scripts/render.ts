@@ -1,0 +1,240 @@
+/**
+ * npm run render -- <stack> [--out DIR] [--diff <git-ref>]
+ *
+ * Evaluates the program with Pulumi.<stack>.yaml under Pulumi's mocks, with no network and no
+ * credentials, and prints the desired state: every Kubernetes object as multi-document YAML,
+ * grouped by component in a stable order, with GitHub repositories, deploy keys and files (and
+ * the cluster, the Helm release) summarised as YAML comments. Secret values are redacted;
+ * values only known after `pulumi up` (keys, kubeconfigs) are shown as such.
+ *
+ * --out DIR      also write one file per component into DIR
+ * --diff REF     render the stack at git REF (through a temporary worktree) and at the working
+ *                tree, and print a unified diff; nothing when they are equal
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { createTwoFilesPatch } from "diff";
+import { stringify } from "yaml";
+import { REPO_ROOT, Registered, isSecretValue, runProgram, stackConfigAt } from "../test/harness";
+
+/** Pulumi's marker for a value that is unknown until `pulumi up` (rpc.unknownValue). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export const REDACTED = "[secret]";
+export const AFTER_APPLY = "(known after apply)";
+
+/** One component's part of the render. */
+export interface RenderedGroup {
+  /** `cluster`, `flux`, `fleet-repository`, `tenant-<name>`. */
+  readonly name: string;
+  readonly text: string;
+}
+
+/** Replaces secrets with `[secret]` and unknowns with `(known after apply)`; drops Pulumi's markers. */
+export function presentable(value: unknown): unknown {
+  if (isSecretValue(value)) return redactLeaves((value as { value: unknown }).value);
+  if (value === UNKNOWN) return AFTER_APPLY;
+  if (Array.isArray(value)) return value.map(presentable);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, presentable(v)]));
+  }
+  return value;
+}
+
+/** Keeps the shape of a secret (its keys), never its values. */
+function redactLeaves(value: unknown): unknown {
+  if (isSecretValue(value)) return redactLeaves((value as { value: unknown }).value);
+  if (Array.isArray(value)) return value.map(redactLeaves);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactLeaves(v)]));
+  }
+  return REDACTED;
+}
+
+const KIND_ORDER = [
+  "Namespace", "ServiceAccount", "RoleBinding", "Secret", "ResourceQuota", "LimitRange", "NetworkPolicy",
+  "FluxInstance", "GitRepository", "Kustomization",
+];
+
+function rank(kind: string): number {
+  const i = KIND_ORDER.indexOf(kind);
+  return i < 0 ? KIND_ORDER.length : i;
+}
+
+/** The top-level component a resource belongs to. */
+function rootOf(byUrn: Map<string, Registered>, r: Registered): Registered {
+  let node = r;
+  while (node.parent && byUrn.has(node.parent)) node = byUrn.get(node.parent)!;
+  return node;
+}
+
+function groupName(root: Registered): string {
+  switch (root.type) {
+    case "fleet:cluster:Cluster":
+      return "cluster";
+    case "fleet:flux:Flux":
+      return "flux";
+    case "fleet:repository:Repository":
+      return `${root.name}-repository`;
+    case "fleet:tenant:Tenant":
+      return `tenant-${root.name}`;
+    default:
+      return root.name;
+  }
+}
+
+function groupOrder(name: string): string {
+  const fixed = ["cluster", "flux", "fleet-repository"];
+  return fixed.includes(name) ? `${fixed.indexOf(name)}` : `9-${name}`;
+}
+
+/** A YAML comment line for everything that is not a Kubernetes object. */
+function summary(r: Registered, owner: string): string | undefined {
+  const i = presentable(r.rawInputs) as Record<string, any>;
+  switch (r.type) {
+    case "pulumi-nodejs:dynamic/fleet:KindCluster":
+      return `# kind cluster ${i.name}: 1 control plane + ${i.workers} worker(s)${i.nodeImage ? `, image ${i.nodeImage}` : ""}`;
+    case "pulumi:providers:kubernetes":
+      return `# kubernetes provider ${r.name}${i.context ? ` (context ${i.context})` : ""}`;
+    case "kubernetes:helm.sh/v3:Release":
+      return `# helm release ${i.name}: ${i.chart} ${i.version} in namespace ${i.namespace}`;
+    case "github:index/repository:Repository":
+      return `# github repository ${owner}/${i.name}: created by this stack (${i.visibility}, archived on destroy)`;
+    case "github:index/branchDefault:BranchDefault":
+      return `# github default branch of ${owner}/${i.repository}: ${i.branch}`;
+    case "github:index/repositoryDeployKey:RepositoryDeployKey":
+      return `# github deploy key ${i.title} on ${owner}/${i.repository} (${i.readOnly ? "read-only" : "READ-WRITE"})`;
+    case "github:index/repositoryFile:RepositoryFile":
+      return `# github file ${owner}/${i.repository}@${i.branch}: ${i.file} (written once)`;
+    case "tls:index/privateKey:PrivateKey":
+      return `# deploy key pair ${r.name}: ${i.algorithm}${i.ecdsaCurve ? ` ${i.ecdsaCurve}` : ""}`;
+    default:
+      return undefined;
+  }
+}
+
+function isKubernetesObject(r: Registered): boolean {
+  return r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release";
+}
+
+/** Renders one stack's program from `root` (a checkout) under mocks. */
+export async function renderStack(options: {
+  readonly stack: string;
+  /** Checkout whose index.ts and Pulumi.<stack>.yaml are used. @default this checkout */
+  readonly root?: string;
+  /** Config to use instead of the stack file's. */
+  readonly config?: Record<string, unknown>;
+}): Promise<RenderedGroup[]> {
+  const root = options.root ?? REPO_ROOT;
+  const { config, secretKeys } = options.config ? { config: options.config, secretKeys: [] } : stackConfigAt(root, options.stack);
+  const result = await runProgram({
+    stack: options.stack,
+    config,
+    secretKeys,
+    programPath: path.join(root, "index.ts"),
+    preview: true,
+    computed: false,
+  });
+  if (result.error) throw result.error;
+  const owner = String(config["github:owner"] ?? "");
+
+  const byUrn = new Map(result.resources.map((r) => [r.urn, r]));
+  const groups = new Map<string, { comments: string[]; objects: any[]; created: Set<string>; used: Set<string> }>();
+  for (const r of result.resources) {
+    const root = rootOf(byUrn, r);
+    if (r === root && !r.custom) continue; // the component itself
+    const name = groupName(root);
+    const group = groups.get(name) ?? { comments: [], objects: [], created: new Set<string>(), used: new Set<string>() };
+    groups.set(name, group);
+    if (isKubernetesObject(r)) {
+      group.objects.push(presentable(r.rawInputs));
+      continue;
+    }
+    const line = summary(r, owner);
+    if (line) group.comments.push(line);
+    if (r.type === "github:index/repository:Repository") group.created.add(String(r.inputs.name));
+    if (r.type === "github:index/repositoryDeployKey:RepositoryDeployKey") group.used.add(String(r.inputs.repository));
+  }
+  for (const group of groups.values()) {
+    for (const repo of group.used) {
+      if (!group.created.has(repo)) group.comments.push(`# github repository ${owner}/${repo}: looked up (created by another stack, or pre-existing)`);
+    }
+  }
+
+  return [...groups.entries()]
+    .sort(([a], [b]) => groupOrder(a).localeCompare(groupOrder(b)))
+    .map(([name, group]) => {
+      const objects = [...group.objects].sort(
+        (a, b) =>
+          rank(a.kind) - rank(b.kind) ||
+          String(a.metadata?.namespace ?? "").localeCompare(String(b.metadata?.namespace ?? "")) ||
+          String(a.metadata?.name).localeCompare(String(b.metadata?.name)),
+      );
+      const header = [`# ---- ${name} (stack ${options.stack}) ----`, ...[...group.comments].sort()];
+      const docs = objects.map((o) => stringify(o, { sortMapEntries: true, lineWidth: 0 }));
+      const text = `${header.join("\n")}\n${docs.length ? docs.join("---\n") : ""}`;
+      return { name, text };
+    });
+}
+
+/** The whole render as one multi-document YAML stream. */
+export function joinGroups(groups: readonly RenderedGroup[]): string {
+  return groups.map((g) => g.text).join("---\n");
+}
+
+/** Renders the stack as it is at git `ref`, through a temporary worktree that is always removed. */
+export async function renderAtRef(ref: string, stack: string, repo = REPO_ROOT): Promise<RenderedGroup[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-render-"));
+  const worktree = path.join(dir, "tree");
+  execFileSync("git", ["-C", repo, "worktree", "add", "--quiet", "--detach", worktree, ref], { stdio: ["ignore", "ignore", "pipe"] });
+  try {
+    fs.symlinkSync(path.join(repo, "node_modules"), path.join(worktree, "node_modules"), "dir");
+    return await renderStack({ stack, root: worktree });
+  } finally {
+    execFileSync("git", ["-C", repo, "worktree", "remove", "--force", worktree], { stdio: "ignore" });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A unified diff of two renders; "" when they are equal. */
+export function unifiedDiff(before: string, after: string, beforeLabel: string, afterLabel: string): string {
+  if (before === after) return "";
+  return createTwoFilesPatch(beforeLabel, afterLabel, before, after, "", "", { context: 3 });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const usage = "usage: npm run render -- <stack> [--out DIR] [--diff <git-ref>]";
+  const stack = argv.find((a, i) => !a.startsWith("--") && !["--out", "--diff"].includes(argv[i - 1]));
+  const flag = (name: string) => {
+    const i = argv.indexOf(name);
+    if (i < 0) return undefined;
+    if (!argv[i + 1] || argv[i + 1].startsWith("--")) throw new Error(`${name} needs a value; ${usage}`);
+    return argv[i + 1];
+  };
+  if (!stack) throw new Error(usage);
+  if (!fs.existsSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`))) {
+    throw new Error(`no Pulumi.${stack}.yaml in ${REPO_ROOT}; stacks here: ${fs.readdirSync(REPO_ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).join(", ")}`);
+  }
+  const out = flag("--out");
+  const ref = flag("--diff");
+
+  const groups = await renderStack({ stack });
+  if (out) {
+    fs.mkdirSync(out, { recursive: true });
+    for (const g of groups) fs.writeFileSync(path.join(out, `${g.name}.yaml`), g.text);
+  }
+  if (ref) {
+    const before = joinGroups(await renderAtRef(ref, stack));
+    process.stdout.write(unifiedDiff(before, joinGroups(groups), `${stack}@${ref}`, `${stack}@working-tree`));
+  } else {
+    process.stdout.write(joinGroups(groups));
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((e: Error) => {
+    process.stderr.write(`render: ${e.message}\n`);
+    process.exit(1);
+  });
+}

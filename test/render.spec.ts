@@ -1,0 +1,182 @@
+import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
+import { joinGroups, presentable, renderAtRef, renderStack, RenderedGroup, unifiedDiff } from "../scripts/render";
+import { REPO_ROOT, runProgram, stackConfig } from "./harness";
+
+const rendered = new Map<string, Promise<RenderedGroup[]>>();
+function render(stack: string): Promise<RenderedGroup[]> {
+  if (!rendered.has(stack)) rendered.set(stack, renderStack({ stack }));
+  return rendered.get(stack)!;
+}
+
+function documents(text: string): any[] {
+  const docs = parseAllDocuments(text);
+  for (const d of docs) assert.deepEqual(d.errors, [], "every document parses");
+  return docs.map((d) => d.toJS()).filter((o) => o !== null);
+}
+
+/** Anything that would be a leak: key material, mock key bodies, Pulumi's secret marker. */
+const LEAKS = [/PRIVATE KEY/, /mock-[a-z-]*deploy-key/, /1b47061264138c4ac30d75fd1eb44270/, /client-key-data: (?!"\[secret\]")/];
+
+describe("render: desired state as YAML", () => {
+  for (const stack of ["staging", "production"]) {
+    it(`${stack}: finds the FluxInstance and every tenant's Kustomization`, async () => {
+      const objects = documents(joinGroups(await render(stack)));
+      assert.equal(objects.filter((o) => o.kind === "FluxInstance").length, 1);
+      const tenants = (stackConfig(stack)["fleet:tenants"] as { name: string }[]).map((t) => t.name).sort();
+      const kustomizations = objects.filter((o) => o.kind === "Kustomization").map((o) => o.metadata.name).sort();
+      assert.deepEqual(kustomizations, tenants);
+    });
+
+    it(`${stack}: stdout is valid multi-document YAML, grouped by component in a stable order`, async () => {
+      const groups = await render(stack);
+      assert.deepEqual(groups.slice(0, 3).map((g) => g.name), ["cluster", "flux", "fleet-repository"]);
+      const tenantGroups = groups.slice(3).map((g) => g.name);
+      assert.deepEqual(tenantGroups, [...tenantGroups].sort());
+      assert.ok(tenantGroups.every((g) => g.startsWith("tenant-")));
+      documents(joinGroups(groups));
+    });
+
+    it(`${stack}: is byte-identical when rendered twice`, async () => {
+      assert.equal(joinGroups(await renderStack({ stack })), joinGroups(await render(stack)));
+    });
+
+    it(`${stack}: contains no private key material or secret values`, async () => {
+      const text = joinGroups(await render(stack));
+      for (const leak of LEAKS) assert.doesNotMatch(text, leak);
+    });
+  }
+
+  it("summarises GitHub repositories, deploy keys and files as comments", async () => {
+    const staging = joinGroups(await render("staging"));
+    assert.match(staging, /^# github repository acme-org\/flux-fleet: created by this stack/m);
+    assert.match(staging, /^# github deploy key flux-staging on acme-org\/flux-fleet \(read-only\)$/m);
+    assert.match(staging, /^# github file acme-org\/flux-fleet@main: clusters\/staging\/kustomization\.yaml/m);
+    const production = joinGroups(await render("production"));
+    assert.match(production, /^# github repository acme-org\/flux-fleet: looked up/m);
+    assert.doesNotMatch(production, /created by this stack/);
+  });
+
+  it("redacts secrets even when their values are known (a kubeconfig stack, computed keys)", async () => {
+    const kubeconfig = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: TOPSECRETKEYDATA\n";
+    const groups = await renderStack({
+      stack: "production",
+      config: { "github:owner": "acme-org", "fleet:cluster": { type: "kubeconfig" }, "fleet:kubeconfig": kubeconfig },
+    });
+    assert.doesNotMatch(joinGroups(groups), /TOPSECRETKEYDATA/);
+
+    const computed = await runProgram({ stack: "staging", config: stackConfig("staging") });
+    const secret = computed.resources.find((r) => r.type === "kubernetes:core/v1:Secret")!;
+    const shown = stringify(presentable(secret.rawInputs));
+    assert.match(JSON.stringify(secret.inputs), /PRIVATE KEY/, "the key is really there before redaction");
+    for (const leak of LEAKS) assert.doesNotMatch(shown, leak);
+    assert.match(shown, /identity: "\[secret\]"/);
+  });
+});
+
+describe("render: diffs", () => {
+  it("a tenant addition shows only that tenant's objects", async () => {
+    const config = stackConfig("staging");
+    const before = joinGroups(await render("staging"));
+    const withSearch = { ...config, "fleet:tenants": [...(config["fleet:tenants"] as unknown[]), { name: "search" }] };
+    const afterGroups = await renderStack({ stack: "staging", config: withSearch });
+    const diff = unifiedDiff(before, joinGroups(afterGroups), "before", "after");
+    const body = diff.split("\n").filter((l) => !l.startsWith("+++") && !l.startsWith("---") && !l.startsWith("@@"));
+    assert.deepEqual(body.filter((l) => l.startsWith("-")), [], "nothing is removed");
+    const added = body.filter((l) => l.startsWith("+")).map((l) => l.slice(1));
+    const search = afterGroups.find((g) => g.name === "tenant-search");
+    assert.ok(search, "the new tenant has its own group");
+    const searchLines = new Set([...search.text.split("\n"), "---"]);
+    assert.deepEqual(added.filter((l) => !searchLines.has(l)), [], "every added line belongs to tenant search");
+    for (const kind of ["Namespace", "Kustomization", "GitRepository", "NetworkPolicy", "RoleBinding"]) {
+      assert.ok(added.includes(`kind: ${kind}`), `the diff adds the tenant's ${kind}`);
+    }
+  });
+
+  it("prints nothing when the two renders are equal", async () => {
+    const text = joinGroups(await render("staging"));
+    assert.equal(unifiedDiff(text, text, "a", "b"), "");
+  });
+
+  it("renders a git ref through a temporary worktree, and removes it", async function () {
+    this.timeout(60000);
+    const worktrees = () => execFileSync("git", ["-C", REPO_ROOT, "worktree", "list"], { encoding: "utf8" });
+    const before = worktrees();
+    const groups = await renderAtRef("HEAD", "staging");
+    assert.ok(documents(joinGroups(groups)).some((o) => o.kind === "FluxInstance"));
+    assert.equal(worktrees(), before, "the temporary worktree is gone");
+  });
+});
+
+describe("render: command line", () => {
+  it("npm run render -- <stack> --out DIR prints the render and writes one file per component", function () {
+    this.timeout(60000);
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-render-out-"));
+    try {
+      const stdout = execFileSync(process.execPath, ["-r", "ts-node/register", "scripts/render.ts", "production", "--out", out], {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+      });
+      const files = fs.readdirSync(out).sort();
+      assert.deepEqual(files.slice(0, 3), ["cluster.yaml", "fleet-repository.yaml", "flux.yaml"]);
+      assert.ok(files.includes("tenant-payments.yaml"));
+      const joined = ["cluster", "flux", "fleet-repository", ...files.filter((f) => f.startsWith("tenant-")).map((f) => f.slice(0, -5))]
+        .map((g) => fs.readFileSync(path.join(out, `${g}.yaml`), "utf8"))
+        .join("---\n");
+      assert.equal(stdout, joined);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("an unknown stack fails naming the stacks that exist", () => {
+    assert.throws(
+      () => execFileSync(process.execPath, ["-r", "ts-node/register", "scripts/render.ts", "prod"], { cwd: REPO_ROOT, encoding: "utf8", stdio: "pipe" }),
+      (e: { stderr: string }) => /no Pulumi\.prod\.yaml.*stacks here: production, staging/.test(e.stderr),
+    );
+  });
+});
+
+describe("CI workflows", () => {
+  const dir = path.join(REPO_ROOT, ".github", "workflows");
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yml"));
+  const scripts = Object.keys(JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")).scripts);
+
+  it("preview.yml and up.yml exist and parse as YAML", () => {
+    assert.ok(files.includes("preview.yml") && files.includes("up.yml"));
+    for (const f of files) assert.ok(parseYaml(fs.readFileSync(path.join(dir, f), "utf8")).jobs, `${f} has jobs`);
+  });
+
+  it("every npm script the workflows call exists", () => {
+    const called = files.flatMap((f) =>
+      [...fs.readFileSync(path.join(dir, f), "utf8").matchAll(/npm (?:run(?: --silent)?|test|ci)\b ?([\w:-]*)/g)].map((m) =>
+        m[0].startsWith("npm test") ? "test" : m[0].startsWith("npm ci") ? undefined : m[1],
+      ),
+    );
+    const missing = called.filter((s): s is string => s !== undefined && !scripts.includes(s));
+    assert.ok(called.includes("test") && called.includes("render"), `called: ${called.join(", ")}`);
+    assert.deepEqual(missing, []);
+  });
+
+  it("pulumi/actions is pinned to a major version and previews with a PR comment and a diff", () => {
+    const preview = parseYaml(fs.readFileSync(path.join(dir, "preview.yml"), "utf8"));
+    const steps = Object.values(preview.jobs).flatMap((j: any) => j.steps ?? []);
+    const pulumi = steps.filter((s: any) => String(s.uses ?? "").startsWith("pulumi/actions"));
+    assert.ok(pulumi.length > 0 && pulumi.every((s: any) => /^pulumi\/actions@v\d+$/.test(s.uses)));
+    const run = pulumi.find((s: any) => s.with?.command === "preview");
+    assert.deepEqual([run?.with["comment-on-pr"], run?.with.diff], [true, true]);
+    assert.deepEqual(preview.jobs.preview.strategy.matrix.stack, ["staging", "production"]);
+  });
+
+  it("production updates run in the production environment, after staging", () => {
+    const up = parseYaml(fs.readFileSync(path.join(dir, "up.yml"), "utf8"));
+    assert.equal(up.jobs.production.with.environment, "production");
+    assert.equal(up.jobs.production.needs, "staging");
+    const reusable = parseYaml(fs.readFileSync(path.join(dir, "up-stack.yml"), "utf8"));
+    assert.equal(reusable.jobs.up.environment, "${{ inputs.environment }}");
+  });
+});
