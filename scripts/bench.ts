@@ -9,7 +9,7 @@
  */
 import { execFileSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
-import { runProgram } from "../test/harness";
+import { runProgram } from "./evaluate";
 
 const SIZES = [50, 200];
 const RUNS = 3;

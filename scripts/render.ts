@@ -17,7 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { createTwoFilesPatch } from "diff";
 import { stringify } from "yaml";
-import { REPO_ROOT, Registered, isSecretValue, runProgram, stackConfigAt } from "../test/harness";
+import { REPO_ROOT, Registered, isSecretValue, runProgram, stackConfigAt } from "./evaluate";
 
 /** Pulumi's marker for a value that is unknown until `pulumi up` (rpc.unknownValue). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";

@@ -1,0 +1,256 @@
+/**
+ * Evaluates the Pulumi program for one stack name and config under Pulumi's mocks, offline, and
+ * returns everything it registered: type, name, inputs (with secret markers kept), parent,
+ * provider and dependencies. Used by the tests, `npm run render` and `npm run bench`. Safe to
+ * call many times in one process: the program is a function, mocks and config are set afresh per
+ * run, and it waits until every registration has settled.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import { parse as parseYaml } from "yaml";
+
+/** The checkout this file is in. */
+export const REPO_ROOT = path.resolve(__dirname, "..");
+
+/** One resource registration, as the engine would have received it. */
+export interface Registered {
+  readonly type: string;
+  readonly name: string;
+  readonly urn: string;
+  readonly custom: boolean;
+  /** URN of the parent resource, "" for none. */
+  readonly parent: string;
+  /** Provider reference (`<provider urn>::<id>`), "" for the default provider. */
+  readonly provider: string;
+  /** Inputs with secrets unwrapped: what the provider would receive. */
+  readonly inputs: Record<string, any>;
+  /** Inputs as serialized on the wire: secrets are `{ <sig>: <secret sig>, value }` objects. */
+  readonly rawInputs: Record<string, any>;
+  /** URNs this resource depends on: `dependsOn` plus the resources its inputs came from. */
+  readonly dependencies: readonly string[];
+  readonly additionalSecretOutputs: readonly string[];
+  readonly deleteBeforeReplace: boolean;
+  readonly protect: boolean;
+  readonly retainOnDelete: boolean;
+  readonly ignoreChanges: readonly string[];
+}
+
+export interface RunResult {
+  /** Every registration, in registration order. */
+  readonly resources: readonly Registered[];
+  /** The program's stack outputs, resolved (secrets unwrapped), or undefined when it failed. */
+  readonly outputs?: Record<string, unknown>;
+  /** The program's stack outputs as returned (Outputs, secrets still marked). */
+  readonly exported?: Record<string, unknown>;
+  /** The error the program threw, if any. */
+  readonly error?: Error;
+  /** Invoke calls made (e.g. `github:index/getRepository:getRepository`). */
+  readonly calls: readonly { token: string; inputs: Record<string, any> }[];
+}
+
+export interface RunOptions {
+  /** Stack name: the environment. */
+  readonly stack: string;
+  /** Config as in a `Pulumi.<stack>.yaml`: `key → value`; objects and lists are JSON-encoded. */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Config keys that are secrets (e.g. `fleet:kubeconfig`). */
+  readonly secretKeys?: readonly string[];
+  /** Overrides for invoke results by token; throw to simulate a failing lookup. */
+  readonly calls?: Readonly<Record<string, (inputs: Record<string, any>) => Record<string, any>>>;
+  /** Path of the program module to run. @default this checkout's index.ts */
+  readonly programPath?: string;
+  /**
+   * Whether mocked providers return computed outputs (keys, URLs, kubeconfigs). With false and
+   * `preview: true`, they stay unknown, as in `pulumi preview`. @default true
+   */
+  readonly computed?: boolean;
+  /** A program to run instead of index.ts (for component-level tests). */
+  readonly program?: () => Promise<Record<string, unknown>>;
+  /** Run a preview (`pulumi preview`) instead of an update. */
+  readonly preview?: boolean;
+}
+
+const SECRET_SIG = rpc.specialSecretSig;
+const SIG_KEY = rpc.specialSigKey;
+
+/** True when a wire value is a Pulumi secret. */
+export function isSecretValue(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** True when the wire value at `path`, or any object on the way to it, is a secret. */
+export function isSecretPath(raw: unknown, path: readonly string[]): boolean {
+  let value: any = raw;
+  for (const key of path) {
+    if (isSecretValue(value)) return true;
+    value = value?.[key];
+  }
+  return isSecretValue(value);
+}
+
+/** Replaces every `{ <sig>: <secret sig>, value }` wrapper with its value. */
+function unwrapSecrets(value: any): any {
+  if (isSecretValue(value)) return unwrapSecrets(value.value);
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+/** Fake provider outputs, so components can use computed fields as they would after `pulumi up`. */
+function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+  switch (type) {
+    case "pulumi-nodejs:dynamic/fleet:KindCluster":
+      return {
+        ...inputs,
+        kubeconfig: `apiVersion: v1\nkind: Config\n# mock kubeconfig for ${name}\n`,
+        endpoint: "https://127.0.0.1:6443",
+        context: `kind-${inputs.name ?? name}`,
+      };
+    case "tls:index/privateKey:PrivateKey":
+      return {
+        ...inputs,
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\nmock-${name}\n-----END OPENSSH PRIVATE KEY-----\n`,
+        privateKeyPem: `-----BEGIN PRIVATE KEY-----\nmock-${name}\n-----END PRIVATE KEY-----\n`,
+        publicKeyOpenssh: `ssh-ed25519 AAAAmock${name}\n`,
+        publicKeyFingerprintSha256: `SHA256:mock-${name}`,
+      };
+    case "github:index/repository:Repository":
+      return {
+        ...inputs,
+        fullName: `mock-owner/${inputs.name}`,
+        htmlUrl: `https://github.com/mock-owner/${inputs.name}`,
+        sshCloneUrl: `git@github.com:mock-owner/${inputs.name}.git`,
+      };
+    default:
+      return inputs;
+  }
+}
+
+function defaultCall(token: string, inputs: Record<string, any>): Record<string, any> {
+  if (token === "github:index/getRepository:getRepository") {
+    const name = inputs.name ?? String(inputs.fullName ?? "").split("/").pop();
+    return {
+      name,
+      fullName: inputs.fullName ?? `mock-owner/${name}`,
+      htmlUrl: `https://github.com/mock-owner/${name}`,
+      sshCloneUrl: `git@github.com:mock-owner/${name}.git`,
+      defaultBranch: "main",
+    };
+  }
+  return inputs;
+}
+
+/** Encodes config values the way the Pulumi CLI hands them to a program: strings, objects as JSON. */
+function encodeConfig(config: Readonly<Record<string, unknown>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    out[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return out;
+}
+
+/**
+ * Reads the `config:` map of `<root>/Pulumi.<stack>.yaml`. Encrypted values (`secure: …`) cannot
+ * be decrypted offline: they become the placeholder "[secret]" and are listed as secret keys.
+ */
+export function stackConfigAt(root: string, stack: string): { config: Record<string, unknown>; secretKeys: string[] } {
+  const file = path.join(root, `Pulumi.${stack}.yaml`);
+  const raw = (parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null)?.config ?? {};
+  const config: Record<string, unknown> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries(raw)) {
+    const secure = value !== null && typeof value === "object" && "secure" in (value as object);
+    config[key] = secure ? "[secret]" : value;
+    if (secure) secretKeys.push(key);
+  }
+  return { config, secretKeys };
+}
+
+/** The `config:` map of this checkout's `Pulumi.<stack>.yaml`. */
+export function stackConfig(stack: string): Record<string, unknown> {
+  return stackConfigAt(REPO_ROOT, stack).config;
+}
+
+/** Runs `index.ts`'s program under mocks and collects what it registered. */
+export async function runProgram(options: RunOptions): Promise<RunResult> {
+  const resources: Registered[] = [];
+  const calls: { token: string; inputs: Record<string, any> }[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({
+        id: `${args.name}-id`,
+        state: options.computed === false ? args.inputs : mockState(args.type, args.name, args.inputs),
+      }),
+      call: (args) => {
+        calls.push({ token: args.token, inputs: args.inputs });
+        const override = options.calls?.[args.token];
+        return override ? override(args.inputs) : defaultCall(args.token, args.inputs);
+      },
+    },
+    "fleet",
+    options.stack,
+    options.preview ?? false,
+  );
+  pulumi.runtime.setAllConfig(encodeConfig(options.config), [...(options.secretKeys ?? [])]);
+
+  // Wrap the mock monitor to keep what MockResourceArgs leaves out (dependencies, parent, options).
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: (err: any, res: any) => void) =>
+    register(req, (err: any, res: any) => {
+      if (!err) {
+        const propertyDeps: string[] = [];
+        req.getPropertydependenciesMap().forEach((deps: any) => propertyDeps.push(...deps.getUrnsList()));
+        resources.push({
+          type: req.getType(),
+          name: req.getName(),
+          urn: res.getUrn(),
+          custom: req.getCustom(),
+          parent: req.getParent(),
+          provider: req.getProvider(),
+          inputs: unwrapSecrets(rpc.deserializeProperties(req.getObject())),
+          rawInputs: req.getObject()?.toJavaScript() ?? {},
+          dependencies: [...new Set([...req.getDependenciesList(), ...propertyDeps])],
+          additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+          deleteBeforeReplace: req.getDeletebeforereplace(),
+          protect: req.getProtect() ?? false,
+          retainOnDelete: req.getRetainondelete() ?? false,
+          ignoreChanges: req.getIgnorechangesList(),
+        });
+      }
+      callback(err, res);
+    });
+
+  // Required only now, after setMocks: the program module is a function, so the cache is harmless.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const program = options.program ?? (require(options.programPath ?? path.join(REPO_ROOT, "index.ts")) as () => Promise<Record<string, unknown>>);
+  let outputs: Record<string, unknown> | undefined;
+  let exported: Record<string, unknown> | undefined;
+  let error: Error | undefined;
+  try {
+    exported = await program();
+    outputs = await resolveOutputs(exported);
+  } catch (e) {
+    error = e as Error;
+  }
+  await (pulumi.runtime as any).waitForRPCs();
+  return { resources, outputs, exported, error, calls };
+}
+
+/** Resolves a tree of Outputs to plain values (secrets unwrapped). */
+async function resolveOutputs(value: unknown): Promise<any> {
+  if (pulumi.Output.isInstance(value)) {
+    // Output.promise() rejects when the output failed (an apply threw, a lookup failed).
+    return resolveOutputs(await (value as any).promise());
+  }
+  if (Array.isArray(value)) return Promise.all(value.map(resolveOutputs));
+  if (value !== null && typeof value === "object" && !(value instanceof pulumi.Resource)) {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveOutputs(v)]));
+    return Object.fromEntries(entries);
+  }
+  return value;
+}
