@@ -274,7 +274,24 @@ export function tenantGitRepository(args: TenantSyncArgs) {
   };
 }
 
-/** The tenant's Kustomization: applies `path` as the tenant's ServiceAccount, and prunes. */
+/**
+ * Kustomize patches that make every Flux Kustomization and HelmRelease the tenant applies run as
+ * the tenant's ServiceAccount. Under the lockdown, an object without `serviceAccountName` would
+ * run as the namespace's `default` account, which has no rights: the Flux Operator patches its
+ * own sync Kustomization the same way (to kustomize-controller).
+ */
+export function tenantServiceAccountPatches(serviceAccount: string) {
+  const patch = `- op: add\n  path: /spec/serviceAccountName\n  value: ${serviceAccount}\n`;
+  return [
+    { patch, target: { group: "kustomize.toolkit.fluxcd.io", kind: "Kustomization" } },
+    { patch, target: { group: "helm.toolkit.fluxcd.io", kind: "HelmRelease" } },
+  ];
+}
+
+/**
+ * The tenant's Kustomization: applies `path` as the tenant's ServiceAccount, prunes, and makes the
+ * tenant's own Flux objects run as that ServiceAccount too.
+ */
 export function tenantKustomization(args: TenantSyncArgs) {
   const names = tenantNames(args.tenant);
   return {
@@ -289,6 +306,7 @@ export function tenantKustomization(args: TenantSyncArgs) {
       path: args.path,
       prune: true,
       serviceAccountName: names.serviceAccount,
+      patches: tenantServiceAccountPatches(names.serviceAccount),
     },
   };
 }
@@ -383,6 +401,10 @@ service account, in the tenant's namespaces only.
 | \`flux/<env>/\` | Flux sync and deployment objects for one environment: GitRepository, HelmRepository, Kustomization, HelmRelease. List them in its \`kustomization.yaml\`. |
 | \`kustomize/\` | Plain YAML manifests, or a base with environment overlays (\`kustomize/overlays/<env>\`). |
 | \`helm/\` | Source of the Helm charts this project deploys. |
+
+Every Kustomization and HelmRelease under \`flux/<env>\` runs as the tenant's service account (the
+fleet sets \`serviceAccountName\` for you) and can only reach the tenant's namespaces; sources
+must live in those namespaces too (no cross-namespace references).
 
 The application's source code lives in its own repository; this one only says how it is deployed.
 `,

@@ -119,6 +119,11 @@ describe("Tenants: in the cluster", () => {
     assert.equal(shop.spec.serviceAccountName, "shop");
     assert.ok(shop.spec.interval && shop.spec.timeout);
     assert.equal(single(result, "analytics", K.kustomization).inputs.spec.path, "./deploy/flux/staging");
+    // The tenant's own Kustomizations and HelmReleases run as the tenant too, not as `default`.
+    assert.deepEqual(shop.spec.patches, [
+      { patch: "- op: add\n  path: /spec/serviceAccountName\n  value: shop\n", target: { group: "kustomize.toolkit.fluxcd.io", kind: "Kustomization" } },
+      { patch: "- op: add\n  path: /spec/serviceAccountName\n  value: shop\n", target: { group: "helm.toolkit.fluxcd.io", kind: "HelmRelease" } },
+    ]);
     assert.equal(single(result, "payments", K.kustomization).inputs.metadata.namespace, "payments", "Flux objects live in the first namespace");
   });
 
