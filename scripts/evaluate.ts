@@ -90,14 +90,22 @@ export function isSecretPath(raw: unknown, path: readonly string[]): boolean {
   return isSecretValue(value);
 }
 
-/** Replaces every `{ <sig>: <secret sig>, value }` wrapper with its value. */
-function unwrapSecrets(value: any): any {
-  if (isSecretValue(value)) return unwrapSecrets(value.value);
-  if (Array.isArray(value)) return value.map(unwrapSecrets);
+/**
+ * Rebuilds a wire value with every secret wrapper removed, mapping each leaf (anything that is
+ * not an array or object) through `leaf`, which is told whether the leaf sat inside a secret.
+ */
+export function mapWireLeaves(value: unknown, leaf: (value: unknown, inSecret: boolean) => unknown, inSecret = false): unknown {
+  if (isSecretValue(value)) return mapWireLeaves((value as { value: unknown }).value, leaf, true);
+  if (Array.isArray(value)) return value.map((v) => mapWireLeaves(v, leaf, inSecret));
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapWireLeaves(v, leaf, inSecret)]));
   }
-  return value;
+  return leaf(value, inSecret);
+}
+
+/** Replaces every `{ <sig>: <secret sig>, value }` wrapper with its value. */
+function unwrapSecrets(value: unknown): any {
+  return mapWireLeaves(value, (v) => v);
 }
 
 /** Fake provider outputs, so components can use computed fields as they would after `pulumi up`. */

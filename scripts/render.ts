@@ -17,10 +17,9 @@ import * as os from "os";
 import * as path from "path";
 import { createTwoFilesPatch } from "diff";
 import { stringify } from "yaml";
-import { REPO_ROOT, Registered, isSecretValue, runProgram, stackConfigAt } from "./evaluate";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import { REPO_ROOT, Registered, mapWireLeaves, runProgram, stackConfigAt } from "./evaluate";
 
-/** Pulumi's marker for a value that is unknown until `pulumi up` (rpc.unknownValue). */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 export const REDACTED = "[secret]";
 export const AFTER_APPLY = "(known after apply)";
 
@@ -31,25 +30,12 @@ export interface RenderedGroup {
   readonly text: string;
 }
 
-/** Replaces secrets with `[secret]` and unknowns with `(known after apply)`; drops Pulumi's markers. */
+/**
+ * Replaces secret values with `[secret]` (keeping a secret object's keys) and unknowns with
+ * `(known after apply)`; drops Pulumi's markers.
+ */
 export function presentable(value: unknown): unknown {
-  if (isSecretValue(value)) return redactLeaves((value as { value: unknown }).value);
-  if (value === UNKNOWN) return AFTER_APPLY;
-  if (Array.isArray(value)) return value.map(presentable);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, presentable(v)]));
-  }
-  return value;
-}
-
-/** Keeps the shape of a secret (its keys), never its values. */
-function redactLeaves(value: unknown): unknown {
-  if (isSecretValue(value)) return redactLeaves((value as { value: unknown }).value);
-  if (Array.isArray(value)) return value.map(redactLeaves);
-  if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactLeaves(v)]));
-  }
-  return REDACTED;
+  return mapWireLeaves(value, (leaf, inSecret) => (inSecret ? REDACTED : leaf === rpc.unknownValue ? AFTER_APPLY : leaf));
 }
 
 const KIND_ORDER = [
