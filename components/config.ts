@@ -253,27 +253,28 @@ const RepositorySchema = z.strictObject({
     .optional(),
 });
 
+const TenantRepositorySchema = z.strictObject({
+  name: repoName.optional(),
+  create: z.boolean().optional(),
+});
+
+const QuotaSchema = z
+  .strictObject({ cpu: quantity.optional(), memory: quantity.optional(), pods: quantity.optional() })
+  .refine((q) => q.cpu !== undefined || q.memory !== undefined || q.pods !== undefined, {
+    error: "set at least one of cpu, memory, pods (or leave quota out)",
+  });
+
 const TenantSchema = z.strictObject({
   name: dnsLabel,
   namespaces: z.array(dnsLabel).min(1, { error: "must list at least one namespace (or leave it out)" }).optional(),
-  repository: z
-    .strictObject({
-      name: repoName.optional(),
-      create: z.boolean().optional(),
-    })
-    .optional(),
+  repository: TenantRepositorySchema.optional(),
   branch: branch.optional(),
   path: repoPath.optional(),
   clusterRole: z
     .string()
     .regex(CLUSTER_ROLE, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid ClusterRole name` })
     .optional(),
-  quota: z
-    .strictObject({ cpu: quantity.optional(), memory: quantity.optional(), pods: quantity.optional() })
-    .refine((q) => q.cpu !== undefined || q.memory !== undefined || q.pods !== undefined, {
-      error: "set at least one of cpu, memory, pods (or leave quota out)",
-    })
-    .optional(),
+  quota: QuotaSchema.optional(),
   ingressNamespace: dnsLabel.optional(),
   scaffold: z.boolean().optional(),
 });
@@ -343,22 +344,23 @@ function closest(word: string, candidates: readonly string[]): string | undefine
 }
 
 /** The keys a strict object schema at `path` allows, for "did you mean" hints. */
-function allowedKeys(path: readonly PropertyKey[]): string[] {
-  const shapes: Record<string, readonly string[]> = {
-    "": Object.keys(StackSchema.shape),
-    [CONFIG_KEYS.cluster]: Object.keys(ClusterSchema.shape),
-    [CONFIG_KEYS.flux]: Object.keys(FluxSchema.shape),
-    [CONFIG_KEYS.repository]: Object.keys(RepositorySchema.shape),
-    tenant: Object.keys(TenantSchema.shape),
-    "tenant.repository": ["name", "create"],
-    "tenant.quota": ["cpu", "memory", "pods"],
-  };
-  if (path.length === 0) return [...shapes[""]];
+const ALLOWED_KEYS: Readonly<Record<string, readonly string[]>> = {
+  "": Object.keys(StackSchema.shape),
+  [CONFIG_KEYS.cluster]: Object.keys(ClusterSchema.shape),
+  [CONFIG_KEYS.flux]: Object.keys(FluxSchema.shape),
+  [CONFIG_KEYS.repository]: Object.keys(RepositorySchema.shape),
+  tenant: Object.keys(TenantSchema.shape),
+  "tenant.repository": Object.keys(TenantRepositorySchema.shape),
+  "tenant.quota": Object.keys(QuotaSchema.shape),
+};
+
+function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
+  if (path.length === 0) return ALLOWED_KEYS[""];
   if (path[0] === CONFIG_KEYS.tenants) {
     const rest = path.slice(2).filter((p) => typeof p === "string");
-    return [...(shapes[["tenant", ...rest].join(".")] ?? [])];
+    return ALLOWED_KEYS[["tenant", ...rest].join(".")] ?? [];
   }
-  return [...(shapes[String(path[0])] ?? [])];
+  return ALLOWED_KEYS[String(path[0])] ?? [];
 }
 
 const REQUIRED_HINTS: Record<string, string> = {

@@ -35,6 +35,7 @@ const INVALID: { rule: string; config: Record<string, unknown>; key: string; say
   { rule: "a typo in a tenant key is an error", config: withTenants({ name: "team-a", namepsaces: ["team-a"] }), key: "fleet:tenants[0].namepsaces", says: /unknown key; did you mean 'namespaces'\?/ },
   { rule: "a typo in a top-level key is an error", config: { ...BASE, "fleet:tenant": [{ name: "team-a" }] }, key: "fleet:tenant", says: /unknown key; did you mean 'fleet:tenants'\?/ },
   { rule: "a typo in a cluster key is an error", config: { ...BASE, "fleet:cluster": { worker: 2 } }, key: "fleet:cluster.worker", says: /did you mean 'workers'\?/ },
+  { rule: "a typo in a tenant repository key is an error", config: withTenants({ name: "team-a", repository: { nmae: "x" } }), key: "fleet:tenants[0].repository.nmae", says: /did you mean 'name'\? Allowed keys: name, create$/ },
   { rule: "a typo in a quota key is an error", config: withTenants({ name: "team-a", quota: { cpus: "2", memory: "1Gi" } }), key: "fleet:tenants[0].quota.cpus", says: /did you mean 'cpu'\?/ },
   { rule: "tenant names are DNS-1123 labels", config: withTenants({ name: "Team_A" }), key: "fleet:tenants[0].name", says: /DNS-1123 label/ },
   { rule: "tenant names are at most 63 characters", config: withTenants({ name: "a".repeat(64) }), key: "fleet:tenants[0].name", says: /longer than 63/ },
