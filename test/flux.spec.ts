@@ -20,6 +20,15 @@ function example(stack: string): Promise<RunResult> {
   return runs.get(stack)!;
 }
 
+/** The fleet pull secret (flux-system/flux-system); there must be exactly one. */
+function pullSecretOf(result: RunResult): Registered {
+  const secrets = result.resources.filter(
+    (r) => r.type === SECRET && r.inputs.metadata.namespace === "flux-system" && r.inputs.metadata.name === "flux-system",
+  );
+  assert.equal(secrets.length, 1, "exactly one flux-system/flux-system Secret");
+  return secrets[0];
+}
+
 function fleetFiles(result: RunResult): Registered[] {
   return result.resources.filter((r) => r.type === FILE && r.name.startsWith("fleet-"));
 }
@@ -96,11 +105,7 @@ describe("Flux: operator install", () => {
 
 describe("Flux: pull secret", () => {
   async function pullSecret(stack = "staging"): Promise<Registered> {
-    const secrets = (await example(stack)).resources.filter(
-      (r) => r.type === SECRET && r.inputs.metadata.namespace === "flux-system" && r.inputs.metadata.name === "flux-system",
-    );
-    assert.equal(secrets.length, 1);
-    return secrets[0];
+    return pullSecretOf(await example(stack));
   }
 
   it("holds identity, identity.pub and known_hosts", async () => {
@@ -128,8 +133,7 @@ describe("Flux: pull secret", () => {
       stack: "staging",
       config: { "github:owner": "acme-org", "fleet:repository": { knownHosts: line } },
     });
-    const secret = result.resources.find((r) => r.type === SECRET && r.inputs.metadata.name === "flux-system");
-    assert.equal(secret?.inputs.stringData.known_hosts, `${line}\n`);
+    assert.equal(pullSecretOf(result).inputs.stringData.known_hosts, `${line}\n`);
     assert.notEqual(GITHUB_KNOWN_HOSTS, `${line}\n`);
   });
 });
@@ -141,7 +145,7 @@ describe("Flux: ordering for install and clean removal", () => {
     const files = fleetFiles(result);
     const expected = {
       "operator release": one(result, RELEASE).urn,
-      "pull secret": result.resources.find((r) => r.type === SECRET && r.inputs.metadata.name === "flux-system")!.urn,
+      "pull secret": pullSecretOf(result).urn,
       "fleet deploy key": one(result, DEPLOY_KEY, "fleet-deploy-key").urn,
       "last scaffold commit": files[files.length - 1].urn,
     };
@@ -152,8 +156,7 @@ describe("Flux: ordering for install and clean removal", () => {
     const result = await example("staging");
     const ns = result.resources.find((r) => r.type === NAMESPACE && r.inputs.metadata.name === "flux-system")!;
     assert.ok(one(result, RELEASE).dependencies.includes(ns.urn));
-    const secret = result.resources.find((r) => r.type === SECRET && r.inputs.metadata.name === "flux-system")!;
-    assert.ok(secret.dependencies.includes(ns.urn));
+    assert.ok(pullSecretOf(result).dependencies.includes(ns.urn));
   });
 
   it("every Kubernetes resource goes through the cluster's provider", async () => {
