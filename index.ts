@@ -23,6 +23,7 @@ export = async () => {
     description: "Flux fleet: cluster configuration and cluster-wide infrastructure",
     environment: stack,
     keyAlgorithm: repository.keyAlgorithm,
+    readWrite: repository.readWrite,
     files: [...(repository.create ? [fleetReadme(repository.name)] : []), ...fleetScaffold(stack, repository.path)],
   });
   const flux = new Flux("flux", {

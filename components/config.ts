@@ -31,6 +31,8 @@ export const DEFAULTS = {
   ] as FluxComponent[],
   multitenant: true,
   networkPolicy: true,
+  /** The Flux Operator's status web UI: unauthenticated, so off unless asked for. */
+  web: false,
   repositoryName: "flux-fleet",
   /** Safe default: a stack only creates repositories when its config says it owns them. */
   repositoryCreate: false,
@@ -38,6 +40,15 @@ export const DEFAULTS = {
   branch: "main",
   keyAlgorithm: "ed25519" as const,
   clusterRole: "admin",
+  /** Pod Security Admission level enforced in tenant namespaces (warn/audit stay at restricted). */
+  podSecurity: "baseline" as const,
+  /** Deploy keys are read-only unless a key's config asks for write access (image automation). */
+  readWrite: false,
+  /** Tenants are protected from removal until they are marked for offboarding. */
+  offboard: false,
+  /** A single-namespace tenant's Kustomization targets that namespace; a multi-namespace one none. */
+  targetNamespace: (namespaces: readonly string[]): string | undefined =>
+    namespaces.length === 1 ? namespaces[0] : undefined,
   /** Write the tenant's `<path>/kustomization.yaml` (and, when created, the seed layout). */
   tenantScaffold: true,
   clusterName: (stack: string) => `fleet-${stack}`,
@@ -81,6 +92,8 @@ export interface FluxConfig {
   readonly components: readonly FluxComponent[];
   readonly multitenant: boolean;
   readonly networkPolicy: boolean;
+  /** Turn on the Flux Operator's status web UI (no authentication). @default false */
+  readonly web: boolean;
 }
 
 export interface RepositoryConfig {
@@ -95,6 +108,8 @@ export interface RepositoryConfig {
   readonly keyAlgorithm: KeyAlgorithm;
   /** known_hosts for the Git host; set for GitHub Enterprise. @default GitHub's published host keys */
   readonly knownHosts?: string;
+  /** Writable fleet deploy key (image automation pushes to the fleet repository). @default false */
+  readonly readWrite: boolean;
 }
 
 export interface TenantQuota {
@@ -103,11 +118,28 @@ export interface TenantQuota {
   readonly pods?: string;
 }
 
+export const POD_SECURITY_LEVELS = ["baseline", "restricted", "privileged"] as const;
+/** Pod Security Standards levels (https://kubernetes.io/docs/concepts/security/pod-security-standards/). */
+export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+
+export interface TenantRepositoryConfig {
+  readonly name: string;
+  /** true: this stack creates the repository; false: it must exist. */
+  readonly create: boolean;
+  /** Writable deploy key on this repository only (image automation). @default false */
+  readonly readWrite: boolean;
+}
+
 export interface TenantConfig {
   readonly name: string;
   /** The tenant's namespaces; its Flux objects live in the first. @default `[name]` */
   readonly namespaces: readonly string[];
-  readonly repository: { readonly name: string; readonly create: boolean };
+  /**
+   * Namespace the tenant's Kustomization puts every namespaced object in (Flux's
+   * `spec.targetNamespace`); one of `namespaces`. @default the namespace of a single-namespace tenant
+   */
+  readonly targetNamespace?: string;
+  readonly repository: TenantRepositoryConfig;
   readonly branch: string;
   /** Path in the tenant repository that Flux applies. @default `./flux/<stack>` */
   readonly path: string;
@@ -118,6 +150,10 @@ export interface TenantConfig {
   readonly ingressNamespace?: string;
   /** Commit scaffold files to the tenant repository. @default true */
   readonly scaffold: boolean;
+  /** Pod Security level enforced in every tenant namespace. @default baseline */
+  readonly podSecurity: PodSecurityLevel;
+  /** true: the tenant may be removed; false: the engine refuses to delete its data. @default false */
+  readonly offboard: boolean;
 }
 
 export interface FleetConfig {
@@ -236,6 +272,7 @@ const FluxSchema = z.strictObject({
   components: z.array(z.enum(FLUX_COMPONENTS)).min(1).optional(),
   multitenant: z.boolean().optional(),
   networkPolicy: z.boolean().optional(),
+  web: z.boolean().optional(),
 });
 
 const RepositorySchema = z.strictObject({
@@ -251,11 +288,13 @@ const RepositorySchema = z.strictObject({
       error: "must hold known_hosts lines such as 'github.example.com ssh-ed25519 AAAA…'",
     })
     .optional(),
+  readWrite: z.boolean().optional(),
 });
 
 const TenantRepositorySchema = z.strictObject({
   name: repoName.optional(),
   create: z.boolean().optional(),
+  readWrite: z.boolean().optional(),
 });
 
 const QuotaSchema = z
@@ -267,6 +306,7 @@ const QuotaSchema = z
 const TenantSchema = z.strictObject({
   name: dnsLabel,
   namespaces: z.array(dnsLabel).min(1, { error: "must list at least one namespace (or leave it out)" }).optional(),
+  targetNamespace: dnsLabel.optional(),
   repository: TenantRepositorySchema.optional(),
   branch: branch.optional(),
   path: repoPath.optional(),
@@ -277,6 +317,8 @@ const TenantSchema = z.strictObject({
   quota: QuotaSchema.optional(),
   ingressNamespace: dnsLabel.optional(),
   scaffold: z.boolean().optional(),
+  podSecurity: z.enum(POD_SECURITY_LEVELS).optional(),
+  offboard: z.boolean().optional(),
 });
 
 /** Config keys the program reads, as Pulumi names them. */
@@ -470,6 +512,7 @@ function fluxWithDefaults(f: RawFlux): FluxConfig {
     components: f.components ?? DEFAULTS.components,
     multitenant: f.multitenant ?? DEFAULTS.multitenant,
     networkPolicy: f.networkPolicy ?? DEFAULTS.networkPolicy,
+    web: f.web ?? DEFAULTS.web,
   };
 }
 
@@ -481,17 +524,22 @@ function repositoryWithDefaults(r: RawRepository, stack: string): RepositoryConf
     branch: r.branch ?? DEFAULTS.branch,
     path: r.path ?? DEFAULTS.fleetPath(stack),
     keyAlgorithm: r.keyAlgorithm ?? DEFAULTS.keyAlgorithm,
+    readWrite: r.readWrite ?? DEFAULTS.readWrite,
     ...(r.knownHosts !== undefined ? { knownHosts: r.knownHosts.endsWith("\n") ? r.knownHosts : `${r.knownHosts}\n` } : {}),
   };
 }
 
 function tenantWithDefaults(t: RawTenant, stack: string, createRepositories: boolean): TenantConfig {
+  const namespaces = t.namespaces ?? [t.name];
+  const targetNamespace = t.targetNamespace ?? DEFAULTS.targetNamespace(namespaces);
   return {
     name: t.name,
-    namespaces: t.namespaces ?? [t.name],
+    namespaces,
+    ...(targetNamespace !== undefined ? { targetNamespace } : {}),
     repository: {
       name: t.repository?.name ?? DEFAULTS.tenantRepository(t.name),
       create: t.repository?.create ?? createRepositories,
+      readWrite: t.repository?.readWrite ?? DEFAULTS.readWrite,
     },
     branch: t.branch ?? DEFAULTS.branch,
     path: t.path ?? DEFAULTS.tenantPath(stack),
@@ -499,6 +547,8 @@ function tenantWithDefaults(t: RawTenant, stack: string, createRepositories: boo
     ...(t.quota !== undefined ? { quota: t.quota } : {}),
     ...(t.ingressNamespace !== undefined ? { ingressNamespace: t.ingressNamespace } : {}),
     scaffold: t.scaffold ?? DEFAULTS.tenantScaffold,
+    podSecurity: t.podSecurity ?? DEFAULTS.podSecurity,
+    offboard: t.offboard ?? DEFAULTS.offboard,
   };
 }
 
@@ -551,6 +601,29 @@ function fluxProblems(flux: FluxConfig): string[] {
   return problems;
 }
 
+/**
+ * Rules that keep tenants inside their namespaces: Flux's multi-tenancy lockdown must be on when
+ * there are tenants, and image automation needs a key it can push with.
+ */
+function tenancyProblems(flux: FluxConfig, repository: RepositoryConfig | undefined, tenants: readonly TenantConfig[]): string[] {
+  const problems: string[] = [];
+  const at = CONFIG_KEYS.flux;
+  if (!flux.multitenant && tenants.length > 0) {
+    problems.push(
+      `${at}.multitenant: is false while ${CONFIG_KEYS.tenants} lists tenants; without the lockdown a tenant's nested ` +
+        `Kustomization or HelmRelease runs with the controllers' cluster-admin rights. Set it to true (the default)`,
+    );
+  }
+  const writable = (repository?.readWrite ?? false) || tenants.some((t) => t.repository.readWrite);
+  if (flux.components.includes("image-automation-controller") && !writable) {
+    problems.push(
+      `${at}.components: lists image-automation-controller, but every deploy key is read-only, so it could never push; ` +
+        `set ${CONFIG_KEYS.repository}.readWrite: true or a tenant's repository.readWrite: true, or remove it`,
+    );
+  }
+  return problems;
+}
+
 interface IndexedTenant {
   readonly index: number;
   readonly raw: RawTenant;
@@ -590,6 +663,12 @@ function tenantProblems(tenants: readonly IndexedTenant[], fleetRepository: stri
         namespaceOwner.set(ns, `tenant ${JSON.stringify(tenant.name)}`);
       }
     });
+    if (tenant.targetNamespace !== undefined && !tenant.namespaces.includes(tenant.targetNamespace)) {
+      problems.push(
+        `${at}.targetNamespace: ${JSON.stringify(tenant.targetNamespace)} is not one of the tenant's namespaces ` +
+          `(${tenant.namespaces.join(", ")}); set it to one of them, or leave it out`,
+      );
+    }
     const repoOwner = repositoryOwner.get(tenant.repository.name.toLowerCase());
     if (repoOwner !== undefined) {
       problems.push(
@@ -645,7 +724,7 @@ export function parseFleetConfig(input: RawStackConfig): FleetConfig {
   if (cluster && rawCluster) {
     problems.push(...clusterProblems(cluster, rawCluster, decoded[CONFIG_KEYS.kubeconfig] !== undefined));
   }
-  if (flux) problems.push(...fluxProblems(flux));
+  if (flux) problems.push(...fluxProblems(flux), ...tenancyProblems(flux, repository, tenants.map((t) => t.tenant)));
   if (rawRepository?.path === undefined && repository && repoPathProblem(repository.path)) {
     problems.push(`${CONFIG_KEYS.repository}.path: the default ${JSON.stringify(repository.path)} is not valid; set it`);
   }

@@ -11,6 +11,21 @@ export const FLUX_NAMESPACE = "flux-system";
 /** Label Flux's `flux create tenant` puts on every tenant object. */
 export const TENANT_LABEL = "toolkit.fluxcd.io/tenant";
 
+/**
+ * The tenant account: a ServiceAccount of this name in every tenant namespace. The FluxInstance
+ * makes it the default (`cluster.tenantDefaultServiceAccount`) and the Flux Operator's
+ * multitenancy makes it the ResourceSet default, so every Flux object in a tenant namespace, at
+ * any depth, runs as `<namespace>:flux` unless it names another account of that namespace.
+ */
+export const TENANT_SERVICE_ACCOUNT = "flux";
+
+/** Pod Security Admission namespace labels (https://kubernetes.io/docs/concepts/security/pod-security-admission/). */
+export const POD_SECURITY_LABELS = {
+  enforce: "pod-security.kubernetes.io/enforce",
+  warn: "pod-security.kubernetes.io/warn",
+  audit: "pod-security.kubernetes.io/audit",
+} as const;
+
 /** Keys of a Flux SSH source secret (see Flux's `pkg/manifestgen/sourcesecret`). */
 export const SSH_SECRET_KEYS = {
   identity: "identity",

@@ -6,7 +6,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
-import { FLUX_NAMESPACE, FluxComponent, SSH_SECRET_KEYS, TENANT_LABEL } from "./constants";
+import { PodSecurityLevel } from "./config";
+import {
+  FLUX_NAMESPACE,
+  FluxComponent,
+  POD_SECURITY_LABELS,
+  SSH_SECRET_KEYS,
+  TENANT_LABEL,
+  TENANT_SERVICE_ACCOUNT,
+} from "./constants";
 
 /** GitHub's published SSH host keys (https://api.github.com/meta, "ssh_keys"), in known_hosts form. */
 export const GITHUB_KNOWN_HOSTS = [
@@ -20,8 +28,6 @@ export const FLUX_OPERATOR_CHART = "oci://ghcr.io/controlplaneio-fluxcd/charts/f
 /** Name of the FluxInstance, its sync objects and the fleet pull secret, as `flux bootstrap` names them. */
 export const FLUX_INSTANCE_NAME = "flux";
 export const FLUX_SYNC_NAME = "flux-system";
-/** ServiceAccount Kustomizations without `serviceAccountName` run as under the multi-tenancy lockdown. */
-export const TENANT_DEFAULT_SERVICE_ACCOUNT = "default";
 
 /**
  * Flux source URL for a GitHub repository over SSH. source-controller needs the `ssh://` form;
@@ -104,7 +110,9 @@ export function fluxInstance(args: FluxInstanceArgs) {
       cluster: {
         type: "kubernetes",
         multitenant: args.multitenant,
-        ...(args.multitenant ? { tenantDefaultServiceAccount: TENANT_DEFAULT_SERVICE_ACCOUNT } : {}),
+        // Every Kustomization and HelmRelease in a tenant namespace that names no account runs as
+        // the tenant account of its own namespace, at any nesting depth (never `default`).
+        ...(args.multitenant ? { tenantDefaultServiceAccount: TENANT_SERVICE_ACCOUNT } : {}),
         networkPolicy: args.networkPolicy,
         domain: "cluster.local",
       },
@@ -213,11 +221,11 @@ export function tenantLabels(tenant: string): Record<string, string> {
   return { [TENANT_LABEL]: tenant };
 }
 
-/** Names of a tenant's objects: derived from the tenant name only. */
+/** Names of a tenant's objects: unique within each of its namespaces (a namespace has one tenant). */
 export function tenantNames(tenant: string) {
   return {
-    serviceAccount: tenant,
-    roleBinding: `${tenant}-reconciler`,
+    serviceAccount: TENANT_SERVICE_ACCOUNT,
+    roleBinding: TENANT_SERVICE_ACCOUNT,
     secret: `${tenant}-git`,
     source: tenant,
     kustomization: tenant,
@@ -227,23 +235,46 @@ export function tenantNames(tenant: string) {
   };
 }
 
-/** The ServiceAccount the tenant's Kustomization impersonates, in its first namespace. */
+/**
+ * A tenant namespace: the tenant label, and Pod Security Admission enforcing `podSecurity` while
+ * warning and auditing at `restricted`. A tenant bound to `admin` cannot edit these labels:
+ * namespaces are cluster-scoped and `admin` grants no write on them.
+ */
+export function tenantNamespace(tenant: string, name: string, podSecurity: PodSecurityLevel) {
+  return namespace(name, {
+    ...tenantLabels(tenant),
+    [POD_SECURITY_LABELS.enforce]: podSecurity,
+    [POD_SECURITY_LABELS.warn]: "restricted",
+    [POD_SECURITY_LABELS.audit]: "restricted",
+  });
+}
+
+/**
+ * The tenant account in one tenant namespace. Flux impersonates it; no pod needs its token, so
+ * none is mounted.
+ */
 export function tenantServiceAccount(tenant: string, namespace: string) {
   return {
     apiVersion: "v1" as const,
     kind: "ServiceAccount" as const,
     metadata: metadata(tenantNames(tenant).serviceAccount, namespace, tenantLabels(tenant)),
+    automountServiceAccountToken: false,
   };
 }
 
-/** A namespaced RoleBinding of `clusterRole` to the tenant's ServiceAccount. Never a ClusterRoleBinding. */
-export function tenantRoleBinding(tenant: string, namespace: string, serviceAccountNamespace: string, clusterRole: string) {
+/**
+ * In one tenant namespace, a RoleBinding of `clusterRole` to the tenant account of each of the
+ * tenant's namespaces, so a Flux object in any of them can deploy to all of them, and to nothing
+ * else. Never a ClusterRoleBinding.
+ */
+export function tenantRoleBinding(tenant: string, namespace: string, tenantNamespaces: readonly string[], clusterRole: string) {
+  const names = tenantNames(tenant);
   return {
     apiVersion: "rbac.authorization.k8s.io/v1" as const,
     kind: "RoleBinding" as const,
-    metadata: metadata(tenantNames(tenant).roleBinding, namespace, tenantLabels(tenant)),
+    metadata: metadata(names.roleBinding, namespace, tenantLabels(tenant)),
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
-    subjects: [{ kind: "ServiceAccount", name: tenantNames(tenant).serviceAccount, namespace: serviceAccountNamespace }],
+    subjects: tenantNamespaces.map((ns) => ({ kind: "ServiceAccount", name: names.serviceAccount, namespace: ns })),
   };
 }
 
@@ -256,6 +287,8 @@ export interface TenantSyncArgs {
   readonly branch: string;
   /** Path in the repository to apply (`./flux/<env>`). */
   readonly path: string;
+  /** Namespace every namespaced object applied is put in (Flux `spec.targetNamespace`). */
+  readonly targetNamespace?: string;
 }
 
 /** The tenant's GitRepository: its deployment repository over SSH with its own deploy key. */
@@ -275,22 +308,11 @@ export function tenantGitRepository(args: TenantSyncArgs) {
 }
 
 /**
- * Kustomize patches that make every Flux Kustomization and HelmRelease the tenant applies run as
- * the tenant's ServiceAccount. Under the lockdown, an object without `serviceAccountName` would
- * run as the namespace's `default` account, which has no rights: the Flux Operator patches its
- * own sync Kustomization the same way (to kustomize-controller).
- */
-export function tenantServiceAccountPatches(serviceAccount: string) {
-  const patch = `- op: add\n  path: /spec/serviceAccountName\n  value: ${serviceAccount}\n`;
-  return [
-    { patch, target: { group: "kustomize.toolkit.fluxcd.io", kind: "Kustomization" } },
-    { patch, target: { group: "helm.toolkit.fluxcd.io", kind: "HelmRelease" } },
-  ];
-}
-
-/**
- * The tenant's Kustomization: applies `path` as the tenant's ServiceAccount, prunes, and makes the
- * tenant's own Flux objects run as that ServiceAccount too.
+ * The tenant's Kustomization: applies `path` as the tenant account and prunes. With
+ * `targetNamespace`, objects a deployment repository declares in another namespace (the lfs269
+ * layout puts its Flux objects in `flux-system`) land in the tenant's namespace. What it applies
+ * runs as the tenant account too: the FluxInstance's `tenantDefaultServiceAccount` covers every
+ * depth, so no patch is needed.
  */
 export function tenantKustomization(args: TenantSyncArgs) {
   const names = tenantNames(args.tenant);
@@ -306,7 +328,7 @@ export function tenantKustomization(args: TenantSyncArgs) {
       path: args.path,
       prune: true,
       serviceAccountName: names.serviceAccount,
-      patches: tenantServiceAccountPatches(names.serviceAccount),
+      ...(args.targetNamespace !== undefined ? { targetNamespace: args.targetNamespace } : {}),
     },
   };
 }
@@ -402,9 +424,11 @@ service account, in the tenant's namespaces only.
 | \`kustomize/\` | Plain YAML manifests, or a base with environment overlays (\`kustomize/overlays/<env>\`). |
 | \`helm/\` | Source of the Helm charts this project deploys. |
 
-Every Kustomization and HelmRelease under \`flux/<env>\` runs as the tenant's service account (the
-fleet sets \`serviceAccountName\` for you) and can only reach the tenant's namespaces; sources
-must live in those namespaces too (no cross-namespace references).
+Every Kustomization, HelmRelease and ResourceSet under \`flux/<env>\`, at any depth, runs as the
+tenant account \`flux\` of its own namespace (no \`serviceAccountName\` needed), which can only
+reach the tenant's namespaces; sources must live in those namespaces too (no cross-namespace
+references). A single-namespace tenant's objects land in its namespace whatever namespace they
+declare, so manifests written for \`flux-system\` work unchanged.
 
 The application's source code lives in its own repository; this one only says how it is deployed.
 `,

@@ -26,6 +26,8 @@ export interface RepositoryArgs {
   readonly environment: string;
   /** Deploy key algorithm. @default ed25519 */
   readonly keyAlgorithm?: KeyAlgorithm;
+  /** A writable deploy key, on this repository only (image automation pushes). @default false */
+  readonly readWrite?: boolean;
   /** Files committed once to `branch`; later edits on GitHub are never reverted. */
   readonly files?: readonly RepoFile[];
 }
@@ -117,7 +119,7 @@ export class Repository extends pulumi.ComponentResource {
     this.fingerprint = key.publicKeyFingerprintSha256;
     this.deployKey = new github.RepositoryDeployKey(
       `${name}-deploy-key`,
-      { repository: this.repositoryName, title: deployKeyTitle(args.environment), key: key.publicKeyOpenssh, readOnly: true },
+      { repository: this.repositoryName, title: deployKeyTitle(args.environment), key: key.publicKeyOpenssh, readOnly: !(args.readWrite ?? false) },
       { parent: this, dependsOn: branchReady },
     );
 
@@ -125,7 +127,8 @@ export class Repository extends pulumi.ComponentResource {
     let previous: pulumi.Resource[] = branchReady;
     for (const file of args.files ?? []) {
       const committed: github.RepositoryFile = new github.RepositoryFile(
-        `${name}-${file.path}`,
+        // `/` cannot occur in the component name, so no two (component, path) pairs share a name.
+        `${name}/${file.path}`,
         {
           repository: this.repositoryName,
           branch: args.branch,

@@ -1,7 +1,7 @@
 /**
- * One tenant: its deployment repository and read-only deploy key for this cluster, and in the
- * cluster its namespaces, ServiceAccount, RoleBindings, deploy-key Secret, GitRepository,
- * Kustomization, NetworkPolicies and optional quota. What each object looks like comes from
+ * One tenant: its deployment repository and deploy key for this cluster, and in the cluster its
+ * namespaces (with Pod Security labels), the tenant account `flux` and a RoleBinding in each,
+ * deploy-key Secret, GitRepository, Kustomization, NetworkPolicies and optional quota. What each object looks like comes from
  * `manifests.ts`; this file only wires them, with the ordering that lets Flux finish its
  * finalizers on removal.
  */
@@ -9,7 +9,6 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { KeyAlgorithm, TenantConfig, Visibility } from "./config";
 import {
-  namespace,
   sshSecret,
   sshUrl,
   tenantEnvironmentFile,
@@ -22,6 +21,7 @@ import {
   tenantRepositoryLayout,
   tenantResourceQuota,
   tenantRoleBinding,
+  tenantNamespace,
   tenantServiceAccount,
 } from "./manifests";
 import { Repository } from "./repository";
@@ -57,7 +57,6 @@ export class Tenant extends pulumi.ComponentResource {
     const t = args.tenant;
     const home = t.namespaces[0];
     const labels = tenantLabels(t.name);
-    const k8sOpts = { parent: this, provider: args.provider };
     this.tenantName = t.name;
     this.namespaces = t.namespaces;
 
@@ -72,6 +71,7 @@ export class Tenant extends pulumi.ComponentResource {
         description: `Deployment repository of tenant ${t.name}: flux/, kustomize/, helm/`,
         environment: args.environment,
         keyAlgorithm: args.keyAlgorithm,
+        readWrite: t.repository.readWrite,
         files: t.scaffold
           ? [...(t.repository.create ? tenantRepositoryLayout(t.name, t.repository.name) : []), tenantEnvironmentFile(t.path)]
           : [],
@@ -79,21 +79,31 @@ export class Tenant extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const namespaces = t.namespaces.map((ns) => new k8s.core.v1.Namespace(`${name}-ns-${ns}`, namespace(ns, labels), k8sOpts));
-    const serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, tenantServiceAccount(t.name, home), {
-      ...k8sOpts,
-      dependsOn: [namespaces[0]],
-    });
+    // Pulumi names are the Kubernetes identities (`<namespace>` or `<namespace>/<name>`): a
+    // namespace belongs to one tenant, so no two tenants' resources can share a URN.
+    // Everything in the cluster is protected until the tenant is marked `offboard: true`: removing
+    // or renaming the entry then fails at preview instead of deleting namespaces and workloads.
+    const k8sOpts = { parent: this, provider: args.provider, protect: !t.offboard };
+    const at = (ns: string, object: string) => `${ns}/${object}`;
+    const names = tenantNames(t.name);
+    const namespaces = t.namespaces.map((ns) => new k8s.core.v1.Namespace(ns, tenantNamespace(t.name, ns, t.podSecurity), k8sOpts));
+    const accounts = t.namespaces.map(
+      (ns, i) =>
+        new k8s.core.v1.ServiceAccount(at(ns, names.serviceAccount), tenantServiceAccount(t.name, ns), {
+          ...k8sOpts,
+          dependsOn: [namespaces[i]],
+        }),
+    );
     const rbac = t.namespaces.map(
       (ns, i) =>
-        new k8s.rbac.v1.RoleBinding(`${name}-rb-${ns}`, tenantRoleBinding(t.name, ns, home, t.clusterRole), {
+        new k8s.rbac.v1.RoleBinding(at(ns, names.roleBinding), tenantRoleBinding(t.name, ns, t.namespaces, t.clusterRole), {
           ...k8sOpts,
-          dependsOn: [namespaces[i], serviceAccount],
+          dependsOn: [namespaces[i], ...accounts],
         }),
     );
     const isolation = t.namespaces.map(
       (ns, i) =>
-        new k8s.networking.v1.NetworkPolicy(`${name}-netpol-${ns}`, tenantNetworkPolicy(t.name, ns, t.ingressNamespace), {
+        new k8s.networking.v1.NetworkPolicy(at(ns, names.networkPolicy), tenantNetworkPolicy(t.name, ns, t.ingressNamespace), {
           ...k8sOpts,
           dependsOn: [namespaces[i]],
         }),
@@ -101,14 +111,15 @@ export class Tenant extends pulumi.ComponentResource {
     if (t.quota) {
       const quota = t.quota;
       t.namespaces.forEach((ns, i) => {
-        new k8s.core.v1.ResourceQuota(`${name}-quota-${ns}`, tenantResourceQuota(t.name, ns, quota), { ...k8sOpts, dependsOn: [namespaces[i]] });
-        new k8s.core.v1.LimitRange(`${name}-limits-${ns}`, tenantLimitRange(t.name, ns), { ...k8sOpts, dependsOn: [namespaces[i]] });
+        const inNamespace = { ...k8sOpts, dependsOn: [namespaces[i]] };
+        new k8s.core.v1.ResourceQuota(at(ns, names.quota), tenantResourceQuota(t.name, ns, quota), inNamespace);
+        new k8s.core.v1.LimitRange(at(ns, names.limitRange), tenantLimitRange(t.name, ns), inNamespace);
       });
     }
     const secret = new k8s.core.v1.Secret(
-      `${name}-git-secret`,
+      at(home, names.secret),
       sshSecret({
-        name: tenantNames(t.name).secret,
+        name: names.secret,
         namespace: home,
         identity: this.repository.privateKey,
         identityPub: this.repository.publicKey,
@@ -118,15 +129,22 @@ export class Tenant extends pulumi.ComponentResource {
       { ...k8sOpts, dependsOn: [namespaces[0]] },
     );
 
-    const sync = { tenant: t.name, namespace: home, url: sshUrl(args.owner, t.repository.name), branch: t.branch, path: t.path };
-    this.gitRepository = new k8s.apiextensions.CustomResource(`${name}-gitrepository`, tenantGitRepository(sync), {
+    const sync = {
+      tenant: t.name,
+      namespace: home,
+      url: sshUrl(args.owner, t.repository.name),
+      branch: t.branch,
+      path: t.path,
+      ...(t.targetNamespace !== undefined ? { targetNamespace: t.targetNamespace } : {}),
+    };
+    this.gitRepository = new k8s.apiextensions.CustomResource(at(home, names.source), tenantGitRepository(sync), {
       ...k8sOpts,
       dependsOn: [args.fluxInstance, namespaces[0], secret, ...this.repository.ready],
     });
-    // Removed first: Flux prunes the tenant's workloads while its service account still has rights.
-    this.kustomization = new k8s.apiextensions.CustomResource(`${name}-kustomization`, tenantKustomization(sync), {
+    // Removed first: Flux prunes the tenant's workloads while its accounts still have rights.
+    this.kustomization = new k8s.apiextensions.CustomResource(at(home, names.kustomization), tenantKustomization(sync), {
       ...k8sOpts,
-      dependsOn: [args.fluxInstance, this.gitRepository, secret, serviceAccount, ...rbac, ...isolation],
+      dependsOn: [args.fluxInstance, this.gitRepository, secret, ...accounts, ...rbac, ...isolation],
     });
     this.registerOutputs({ namespaces: this.namespaces, fingerprint: this.repository.fingerprint });
   }

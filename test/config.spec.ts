@@ -35,7 +35,7 @@ const INVALID: { rule: string; config: Record<string, unknown>; key: string; say
   { rule: "a typo in a tenant key is an error", config: withTenants({ name: "team-a", namepsaces: ["team-a"] }), key: "fleet:tenants[0].namepsaces", says: /unknown key; did you mean 'namespaces'\?/ },
   { rule: "a typo in a top-level key is an error", config: { ...BASE, "fleet:tenant": [{ name: "team-a" }] }, key: "fleet:tenant", says: /unknown key; did you mean 'fleet:tenants'\?/ },
   { rule: "a typo in a cluster key is an error", config: { ...BASE, "fleet:cluster": { worker: 2 } }, key: "fleet:cluster.worker", says: /did you mean 'workers'\?/ },
-  { rule: "a typo in a tenant repository key is an error", config: withTenants({ name: "team-a", repository: { nmae: "x" } }), key: "fleet:tenants[0].repository.nmae", says: /did you mean 'name'\? Allowed keys: name, create$/ },
+  { rule: "a typo in a tenant repository key is an error", config: withTenants({ name: "team-a", repository: { nmae: "x" } }), key: "fleet:tenants[0].repository.nmae", says: /did you mean 'name'\? Allowed keys: name, create, readWrite$/ },
   { rule: "a typo in a quota key is an error", config: withTenants({ name: "team-a", quota: { cpus: "2", memory: "1Gi" } }), key: "fleet:tenants[0].quota.cpus", says: /did you mean 'cpu'\?/ },
   { rule: "tenant names are DNS-1123 labels", config: withTenants({ name: "Team_A" }), key: "fleet:tenants[0].name", says: /DNS-1123 label/ },
   { rule: "tenant names are at most 63 characters", config: withTenants({ name: "a".repeat(64) }), key: "fleet:tenants[0].name", says: /longer than 63/ },
@@ -65,6 +65,12 @@ const INVALID: { rule: string; config: Record<string, unknown>; key: string; say
   { rule: "the operator chart version is exact", config: { ...BASE, "fleet:flux": { operatorVersion: "0.x" } }, key: "fleet:flux.operatorVersion", says: /not an exact chart version/ },
   { rule: "each tenant has its own repository", config: withTenants({ name: "team-a", repository: { name: "flux-fleet" } }), key: "fleet:tenants[0].repository.name", says: /already used by the fleet repository/ },
   { rule: "structured keys are objects, not strings", config: { ...BASE, "fleet:cluster": "kind" }, key: "fleet:cluster", says: /expected an object/ },
+  { rule: "a targetNamespace is one of the tenant's namespaces", config: withTenants({ name: "team-a", namespaces: ["team-a", "team-a-jobs"], targetNamespace: "team-b" }), key: "fleet:tenants[0].targetNamespace", says: /"team-b" is not one of the tenant's namespaces \(team-a, team-a-jobs\)/ },
+  { rule: "a single-namespace tenant cannot target another namespace", config: withTenants({ name: "team-a", targetNamespace: "kube-system" }), key: "fleet:tenants[0].targetNamespace", says: /not one of the tenant's namespaces/ },
+  { rule: "podSecurity is a Pod Security Standards level", config: withTenants({ name: "team-a", podSecurity: "strict" }), key: "fleet:tenants[0].podSecurity", says: /must be one of "baseline", "restricted", "privileged"/ },
+  { rule: "offboard is a boolean", config: withTenants({ name: "team-a", offboard: "yes" }), key: "fleet:tenants[0].offboard", says: /expected a boolean/ },
+  { rule: "image automation needs a writable deploy key", config: { ...BASE, "fleet:flux": { components: ["source-controller", "kustomize-controller", "image-reflector-controller", "image-automation-controller"] } }, key: "fleet:flux.components", says: /image-automation-controller, but every deploy key is read-only.*readWrite: true/ },
+  { rule: "tenants need the multi-tenancy lockdown", config: { ...withTenants({ name: "team-a" }), "fleet:flux": { multitenant: false } }, key: "fleet:flux.multitenant", says: /cluster-admin rights. Set it to true/ },
   { rule: "tenants is a list", config: { ...BASE, "fleet:tenants": { name: "team-a" } }, key: "fleet:tenants", says: /expected a list, got an object/ },
 ];
 
@@ -117,7 +123,7 @@ describe("stack config: bad input fails before anything is registered", () => {
 
   it("says what is wrong and what to do, word for word", () => {
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namepsaces: ["team-a"] })), [
-      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, repository, branch, path, clusterRole, quota, ingressNamespace, scaffold",
+      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, targetNamespace, repository, branch, path, clusterRole, quota, ingressNamespace, scaffold, podSecurity, offboard",
     ]);
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namespaces: ["kube-system"] })), [
       'fleet:tenants[0].namespaces[0]: namespace "kube-system" is reserved for Kubernetes or Flux (default, kube-*, flux-system)',
@@ -155,11 +161,14 @@ describe("stack config: defaults", () => {
       {
         name: "team-a",
         namespaces: ["team-a"],
-        repository: { name: "team-a-deploy", create: false },
         branch: "main",
         path: "./flux/staging",
+        targetNamespace: "team-a",
         clusterRole: "admin",
         scaffold: true,
+        podSecurity: "baseline",
+        offboard: false,
+        repository: { name: "team-a-deploy", create: false, readWrite: false },
       },
     ]);
   });
@@ -185,6 +194,7 @@ describe("stack config: defaults", () => {
         components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
         multitenant: true,
         networkPolicy: true,
+        web: false,
       },
       repository: {
         name: "flux-fleet",
@@ -193,6 +203,7 @@ describe("stack config: defaults", () => {
         branch: "main",
         path: "clusters/production",
         keyAlgorithm: "ed25519",
+        readWrite: false,
       },
       tenants: [],
     });

@@ -30,7 +30,7 @@ function pullSecretOf(result: RunResult): Registered {
 }
 
 function fleetFiles(result: RunResult): Registered[] {
-  return result.resources.filter((r) => r.type === FILE && r.name.startsWith("fleet-"));
+  return result.resources.filter((r) => r.type === FILE && r.name.startsWith("fleet/"));
 }
 
 describe("Flux: FluxInstance", () => {
@@ -45,7 +45,7 @@ describe("Flux: FluxInstance", () => {
     assert.equal(instance.spec.distribution.registry, "ghcr.io/fluxcd");
     assert.deepEqual(instance.spec.components, ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"]);
     assert.equal(instance.spec.cluster.multitenant, true);
-    assert.equal(instance.spec.cluster.tenantDefaultServiceAccount, "default");
+    assert.equal(instance.spec.cluster.tenantDefaultServiceAccount, "flux", "tenants run as their own account, never `default`");
     assert.equal(instance.spec.cluster.networkPolicy, true);
     assert.equal(instance.spec.sync.kind, "GitRepository");
     assert.equal(instance.spec.sync.url, "ssh://git@github.com/acme-org/flux-fleet.git");

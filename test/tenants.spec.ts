@@ -52,28 +52,67 @@ function single(result: RunResult, tenant: string, type: string): Registered {
 }
 
 describe("Tenants: in the cluster", () => {
-  it("each namespace is labelled with its tenant", async () => {
+  it("each namespace is labelled with its tenant and enforces Pod Security baseline, warning and auditing at restricted", async () => {
     const result = await three();
     assert.equal(result.error, undefined, result.error?.message);
     const namespaces = of(result, "payments", K.namespace).map((r) => r.inputs.metadata);
     assert.deepEqual(namespaces.map((m) => m.name), ["payments", "payments-jobs"]);
-    for (const m of namespaces) assert.deepEqual(m.labels, { "toolkit.fluxcd.io/tenant": "payments" });
+    for (const m of namespaces) {
+      assert.deepEqual(m.labels, {
+        "toolkit.fluxcd.io/tenant": "payments",
+        "pod-security.kubernetes.io/enforce": "baseline",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+      });
+    }
     assert.deepEqual(of(result, "shop", K.namespace).map((r) => r.inputs.metadata.name), ["shop"]);
   });
 
-  it("a ServiceAccount named after the tenant lives in its first namespace", async () => {
-    const sa = single(await three(), "payments", K.serviceAccount).inputs.metadata;
-    assert.deepEqual([sa.name, sa.namespace], ["payments", "payments"]);
+  for (const level of ["baseline", "restricted", "privileged"]) {
+    it(`podSecurity: ${level} is enforced in every namespace of that tenant only`, async () => {
+      const result = await runProgram({
+        stack: "staging",
+        config: config([{ name: "jobs", namespaces: ["jobs", "jobs-batch"], podSecurity: level }, { name: "shop" }]),
+      });
+      assert.equal(result.error, undefined, result.error?.message);
+      for (const ns of of(result, "jobs", K.namespace).map((r) => r.inputs.metadata)) {
+        assert.equal(ns.labels["pod-security.kubernetes.io/enforce"], level, ns.name);
+        assert.equal(ns.labels["pod-security.kubernetes.io/warn"], "restricted", ns.name);
+        assert.equal(ns.labels["pod-security.kubernetes.io/audit"], "restricted", ns.name);
+      }
+      assert.equal(single(result, "shop", K.namespace).inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "baseline");
+    });
+  }
+
+  it("no namespace is privileged unless its tenant asks for it", async () => {
+    for (const stack of ["staging", "production"]) {
+      const result = await runProgram({ stack, config: stackConfig(stack) });
+      const privileged = result.resources
+        .filter((r) => r.type === K.namespace && r.inputs.metadata.labels?.["pod-security.kubernetes.io/enforce"] !== "baseline")
+        .map((r) => r.inputs.metadata.name);
+      assert.deepEqual(privileged.filter((n) => n !== "flux-system"), [], `${stack}: only baseline tenant namespaces in the examples`);
+    }
   });
 
-  it("each namespace has a RoleBinding of the configured ClusterRole to that ServiceAccount", async () => {
+  it("the tenant account `flux` lives in every tenant namespace, with no token mounted", async () => {
+    const accounts = of(await three(), "payments", K.serviceAccount).map((r) => r.inputs);
+    assert.deepEqual(accounts.map((a) => [a.metadata.namespace, a.metadata.name]), [["payments", "flux"], ["payments-jobs", "flux"]]);
+    for (const a of accounts) assert.equal(a.automountServiceAccountToken, false);
+  });
+
+  it("each namespace has a RoleBinding of the configured ClusterRole to the account of each of the tenant's namespaces, and no one else", async () => {
     const result = await three();
     const bindings = of(result, "payments", K.roleBinding).map((r) => r.inputs);
     assert.deepEqual(bindings.map((b) => b.metadata.namespace), ["payments", "payments-jobs"]);
     for (const b of bindings) {
       assert.deepEqual(b.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "admin" });
-      assert.deepEqual(b.subjects, [{ kind: "ServiceAccount", name: "payments", namespace: "payments" }]);
+      assert.deepEqual(b.subjects, [
+        { kind: "ServiceAccount", name: "flux", namespace: "payments" },
+        { kind: "ServiceAccount", name: "flux", namespace: "payments-jobs" },
+      ]);
     }
+    const shop = single(result, "shop", K.roleBinding).inputs;
+    assert.deepEqual(shop.subjects, [{ kind: "ServiceAccount", name: "flux", namespace: "shop" }]);
   });
 
   it("takes the ClusterRole from config", async () => {
@@ -109,22 +148,36 @@ describe("Tenants: in the cluster", () => {
     assert.deepEqual(analytics.ref, { branch: "release" });
   });
 
-  it("the Kustomization applies the tenant's path as the tenant's ServiceAccount, and prunes", async () => {
+  it("the Kustomization applies the tenant's path as the tenant account, and prunes", async () => {
     const result = await three();
     const shop = single(result, "shop", K.kustomization).inputs;
     assert.equal(shop.metadata.namespace, "shop");
     assert.deepEqual(shop.spec.sourceRef, { kind: "GitRepository", name: "shop" });
     assert.equal(shop.spec.path, "./flux/staging");
     assert.equal(shop.spec.prune, true);
-    assert.equal(shop.spec.serviceAccountName, "shop");
+    assert.equal(shop.spec.serviceAccountName, "flux");
     assert.ok(shop.spec.interval && shop.spec.timeout);
     assert.equal(single(result, "analytics", K.kustomization).inputs.spec.path, "./deploy/flux/staging");
-    // The tenant's own Kustomizations and HelmReleases run as the tenant too, not as `default`.
-    assert.deepEqual(shop.spec.patches, [
-      { patch: "- op: add\n  path: /spec/serviceAccountName\n  value: shop\n", target: { group: "kustomize.toolkit.fluxcd.io", kind: "Kustomization" } },
-      { patch: "- op: add\n  path: /spec/serviceAccountName\n  value: shop\n", target: { group: "helm.toolkit.fluxcd.io", kind: "HelmRelease" } },
-    ]);
+    assert.equal(shop.spec.patches, undefined, "no patches: the FluxInstance's tenant default account covers every depth");
     assert.equal(single(result, "payments", K.kustomization).inputs.metadata.namespace, "payments", "Flux objects live in the first namespace");
+  });
+
+  it("a single-namespace tenant's Kustomization targets its namespace, so lfs269-style repositories land there", async () => {
+    const result = await three();
+    assert.equal(single(result, "shop", K.kustomization).inputs.spec.targetNamespace, "shop");
+    assert.equal(single(result, "analytics", K.kustomization).inputs.spec.targetNamespace, "analytics");
+    assert.equal(single(result, "payments", K.kustomization).inputs.spec.targetNamespace, undefined, "a multi-namespace tenant places its objects itself");
+  });
+
+  it("a multi-namespace tenant may target one of its own namespaces", async () => {
+    const result = await runProgram({
+      stack: "staging",
+      config: config([{ name: "payments", namespaces: ["payments", "payments-jobs"], targetNamespace: "payments-jobs" }]),
+    });
+    assert.equal(result.error, undefined, result.error?.message);
+    const kustomization = single(result, "payments", K.kustomization).inputs;
+    assert.equal(kustomization.metadata.namespace, "payments");
+    assert.equal(kustomization.spec.targetNamespace, "payments-jobs");
   });
 
   it("a NetworkPolicy in each namespace admits only the tenant's own namespaces and the ingress namespace", async () => {
@@ -193,7 +246,7 @@ describe("Tenants: ordering for clean removal", () => {
       const needed = [
         single(result, tenant, K.gitRepository),
         single(result, tenant, K.secret),
-        single(result, tenant, K.serviceAccount),
+        ...of(result, tenant, K.serviceAccount),
         ...of(result, tenant, K.roleBinding),
         ...of(result, tenant, K.networkPolicy),
       ];
@@ -210,12 +263,12 @@ describe("Tenants: ordering for clean removal", () => {
     assert.ok(shop.includes(files[files.length - 1].urn));
   });
 
-  it("RoleBindings wait for the ServiceAccount and their namespace", async () => {
+  it("RoleBindings wait for every account they bind and for their namespace", async () => {
     const result = await three();
-    const sa = single(result, "payments", K.serviceAccount).urn;
+    const accounts = of(result, "payments", K.serviceAccount).map((r) => r.urn);
     const namespaces = of(result, "payments", K.namespace);
     of(result, "payments", K.roleBinding).forEach((rb, i) => {
-      assert.ok(rb.dependencies.includes(sa));
+      for (const sa of accounts) assert.ok(rb.dependencies.includes(sa), `${rb.name} waits for ${sa}`);
       assert.ok(rb.dependencies.includes(namespaces[i].urn));
     });
   });
@@ -324,21 +377,21 @@ describe("Tenants: stable identity", () => {
     const shop = one(result, K.tenant, "shop").urn;
     const names = result.resources.filter((r) => isUnder(result, r, shop)).map((r) => r.name).sort();
     assert.deepEqual(names, [
-      "shop-git-secret",
-      "shop-gitrepository",
-      "shop-kustomization",
-      "shop-netpol-shop",
-      "shop-ns-shop",
-      "shop-rb-shop",
+      "shop/shop-git",
+      "shop/shop",
+      "shop/shop",
+      "shop/shop-isolation",
+      "shop",
+      "shop/flux",
+      "shop/flux",
       "shop-repository",
       "shop-repository-deploy-key",
       "shop-repository-deploy-key",
-      "shop-repository-flux/staging/kustomization.yaml",
-      "shop-repository-helm/README.md",
-      "shop-repository-kustomize/README.md",
-      "shop-repository-README.md",
+      "shop-repository/flux/staging/kustomization.yaml",
+      "shop-repository/helm/README.md",
+      "shop-repository/kustomize/README.md",
+      "shop-repository/README.md",
       "shop-repository",
-      "shop-sa",
     ].sort());
   });
 });
