@@ -1,13 +1,13 @@
 /**
  * Flux, installed the Flux Operator way: the flux-system namespace, the operator's Helm chart at a
- * pinned version, the fleet pull secret, and one FluxInstance that installs the controllers and
+ * pinned version with multitenancy on and its unauthenticated web UI off, the fleet pull secret, and one FluxInstance that installs the controllers and
  * CRDs, locks Flux down for multi-tenancy and syncs `clusters/<env>` from the fleet repository.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { FluxConfig } from "./config";
 import { FLUX_NAMESPACE } from "./constants";
-import { FLUX_OPERATOR_CHART, FLUX_SYNC_NAME, fluxInstance, namespace, sshSecret } from "./manifests";
+import { FLUX_OPERATOR_CHART, FLUX_SYNC_NAME, fluxInstance, fluxOperatorValues, namespace, sshSecret } from "./manifests";
 
 export interface FluxArgs {
   /** The cluster's provider; Flux is installed through it. */
@@ -48,6 +48,7 @@ export class Flux extends pulumi.ComponentResource {
         version: args.flux.operatorVersion,
         namespace: FLUX_NAMESPACE,
         createNamespace: false,
+        values: fluxOperatorValues({ web: args.flux.web }),
       },
       { ...k8sOpts, dependsOn: [this.namespace] },
     );

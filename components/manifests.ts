@@ -25,6 +25,44 @@ export const GITHUB_KNOWN_HOSTS = [
 
 /** The Flux Operator Helm chart (OCI). */
 export const FLUX_OPERATOR_CHART = "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator";
+/**
+ * Helm values of the flux-operator chart, each default that widens rights or exposes data turned
+ * off (chart `values.yaml` and `templates/`, controlplaneio-fluxcd/charts; operator
+ * `cmd/operator/main.go` and `internal/controller/resourceset_controller.go`):
+ * - `multitenancy`: the operator impersonates `<namespace>:flux` (the tenant account) for a
+ *   ResourceSet or ResourceSetInputProvider that names no account, instead of applying it as its
+ *   own cluster-admin account. Workload identity likewise falls back to that account, never to
+ *   the operator pod's cloud identity.
+ * - `rbac.createAggregation: false`: the chart would grant write on ResourceSets to the built-in
+ *   `admin` and `edit` roles. A ResourceSet's `dependsOn` is read with the operator's own client in
+ *   any namespace, so a tenant could probe other tenants' objects; tenants get no ResourceSet
+ *   rights unless their `clusterRole` grants them.
+ * - `web`: the status UI has no authentication, answers with the operator's cluster-admin client,
+ *   and the chart's NetworkPolicy admits every namespace. Off unless `fleet:flux.web`; when on, the
+ *   policy admitting every namespace is still not created (reach it with `kubectl port-forward`),
+ *   and no ClusterRoles for it are made.
+ */
+export function fluxOperatorValues(args: { readonly web: boolean }) {
+  return {
+    multitenancy: {
+      enabled: true,
+      defaultServiceAccount: TENANT_SERVICE_ACCOUNT,
+      enabledForWorkloadIdentity: true,
+      defaultWorkloadIdentityServiceAccount: TENANT_SERVICE_ACCOUNT,
+    },
+    rbac: { create: true, createAggregation: false },
+    web: {
+      enabled: args.web,
+      networkPolicy: { create: false },
+      rbac: { createRoles: false, createAggregation: false },
+      ingress: { enabled: false },
+      httpRoute: { enabled: false },
+    },
+    hostNetwork: false,
+    serviceMonitor: { create: false },
+  };
+}
+
 /** Name of the FluxInstance, its sync objects and the fleet pull secret, as `flux bootstrap` names them. */
 export const FLUX_INSTANCE_NAME = "flux";
 export const FLUX_SYNC_NAME = "flux-system";

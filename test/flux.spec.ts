@@ -97,6 +97,35 @@ describe("Flux: operator install", () => {
     assert.equal(release.namespace, "flux-system");
   });
 
+  it("turns on the operator's ResourceSet multitenancy with the tenant account as the default", async () => {
+    const values = one(await example("staging"), RELEASE).inputs.values;
+    assert.deepEqual(values.multitenancy, {
+      enabled: true,
+      defaultServiceAccount: "flux",
+      enabledForWorkloadIdentity: true,
+      defaultWorkloadIdentityServiceAccount: "flux",
+    });
+  });
+
+  it("grants tenants' admin/edit roles no ResourceSet rights (no aggregation), keeping the operator's own cluster-admin binding", async () => {
+    const values = one(await example("staging"), RELEASE).inputs.values;
+    assert.deepEqual(values.rbac, { create: true, createAggregation: false });
+    assert.equal(values.hostNetwork, false);
+    assert.deepEqual(values.serviceMonitor, { create: false });
+  });
+
+  it("the unauthenticated web UI is off by default, and on only with fleet:flux.web: true", async () => {
+    const off = one(await example("staging"), RELEASE).inputs.values.web;
+    assert.equal(off.enabled, false);
+    const on = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), "fleet:flux": { web: true } } });
+    assert.equal(on.error, undefined, on.error?.message);
+    const web = one(on, RELEASE).inputs.values.web;
+    assert.equal(web.enabled, true);
+    assert.deepEqual(web.networkPolicy, { create: false }, "never the chart's policy admitting every namespace");
+    assert.deepEqual(web.rbac, { createRoles: false, createAggregation: false });
+    assert.deepEqual([web.ingress, web.httpRoute], [{ enabled: false }, { enabled: false }], "never exposed outside the cluster");
+  });
+
   it("creates the flux-system namespace", async () => {
     const namespaces = (await example("staging")).resources.filter((r) => r.type === NAMESPACE).map((r) => r.inputs.metadata.name);
     assert.ok(namespaces.includes("flux-system"), `namespaces: ${namespaces.join(", ")}`);
