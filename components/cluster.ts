@@ -54,12 +54,11 @@ export class Cluster extends pulumi.ComponentResource {
     this.context = pulumi.output(context ?? "");
     this.provider = new k8s.Provider(
       `${name}-k8s`,
-      {
-        kubeconfig: this.kubeconfig,
-        ...(context !== undefined ? { context } : {}),
-        // A kind cluster deleted out of band must not block `pulumi destroy` of what was in it.
-        ...(cluster.type === "kind" ? { deleteUnreachable: true } : {}),
-      },
+      // No `deleteUnreachable`: with it, the provider's Read answers "deleted" whenever the
+      // cluster cannot be reached (pulumi-kubernetes provider.go, Read), so a refresh while Docker
+      // is stopped would drop every object from state. For a cluster that is really gone, run
+      // once with PULUMI_K8S_DELETE_UNREACHABLE=true (docs/kind.md).
+      { kubeconfig: this.kubeconfig, ...(context !== undefined ? { context } : {}) },
       { parent: this },
     );
     this.registerOutputs({ kubeconfig: this.kubeconfig, endpoint: this.endpoint, context: this.context });

@@ -250,7 +250,13 @@ const repoPath = z.string().superRefine((value, ctx) => {
 const ClusterSchema = z.strictObject({
   type: z.enum(["kind", "kubeconfig"]).optional(),
   name: dnsLabel.optional(),
-  nodeImage: z.string().min(1).optional(),
+  nodeImage: z
+    .string()
+    .regex(/^[^@\s]+@sha256:[0-9a-f]{64}$/, {
+      error: (iss) =>
+        `${JSON.stringify(iss.input)} is not pinned by digest; write the image with the @sha256:… digest from the release notes of your kind version (docs/kind.md), e.g. kindest/node:v1.36.1@sha256:3489c767…`,
+    })
+    .optional(),
   workers: z.number().int().min(0, { error: "must be 0 or more" }).optional(),
   context: z.string().min(1).optional(),
 });

@@ -18,7 +18,7 @@ describe("Cluster: kind", () => {
     assert.match(kind.inputs.__provider, /kind create cluster|"create", "cluster"/, "the serialized provider carries its create logic");
     assert.deepEqual(
       { name: kind.inputs.name, nodeImage: kind.inputs.nodeImage, workers: kind.inputs.workers },
-      { name: "fleet-staging", nodeImage: "kindest/node:v1.35.0", workers: 1 },
+      { name: "fleet-staging", nodeImage: "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5", workers: 1 },
     );
   });
 
@@ -39,7 +39,16 @@ describe("Cluster: kind", () => {
     assert.equal(provider.inputs.context, "kind-fleet-staging");
     assert.equal(result.outputs?.context, "kind-fleet-staging", "the stack exports the kube context");
     assert.equal(result.outputs?.endpoint, "https://127.0.0.1:6443", "the stack exports the API endpoint");
-    assert.equal(String(provider.inputs.deleteUnreachable), "true", "provider inputs are sent as strings");
+  });
+
+  it("never sets deleteUnreachable: a refresh while Docker is stopped must not drop the cluster's objects from state", async () => {
+    for (const [stack, config, secretKeys] of [
+      ["staging", stackConfig("staging"), []],
+      ["production", KUBECONFIG_STACK, ["fleet:kubeconfig"]],
+    ] as const) {
+      const provider = one(await runProgram({ stack, config, secretKeys: [...secretKeys] }), K8S_PROVIDER);
+      assert.equal(provider.inputs.deleteUnreachable, undefined, `${stack}: deleteUnreachable is set`);
+    }
   });
 });
 

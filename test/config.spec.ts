@@ -71,6 +71,7 @@ const INVALID: { rule: string; config: Record<string, unknown>; key: string; say
   { rule: "offboard is a boolean", config: withTenants({ name: "team-a", offboard: "yes" }), key: "fleet:tenants[0].offboard", says: /expected a boolean/ },
   { rule: "image automation needs a writable deploy key", config: { ...BASE, "fleet:flux": { components: ["source-controller", "kustomize-controller", "image-reflector-controller", "image-automation-controller"] } }, key: "fleet:flux.components", says: /image-automation-controller, but every deploy key is read-only.*readWrite: true/ },
   { rule: "tenants need the multi-tenancy lockdown", config: { ...withTenants({ name: "team-a" }), "fleet:flux": { multitenant: false } }, key: "fleet:flux.multitenant", says: /cluster-admin rights. Set it to true/ },
+  { rule: "a kind node image is pinned by digest", config: { ...BASE, "fleet:cluster": { nodeImage: "kindest/node:v1.36.1" } }, key: "fleet:cluster.nodeImage", says: /not pinned by digest; write the image with the @sha256/ },
   { rule: "tenants is a list", config: { ...BASE, "fleet:tenants": { name: "team-a" } }, key: "fleet:tenants", says: /expected a list, got an object/ },
 ];
 
@@ -247,6 +248,13 @@ describe("example stacks", () => {
     assert.equal(production.repository.create, false);
     assert.ok(production.tenants.every((t) => !t.repository.create), "production creates no tenant repository");
     assert.deepEqual(staging.tenants.map((t) => t.name), production.tenants.map((t) => t.name), "both stacks bind the same tenants");
+  });
+
+  it("the example stacks pin their kind node image by digest", () => {
+    for (const stack of ["staging", "production"]) {
+      const cluster = parse(stackConfig(stack), stack).cluster;
+      assert.ok(cluster.type === "kind" && /@sha256:[0-9a-f]{64}$/.test(cluster.nodeImage ?? ""), `${stack}: ${JSON.stringify(cluster)}`);
+    }
   });
 
   it("the examples show a multi-namespace tenant with a quota and an existing repository", () => {
