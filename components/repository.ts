@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { KeyAlgorithm, Visibility } from "./config";
 import { RepoFile } from "./manifests";
+import { GitHubRequest, ScaffoldFile } from "./scaffold-file";
 
 export interface RepositoryArgs {
   /** GitHub organisation or user (`github:owner`). */
@@ -28,8 +29,10 @@ export interface RepositoryArgs {
   readonly keyAlgorithm?: KeyAlgorithm;
   /** A writable deploy key, on this repository only (image automation pushes). @default false */
   readonly readWrite?: boolean;
-  /** Files committed once to `branch`; later edits on GitHub are never reverted. */
+  /** Files committed once to `branch` when absent; later edits, moves and deletions stand. */
   readonly files?: readonly RepoFile[];
+  /** GitHub client for scaffold files; tests inject a fake. @default `fetch` with GITHUB_TOKEN */
+  readonly githubRequest?: GitHubRequest;
 }
 
 /** `tls.PrivateKey` arguments per algorithm; never the provider's P-224 ECDSA default. */
@@ -62,7 +65,7 @@ export class Repository extends pulumi.ComponentResource {
   /** The repository resource, when this stack owns it. */
   readonly repository?: github.Repository;
   /** Scaffold files in commit order. */
-  readonly files: github.RepositoryFile[] = [];
+  readonly files: ScaffoldFile[] = [];
   /** What a consumer (Flux) must wait for: the deploy key and the last scaffold commit. */
   readonly ready: pulumi.Resource[];
 
@@ -79,24 +82,25 @@ export class Repository extends pulumi.ComponentResource {
           description: args.description,
           visibility: args.visibility ?? "private",
           autoInit: true,
-          // Destroying an environment never deletes a repository: it is archived instead.
-          archiveOnDestroy: true,
           hasIssues: true,
           deleteBranchOnMerge: true,
         },
-        { parent: this },
+        // Destroy leaves the repository in place and unarchived: the provider would archive it
+        // (`archiveOnDestroy`), and GitHub then refuses every other stack's deploy-key deletion,
+        // which the provider reports as success (`handleArchivedRepoDelete`, util_repo.go), so
+        // those keys would stay valid. Archive by hand after the last environment is gone.
+        { parent: this, retainOnDelete: true },
       );
-      branchReady = [this.repository];
-      if (args.branch !== "main") {
-        // autoInit commits to main; rename it so the configured branch is the default one.
-        branchReady = [
-          new github.BranchDefault(
-            `${name}-default-branch`,
-            { repository: this.repository.name, branch: args.branch, rename: true },
-            { parent: this },
-          ),
-        ];
-      }
+      // autoInit commits to the owner's default branch for new repositories, which need not be
+      // `main`: rename it to the configured branch, whatever its name, and wait until GitHub
+      // reports the rename (it is eventually consistent). A branch already named right is left.
+      branchReady = [
+        new github.BranchDefault(
+          `${name}-default-branch`,
+          { repository: this.repository.name, branch: args.branch, rename: true, waitForRename: true },
+          { parent: this },
+        ),
+      ];
       this.repositoryName = this.repository.name;
       this.htmlUrl = this.repository.htmlUrl;
     } else {
@@ -126,20 +130,22 @@ export class Repository extends pulumi.ComponentResource {
     // GitHub answers 409 to parallel commits on one branch: each file waits for the one before.
     let previous: pulumi.Resource[] = branchReady;
     for (const file of args.files ?? []) {
-      const committed: github.RepositoryFile = new github.RepositoryFile(
+      const committed: ScaffoldFile = new ScaffoldFile(
         // `/` cannot occur in the component name, so no two (component, path) pairs share a name.
         `${name}/${file.path}`,
         {
+          owner: args.owner,
           repository: this.repositoryName,
           branch: args.branch,
-          file: file.path,
+          path: file.path,
           content: file.content,
-          commitMessage: `fleet (${args.environment}): scaffold ${file.path}`,
-          // autoInit wrote a README.md; every other file must not exist yet.
-          overwriteOnCreate: args.create && file.path === "README.md",
+          message: `fleet (${args.environment}): scaffold ${file.path}`,
+          // autoInit wrote a README.md: replace that first one; every other file is only
+          // written when absent, and never again once it exists (see scaffold-file.ts).
+          replaceInitial: args.create && file.path === "README.md",
         },
-        // Written once, then the file belongs to the people who edit it on GitHub.
-        { parent: this, dependsOn: previous, ignoreChanges: ["content"], retainOnDelete: true },
+        { parent: this, dependsOn: previous },
+        args.githubRequest,
       );
       this.files.push(committed);
       previous = [committed];

@@ -86,13 +86,13 @@ function summary(r: Registered, owner: string): string | undefined {
     case "kubernetes:helm.sh/v3:Release":
       return `# helm release ${i.name}: ${i.chart} ${i.version} in namespace ${i.namespace}`;
     case "github:index/repository:Repository":
-      return `# github repository ${owner}/${i.name}: created by this stack (${i.visibility}, archived on destroy)`;
+      return `# github repository ${owner}/${i.name}: created by this stack (${i.visibility}, kept on destroy)`;
     case "github:index/branchDefault:BranchDefault":
       return `# github default branch of ${owner}/${i.repository}: ${i.branch}`;
     case "github:index/repositoryDeployKey:RepositoryDeployKey":
       return `# github deploy key ${i.title} on ${owner}/${i.repository} (${i.readOnly ? "read-only" : "READ-WRITE"})`;
-    case "github:index/repositoryFile:RepositoryFile":
-      return `# github file ${owner}/${i.repository}@${i.branch}: ${i.file} (written once)`;
+    case "pulumi-nodejs:dynamic/fleet:ScaffoldFile":
+      return `# github file ${owner}/${i.repository}@${i.branch}: ${i.path} (written once, when absent)`;
     case "tls:index/privateKey:PrivateKey":
       return `# deploy key pair ${r.name}: ${i.algorithm}${i.ecdsaCurve ? ` ${i.ecdsaCurve}` : ""}`;
     default:

@@ -9,7 +9,8 @@ const SECRET = "kubernetes:core/v1:Secret";
 const NAMESPACE = "kubernetes:core/v1:Namespace";
 const REPOSITORY = "github:index/repository:Repository";
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
-const FILE = "github:index/repositoryFile:RepositoryFile";
+const FILE = "pulumi-nodejs:dynamic/fleet:ScaffoldFile";
+const BRANCH_DEFAULT = "github:index/branchDefault:BranchDefault";
 const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
 const GITHUB_ED25519 = "github.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
 
@@ -198,12 +199,41 @@ describe("Flux: ordering for install and clean removal", () => {
 });
 
 describe("Fleet repository: owner and lookup stacks", () => {
-  it("the owning stack creates flux-fleet: private, auto-initialised, archived (never deleted) on destroy", async () => {
+  it("the owning stack creates flux-fleet private and auto-initialised", async () => {
     const repo = one(await example("staging"), REPOSITORY, "fleet").inputs;
     assert.equal(repo.name, "flux-fleet");
     assert.equal(repo.visibility, "private");
     assert.equal(repo.autoInit, true);
-    assert.equal(repo.archiveOnDestroy, true);
+  });
+
+  it("every created repository is kept on destroy and never archived, so every stack can still revoke its own keys", async () => {
+    const repositories = (await example("staging")).resources.filter((r) => r.type === REPOSITORY);
+    assert.ok(repositories.length >= 3, "the fleet and the tenants' repositories");
+    for (const repo of repositories) {
+      assert.equal(repo.retainOnDelete, true, `${repo.name}: destroy must leave the repository`);
+      assert.ok(!repo.inputs.archiveOnDestroy, `${repo.name}: archiving would make GitHub refuse other stacks' key deletions`);
+      assert.ok(!repo.inputs.archived, repo.name);
+    }
+  });
+
+  it("every created repository gets a BranchDefault renaming to its branch and waiting for the rename, whatever the branch name", async () => {
+    const result = await runProgram({
+      stack: "staging",
+      config: { ...stackConfig("staging"), "fleet:tenants": [{ name: "shop" }, { name: "jobs", branch: "release" }] },
+    });
+    const repositories = result.resources.filter((r) => r.type === REPOSITORY);
+    const branches = result.resources.filter((r) => r.type === BRANCH_DEFAULT);
+    assert.equal(branches.length, repositories.length, "one BranchDefault per created repository");
+    for (const repo of repositories) {
+      const branch = branches.find((b) => b.parent === repo.parent);
+      assert.ok(branch, `${repo.name} has no BranchDefault`);
+      assert.equal(branch.inputs.rename, true);
+      assert.equal(branch.inputs.waitForRename, true);
+      assert.ok(branch.dependencies.includes(repo.urn));
+    }
+    assert.deepEqual(branches.map((b) => b.inputs.branch).sort(), ["main", "main", "release"]);
+    const first = fleetFiles(result)[0];
+    assert.ok(first.dependencies.includes(branches.find((b) => b.name === "fleet-default-branch")!.urn), "the first commit waits for the branch");
   });
 
   it("a lookup stack creates no repository, looks it up, and adds only its own deploy key and files", async () => {
@@ -212,7 +242,7 @@ describe("Fleet repository: owner and lookup stacks", () => {
     assert.ok(result.calls.some((c) => c.token === "github:index/getRepository:getRepository" && c.inputs.fullName === "acme-org/flux-fleet"));
     const keys = result.resources.filter((r) => r.type === DEPLOY_KEY && r.name.startsWith("fleet-"));
     assert.deepEqual(keys.map((k) => k.inputs.title), ["flux-production"]);
-    const paths = fleetFiles(result).map((f) => f.inputs.file);
+    const paths = fleetFiles(result).map((f) => f.inputs.path);
     assert.ok(paths.every((p) => p.startsWith("clusters/production/") || p.startsWith("infrastructure/production/")), paths.join(", "));
   });
 
@@ -270,7 +300,7 @@ describe("Fleet repository: deploy key", () => {
 describe("Fleet repository: scaffold", () => {
   it("writes clusters/<env> with an infrastructure Kustomization, and infrastructure/<env>", async () => {
     const files = fleetFiles(await example("staging"));
-    assert.deepEqual(files.map((f) => f.inputs.file), [
+    assert.deepEqual(files.map((f) => f.inputs.path), [
       "README.md",
       "clusters/staging/kustomization.yaml",
       "clusters/staging/infrastructure.yaml",
@@ -285,20 +315,20 @@ describe("Fleet repository: scaffold", () => {
   });
 
   it("only the owning stack writes the fleet README", async () => {
-    assert.ok(!fleetFiles(await example("production")).some((f) => f.inputs.file === "README.md"));
+    assert.ok(!fleetFiles(await example("production")).some((f) => f.inputs.path === "README.md"));
   });
 
-  it("files are written once: later edits on GitHub are not reverted, and destroy leaves them", async () => {
-    for (const file of fleetFiles(await example("staging"))) {
-      assert.deepEqual(file.ignoreChanges, ["content"], file.name);
-      assert.equal(file.retainOnDelete, true, file.name);
-    }
+  it("files are written once, when absent: only the README autoInit made is replaced", async () => {
+    const files = fleetFiles(await example("staging"));
+    assert.deepEqual(files.filter((f) => f.inputs.replaceInitial).map((f) => f.inputs.path), ["README.md"]);
+    for (const file of files) assert.equal(file.inputs.owner, "acme-org", file.name);
+    assert.ok(fleetFiles(await example("production")).every((f) => f.inputs.replaceInitial === false), "a lookup stack replaces nothing");
   });
 
   it("commits to one branch one after another (GitHub answers 409 to parallel commits)", async () => {
     const files = fleetFiles(await example("staging"));
     for (let i = 1; i < files.length; i++) {
-      assert.ok(files[i].dependencies.includes(files[i - 1].urn), `${files[i].inputs.file} must wait for ${files[i - 1].inputs.file}`);
+      assert.ok(files[i].dependencies.includes(files[i - 1].urn), `${files[i].inputs.path} must wait for ${files[i - 1].inputs.path}`);
     }
   });
 
@@ -314,7 +344,7 @@ describe("Every Kubernetes object validates against the upstream schemas", () =>
     return [
       ...kubernetesObjects(result.resources),
       ...fleetFiles(result)
-        .filter((f) => f.inputs.file.endsWith(".yaml"))
+        .filter((f) => f.inputs.path.endsWith(".yaml"))
         .flatMap((f) => objectsInFile(f.inputs.content)),
     ];
   }

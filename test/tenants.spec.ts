@@ -17,7 +17,7 @@ const K = {
   instance: "kubernetes:fluxcd.controlplane.io/v1:FluxInstance",
   repository: "github:index/repository:Repository",
   deployKey: "github:index/repositoryDeployKey:RepositoryDeployKey",
-  file: "github:index/repositoryFile:RepositoryFile",
+  file: "pulumi-nodejs:dynamic/fleet:ScaffoldFile",
   tenant: "fleet:tenant:Tenant",
 };
 
@@ -279,16 +279,16 @@ describe("Tenants: repositories and deploy keys", () => {
     const repo = one(await three(), K.repository, "shop-repository").inputs;
     assert.deepEqual(
       { name: repo.name, visibility: repo.visibility, autoInit: repo.autoInit, archiveOnDestroy: repo.archiveOnDestroy },
-      { name: "shop-deploy", visibility: "private", autoInit: true, archiveOnDestroy: true },
+      { name: "shop-deploy", visibility: "private", autoInit: true, archiveOnDestroy: undefined },
     );
   });
 
   it("a created repository is scaffolded with the seed's layout: flux/<env>, kustomize/, helm/ and a README", async () => {
     const files = of(await three(), "shop", K.file);
-    assert.deepEqual(files.map((f) => f.inputs.file), ["README.md", "kustomize/README.md", "helm/README.md", "flux/staging/kustomization.yaml"]);
+    assert.deepEqual(files.map((f) => f.inputs.path), ["README.md", "kustomize/README.md", "helm/README.md", "flux/staging/kustomization.yaml"]);
     assert.match(files[0].inputs.content, /flux\/<env>\/.*\n.*kustomize\/.*\n.*helm\//s);
     for (const f of files) {
-      assert.deepEqual(f.ignoreChanges, ["content"], "written once, never reverted");
+      assert.equal(f.inputs.replaceInitial, f.inputs.path === "README.md", "only autoInit's README is replaced");
       assert.equal(f.inputs.branch, "main");
     }
   });
@@ -297,7 +297,7 @@ describe("Tenants: repositories and deploy keys", () => {
     const result = await three();
     assert.ok(!result.resources.some((r) => r.type === K.repository && r.inputs.name === "analytics-gitops"));
     assert.ok(result.calls.some((c) => c.token === "github:index/getRepository:getRepository" && c.inputs.fullName === "acme-org/analytics-gitops"));
-    assert.deepEqual(of(result, "analytics", K.file).map((f) => [f.inputs.file, f.inputs.branch]), [["deploy/flux/staging/kustomization.yaml", "release"]]);
+    assert.deepEqual(of(result, "analytics", K.file).map((f) => [f.inputs.path, f.inputs.branch]), [["deploy/flux/staging/kustomization.yaml", "release"]]);
   });
 
   it("scaffold: false writes nothing to the tenant repository", async () => {
@@ -385,6 +385,7 @@ describe("Tenants: stable identity", () => {
       "shop/flux",
       "shop/flux",
       "shop-repository",
+      "shop-repository-default-branch",
       "shop-repository-deploy-key",
       "shop-repository-deploy-key",
       "shop-repository/flux/staging/kustomization.yaml",

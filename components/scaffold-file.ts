@@ -1,0 +1,168 @@
+/**
+ * A repository file written once, as a Pulumi dynamic resource over GitHub's contents API.
+ *
+ * Why not `github.RepositoryFile`: its Read removes the resource from state when the file is
+ * gone (terraform-provider-github v6.13.0, `resource_github_repository_file.go`, Read →
+ * `deleteResourceOn404AndSwallow304OtherwiseReturnError`), so after the team deletes or moves a
+ * scaffold file, `pulumi refresh` + `pulumi up` commits it again and Flux applies it. Here:
+ * - create writes the file only when it is absent (or, for the README GitHub's `autoInit` made,
+ *   replaces that one first commit), and never otherwise touches an existing file;
+ * - read keeps the state as it is: a file deleted or moved on GitHub stays deleted or moved;
+ * - update only stores new provider code (content changes are not applied: written once);
+ * - delete leaves the file in the repository.
+ *
+ * Everything the provider uses is reachable from this module: Pulumi serializes it into state.
+ * The token comes from `GITHUB_TOKEN` at run time and is never stored; `GITHUB_API_URL` points
+ * at GitHub Enterprise (the variable GitHub Actions sets).
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface GitHubResponse {
+  readonly status: number;
+  readonly body: any;
+}
+
+/** One GitHub REST call; `path` starts with `/repos/…`. Injected in tests. */
+export type GitHubRequest = (method: "GET" | "PUT", path: string, body?: unknown) => Promise<GitHubResponse>;
+
+/** The real client: `fetch` with `GITHUB_TOKEN`, against `GITHUB_API_URL` or api.github.com. */
+export const fetchGitHub: GitHubRequest = async (method, path, body) => {
+  const token = process.env.GITHUB_TOKEN;
+  if (!token) throw new Error("GITHUB_TOKEN is not set: export a token that can write to the repository (the same one the GitHub provider uses)");
+  const base = (process.env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      Accept: "application/vnd.github+json",
+      Authorization: `Bearer ${token}`,
+      "X-GitHub-Api-Version": "2022-11-28",
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // keep the text: it goes into the error message
+  }
+  return { status: response.status, body: parsed };
+};
+
+/** What a scaffold file is: the inputs of `ScaffoldFile`. */
+export interface ScaffoldFileSpec {
+  readonly owner: string;
+  readonly repository: string;
+  readonly branch: string;
+  /** Path in the repository, without a leading `/`. */
+  readonly path: string;
+  readonly content: string;
+  readonly message: string;
+  /** Replace an existing file once, at creation (the README `autoInit` wrote). @default false */
+  readonly replaceInitial: boolean;
+}
+
+export interface ScaffoldFileState extends ScaffoldFileSpec {
+  /** true: this resource committed the file; false: it existed and was left as it was. */
+  readonly written: boolean;
+  /** The commit that wrote it, when written. */
+  readonly commit?: string;
+}
+
+type WithCode<T> = T & { readonly __provider?: string };
+
+/** Inputs whose change means another file: the old one is left alone, the new one created. */
+const IDENTITY: readonly (keyof ScaffoldFileSpec)[] = ["owner", "repository", "branch", "path"];
+
+function contentsPath(spec: ScaffoldFileSpec): string {
+  const file = spec.path.split("/").map(encodeURIComponent).join("/");
+  return `/repos/${encodeURIComponent(spec.owner)}/${encodeURIComponent(spec.repository)}/contents/${file}`;
+}
+
+function failure(what: string, response: GitHubResponse): Error {
+  const message = typeof response.body === "object" && response.body !== null ? response.body.message : response.body;
+  return new Error(`${what} failed: GitHub answered ${response.status}${message ? ` (${String(message)})` : ""}`);
+}
+
+export class ScaffoldFileProvider implements pulumi.dynamic.ResourceProvider {
+  constructor(
+    private readonly request: GitHubRequest = fetchGitHub,
+    /** Pause before retrying a commit GitHub refused with 409 (another commit landed first). */
+    private readonly retryDelayMs = 2000,
+  ) {}
+
+  async create(inputs: ScaffoldFileSpec): Promise<pulumi.dynamic.CreateResult<ScaffoldFileState>> {
+    const where = `${inputs.owner}/${inputs.repository}@${inputs.branch}:${inputs.path}`;
+    const id = where;
+    const url = contentsPath(inputs);
+    for (let attempt = 1; ; attempt++) {
+      const existing = await this.request("GET", `${url}?ref=${encodeURIComponent(inputs.branch)}`);
+      if (existing.status !== 200 && existing.status !== 404) throw failure(`reading ${where}`, existing);
+      const present = existing.status === 200;
+      if (present && !inputs.replaceInitial) {
+        return { id, outs: { ...inputs, written: false } }; // someone's file: never overwritten
+      }
+      const put = await this.request("PUT", url, {
+        message: inputs.message,
+        content: Buffer.from(inputs.content, "utf8").toString("base64"),
+        branch: inputs.branch,
+        ...(present ? { sha: existing.body?.sha } : {}),
+      });
+      if (put.status === 200 || put.status === 201) {
+        const commit = put.body?.commit?.sha;
+        return { id, outs: { ...inputs, written: true, ...(typeof commit === "string" ? { commit } : {}) } };
+      }
+      // 409: the branch moved under us (GitHub serializes commits per branch); read and try again.
+      if (put.status !== 409 || attempt >= 3) throw failure(`committing ${where}`, put);
+      await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
+    }
+  }
+
+  async diff(_id: string, olds: WithCode<ScaffoldFileState>, news: WithCode<ScaffoldFileSpec>): Promise<pulumi.dynamic.DiffResult> {
+    const replaces = IDENTITY.filter((key) => olds[key] !== news[key]);
+    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
+    // New provider code is stored through an in-place update; content edits are not applied.
+    const codeChanged = olds.__provider !== undefined && news.__provider !== undefined && olds.__provider !== news.__provider;
+    return { changes: codeChanged, replaces: [] };
+  }
+
+  async update(_id: string, olds: ScaffoldFileState, news: ScaffoldFileSpec): Promise<pulumi.dynamic.UpdateResult<ScaffoldFileState>> {
+    return { outs: { ...news, content: olds.content, written: olds.written, ...(olds.commit ? { commit: olds.commit } : {}) } };
+  }
+
+  /** Keeps the state as it is: a file deleted or moved on GitHub is not written again. */
+  async read(id: string, props?: ScaffoldFileState): Promise<pulumi.dynamic.ReadResult<ScaffoldFileState>> {
+    return { id, props };
+  }
+
+  /** The file belongs to the repository's people now: destroy leaves it. */
+  async delete(_id: string, _props: ScaffoldFileState): Promise<void> {}
+}
+
+/** Inputs of a `ScaffoldFile`. */
+export interface ScaffoldFileArgs {
+  readonly owner: pulumi.Input<string>;
+  readonly repository: pulumi.Input<string>;
+  readonly branch: pulumi.Input<string>;
+  readonly path: pulumi.Input<string>;
+  readonly content: pulumi.Input<string>;
+  readonly message: pulumi.Input<string>;
+  readonly replaceInitial?: pulumi.Input<boolean>;
+}
+
+/** A file committed to a GitHub repository once, when absent; never re-created or reverted. */
+export class ScaffoldFile extends pulumi.dynamic.Resource {
+  declare readonly written: pulumi.Output<boolean>;
+
+  constructor(name: string, args: ScaffoldFileArgs, opts?: pulumi.CustomResourceOptions, request?: GitHubRequest) {
+    super(
+      new ScaffoldFileProvider(request),
+      name,
+      { ...args, replaceInitial: args.replaceInitial ?? false, written: undefined, commit: undefined },
+      opts,
+      "fleet",
+      "ScaffoldFile",
+    );
+  }
+}

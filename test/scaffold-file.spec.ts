@@ -1,0 +1,127 @@
+/**
+ * Scaffold files against a fake GitHub that answers the way the contents API does: written only
+ * when absent, never re-created after being deleted or moved on GitHub, never reverted.
+ */
+import { strict as assert } from "assert";
+import { GitHubRequest, GitHubResponse, ScaffoldFileProvider, ScaffoldFileSpec, ScaffoldFileState } from "../components/scaffold-file";
+
+/** A repository's files on one branch, behind GET/PUT /repos/{owner}/{repo}/contents/{path}. */
+class FakeGitHub {
+  readonly files = new Map<string, { content: string; sha: string }>();
+  readonly calls: { method: string; path: string; body?: any }[] = [];
+  /** Answers to give before the normal ones, e.g. a 409 once. */
+  readonly queued: GitHubResponse[] = [];
+  private commits = 0;
+
+  readonly request: GitHubRequest = async (method, path, body) => {
+    this.calls.push({ method, path, body });
+    const queued = this.queued.shift();
+    if (queued) return queued;
+    const file = decodeURIComponent(path.replace(/^\/repos\/[^/]+\/[^/]+\/contents\//, "").replace(/\?.*$/, ""));
+    const existing = this.files.get(file);
+    if (method === "GET") return existing ? { status: 200, body: { sha: existing.sha, path: file } } : { status: 404, body: { message: "Not Found" } };
+    const b = body as { content: string; sha?: string };
+    if (existing && b.sha !== existing.sha) return { status: 422, body: { message: '"sha" wasn\'t supplied.' } };
+    const sha = `commit-${++this.commits}`;
+    this.files.set(file, { content: Buffer.from(b.content, "base64").toString("utf8"), sha: `blob-${this.commits}` });
+    return { status: existing ? 200 : 201, body: { commit: { sha } } };
+  };
+
+  writes(): number {
+    return this.calls.filter((c) => c.method === "PUT").length;
+  }
+}
+
+const SPEC: ScaffoldFileSpec = {
+  owner: "acme-org",
+  repository: "shop-deploy",
+  branch: "main",
+  path: "flux/staging/kustomization.yaml",
+  content: "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n",
+  message: "fleet (staging): scaffold flux/staging/kustomization.yaml",
+  replaceInitial: false,
+};
+
+describe("Scaffold files: written once, when absent", () => {
+  it("an absent file is committed to the branch with the content and message", async () => {
+    const github = new FakeGitHub();
+    const created = await new ScaffoldFileProvider(github.request, 0).create(SPEC);
+    assert.equal(github.files.get(SPEC.path)?.content, SPEC.content);
+    const put = github.calls.find((c) => c.method === "PUT")!;
+    assert.equal(put.path, "/repos/acme-org/shop-deploy/contents/flux/staging/kustomization.yaml");
+    assert.deepEqual([put.body.branch, put.body.message, put.body.sha], ["main", SPEC.message, undefined]);
+    assert.equal(created.outs?.written, true);
+    assert.equal(created.outs?.commit, "commit-1");
+  });
+
+  it("an existing file is left exactly as it is", async () => {
+    const github = new FakeGitHub();
+    github.files.set(SPEC.path, { content: "the team's own", sha: "blob-0" });
+    const created = await new ScaffoldFileProvider(github.request, 0).create(SPEC);
+    assert.equal(github.writes(), 0);
+    assert.equal(github.files.get(SPEC.path)?.content, "the team's own");
+    assert.equal(created.outs?.written, false);
+  });
+
+  it("replaceInitial replaces the README autoInit wrote, once, with its sha", async () => {
+    const github = new FakeGitHub();
+    github.files.set("README.md", { content: "# shop-deploy\n", sha: "blob-0" });
+    await new ScaffoldFileProvider(github.request, 0).create({ ...SPEC, path: "README.md", content: "# ours\n", replaceInitial: true });
+    assert.equal(github.files.get("README.md")?.content, "# ours\n");
+    assert.equal(github.calls.find((c) => c.method === "PUT")?.body.sha, "blob-0");
+  });
+
+  it("a file deleted on GitHub is not committed again by refresh + up", async () => {
+    const github = new FakeGitHub();
+    const provider = new ScaffoldFileProvider(github.request, 0);
+    const { id, outs } = await provider.create(SPEC);
+    github.files.delete(SPEC.path); // the team deleted (or moved) it
+    const refreshed = await provider.read(id, outs as ScaffoldFileState);
+    assert.equal(refreshed.id, id, "refresh keeps it in state, so up has nothing to create");
+    assert.deepEqual(refreshed.props, outs);
+    const diff = await provider.diff(id, refreshed.props!, SPEC);
+    assert.equal(diff.changes, false);
+    assert.equal(github.writes(), 1, "only the first commit");
+    assert.equal(github.files.has(SPEC.path), false);
+  });
+
+  it("a content change in the program is not applied: the file belongs to its people", async () => {
+    const provider = new ScaffoldFileProvider(new FakeGitHub().request, 0);
+    const { id, outs } = await provider.create(SPEC);
+    const diff = await provider.diff(id, outs as ScaffoldFileState, { ...SPEC, content: "something else" });
+    assert.equal(diff.changes, false);
+  });
+
+  it("a new path is a new file (the old one stays), and new provider code is stored by an in-place update", async () => {
+    const provider = new ScaffoldFileProvider(new FakeGitHub().request, 0);
+    const { id, outs } = await provider.create(SPEC);
+    const moved = await provider.diff(id, outs as ScaffoldFileState, { ...SPEC, path: "deploy/flux/staging/kustomization.yaml" });
+    assert.deepEqual([moved.changes, moved.replaces, moved.deleteBeforeReplace], [true, ["path"], false]);
+    const code = await provider.diff(id, { ...(outs as ScaffoldFileState), __provider: "old" } as any, { ...SPEC, __provider: "new" } as any);
+    assert.deepEqual([code.changes, code.replaces], [true, []]);
+    const updated = await provider.update(id, outs as ScaffoldFileState, { ...SPEC, content: "edited" });
+    assert.equal(updated.outs?.content, SPEC.content, "the update stores state, it does not rewrite the file");
+    assert.equal(updated.outs?.written, true);
+  });
+
+  it("destroy leaves the file in the repository", async () => {
+    const github = new FakeGitHub();
+    const provider = new ScaffoldFileProvider(github.request, 0);
+    const { id, outs } = await provider.create(SPEC);
+    await provider.delete(id, outs as ScaffoldFileState);
+    assert.equal(github.files.get(SPEC.path)?.content, SPEC.content);
+  });
+
+  it("a 409 (the branch moved) is retried; other errors fail naming the file and GitHub's answer", async () => {
+    const github = new FakeGitHub();
+    github.queued.push({ status: 404, body: {} }, { status: 409, body: { message: "is at abc but expected def" } });
+    await new ScaffoldFileProvider(github.request, 0).create(SPEC);
+    assert.equal(github.files.get(SPEC.path)?.content, SPEC.content);
+    const denied = new FakeGitHub();
+    denied.queued.push({ status: 403, body: { message: "Resource not accessible by integration" } });
+    await assert.rejects(
+      new ScaffoldFileProvider(denied.request, 0).create(SPEC),
+      /reading acme-org\/shop-deploy@main:flux\/staging\/kustomization.yaml failed: GitHub answered 403 \(Resource not accessible by integration\)/,
+    );
+  });
+});
