@@ -5,6 +5,11 @@
  *
  * Everything the provider uses is reachable from this module, because Pulumi serializes the
  * provider object (and what it captures) into the resource's state.
+ *
+ * kind never touches the user's kubeconfig: every `kind` invocation runs with `KUBECONFIG` set to
+ * a private file in a fresh temporary directory (removed afterwards), and `kind create cluster` /
+ * `kind delete cluster` also get `--kubeconfig` with that file. The cluster's kubeconfig lives only
+ * in Pulumi state, as a secret. See docs/kind.md.
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -16,18 +21,24 @@ export interface CommandResult {
   readonly notFound?: boolean;
 }
 
-/** Runs `command` with `args` (no shell). Injected in tests. */
-export type CommandRunner = (command: string, args: readonly string[]) => Promise<CommandResult>;
+/** Options for one command. */
+export interface CommandOptions {
+  /** Environment variables set for the command, over the current process's environment. */
+  readonly env?: Record<string, string>;
+}
 
-/** The real runner: `child_process.execFile`, 20-minute limit, no shell. */
-export const execRunner: CommandRunner = (command, args) =>
+/** Runs `command` with `args` (no shell). Injected in tests. */
+export type CommandRunner = (command: string, args: readonly string[], options?: CommandOptions) => Promise<CommandResult>;
+
+/** The real runner: `child_process.execFile`, 20-minute limit, no shell; `options.env` over `process.env`. */
+export const execRunner: CommandRunner = (command, args, options) =>
   new Promise((resolve) => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { execFile } = require("child_process") as typeof import("child_process");
     execFile(
       command,
       [...args],
-      { maxBuffer: 64 * 1024 * 1024, timeout: 20 * 60 * 1000 },
+      { maxBuffer: 64 * 1024 * 1024, timeout: 20 * 60 * 1000, env: { ...process.env, ...options?.env } },
       (error: (Error & { code?: unknown }) | null, stdout: string, stderr: string) => {
         if (!error) return resolve({ code: 0, stdout, stderr });
         const notFound = error.code === "ENOENT";
@@ -72,6 +83,42 @@ export function kindConfigYaml(spec: KindClusterSpec): string {
 /** How long `kind create cluster` waits for the control plane to be Ready. */
 export const KIND_WAIT = "5m";
 
+/** The kind releases this provider supports: `min` <= version < `below` (0.31.x and 0.32.x). */
+export const SUPPORTED_KIND = { min: "0.31.0", below: "0.33.0" } as const;
+
+/** The kind release preflight tells users to install. */
+export const RECOMMENDED_KIND = "0.32.0";
+
+/** Default node image (with digest) of each supported kind release, keyed by kind minor version. */
+export const KIND_NODE_IMAGES: Record<string, string> = {
+  "0.31": "kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f",
+  "0.32": "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5",
+};
+
+/**
+ * The version in `kind version` output (`kind v0.32.0 go1.26.3 linux/amd64` → `0.32.0`), with any
+ * pre-release part (`0.33.0-alpha.12`) but without build metadata; `undefined` when there is none.
+ */
+export function parseKindVersion(stdout: string): string | undefined {
+  const match = /^kind v(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)(?:\+\S*)?(?:\s|$)/m.exec(stdout.trim());
+  return match ? match[1] : undefined;
+}
+
+/** Compares the numeric `major.minor.patch` of two versions: negative, 0 or positive. */
+function compareVersions(a: string, b: string): number {
+  const parts = (v: string) => v.split("-")[0].split(".").map(Number);
+  const [pa, pb] = [parts(a), parts(b)];
+  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i];
+  return 0;
+}
+
+/** A release (no pre-release part) within `SUPPORTED_KIND`. */
+export function isSupportedKind(version: string): boolean {
+  return (
+    !version.includes("-") && compareVersions(version, SUPPORTED_KIND.min) >= 0 && compareVersions(version, SUPPORTED_KIND.below) < 0
+  );
+}
+
 /** The API server URL in a kubeconfig (`clusters[0].cluster.server`). */
 export function kubeconfigServer(kubeconfig: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -93,9 +140,29 @@ function failure(what: string, result: CommandResult): Error {
 export class KindProvider implements pulumi.dynamic.ResourceProvider {
   constructor(private readonly run: CommandRunner = execRunner) {}
 
-  /** kind and docker are installed and Docker answers. */
+  /**
+   * Runs `kind` with `KUBECONFIG` set to a private file in a fresh temporary directory, removed
+   * afterwards (also on failure), so kind never reads or writes the user's kubeconfig. `argv`
+   * gets that directory and file; it may write files into the directory (e.g. a kind config).
+   */
+  private async kind(argv: (tmp: { readonly dir: string; readonly kubeconfig: string }) => readonly string[]): Promise<CommandResult> {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const fs = require("fs") as typeof import("fs");
+    const os = require("os") as typeof import("os");
+    const path = require("path") as typeof import("path");
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-kind-"));
+    const kubeconfig = path.join(dir, "kubeconfig");
+    try {
+      return await this.run("kind", argv({ dir, kubeconfig }), { env: { KUBECONFIG: kubeconfig } });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** kind (a supported release) and docker are installed and Docker answers. */
   async preflight(): Promise<void> {
-    const kind = await this.run("kind", ["version"]);
+    const kind = await this.kind(() => ["version"]);
     if (kind.notFound) {
       throw new Error(
         "kind is not on PATH: install it (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), " +
@@ -103,6 +170,14 @@ export class KindProvider implements pulumi.dynamic.ResourceProvider {
       );
     }
     if (kind.code !== 0) throw failure("kind version", kind);
+    const version = parseKindVersion(kind.stdout);
+    if (version === undefined || !isSupportedKind(version)) {
+      const found = version !== undefined ? `kind v${version}` : `an unrecognised kind version (\`kind version\` printed ${JSON.stringify(kind.stdout.trim())})`;
+      throw new Error(
+        `found ${found}, but this project supports kind >= v${SUPPORTED_KIND.min} and < v${SUPPORTED_KIND.below} ` +
+          `(${Object.keys(KIND_NODE_IMAGES).map((minor) => `${minor}.x`).join(" or ")}): install kind v${RECOMMENDED_KIND}: https://kind.sigs.k8s.io/docs/user/quick-start/#installation`,
+      );
+    }
     const docker = await this.run("docker", ["info", "--format", "{{.ServerVersion}}"]);
     if (docker.notFound) {
       throw new Error("docker is not on PATH: kind runs its nodes as Docker containers; install Docker (https://docs.docker.com/get-docker/)");
@@ -117,14 +192,14 @@ export class KindProvider implements pulumi.dynamic.ResourceProvider {
 
   /** Names of the kind clusters that exist on this machine. */
   async clusters(): Promise<string[]> {
-    const result = await this.run("kind", ["get", "clusters"]);
+    const result = await this.kind(() => ["get", "clusters"]);
     if (result.notFound) throw new Error("kind is not on PATH: install it (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)");
     if (result.code !== 0) throw failure("kind get clusters", result);
     return result.stdout.split("\n").map((l) => l.trim()).filter((l) => l.length > 0 && !l.startsWith("No kind clusters"));
   }
 
   async kubeconfig(name: string): Promise<string> {
-    const result = await this.run("kind", ["get", "kubeconfig", "--name", name]);
+    const result = await this.kind(() => ["get", "kubeconfig", "--name", name]);
     if (result.code !== 0) throw failure(`kind get kubeconfig --name ${name}`, result);
     return result.stdout;
   }
@@ -150,32 +225,52 @@ export class KindProvider implements pulumi.dynamic.ResourceProvider {
           `and \`kind get kubeconfig --name ${inputs.name} | pulumi config set --secret fleet:kubeconfig\``,
       );
     }
-    /* eslint-disable @typescript-eslint/no-require-imports */
-    const fs = require("fs") as typeof import("fs");
-    const os = require("os") as typeof import("os");
-    const path = require("path") as typeof import("path");
-    /* eslint-enable @typescript-eslint/no-require-imports */
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-kind-"));
-    const configFile = path.join(dir, "kind-config.yaml");
-    try {
+    const created = await this.kind(({ dir, kubeconfig }) => {
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      const fs = require("fs") as typeof import("fs");
+      const path = require("path") as typeof import("path");
+      /* eslint-enable @typescript-eslint/no-require-imports */
+      const configFile = path.join(dir, "kind-config.yaml");
       fs.writeFileSync(configFile, kindConfigYaml(inputs));
-      const created = await this.run("kind", [
-        "create", "cluster", "--name", inputs.name, "--config", configFile, "--wait", KIND_WAIT,
-      ]);
-      if (created.code !== 0) throw failure(`kind create cluster --name ${inputs.name}`, created);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+      return ["create", "cluster", "--name", inputs.name, "--config", configFile, "--kubeconfig", kubeconfig, "--wait", KIND_WAIT];
+    });
+    if (created.code !== 0) throw failure(`kind create cluster --name ${inputs.name}`, created);
     return { id: inputs.name, outs: await this.state(inputs) };
   }
 
-  async diff(_id: string, olds: KindClusterState, news: KindClusterSpec): Promise<pulumi.dynamic.DiffResult> {
+  /**
+   * kind cannot change a cluster in place, so a changed name, nodeImage or workers replaces it
+   * (delete first: a same-named cluster must be gone before it is made again). A changed provider
+   * (`__provider`, this code as Pulumi serialized it) alone is an in-place update, so the new code
+   * is stored and later reads and deletes of an existing cluster run it.
+   */
+  async diff(
+    _id: string,
+    olds: KindClusterState & { readonly __provider?: string },
+    news: KindClusterSpec & { readonly __provider?: string },
+  ): Promise<pulumi.dynamic.DiffResult> {
     const replaces: string[] = [];
     if (olds.name !== news.name) replaces.push("name");
     if ((olds.nodeImage ?? "") !== (news.nodeImage ?? "")) replaces.push("nodeImage");
     if (olds.workers !== news.workers) replaces.push("workers");
-    // kind cannot change a cluster in place, and a same-named cluster must be gone before it is made again.
-    return { changes: replaces.length > 0, replaces, deleteBeforeReplace: replaces.length > 0 };
+    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: true };
+    const providerChanged =
+      typeof olds.__provider === "string" && typeof news.__provider === "string" && olds.__provider !== news.__provider;
+    return { changes: providerChanged, replaces: [], deleteBeforeReplace: false };
+  }
+
+  /**
+   * Only reached when the provider code changed (`diff` replaces on any spec change): the state,
+   * read afresh, is returned whole, and Pulumi stores it with the new code.
+   */
+  async update(
+    _id: string,
+    _olds: KindClusterState & { readonly __provider?: string },
+    news: KindClusterSpec & { readonly __provider?: string },
+  ): Promise<pulumi.dynamic.UpdateResult<KindClusterState>> {
+    return {
+      outs: await this.state({ name: news.name, workers: news.workers, ...(news.nodeImage ? { nodeImage: news.nodeImage } : {}) }),
+    };
   }
 
   async read(id: string, props?: KindClusterState): Promise<pulumi.dynamic.ReadResult<KindClusterState>> {
@@ -187,7 +282,7 @@ export class KindProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async delete(id: string): Promise<void> {
-    const result = await this.run("kind", ["delete", "cluster", "--name", id]);
+    const result = await this.kind(({ kubeconfig }) => ["delete", "cluster", "--name", id, "--kubeconfig", kubeconfig]);
     if (result.notFound) {
       throw new Error(`kind is not on PATH, so cluster ${id} cannot be deleted: install kind, or \`pulumi state delete\` the cluster if it is already gone`);
     }
