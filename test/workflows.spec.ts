@@ -1,0 +1,437 @@
+/**
+ * CI policies over `.github/workflows/*.yml` and `.github/actions/<name>/action.yml` (docs/ci.md
+ * explains them). Each policy is a function from the files to a list of violations: the tests
+ * assert that the repository's files have none, and that each check does find the violation it is
+ * there for in a small counterexample.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+
+const ROOT = path.resolve(__dirname, "..");
+
+interface Source {
+  text: string;
+  doc: any;
+}
+/** Workflows and actions by path relative to the repository root (`.github/workflows/up.yml`). */
+interface Files {
+  workflows: Map<string, Source>;
+  actions: Map<string, Source>;
+}
+
+function source(text: string): Source {
+  return { text, doc: parseYaml(text) };
+}
+
+function loadFiles(root: string): Files {
+  const read = (rel: string): [string, Source] => [rel, source(fs.readFileSync(path.join(root, rel), "utf8"))];
+  const workflowDir = path.join(".github", "workflows");
+  const actionDir = path.join(".github", "actions");
+  const workflows = fs
+    .readdirSync(path.join(root, workflowDir))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => read(path.posix.join(".github/workflows", f)));
+  const actions = fs.existsSync(path.join(root, actionDir))
+    ? fs
+        .readdirSync(path.join(root, actionDir))
+        .flatMap((d) => ["action.yml", "action.yaml"].map((f) => path.posix.join(".github/actions", d, f)))
+        .filter((rel) => fs.existsSync(path.join(root, rel)))
+        .map(read)
+    : [];
+  return { workflows: new Map(workflows), actions: new Map(actions) };
+}
+
+function fixture(workflows: Record<string, string>, actions: Record<string, string> = {}): Files {
+  const entries = (o: Record<string, string>) => new Map(Object.entries(o).map(([k, v]) => [k, source(v)] as [string, Source]));
+  return { workflows: entries(workflows), actions: entries(actions) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which jobs can run for a pull request
+
+/**
+ * Events through which a pull request (its author, or its code) can start a workflow. `pull_request`
+ * is the one this repository uses; the others are listed so that adding one is checked as well.
+ */
+const PR_EVENTS = ["pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment", "issue_comment", "workflow_run"];
+
+function triggers(doc: any): string[] {
+  const on = doc?.on;
+  if (typeof on === "string") return [on];
+  if (Array.isArray(on)) return on.map(String);
+  return on && typeof on === "object" ? Object.keys(on) : [];
+}
+
+interface Job {
+  /** Where the job is, e.g. `preview.yml › preview`, or `up.yml › staging → up-stack.yml › up`. */
+  where: string;
+  file: string;
+  id: string;
+  job: any;
+}
+
+const short = (file: string) => path.posix.basename(file);
+
+/** A local reusable workflow's path (`./.github/workflows/x.yml` → `.github/workflows/x.yml`). */
+function localTarget(uses: unknown): string | undefined {
+  return typeof uses === "string" && uses.startsWith("./") ? path.posix.normalize(uses.slice(2)) : undefined;
+}
+
+/** The jobs of `file`, and of the local reusable workflows they call, recursively. */
+function jobsFrom(files: Files, file: string, via = "", seen = new Set<string>()): Job[] {
+  seen.add(file);
+  const jobs = Object.entries(files.workflows.get(file)?.doc?.jobs ?? {});
+  return jobs.flatMap(([id, job]: [string, any]) => {
+    const where = `${via}${short(file)} › ${id}`;
+    const target = localTarget(job?.uses);
+    const called = target && files.workflows.has(target) && !seen.has(target) ? jobsFrom(files, target, `${where} → `, new Set(seen)) : [];
+    return [{ where, file, id, job }, ...called];
+  });
+}
+
+/** Every job that can run for a pull request: those of PR-triggered workflows and what they call. */
+function pullRequestJobs(files: Files): Job[] {
+  return [...files.workflows.entries()].filter(([, w]) => triggers(w.doc).some((t) => PR_EVENTS.includes(t))).flatMap(([f]) => jobsFrom(files, f));
+}
+
+function environmentName(job: any): string {
+  const env = job?.environment;
+  return typeof env === "string" ? env : typeof env?.name === "string" ? env.name : "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which secrets a job references
+
+/** A reference to a secret: an exact name, or, for a computed index, the prefix it starts with. */
+interface SecretRef {
+  name: string;
+  exact: boolean;
+}
+
+/** The expressions in a node: the insides of `${{ }}`, and bare `if:` conditions. */
+function expressions(node: unknown, key = ""): string[] {
+  if (typeof node === "string") {
+    const inner = [...node.matchAll(/\$\{\{([\s\S]*?)\}\}/g)].map((m) => m[1]);
+    return key === "if" && inner.length === 0 ? [node] : inner;
+  }
+  if (Array.isArray(node)) return node.flatMap((n) => expressions(n));
+  if (node && typeof node === "object") return Object.entries(node).flatMap(([k, v]) => expressions(v, k));
+  return [];
+}
+
+/**
+ * The secrets a job references: `secrets.NAME`, `secrets['NAME']`, `secrets[format('PREFIX{0}', …)]`
+ * (any name starting with PREFIX), any other `secrets[…]` or bare `secrets` (e.g. `toJSON(secrets)`),
+ * which could be any secret, and `secrets: inherit` into a reusable workflow outside this repository.
+ */
+function secretRefs(job: any): SecretRef[] {
+  const refs: SecretRef[] = [];
+  for (const e of expressions(job)) {
+    for (const m of e.matchAll(/(?<![\w.-])secrets\b\s*(?:\.\s*([A-Za-z_][\w-]*)|\[\s*'([^']*)'\s*\]|\[\s*format\(\s*'([^'{]*)|)/gi)) {
+      const exact = m[1] ?? m[2];
+      refs.push(exact !== undefined ? { name: exact.toUpperCase(), exact: true } : { name: (m[3] ?? "").toUpperCase(), exact: false });
+    }
+  }
+  if (job?.secrets === "inherit" && typeof job?.uses === "string" && !localTarget(job.uses)) refs.push({ name: "", exact: false });
+  return refs;
+}
+
+const mayBe = (ref: SecretRef, name: string) => (ref.exact ? ref.name === name : name.startsWith(ref.name));
+const mayBeKubeconfig = (ref: SecretRef) => ref.name.startsWith("KUBECONFIG_") || (!ref.exact && "KUBECONFIG_".startsWith(ref.name));
+const show = (ref: SecretRef) => (ref.exact ? `secrets.${ref.name}` : ref.name ? `secrets[${ref.name}…]` : "secrets[…] (any secret)");
+
+/** Secrets that can change production or decrypt its state. */
+const PRODUCTION_SECRETS = ["FLEET_GITHUB_TOKEN", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_ACCESS_TOKEN", "PULUMI_BACKEND_URL"];
+/** The admin GitHub token: never in a job that can run for a pull request. */
+const ADMIN_TOKEN = "FLEET_GITHUB_TOKEN";
+/** Environments whose names end in this are preview environments; docs/ci.md: reviewers for production-like stacks. */
+const PREVIEW_SUFFIX = "-preview";
+
+/** Pull-request jobs that can see the admin token, or a production secret outside a `*-preview` environment. */
+function productionSecretViolations(files: Files): string[] {
+  return pullRequestJobs(files).flatMap(({ where, job }) => {
+    const environment = environmentName(job);
+    return secretRefs(job).flatMap((ref) => {
+      if (mayBe(ref, ADMIN_TOKEN)) return [`${where} can run for a pull request and references ${show(ref)}, which can be ${ADMIN_TOKEN}`];
+      const sensitive = PRODUCTION_SECRETS.some((n) => mayBe(ref, n)) || mayBeKubeconfig(ref);
+      if (sensitive && !environment.endsWith(PREVIEW_SUFFIX)) {
+        return [`${where} can run for a pull request and references ${show(ref)} outside a *${PREVIEW_SUFFIX} environment (environment: ${environment || "none"})`];
+      }
+      return [];
+    });
+  });
+}
+
+/** Pull-request jobs outside a `*-preview` environment that reference any secret but the workflow's own GITHUB_TOKEN. */
+function credentialFreeViolations(files: Files): string[] {
+  return pullRequestJobs(files)
+    .filter(({ job }) => !environmentName(job).endsWith(PREVIEW_SUFFIX))
+    .flatMap(({ where, job }) => secretRefs(job).filter((r) => !(r.exact && r.name === "GITHUB_TOKEN")).map((r) => `${where} references ${show(r)}`));
+}
+
+/** Values a pull-request job may give the GitHub provider as GITHUB_TOKEN. */
+const READ_TOKENS = ["${{ secrets.FLEET_GITHUB_READ_TOKEN }}", "${{ github.token }}", "${{ secrets.GITHUB_TOKEN }}"];
+
+function githubTokenViolations(files: Files): string[] {
+  return pullRequestJobs(files).flatMap(({ where, job }) =>
+    [job?.env, ...(job?.steps ?? []).map((s: any) => s?.env)]
+      .filter((env) => env && typeof env === "object" && "GITHUB_TOKEN" in env)
+      .filter((env) => !READ_TOKENS.includes(String(env.GITHUB_TOKEN).trim()))
+      .map((env) => `${where} sets GITHUB_TOKEN to ${env.GITHUB_TOKEN}`),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scripts, pins, triggers, permissions
+
+/** Every `run:` script (workflows and actions) with a `${{` in it. */
+function runExpressionViolations(files: Files): string[] {
+  const found: string[] = [];
+  const walk = (node: unknown, at: string) => {
+    if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${at}[${i}]`));
+    else if (node && typeof node === "object") {
+      for (const [k, v] of Object.entries(node)) {
+        if (k === "run" && typeof v === "string" && v.includes("${{")) found.push(`${at}.run: ${v.split("\n").find((l) => l.includes("${{"))!.trim()}`);
+        else walk(v, `${at}.${k}`);
+      }
+    }
+  };
+  for (const [f, s] of [...files.workflows, ...files.actions]) walk(s.doc, f);
+  return found;
+}
+
+const SHA_PINNED = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+(\/[^@\s]+)?@[0-9a-f]{40}$/;
+const TAG_COMMENT = /^\s+#\s*v\d+(\.\d+)*\S*\s*$/;
+
+/** Every `uses:` value in a parsed workflow or action. */
+function usesValues(node: unknown): string[] {
+  if (Array.isArray(node)) return node.flatMap(usesValues);
+  if (node && typeof node === "object") {
+    return Object.entries(node).flatMap(([k, v]) => (k === "uses" && typeof v === "string" ? [v] : usesValues(v)));
+  }
+  return [];
+}
+
+/** Non-local `uses:` not pinned to a full commit SHA followed by a `# v…` tag comment on its line. */
+function pinViolations(files: Files): string[] {
+  return [...files.workflows, ...files.actions].flatMap(([f, s]) => {
+    const lines = s.text.split("\n").flatMap((line, i) => {
+      const m = /^\s*(?:-\s+)?uses:\s*(["']?)([^\s"'#]+)\1(.*)$/.exec(line);
+      return m && !m[2].startsWith("./") ? [{ at: `${f}:${i + 1}`, uses: m[2], rest: m[3] }] : [];
+    });
+    const parsed = usesValues(s.doc).filter((u) => !u.startsWith("./"));
+    const bad = lines
+      .filter((l) => !SHA_PINNED.test(l.uses) || !TAG_COMMENT.test(l.rest))
+      .map((l) => `${l.at}: ${l.uses}${l.rest} is not <owner>/<repo>@<40-hex commit> # v<tag>`);
+    const unseen = parsed.length === lines.length ? [] : [`${f}: ${parsed.length} non-local uses, but ${lines.length} on their own \`uses:\` line`];
+    return [...bad, ...unseen];
+  });
+}
+
+/** Actions pinned to more than one commit, or one commit under more than one tag, across the files. */
+function pinConsistencyViolations(files: Files): string[] {
+  const pins = new Map<string, Set<string>>();
+  for (const [, s] of [...files.workflows, ...files.actions]) {
+    for (const m of s.text.matchAll(/uses:\s*([^\s@]+)@([0-9a-f]{40})\s+#\s*(\S+)/g)) {
+      const action = m[1].split("/").slice(0, 2).join("/");
+      pins.set(action, (pins.get(action) ?? new Set()).add(`${m[2]} # ${m[3]}`));
+    }
+  }
+  return [...pins].filter(([, p]) => p.size > 1).map(([a, p]) => `${a} is pinned as ${[...p].join(", ")}`);
+}
+
+function pullRequestTargetViolations(files: Files): string[] {
+  return [...files.workflows].filter(([, s]) => triggers(s.doc).includes("pull_request_target")).map(([f]) => `${f} runs on pull_request_target`);
+}
+
+/** Workflow-level permissions that are missing or grant a write; job-level writes other than pull-requests. */
+function permissionViolations(files: Files): string[] {
+  return [...files.workflows].flatMap(([f, s]) => {
+    const top = s.doc?.permissions;
+    const found: string[] = [];
+    if (!top || typeof top !== "object") found.push(`${f} has no workflow-level permissions map (${JSON.stringify(top)})`);
+    else for (const [k, v] of Object.entries(top)) if (v === "write") found.push(`${f} grants ${k}: write to every job`);
+    for (const [id, job] of Object.entries(s.doc?.jobs ?? {}) as [string, any][]) {
+      const p = job?.permissions;
+      if (typeof p === "string" && p !== "read-all") found.push(`${f} › ${id} has permissions: ${p}`);
+      else if (p && typeof p === "object") {
+        for (const [k, v] of Object.entries(p)) if (v === "write" && k !== "pull-requests") found.push(`${f} › ${id} grants ${k}: write`);
+      }
+    }
+    return found;
+  });
+}
+
+/** Files (workflows and actions) whose text mentions the admin token at all. */
+function adminTokenFiles(files: Files): string[] {
+  return [...files.workflows, ...files.actions].filter(([, s]) => new RegExp(`\\b${ADMIN_TOKEN}\\b`).test(s.text)).map(([f]) => f);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const files = loadFiles(ROOT);
+const workflow = (name: string) => {
+  const w = files.workflows.get(`.github/workflows/${name}`);
+  assert.ok(w, `.github/workflows/${name} exists`);
+  return w.doc;
+};
+
+describe("CI workflows: policies", () => {
+  it("the workflows and actions exist and parse as YAML", () => {
+    for (const name of ["preview.yml", "up.yml", "up-stack.yml"]) assert.ok(workflow(name).jobs, `${name} has jobs`);
+    assert.ok(files.actions.has(".github/actions/stack-gate/action.yml"));
+    for (const [f, s] of files.actions) assert.equal(s.doc?.runs?.using, "composite", `${f} is a composite action`);
+  });
+
+  it("the checks see the pull-request jobs, including reusable workflows they call", () => {
+    // Guards the policies below against passing vacuously: preview.yml's jobs are all found.
+    const where = pullRequestJobs(files).map((j) => j.where);
+    assert.deepEqual(where.filter((w) => w.startsWith("preview.yml")).sort(), ["preview.yml › preview", "preview.yml › render-diff", "preview.yml › test"]);
+    assert.ok(secretRefs(workflow("preview.yml").jobs.preview).some(mayBeKubeconfig), "the preview job's KUBECONFIG_<stack> reference is seen");
+  });
+
+  it("no job that can run for a pull request can see the admin GitHub token, or a production secret outside a *-preview environment", () => {
+    assert.deepEqual(productionSecretViolations(files), []);
+  });
+
+  it("jobs that run a pull request's code outside a *-preview environment have no credentials (test, render-diff)", () => {
+    assert.deepEqual(credentialFreeViolations(files), []);
+    const preview = workflow("preview.yml");
+    for (const id of ["test", "render-diff"]) {
+      assert.ok(preview.jobs[id], `preview.yml has a ${id} job`);
+      assert.equal(environmentName(preview.jobs[id]), "", `${id} runs in no environment`);
+    }
+  });
+
+  it("each stack's preview runs in the <stack>-preview environment and reads GitHub with the read-only token", () => {
+    const job = workflow("preview.yml").jobs.preview;
+    assert.equal(environmentName(job), "${{ matrix.stack }}-preview");
+    assert.equal(job.env.GITHUB_TOKEN, "${{ secrets.FLEET_GITHUB_READ_TOKEN }}");
+    assert.deepEqual(githubTokenViolations(files), []);
+  });
+
+  it("no workflow runs on pull_request_target: previews stay on pull_request, where a fork's PR gets no secrets", () => {
+    assert.deepEqual(pullRequestTargetViolations(files), []);
+    assert.ok(triggers(workflow("preview.yml")).includes("pull_request"));
+  });
+
+  it("no run: script contains ${{ }}: event data, inputs and matrix values reach scripts through env:", () => {
+    assert.deepEqual(runExpressionViolations(files), []);
+  });
+
+  it("every action from outside the repository is pinned to a full commit SHA, with its tag in a comment", () => {
+    assert.deepEqual(pinViolations(files), []);
+    assert.deepEqual(pinConsistencyViolations(files), []);
+  });
+
+  it("every local uses: points at a file in the repository", () => {
+    for (const [f, s] of [...files.workflows, ...files.actions]) {
+      for (const u of usesValues(s.doc).filter((v) => v.startsWith("./"))) {
+        const target = path.join(ROOT, u);
+        const exists = fs.existsSync(target) && (fs.statSync(target).isFile() || ["action.yml", "action.yaml"].some((a) => fs.existsSync(path.join(target, a))));
+        assert.ok(exists, `${f}: uses ${u}`);
+      }
+    }
+  });
+
+  it("permissions are read-only per workflow; a job gets pull-requests: write at most", () => {
+    assert.deepEqual(permissionViolations(files), []);
+  });
+
+  it("the admin GitHub token appears only in up-stack.yml, whose job runs in the environment it is given", () => {
+    assert.deepEqual(adminTokenFiles(files), [".github/workflows/up-stack.yml"]);
+    const jobs = workflow("up-stack.yml").jobs;
+    const holders = Object.entries(jobs).filter(([, j]) => secretRefs(j).some((r) => mayBe(r, ADMIN_TOKEN)));
+    assert.deepEqual(holders.map(([id]) => id), ["up"]);
+    assert.equal(jobs.up.environment, "${{ inputs.environment }}");
+    assert.deepEqual(Object.keys(workflow("up-stack.yml").on), ["workflow_call"]);
+  });
+});
+
+describe("CI workflows: behaviour", () => {
+  it("each stack is previewed by pulumi/actions with a PR comment and a diff", () => {
+    const preview = workflow("preview.yml");
+    assert.deepEqual(preview.jobs.preview.strategy.matrix.stack, ["staging", "production"]);
+    const steps = preview.jobs.preview.steps;
+    const run = steps.find((s: any) => String(s.uses ?? "").startsWith("pulumi/actions@") && s.with?.command === "preview");
+    assert.ok(run, "a pulumi/actions step runs preview");
+    assert.deepEqual([run.with["comment-on-pr"], run.with.diff, run.with["stack-name"]], [true, true, "${{ matrix.stack }}"]);
+    assert.ok(steps.some((s: any) => s.uses === "./.github/actions/stack-gate"), "the preview is gated by stack-gate");
+  });
+
+  it("production updates run in the production environment, after staging", () => {
+    const up = workflow("up.yml");
+    assert.deepEqual(triggers(up), ["push"]);
+    assert.deepEqual(up.on.push.branches, ["main"]);
+    for (const stack of ["staging", "production"]) {
+      assert.equal(up.jobs[stack].uses, "./.github/workflows/up-stack.yml");
+      assert.deepEqual(up.jobs[stack].with, { stack, environment: stack }, `${stack} runs in the environment of the same name`);
+    }
+    assert.equal(up.jobs.staging.needs, "test");
+    assert.equal(up.jobs.production.needs, "staging");
+    assert.ok(workflow("up-stack.yml").jobs.up.steps.some((s: any) => s.uses === "./.github/actions/stack-gate"));
+  });
+});
+
+describe("CI workflows: the policy checks catch what they are for", () => {
+  const gate = `runs: {using: composite, steps: [{shell: bash, run: echo ok}]}`;
+  const pr = (jobs: string) => fixture({ ".github/workflows/pr.yml": `on: pull_request\npermissions: {contents: read}\njobs:\n${jobs}` });
+
+  it("a production secret in a pull-request job without a *-preview environment", () => {
+    assert.equal(productionSecretViolations(pr(`  p: {runs-on: x, env: {P: "\${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}}`)).length, 1);
+    assert.equal(productionSecretViolations(pr(`  p: {runs-on: x, environment: production, env: {P: "\${{ secrets.pulumi_access_token }}"}}`)).length, 1);
+    assert.equal(productionSecretViolations(pr(`  p: {runs-on: x, env: {K: "\${{ secrets[format('KUBECONFIG_{0}', matrix.stack)] }}"}}`)).length, 1);
+    assert.equal(productionSecretViolations(pr(`  p: {runs-on: x, env: {K: "\${{ secrets.KUBECONFIG_production }}"}}`)).length, 1);
+    assert.equal(productionSecretViolations(pr(`  p: {runs-on: x, env: {A: "\${{ toJSON(secrets) }}"}}`)).length, 1);
+    assert.deepEqual(productionSecretViolations(pr(`  p: {runs-on: x, environment: "\${{ matrix.stack }}-preview", env: {P: "\${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}}`)), []);
+    assert.deepEqual(productionSecretViolations(pr(`  p: {runs-on: x, environment: {name: staging-preview}, env: {K: "\${{ secrets.KUBECONFIG_STAGING }}"}}`)), []);
+  });
+
+  it("the admin token in a pull-request job, even in a *-preview environment or through a reusable workflow", () => {
+    assert.equal(productionSecretViolations(pr(`  p: {runs-on: x, environment: staging-preview, env: {T: "\${{ secrets.FLEET_GITHUB_TOKEN }}"}}`)).length, 1);
+    assert.equal(productionSecretViolations(pr(`  p: {runs-on: x, environment: staging-preview, env: {T: "\${{ secrets[matrix.name] }}"}}`)).length, 1);
+    const called = fixture({
+      ".github/workflows/pr.yml": `on: {pull_request: {}}\njobs:\n  c: {uses: ./.github/workflows/r.yml, secrets: inherit}`,
+      ".github/workflows/r.yml": `on: workflow_call\njobs:\n  r: {runs-on: x, environment: production, env: {T: "\${{ secrets.FLEET_GITHUB_TOKEN }}"}}`,
+    });
+    assert.deepEqual(productionSecretViolations(called), ["pr.yml › c → r.yml › r can run for a pull request and references secrets.FLEET_GITHUB_TOKEN, which can be FLEET_GITHUB_TOKEN"]);
+    assert.equal(productionSecretViolations(pr(`  c: {uses: someone/else/.github/workflows/r.yml@${"a".repeat(40)}, secrets: inherit}`)).length, 1);
+    // The same reusable workflow called on push only is not a pull-request job.
+    const onPush = fixture({ ".github/workflows/up.yml": `on: push\njobs:\n  c: {uses: ./.github/workflows/r.yml, secrets: inherit}`, ".github/workflows/r.yml": called.workflows.get(".github/workflows/r.yml")!.text });
+    assert.deepEqual(productionSecretViolations(onPush), []);
+  });
+
+  it("any secret in a pull-request job outside a preview environment, and an admin GITHUB_TOKEN", () => {
+    assert.equal(credentialFreeViolations(pr(`  t: {runs-on: x, steps: [{run: echo, env: {S: "\${{ secrets.ANYTHING }}"}}]}`)).length, 1);
+    assert.deepEqual(credentialFreeViolations(pr(`  t: {runs-on: x, steps: [{uses: a/b@c, with: {token: "\${{ secrets.GITHUB_TOKEN }}"}}]}`)), []);
+    assert.equal(githubTokenViolations(pr(`  p: {runs-on: x, environment: s-preview, env: {GITHUB_TOKEN: "\${{ secrets.OTHER }}"}}`)).length, 1);
+  });
+
+  it("pull_request_target, in any of the forms `on:` takes", () => {
+    for (const on of ["pull_request_target", "[push, pull_request_target]", "{pull_request_target: {types: [opened]}}"]) {
+      assert.equal(pullRequestTargetViolations(fixture({ ".github/workflows/w.yml": `on: ${on}\njobs: {}` })).length, 1, on);
+    }
+  });
+
+  it("an expression inside a run: script, in a workflow or in an action", () => {
+    const w = fixture({ ".github/workflows/w.yml": `on: push\njobs:\n  j: {runs-on: x, steps: [{run: "echo \${{ github.base_ref }}"}]}` }, { ".github/actions/a/action.yml": gate.replace("echo ok", '"echo ${{ inputs.stack }}"') });
+    assert.equal(runExpressionViolations(w).length, 2);
+  });
+
+  it("a tag pin, a short SHA, a missing tag comment, and two pins of one action", () => {
+    const sha = "0123456789abcdef0123456789abcdef01234567";
+    const uses = (...lines: string[]) => fixture({ ".github/workflows/w.yml": `on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n${lines.map((l) => `      - uses: ${l}\n`).join("")}` });
+    assert.deepEqual(pinViolations(uses(`a/b@${sha} # v1.2.3`, "./.github/actions/x", `a/b/sub/path@${sha} # v1`)), []);
+    for (const bad of ["a/b@v4", "a/b@0123456 # v1", `a/b@${sha}`, `a/b@${sha} # main`, `"a/b@${sha}"`]) assert.equal(pinViolations(uses(bad)).length, 1, bad);
+    assert.ok(pinViolations(fixture({ ".github/workflows/w.yml": `on: push\njobs:\n  j: {runs-on: x, steps: [{uses: a/b@v4}]}` })).length > 0, "flow style");
+    assert.equal(pinConsistencyViolations(uses(`a/b@${sha} # v1`, `a/b@${"f".repeat(40)} # v2`)).length, 1);
+  });
+
+  it("write permissions for every job, or a job writing contents", () => {
+    assert.equal(permissionViolations(fixture({ ".github/workflows/w.yml": `on: push\npermissions: {contents: write}\njobs: {}` })).length, 1);
+    assert.equal(permissionViolations(fixture({ ".github/workflows/w.yml": `on: push\njobs: {}` })).length, 1);
+    assert.equal(permissionViolations(fixture({ ".github/workflows/w.yml": `on: push\npermissions: {}\njobs:\n  j: {permissions: {contents: write}}` })).length, 1);
+  });
+});
