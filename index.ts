@@ -24,6 +24,9 @@ export = async () => {
     environment: stack,
     keyAlgorithm: repository.keyAlgorithm,
     readWrite: repository.readWrite,
+    keyGeneration: repository.keyGeneration,
+    createKey: "fleet:repository.create",
+    ...(repository.team ? { team: { slug: repository.team, permission: "maintain" as const, configKey: "fleet:repository.team" } } : {}),
     files: [...(repository.create ? [fleetReadme(repository.name)] : []), ...fleetScaffold(stack, repository.path)],
   });
   const flux = new Flux("flux", {
@@ -48,6 +51,7 @@ export = async () => {
         fluxInstance: flux.instance,
         visibility: repository.visibility,
         keyAlgorithm: repository.keyAlgorithm,
+        keyGeneration: repository.keyGeneration,
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
       }),
   );
@@ -58,14 +62,14 @@ export = async () => {
     kubeconfig: cluster.kubeconfig,
     endpoint: cluster.endpoint,
     context: cluster.context,
-    fleetRepository: { url: fleet.htmlUrl, deployKeyFingerprint: fleet.fingerprint },
+    fleetRepository: { url: fleet.htmlUrl, deployKeyFingerprint: fleet.fingerprint, team: fleet.teamAccess },
     fluxInstance: flux.instance.metadata.name,
     tenants: Object.fromEntries(
       [...tenants]
         .sort((a, b) => a.tenantName.localeCompare(b.tenantName))
         .map((t) => [
           t.tenantName,
-          { namespaces: t.namespaces, repository: t.repository.htmlUrl, deployKeyFingerprint: t.repository.fingerprint },
+          { namespaces: t.namespaces, repository: t.repository.htmlUrl, deployKeyFingerprint: t.repository.fingerprint, team: t.repository.teamAccess },
         ]),
     ),
   };

@@ -44,6 +44,8 @@ export const DEFAULTS = {
   podSecurity: "baseline" as const,
   /** Deploy keys are read-only unless a key's config asks for write access (image automation). */
   readWrite: false,
+  /** Deploy key generation; bumping it rotates every deploy key of the stack. */
+  keyGeneration: 1,
   /** Tenants are protected from removal until they are marked for offboarding. */
   offboard: false,
   /** A single-namespace tenant's Kustomization targets that namespace; a multi-namespace one none. */
@@ -110,6 +112,10 @@ export interface RepositoryConfig {
   readonly knownHosts?: string;
   /** Writable fleet deploy key (image automation pushes to the fleet repository). @default false */
   readonly readWrite: boolean;
+  /** GitHub team (slug) given `maintain` on the fleet repository by the owning stack. @default none */
+  readonly team?: string;
+  /** Generation of every deploy key of this stack: bump it to rotate them all. @default 1 */
+  readonly keyGeneration: number;
 }
 
 export interface TenantQuota {
@@ -140,6 +146,8 @@ export interface TenantConfig {
    */
   readonly targetNamespace?: string;
   readonly repository: TenantRepositoryConfig;
+  /** GitHub team (slug) given `push` on the tenant's repository by the stack that creates it. @default none */
+  readonly team?: string;
   readonly branch: string;
   /** Path in the tenant repository that Flux applies. @default `./flux/<stack>` */
   readonly path: string;
@@ -181,6 +189,12 @@ const dnsLabel = z
 
 const GITHUB_OWNER = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const GITHUB_REPO = /^[A-Za-z0-9._-]{1,100}$/;
+/** A GitHub team slug: the lowercased, hyphenated form of the team name GitHub uses in URLs. */
+const GITHUB_TEAM_SLUG = /^[a-z0-9](?:[a-z0-9_-]{0,98}[a-z0-9])?$/;
+const teamSlug = z.string().regex(GITHUB_TEAM_SLUG, {
+  error: (iss) =>
+    `${JSON.stringify(iss.input)} is not a GitHub team slug; use the slug from the team's URL (github.com/orgs/<org>/teams/<slug>): lowercase letters, digits, '-' and '_'`,
+});
 const repoName = z.string().regex(GITHUB_REPO, {
   error: (iss) =>
     `${JSON.stringify(iss.input)} is not a valid GitHub repository name; use letters, digits, '.', '_' and '-'`,
@@ -295,6 +309,8 @@ const RepositorySchema = z.strictObject({
     })
     .optional(),
   readWrite: z.boolean().optional(),
+  team: teamSlug.optional(),
+  keyGeneration: z.number().int({ error: "must be a whole number" }).min(1, { error: "must be 1 or more" }).optional(),
 });
 
 const TenantRepositorySchema = z.strictObject({
@@ -320,6 +336,7 @@ const TenantSchema = z.strictObject({
     .string()
     .regex(CLUSTER_ROLE, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid ClusterRole name` })
     .optional(),
+  team: teamSlug.optional(),
   quota: QuotaSchema.optional(),
   ingressNamespace: dnsLabel.optional(),
   scaffold: z.boolean().optional(),
@@ -422,6 +439,9 @@ function describe(value: unknown): string {
   return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
 }
 
+/** How an expected type reads in an error. */
+const EXPECTED: Readonly<Record<string, string>> = { array: "a list", int: "a whole number (integer)", object: "an object" };
+
 /** Turns zod issues into `key.path: message` lines that say what would be valid. */
 function formatIssues(issues: readonly z.core.$ZodIssue[], raw: Record<string, unknown>): string[] {
   const problems: string[] = [];
@@ -446,7 +466,7 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], raw: Record<string, u
       problems.push(
         actual === undefined
           ? `${where}: is required${REQUIRED_HINTS[where] ? `; ${REQUIRED_HINTS[where]}` : ""}`
-          : `${where}: expected ${issue.expected === "array" ? "a list" : `a ${issue.expected}`}, got ${describe(actual)}`,
+          : `${where}: expected ${EXPECTED[issue.expected] ?? `a ${issue.expected}`}, got ${describe(actual)}`,
       );
       continue;
     }
@@ -531,6 +551,8 @@ function repositoryWithDefaults(r: RawRepository, stack: string): RepositoryConf
     path: r.path ?? DEFAULTS.fleetPath(stack),
     keyAlgorithm: r.keyAlgorithm ?? DEFAULTS.keyAlgorithm,
     readWrite: r.readWrite ?? DEFAULTS.readWrite,
+    ...(r.team !== undefined ? { team: r.team } : {}),
+    keyGeneration: r.keyGeneration ?? DEFAULTS.keyGeneration,
     ...(r.knownHosts !== undefined ? { knownHosts: r.knownHosts.endsWith("\n") ? r.knownHosts : `${r.knownHosts}\n` } : {}),
   };
 }
@@ -547,6 +569,7 @@ function tenantWithDefaults(t: RawTenant, stack: string, createRepositories: boo
       create: t.repository?.create ?? createRepositories,
       readWrite: t.repository?.readWrite ?? DEFAULTS.readWrite,
     },
+    ...(t.team !== undefined ? { team: t.team } : {}),
     branch: t.branch ?? DEFAULTS.branch,
     path: t.path ?? DEFAULTS.tenantPath(stack),
     clusterRole: t.clusterRole ?? DEFAULTS.clusterRole,

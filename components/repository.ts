@@ -29,6 +29,12 @@ export interface RepositoryArgs {
   readonly keyAlgorithm?: KeyAlgorithm;
   /** A writable deploy key, on this repository only (image automation pushes). @default false */
   readonly readWrite?: boolean;
+  /** Deploy key generation: a new generation is a new key, created before the old one goes. @default 1 */
+  readonly keyGeneration?: number;
+  /** A GitHub team granted a permission on the repository, when this stack creates it. */
+  readonly team?: { readonly slug: string; readonly permission: "push" | "maintain"; readonly configKey: string };
+  /** The config key that makes this stack create the repository, for error messages. */
+  readonly createKey: string;
   /** Files committed once to `branch` when absent; later edits, moves and deletions stand. */
   readonly files?: readonly RepoFile[];
   /** GitHub client for scaffold files; tests inject a fake. @default `fetch` with GITHUB_TOKEN */
@@ -52,6 +58,64 @@ export function deployKeyTitle(environment: string): string {
   return `flux-${environment}`;
 }
 
+/** Pulumi name of a deploy key (pair) of generation `generation`; generation 1 keeps the plain name. */
+export function deployKeyName(component: string, generation: number): string {
+  return generation === 1 ? `${component}-deploy-key` : `${component}-deploy-key-gen${generation}`;
+}
+
+/**
+ * Looks a repository up, failing loudly. The GitHub provider answers a missing repository with an
+ * empty result, not an error (terraform-provider-github v6.13.0, data_source_github_repository.go:
+ * `d.SetId("")` on 404), so an empty or mismatched answer is an error here, before anything
+ * else is attempted on the repository.
+ */
+async function lookUpRepository(parent: pulumi.Resource, owner: string, name: string, createKey: string) {
+  const full = `${owner}/${name}`;
+  const fix = `run the stack that owns it (${createKey}: true) first, or set ${createKey}: true in this stack`;
+  let found: github.GetRepositoryResult;
+  try {
+    found = await github.getRepository({ fullName: full }, { parent });
+  } catch (e) {
+    throw new pulumi.ResourceError(`GitHub repository ${full} could not be read with GITHUB_TOKEN (${(e as Error).message}): ${fix}`, parent);
+  }
+  if (!found || typeof found.name !== "string" || found.name === "" || typeof found.fullName !== "string") {
+    throw new pulumi.ResourceError(
+      `GitHub repository ${full} does not exist, or GITHUB_TOKEN cannot see it (owner ${owner}, repository ${name}): ${fix}`,
+      parent,
+    );
+  }
+  if (found.fullName.toLowerCase() !== full.toLowerCase()) {
+    throw new pulumi.ResourceError(`GitHub answered the lookup of ${full} with ${found.fullName}: check github:owner and the repository name`, parent);
+  }
+  return found;
+}
+
+/**
+ * Grants a team a permission on a repository this stack created. The team is looked up first, so
+ * a missing team fails with its slug and the config key (the provider's getTeam rejects on 404).
+ */
+function grantTeam(
+  parent: pulumi.Resource,
+  name: string,
+  owner: string,
+  team: NonNullable<RepositoryArgs["team"]>,
+  repository: github.Repository,
+): github.TeamRepository {
+  const found = pulumi.output(
+    github.getTeam({ slug: team.slug, summaryOnly: true }, { parent }).catch((e: Error) => {
+      throw new pulumi.ResourceError(
+        `GitHub team ${team.slug} (${team.configKey}) was not found in ${owner}: create it, or fix the slug (${e.message})`,
+        parent,
+      );
+    }),
+  );
+  return new github.TeamRepository(
+    `${name}-team`,
+    { teamId: found.id, repository: repository.name, permission: team.permission },
+    { parent },
+  );
+}
+
 export class Repository extends pulumi.ComponentResource {
   /** The repository name, resolved after the lookup or creation succeeded. */
   readonly repositoryName: pulumi.Output<string>;
@@ -64,6 +128,10 @@ export class Repository extends pulumi.ComponentResource {
   readonly deployKey: github.RepositoryDeployKey;
   /** The repository resource, when this stack owns it. */
   readonly repository?: github.Repository;
+  /** The team grant, when this stack owns the repository and a team is configured. */
+  readonly team?: github.TeamRepository;
+  /** `<team slug> (<permission>)` once granted, or "" when this stack grants none. */
+  readonly teamAccess: pulumi.Output<string>;
   /** Scaffold files in commit order. */
   readonly files: ScaffoldFile[] = [];
   /** What a consumer (Flux) must wait for: the deploy key and the last scaffold commit. */
@@ -71,7 +139,6 @@ export class Repository extends pulumi.ComponentResource {
 
   constructor(name: string, args: RepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleet:repository:Repository", name, {}, opts);
-    const full = `${args.owner}/${args.name}`;
     let branchReady: pulumi.Resource[] = [];
 
     if (args.create) {
@@ -103,26 +170,23 @@ export class Repository extends pulumi.ComponentResource {
       ];
       this.repositoryName = this.repository.name;
       this.htmlUrl = this.repository.htmlUrl;
+      if (args.team) this.team = grantTeam(this, name, args.owner, args.team, this.repository);
     } else {
-      const found = pulumi.output(
-        github.getRepository({ fullName: full }, { parent: this }).catch((e: Error) => {
-          throw new pulumi.ResourceError(
-            `GitHub repository ${full} was not found or is not readable with GITHUB_TOKEN: ` +
-              `run the stack that owns it (create: true) first, or set create: true here. (${e.message})`,
-            this,
-          );
-        }),
-      );
+      const found = pulumi.output(lookUpRepository(this, args.owner, args.name, args.createKey));
       this.repositoryName = found.name;
       this.htmlUrl = found.htmlUrl;
     }
 
-    const key = new tls.PrivateKey(`${name}-deploy-key`, privateKeyArgs(args.keyAlgorithm ?? "ed25519"), { parent: this });
+    // A new generation is a new resource name: Pulumi creates the new key pair and deploy key,
+    // updates the cluster Secret that uses them, and deletes the old ones only at the end of the
+    // update (resources gone from the program are deleted last), so Flux never loses access.
+    const keyName = deployKeyName(name, args.keyGeneration ?? 1);
+    const key = new tls.PrivateKey(keyName, privateKeyArgs(args.keyAlgorithm ?? "ed25519"), { parent: this });
     this.privateKey = pulumi.secret(key.privateKeyOpenssh);
     this.publicKey = key.publicKeyOpenssh;
     this.fingerprint = key.publicKeyFingerprintSha256;
     this.deployKey = new github.RepositoryDeployKey(
-      `${name}-deploy-key`,
+      keyName,
       { repository: this.repositoryName, title: deployKeyTitle(args.environment), key: key.publicKeyOpenssh, readOnly: !(args.readWrite ?? false) },
       { parent: this, dependsOn: branchReady },
     );
@@ -150,6 +214,8 @@ export class Repository extends pulumi.ComponentResource {
       this.files.push(committed);
       previous = [committed];
     }
+    const team = args.team;
+    this.teamAccess = this.team && team ? this.team.id.apply(() => `${team.slug} (${team.permission})`) : pulumi.output("");
     this.ready = [this.deployKey, ...this.files.slice(-1)];
     this.registerOutputs({ repositoryName: this.repositoryName, fingerprint: this.fingerprint });
   }

@@ -40,6 +40,8 @@ export interface TenantArgs {
   /** Visibility of a repository this stack creates. */
   readonly visibility: Visibility;
   readonly keyAlgorithm: KeyAlgorithm;
+  /** Deploy key generation (`fleet:repository.keyGeneration`). */
+  readonly keyGeneration: number;
   /** known_hosts override (GitHub Enterprise). @default GitHub's published keys */
   readonly knownHosts?: string;
 }
@@ -72,6 +74,11 @@ export class Tenant extends pulumi.ComponentResource {
         environment: args.environment,
         keyAlgorithm: args.keyAlgorithm,
         readWrite: t.repository.readWrite,
+        keyGeneration: args.keyGeneration,
+        createKey: `the repository.create of tenant ${t.name}`,
+        // Only the stack that creates the repository grants the team; a tenant's team never gets
+        // the fleet repository or another tenant's.
+        ...(t.team ? { team: { slug: t.team, permission: "push" as const, configKey: `the team of tenant ${t.name}` } } : {}),
         files: t.scaffold
           ? [...(t.repository.create ? tenantRepositoryLayout(t.name, t.repository.name) : []), tenantEnvironmentFile(t.path)]
           : [],

@@ -149,6 +149,10 @@ function defaultCall(token: string, inputs: Record<string, any>): Record<string,
       defaultBranch: "main",
     };
   }
+  if (token === "github:index/getTeam:getTeam") {
+    // A team that exists; the provider rejects the invoke on 404 (data_source_github_team.go).
+    return { id: `team-${inputs.slug}`, nodeId: `T_${inputs.slug}`, slug: inputs.slug, name: inputs.slug };
+  }
   return inputs;
 }
 

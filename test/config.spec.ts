@@ -72,6 +72,10 @@ const INVALID: { rule: string; config: Record<string, unknown>; key: string; say
   { rule: "image automation needs a writable deploy key", config: { ...BASE, "fleet:flux": { components: ["source-controller", "kustomize-controller", "image-reflector-controller", "image-automation-controller"] } }, key: "fleet:flux.components", says: /image-automation-controller, but every deploy key is read-only.*readWrite: true/ },
   { rule: "tenants need the multi-tenancy lockdown", config: { ...withTenants({ name: "team-a" }), "fleet:flux": { multitenant: false } }, key: "fleet:flux.multitenant", says: /cluster-admin rights. Set it to true/ },
   { rule: "a kind node image is pinned by digest", config: { ...BASE, "fleet:cluster": { nodeImage: "kindest/node:v1.36.1" } }, key: "fleet:cluster.nodeImage", says: /not pinned by digest; write the image with the @sha256/ },
+  { rule: "a tenant team is a GitHub team slug", config: withTenants({ name: "team-a", team: "Team A" }), key: "fleet:tenants[0].team", says: /"Team A" is not a GitHub team slug; use the slug from the team's URL/ },
+  { rule: "the fleet team is a GitHub team slug", config: { ...BASE, "fleet:repository": { team: "-platform" } }, key: "fleet:repository.team", says: /not a GitHub team slug/ },
+  { rule: "keyGeneration is at least 1", config: { ...BASE, "fleet:repository": { keyGeneration: 0 } }, key: "fleet:repository.keyGeneration", says: /must be 1 or more/ },
+  { rule: "keyGeneration is a whole number", config: { ...BASE, "fleet:repository": { keyGeneration: 1.5 } }, key: "fleet:repository.keyGeneration", says: /whole number/ },
   { rule: "tenants is a list", config: { ...BASE, "fleet:tenants": { name: "team-a" } }, key: "fleet:tenants", says: /expected a list, got an object/ },
 ];
 
@@ -124,7 +128,7 @@ describe("stack config: bad input fails before anything is registered", () => {
 
   it("says what is wrong and what to do, word for word", () => {
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namepsaces: ["team-a"] })), [
-      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, targetNamespace, repository, branch, path, clusterRole, quota, ingressNamespace, scaffold, podSecurity, offboard",
+      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, targetNamespace, repository, branch, path, clusterRole, team, quota, ingressNamespace, scaffold, podSecurity, offboard",
     ]);
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namespaces: ["kube-system"] })), [
       'fleet:tenants[0].namespaces[0]: namespace "kube-system" is reserved for Kubernetes or Flux (default, kube-*, flux-system)',
@@ -205,6 +209,7 @@ describe("stack config: defaults", () => {
         path: "clusters/production",
         keyAlgorithm: "ed25519",
         readWrite: false,
+        keyGeneration: 1,
       },
       tenants: [],
     });

@@ -246,19 +246,6 @@ describe("Fleet repository: owner and lookup stacks", () => {
     assert.ok(paths.every((p) => p.startsWith("clusters/production/") || p.startsWith("infrastructure/production/")), paths.join(", "));
   });
 
-  it("a lookup of a repository that does not exist fails, saying to run the owning stack first", async () => {
-    const result = await runProgram({
-      stack: "production",
-      config: stackConfig("production"),
-      calls: {
-        "github:index/getRepository:getRepository": () => {
-          throw new Error("Not Found");
-        },
-      },
-    });
-    assert.ok(result.error, "the run must fail");
-    assert.match(result.error.message, /acme-org\/flux-fleet was not found.*run the stack that owns it/);
-  });
 
   it("a branch other than main becomes the created repository's default branch", async () => {
     const result = await runProgram({

@@ -337,6 +337,7 @@ describe("Tenants: repositories and deploy keys", () => {
       namespaces: ["payments", "payments-jobs"],
       repository: "https://github.com/mock-owner/payments-deploy",
       deployKeyFingerprint: "SHA256:mock-payments-repository-deploy-key",
+      team: "",
     });
     assert.equal(outputs.analytics.repository, "https://github.com/mock-owner/analytics-gitops");
   });
