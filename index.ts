@@ -11,7 +11,7 @@ import { Tenant } from "./components/tenant";
 
 export = async () => {
   const { config, kubeconfig } = loadStackConfig();
-  const { stack, owner, repository } = config;
+  const { stack, environment, owner, repository } = config;
 
   const cluster = new Cluster(stack, { cluster: config.cluster, ...(kubeconfig ? { kubeconfig } : {}) });
   const fleet = new Repository("fleet", {
@@ -21,13 +21,13 @@ export = async () => {
     visibility: repository.visibility,
     branch: repository.branch,
     description: "Flux fleet: cluster configuration and cluster-wide infrastructure",
-    environment: stack,
+    stack,
     keyAlgorithm: repository.keyAlgorithm,
     readWrite: repository.readWrite,
     keyGeneration: repository.keyGeneration,
     createKey: "fleet:repository.create",
     ...(repository.team ? { team: { slug: repository.team, permission: "maintain" as const, configKey: "fleet:repository.team" } } : {}),
-    files: [...(repository.create ? [fleetReadme(repository.name)] : []), ...fleetScaffold(stack, repository.path)],
+    files: [...(repository.create ? [fleetReadme(repository.name)] : []), ...fleetScaffold(environment, repository.path)],
   });
   const flux = new Flux("flux", {
     provider: cluster.provider,
@@ -46,7 +46,7 @@ export = async () => {
       new Tenant(tenant.name, {
         tenant,
         owner,
-        environment: stack,
+        stack,
         provider: cluster.provider,
         fluxInstance: flux.instance,
         visibility: repository.visibility,
@@ -57,7 +57,8 @@ export = async () => {
   );
 
   return {
-    environment: stack,
+    stack,
+    environment,
     clusterType: config.cluster.type,
     kubeconfig: cluster.kubeconfig,
     endpoint: cluster.endpoint,

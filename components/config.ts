@@ -55,7 +55,9 @@ export const DEFAULTS = {
   tenantScaffold: true,
   clusterName: (stack: string) => `fleet-${stack}`,
   fleetPath: (stack: string) => `clusters/${stack}`,
-  tenantPath: (stack: string) => `./flux/${stack}`,
+  /** The environment a stack's cluster belongs to: its stack name unless set. */
+  environment: (stack: string) => stack,
+  tenantPath: (environment: string) => `./flux/${environment}`,
   tenantRepository: (tenant: string) => `${tenant}-deploy`,
 };
 
@@ -149,7 +151,7 @@ export interface TenantConfig {
   /** GitHub team (slug) given `push` on the tenant's repository by the stack that creates it. @default none */
   readonly team?: string;
   readonly branch: string;
-  /** Path in the tenant repository that Flux applies. @default `./flux/<stack>` */
+  /** Path in the tenant repository that Flux applies. @default `./flux/<environment>` */
   readonly path: string;
   /** ClusterRole bound in each tenant namespace. @default `admin` */
   readonly clusterRole: string;
@@ -165,8 +167,13 @@ export interface TenantConfig {
 }
 
 export interface FleetConfig {
-  /** The stack name: the environment (`staging`, `production`, …). */
+  /** The stack name: one cluster (`staging`, `production-eu`, …). */
   readonly stack: string;
+  /**
+   * The environment the stack's cluster belongs to (`fleet:environment`, default the stack name).
+   * Clusters of one environment share `./flux/<environment>` and `infrastructure/<environment>`.
+   */
+  readonly environment: string;
   /** GitHub organisation or user that holds the repositories (`github:owner`). */
   readonly owner: string;
   readonly cluster: ClusterConfig;
@@ -352,6 +359,7 @@ export const CONFIG_KEYS = {
   repository: `${PROJECT}:repository`,
   tenants: `${PROJECT}:tenants`,
   kubeconfig: `${PROJECT}:kubeconfig`,
+  environment: `${PROJECT}:environment`,
 } as const;
 
 const StackSchema = z.strictObject({
@@ -363,6 +371,7 @@ const StackSchema = z.strictObject({
   [CONFIG_KEYS.repository]: RepositorySchema.optional(),
   [CONFIG_KEYS.tenants]: z.array(TenantSchema).optional(),
   [CONFIG_KEYS.kubeconfig]: z.string().min(1).optional(),
+  [CONFIG_KEYS.environment]: dnsLabel.optional(),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -557,7 +566,7 @@ function repositoryWithDefaults(r: RawRepository, stack: string): RepositoryConf
   };
 }
 
-function tenantWithDefaults(t: RawTenant, stack: string, createRepositories: boolean): TenantConfig {
+function tenantWithDefaults(t: RawTenant, environment: string, createRepositories: boolean): TenantConfig {
   const namespaces = t.namespaces ?? [t.name];
   const targetNamespace = t.targetNamespace ?? DEFAULTS.targetNamespace(namespaces);
   return {
@@ -571,7 +580,7 @@ function tenantWithDefaults(t: RawTenant, stack: string, createRepositories: boo
     },
     ...(t.team !== undefined ? { team: t.team } : {}),
     branch: t.branch ?? DEFAULTS.branch,
-    path: t.path ?? DEFAULTS.tenantPath(stack),
+    path: t.path ?? DEFAULTS.tenantPath(environment),
     clusterRole: t.clusterRole ?? DEFAULTS.clusterRole,
     ...(t.quota !== undefined ? { quota: t.quota } : {}),
     ...(t.ingressNamespace !== undefined ? { ingressNamespace: t.ingressNamespace } : {}),
@@ -742,11 +751,18 @@ export function parseFleetConfig(input: RawStackConfig): FleetConfig {
   const flux = rawFlux && fluxWithDefaults(rawFlux);
   const repository = rawRepository && repositoryWithDefaults(rawRepository, stack);
 
+  const environment = (decoded[CONFIG_KEYS.environment] as string | undefined) ?? DEFAULTS.environment(stack);
+  if (decoded[CONFIG_KEYS.environment] === undefined && !dnsLabel.safeParse(environment).success) {
+    problems.push(
+      `${CONFIG_KEYS.environment}: the default ${JSON.stringify(environment)} (the stack name) is not a valid environment name; set ${CONFIG_KEYS.environment}, and ${DNS_LABEL_HINT}`,
+    );
+  }
+
   const tenantList = decoded[CONFIG_KEYS.tenants];
   const tenants: IndexedTenant[] = (Array.isArray(tenantList) ? tenantList : []).flatMap((value: unknown, index) => {
     const raw = section([CONFIG_KEYS.tenants, index], TenantSchema, value);
     return raw
-      ? [{ index, raw, tenant: tenantWithDefaults(raw, stack, repository?.create ?? DEFAULTS.repositoryCreate) }]
+      ? [{ index, raw, tenant: tenantWithDefaults(raw, environment, repository?.create ?? DEFAULTS.repositoryCreate) }]
       : [];
   });
 
@@ -762,6 +778,7 @@ export function parseFleetConfig(input: RawStackConfig): FleetConfig {
   if (problems.length > 0 || !result.success || !cluster || !flux || !repository) throw new ConfigError(problems);
   return {
     stack,
+    environment,
     owner: result.data[CONFIG_KEYS.owner],
     cluster,
     flux,

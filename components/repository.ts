@@ -23,8 +23,8 @@ export interface RepositoryArgs {
   readonly branch: string;
   /** One-line description when created. */
   readonly description?: string;
-  /** Environment (stack name): the deploy key is titled `flux-<environment>`. */
-  readonly environment: string;
+  /** The stack (one cluster): the deploy key is titled `flux-<stack>`. */
+  readonly stack: string;
   /** Deploy key algorithm. @default ed25519 */
   readonly keyAlgorithm?: KeyAlgorithm;
   /** A writable deploy key, on this repository only (image automation pushes). @default false */
@@ -53,9 +53,9 @@ export function privateKeyArgs(algorithm: KeyAlgorithm): tls.PrivateKeyArgs {
   }
 }
 
-/** Deploy key title: one key per cluster, named for its environment. */
-export function deployKeyTitle(environment: string): string {
-  return `flux-${environment}`;
+/** Deploy key title: one key per cluster, named for its stack. */
+export function deployKeyTitle(stack: string): string {
+  return `flux-${stack}`;
 }
 
 /** Pulumi name of a deploy key (pair) of generation `generation`; generation 1 keeps the plain name. */
@@ -187,7 +187,7 @@ export class Repository extends pulumi.ComponentResource {
     this.fingerprint = key.publicKeyFingerprintSha256;
     this.deployKey = new github.RepositoryDeployKey(
       keyName,
-      { repository: this.repositoryName, title: deployKeyTitle(args.environment), key: key.publicKeyOpenssh, readOnly: !(args.readWrite ?? false) },
+      { repository: this.repositoryName, title: deployKeyTitle(args.stack), key: key.publicKeyOpenssh, readOnly: !(args.readWrite ?? false) },
       { parent: this, dependsOn: branchReady },
     );
 
@@ -203,7 +203,7 @@ export class Repository extends pulumi.ComponentResource {
           branch: args.branch,
           path: file.path,
           content: file.content,
-          message: `fleet (${args.environment}): scaffold ${file.path}`,
+          message: `fleet (${args.stack}): scaffold ${file.path}`,
           // autoInit wrote a README.md: replace that first one; every other file is only
           // written when absent, and never again once it exists (see scaffold-file.ts).
           replaceInitial: args.create && file.path === "README.md",

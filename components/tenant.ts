@@ -31,8 +31,8 @@ export interface TenantArgs {
   readonly tenant: TenantConfig;
   /** GitHub organisation or user (`github:owner`). */
   readonly owner: string;
-  /** Environment (stack name): titles the deploy key. */
-  readonly environment: string;
+  /** The stack (one cluster): titles the deploy key. */
+  readonly stack: string;
   /** The cluster's Kubernetes provider. */
   readonly provider: k8s.Provider;
   /** The FluxInstance: every Flux object waits for it, and is deleted before it. */
@@ -71,7 +71,7 @@ export class Tenant extends pulumi.ComponentResource {
         visibility: args.visibility,
         branch: t.branch,
         description: `Deployment repository of tenant ${t.name}: flux/, kustomize/, helm/`,
-        environment: args.environment,
+        stack: args.stack,
         keyAlgorithm: args.keyAlgorithm,
         readWrite: t.repository.readWrite,
         keyGeneration: args.keyGeneration,

@@ -140,8 +140,10 @@ describe("stack config: bad input fails before anything is registered", () => {
 
   it("names the stack-derived default when it is invalid", () => {
     assert.deepEqual(problemsOf(BASE, "Staging_EU"), [
+      `fleet:environment: the default "Staging_EU" (the stack name) is not a valid environment name; set fleet:environment, and use a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`,
       `fleet:cluster.name: the default "fleet-Staging_EU" (from the stack name) is not valid; set fleet:cluster.name, and use a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`,
     ]);
+    assert.equal(parse({ ...BASE, "fleet:cluster": { name: "eu" }, "fleet:environment": "staging" }, "Staging_EU").environment, "staging");
   });
 
   it("does not change the caller's config object", () => {
@@ -191,6 +193,7 @@ describe("stack config: defaults", () => {
     const config = parse(BASE, "production");
     assert.deepEqual(config, {
       stack: "production",
+      environment: "production",
       owner: "acme-org",
       cluster: { type: "kind", name: "fleet-production", workers: 0 },
       flux: {

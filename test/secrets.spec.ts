@@ -18,7 +18,7 @@ describe("Secrets stay secret", () => {
       stack: "staging",
       config: {},
       program: async () => {
-        const repo = new Repository("r", { owner: "acme-org", name: "x", create: true, branch: "main", environment: "staging", createKey: "fleet:repository.create" });
+        const repo = new Repository("r", { owner: "acme-org", name: "x", create: true, branch: "main", stack: "staging", createKey: "fleet:repository.create" });
         return { privateKey: repo.privateKey, publicKey: repo.publicKey };
       },
     });
