@@ -7,6 +7,7 @@ import { loadStackConfig } from "./components/config";
 import { Flux } from "./components/flux";
 import { fleetReadme, fleetScaffold, sshUrl } from "./components/manifests";
 import { Repository } from "./components/repository";
+import { TenantTemplate } from "./components/template";
 import { Tenant } from "./components/tenant";
 
 export = async () => {
@@ -41,6 +42,17 @@ export = async () => {
     syncDependsOn: fleet.ready,
   });
 
+  // Tenant repositories this stack creates are generated from the fleet's template.
+  const template = config.tenants.some((t) => t.repository.create)
+    ? new TenantTemplate("tenant-template", {
+        owner,
+        name: repository.tenantTemplate,
+        create: repository.create,
+        visibility: repository.visibility,
+        stack,
+      })
+    : undefined;
+
   const tenants = config.tenants.map(
     (tenant) =>
       new Tenant(tenant.name, {
@@ -52,6 +64,7 @@ export = async () => {
         visibility: repository.visibility,
         keyAlgorithm: repository.keyAlgorithm,
         keyGeneration: repository.keyGeneration,
+        ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch } } : {}),
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
       }),
   );

@@ -34,6 +34,8 @@ export const DEFAULTS = {
   /** The Flux Operator's status web UI: unauthenticated, so off unless asked for. */
   web: false,
   repositoryName: "flux-fleet",
+  /** The template tenant repositories are generated from, beside the fleet repository. */
+  tenantTemplate: (fleetRepository: string) => `${fleetRepository}-tenant-template`,
   /** Safe default: a stack only creates repositories when its config says it owns them. */
   repositoryCreate: false,
   visibility: "private" as const,
@@ -118,6 +120,11 @@ export interface RepositoryConfig {
   readonly team?: string;
   /** Generation of every deploy key of this stack: bump it to rotate them all. @default 1 */
   readonly keyGeneration: number;
+  /**
+   * Template repository every created tenant repository is generated from; created with the
+   * seed's layout by the stack that creates the fleet repository. @default `<name>-tenant-template`
+   */
+  readonly tenantTemplate: string;
 }
 
 export interface TenantQuota {
@@ -318,6 +325,7 @@ const RepositorySchema = z.strictObject({
   readWrite: z.boolean().optional(),
   team: teamSlug.optional(),
   keyGeneration: z.number().int({ error: "must be a whole number" }).min(1, { error: "must be 1 or more" }).optional(),
+  tenantTemplate: repoName.optional(),
 });
 
 const TenantRepositorySchema = z.strictObject({
@@ -562,6 +570,7 @@ function repositoryWithDefaults(r: RawRepository, stack: string): RepositoryConf
     readWrite: r.readWrite ?? DEFAULTS.readWrite,
     ...(r.team !== undefined ? { team: r.team } : {}),
     keyGeneration: r.keyGeneration ?? DEFAULTS.keyGeneration,
+    tenantTemplate: r.tenantTemplate ?? DEFAULTS.tenantTemplate(r.name ?? DEFAULTS.repositoryName),
     ...(r.knownHosts !== undefined ? { knownHosts: r.knownHosts.endsWith("\n") ? r.knownHosts : `${r.knownHosts}\n` } : {}),
   };
 }
@@ -668,12 +677,15 @@ interface IndexedTenant {
   readonly tenant: TenantConfig;
 }
 
-function tenantProblems(tenants: readonly IndexedTenant[], fleetRepository: string | undefined): string[] {
+function tenantProblems(tenants: readonly IndexedTenant[], fleet: RepositoryConfig | undefined): string[] {
   const problems: string[] = [];
   const tenantByName = new Map<string, number>();
   const namespaceOwner = new Map<string, string>();
   const repositoryOwner = new Map<string, string>();
-  if (fleetRepository !== undefined) repositoryOwner.set(fleetRepository.toLowerCase(), "the fleet repository");
+  if (fleet !== undefined) {
+    repositoryOwner.set(fleet.name.toLowerCase(), "the fleet repository");
+    repositoryOwner.set(fleet.tenantTemplate.toLowerCase(), "the tenant template repository");
+  }
   for (const { index, raw, tenant } of tenants) {
     const at = `${CONFIG_KEYS.tenants}[${index}]`;
     const first = tenantByName.get(tenant.name);
@@ -770,10 +782,13 @@ export function parseFleetConfig(input: RawStackConfig): FleetConfig {
     problems.push(...clusterProblems(cluster, rawCluster, decoded[CONFIG_KEYS.kubeconfig] !== undefined));
   }
   if (flux) problems.push(...fluxProblems(flux), ...tenancyProblems(flux, repository, tenants.map((t) => t.tenant)));
+  if (repository && repository.tenantTemplate.toLowerCase() === repository.name.toLowerCase()) {
+    problems.push(`${CONFIG_KEYS.repository}.tenantTemplate: must differ from the fleet repository's name ${JSON.stringify(repository.name)}`);
+  }
   if (rawRepository?.path === undefined && repository && repoPathProblem(repository.path)) {
     problems.push(`${CONFIG_KEYS.repository}.path: the default ${JSON.stringify(repository.path)} is not valid; set it`);
   }
-  problems.push(...tenantProblems(tenants, repository?.name));
+  problems.push(...tenantProblems(tenants, repository));
 
   if (problems.length > 0 || !result.success || !cluster || !flux || !repository) throw new ConfigError(problems);
   return {

@@ -445,16 +445,23 @@ export function tenantEnvironmentFile(path: string): RepoFile {
   });
 }
 
-/** The seed's layout for a new deployment repository: README plus `kustomize/` and `helm/`. */
-export function tenantRepositoryLayout(tenant: string, repository: string): RepoFile[] {
+/** Branch of the tenant template repository: what a generated repository starts on. */
+export const TENANT_TEMPLATE_BRANCH = "main";
+
+/**
+ * The seed's layout, committed once to the tenant template repository the fleet owns; every
+ * tenant repository the fleet creates is generated from it (one request copies it all). The
+ * platform team evolves its golden path by editing the template on GitHub, with no code change.
+ */
+export function tenantTemplateLayout(): RepoFile[] {
   return [
     {
       path: "README.md",
-      content: `# ${repository}
+      content: `# Deployment repository
 
-Deployment repository of tenant \`${tenant}\`: the code that deploys it to Kubernetes. Flux on each
+The code that deploys one project (a tenant of the Flux fleet) to Kubernetes. Flux on each
 cluster reads it with a read-only deploy key and applies \`flux/<env>\` as the tenant's own
-service account, in the tenant's namespaces only.
+account, in the tenant's namespaces only.
 
 | Path | What goes there |
 |---|---|
@@ -470,6 +477,10 @@ declare, so manifests written for \`flux-system\` work unchanged.
 
 The application's source code lives in its own repository; this one only says how it is deployed.
 `,
+    },
+    {
+      path: "flux/README.md",
+      content: "# flux\n\nOne folder per environment (`flux/<env>/`), each with a `kustomization.yaml` listing the Flux objects for that environment.\n",
     },
     {
       path: "kustomize/README.md",

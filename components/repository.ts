@@ -8,21 +8,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { KeyAlgorithm, Visibility } from "./config";
 import { RepoFile } from "./manifests";
-import { GitHubRequest, ScaffoldFile } from "./scaffold-file";
+import { BranchExists, GitHubRequest, ScaffoldFile } from "./scaffold-file";
 
-export interface RepositoryArgs {
-  /** GitHub organisation or user (`github:owner`). */
-  readonly owner: string;
-  /** Repository name. */
-  readonly name: string;
+export interface RepositoryArgs extends CreateRepositoryArgs {
   /** true: create and own the repository; false: it must exist already. */
   readonly create: boolean;
-  /** Visibility when created. @default private */
-  readonly visibility?: Visibility;
-  /** Branch Flux reads and scaffold files are committed to. */
-  readonly branch: string;
-  /** One-line description when created. */
-  readonly description?: string;
   /** The stack (one cluster): the deploy key is titled `flux-<stack>`. */
   readonly stack: string;
   /** Deploy key algorithm. @default ed25519 */
@@ -37,8 +27,6 @@ export interface RepositoryArgs {
   readonly createKey: string;
   /** Files committed once to `branch` when absent; later edits, moves and deletions stand. */
   readonly files?: readonly RepoFile[];
-  /** GitHub client for scaffold files; tests inject a fake. @default `fetch` with GITHUB_TOKEN */
-  readonly githubRequest?: GitHubRequest;
 }
 
 /** `tls.PrivateKey` arguments per algorithm; never the provider's P-224 ECDSA default. */
@@ -69,7 +57,7 @@ export function deployKeyName(component: string, generation: number): string {
  * `d.SetId("")` on 404), so an empty or mismatched answer is an error here, before anything
  * else is attempted on the repository.
  */
-async function lookUpRepository(parent: pulumi.Resource, owner: string, name: string, createKey: string) {
+export async function lookUpRepository(parent: pulumi.Resource, owner: string, name: string, createKey: string) {
   const full = `${owner}/${name}`;
   const fix = `run the stack that owns it (${createKey}: true) first, or set ${createKey}: true in this stack`;
   let found: github.GetRepositoryResult;
@@ -116,6 +104,104 @@ function grantTeam(
   );
 }
 
+/** What creating a repository needs; `RepositoryArgs` and the tenant template share it. */
+export interface CreateRepositoryArgs {
+  /** GitHub organisation or user (`github:owner`). */
+  readonly owner: string;
+  /** Repository name. */
+  readonly name: string;
+  /** One-line description when created. */
+  readonly description?: string;
+  /** Visibility when created. @default private */
+  readonly visibility?: Visibility;
+  /** Branch Flux reads and scaffold files are committed to. */
+  readonly branch: string;
+  /** Generate from this template repository (one request copies its layout) instead of autoInit. */
+  readonly template?: { readonly owner: string; readonly name: pulumi.Input<string>; readonly branch: string };
+  /** Mark the repository as a template. @default false */
+  readonly isTemplate?: boolean;
+  /** GitHub client for scaffold files; tests inject a fake. @default `fetch` with GITHUB_TOKEN */
+  readonly githubRequest?: GitHubRequest;
+}
+
+/**
+ * Creates a repository and makes `branch` its default branch. Destroy leaves the repository in
+ * place and unarchived (`retainOnDelete`): the provider would archive it (`archiveOnDestroy`), and
+ * GitHub then refuses every other stack's deploy-key deletion, which the provider reports as
+ * success (`handleArchivedRepoDelete`, util_repo.go), so those keys would stay valid.
+ */
+export function createRepository(parent: pulumi.Resource, name: string, args: CreateRepositoryArgs) {
+  const repository = new github.Repository(
+    name,
+    {
+      name: args.name,
+      description: args.description,
+      visibility: args.visibility ?? "private",
+      ...(args.template
+        ? { template: { owner: args.template.owner, repository: args.template.name } }
+        : { autoInit: true }),
+      ...(args.isTemplate ? { isTemplate: true } : {}),
+      hasIssues: true,
+      deleteBranchOnMerge: true,
+    },
+    { parent, retainOnDelete: true },
+  );
+  // GitHub fills a generated repository in asynchronously and the provider does not wait
+  // (resource_github_repository.go, Create): wait until the template's branch is there.
+  const generated = args.template
+    ? [new BranchExists(`${name}-generated`, { owner: args.owner, repository: repository.name, branch: args.template.branch }, { parent }, args.githubRequest)]
+    : [];
+  // autoInit commits to the owner's default branch for new repositories, which need not be
+  // `main`: rename whatever it is to the configured branch and wait until GitHub reports the
+  // rename (it is eventually consistent). A branch already named right is only read.
+  const branch = new github.BranchDefault(
+    `${name}-default-branch`,
+    { repository: repository.name, branch: args.branch, rename: true, waitForRename: true },
+    { parent, dependsOn: [repository, ...generated] },
+  );
+  return { repository, branchReady: [branch] as pulumi.Resource[] };
+}
+
+/** Commits `files` once each, when absent, one after another: GitHub answers 409 to parallel commits on a branch. */
+export function commitFiles(
+  parent: pulumi.Resource,
+  name: string,
+  args: {
+    readonly owner: string;
+    readonly repository: pulumi.Input<string>;
+    readonly branch: string;
+    readonly stack: string;
+    readonly files: readonly RepoFile[];
+    readonly replaceInitialReadme: boolean;
+    readonly after: pulumi.Resource[];
+    readonly githubRequest?: GitHubRequest;
+  },
+): ScaffoldFile[] {
+  const committed: ScaffoldFile[] = [];
+  let previous = args.after;
+  for (const file of args.files) {
+    const next: ScaffoldFile = new ScaffoldFile(
+      // `/` cannot occur in the component name, so no two (component, path) pairs share a name.
+      `${name}/${file.path}`,
+      {
+        owner: args.owner,
+        repository: args.repository,
+        branch: args.branch,
+        path: file.path,
+        content: file.content,
+        message: `fleet (${args.stack}): scaffold ${file.path}`,
+        // Every other file is only written when absent, and never again once it exists.
+        replaceInitial: args.replaceInitialReadme && file.path === "README.md",
+      },
+      { parent, dependsOn: previous },
+      args.githubRequest,
+    );
+    committed.push(next);
+    previous = [next];
+  }
+  return committed;
+}
+
 export class Repository extends pulumi.ComponentResource {
   /** The repository name, resolved after the lookup or creation succeeded. */
   readonly repositoryName: pulumi.Output<string>;
@@ -142,32 +228,9 @@ export class Repository extends pulumi.ComponentResource {
     let branchReady: pulumi.Resource[] = [];
 
     if (args.create) {
-      this.repository = new github.Repository(
-        name,
-        {
-          name: args.name,
-          description: args.description,
-          visibility: args.visibility ?? "private",
-          autoInit: true,
-          hasIssues: true,
-          deleteBranchOnMerge: true,
-        },
-        // Destroy leaves the repository in place and unarchived: the provider would archive it
-        // (`archiveOnDestroy`), and GitHub then refuses every other stack's deploy-key deletion,
-        // which the provider reports as success (`handleArchivedRepoDelete`, util_repo.go), so
-        // those keys would stay valid. Archive by hand after the last environment is gone.
-        { parent: this, retainOnDelete: true },
-      );
-      // autoInit commits to the owner's default branch for new repositories, which need not be
-      // `main`: rename it to the configured branch, whatever its name, and wait until GitHub
-      // reports the rename (it is eventually consistent). A branch already named right is left.
-      branchReady = [
-        new github.BranchDefault(
-          `${name}-default-branch`,
-          { repository: this.repository.name, branch: args.branch, rename: true, waitForRename: true },
-          { parent: this },
-        ),
-      ];
+      const created = createRepository(this, name, args);
+      this.repository = created.repository;
+      branchReady = created.branchReady;
       this.repositoryName = this.repository.name;
       this.htmlUrl = this.repository.htmlUrl;
       if (args.team) this.team = grantTeam(this, name, args.owner, args.team, this.repository);
@@ -191,29 +254,19 @@ export class Repository extends pulumi.ComponentResource {
       { parent: this, dependsOn: branchReady },
     );
 
-    // GitHub answers 409 to parallel commits on one branch: each file waits for the one before.
-    let previous: pulumi.Resource[] = branchReady;
-    for (const file of args.files ?? []) {
-      const committed: ScaffoldFile = new ScaffoldFile(
-        // `/` cannot occur in the component name, so no two (component, path) pairs share a name.
-        `${name}/${file.path}`,
-        {
-          owner: args.owner,
-          repository: this.repositoryName,
-          branch: args.branch,
-          path: file.path,
-          content: file.content,
-          message: `fleet (${args.stack}): scaffold ${file.path}`,
-          // autoInit wrote a README.md: replace that first one; every other file is only
-          // written when absent, and never again once it exists (see scaffold-file.ts).
-          replaceInitial: args.create && file.path === "README.md",
-        },
-        { parent: this, dependsOn: previous },
-        args.githubRequest,
-      );
-      this.files.push(committed);
-      previous = [committed];
-    }
+    this.files.push(
+      ...commitFiles(this, name, {
+        owner: args.owner,
+        repository: this.repositoryName,
+        branch: args.branch,
+        stack: args.stack,
+        files: args.files ?? [],
+        // autoInit wrote a README.md: replace that first one (a generated repository has the template's).
+        replaceInitialReadme: args.create && args.template === undefined,
+        after: branchReady,
+        ...(args.githubRequest ? { githubRequest: args.githubRequest } : {}),
+      }),
+    );
     const team = args.team;
     this.teamAccess = this.team && team ? this.team.id.apply(() => `${team.slug} (${team.permission})`) : pulumi.output("");
     this.ready = [this.deployKey, ...this.files.slice(-1)];

@@ -18,7 +18,6 @@ import {
   tenantLimitRange,
   tenantNames,
   tenantNetworkPolicy,
-  tenantRepositoryLayout,
   tenantResourceQuota,
   tenantRoleBinding,
   tenantNamespace,
@@ -40,6 +39,8 @@ export interface TenantArgs {
   /** Visibility of a repository this stack creates. */
   readonly visibility: Visibility;
   readonly keyAlgorithm: KeyAlgorithm;
+  /** The tenant template a repository this stack creates is generated from. */
+  readonly template?: { readonly owner: string; readonly name: pulumi.Input<string>; readonly branch: string };
   /** Deploy key generation (`fleet:repository.keyGeneration`). */
   readonly keyGeneration: number;
   /** known_hosts override (GitHub Enterprise). @default GitHub's published keys */
@@ -79,9 +80,10 @@ export class Tenant extends pulumi.ComponentResource {
         // Only the stack that creates the repository grants the team; a tenant's team never gets
         // the fleet repository or another tenant's.
         ...(t.team ? { team: { slug: t.team, permission: "push" as const, configKey: `the team of tenant ${t.name}` } } : {}),
-        files: t.scaffold
-          ? [...(t.repository.create ? tenantRepositoryLayout(t.name, t.repository.name) : []), tenantEnvironmentFile(t.path)]
-          : [],
+        // A created repository is generated from the fleet's template (the seed's layout in one
+        // request); this stack adds only its environment's path.
+        ...(t.repository.create && args.template ? { template: args.template } : {}),
+        files: t.scaffold ? [tenantEnvironmentFile(t.path)] : [],
       },
       { parent: this },
     );

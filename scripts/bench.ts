@@ -6,10 +6,16 @@
  *
  * Each measurement runs in a fresh Node process (after a small warm-up run in that process), so
  * one run's heap does not slow the next; the table shows the median of RUNS processes.
+ *
+ * Then the GitHub model (`scripts/github-model.ts`): for 10, 50, 200 and 1000 tenants, the
+ * write requests a first `pulumi up` registers in the owning stack and in a lookup stack, counted
+ * from the registrations, and the time they take under the provider's write spacing and GitHub's
+ * 80/min and 500/h limits on content-generating requests. `npm run bench -- --github` prints only that.
  */
 import { execFileSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { runProgram } from "./evaluate";
+import { countWrites, GITHUB_LIMITS, writeSeconds } from "./github-model";
 
 const SIZES = [50, 200];
 const RUNS = 3;
@@ -33,7 +39,29 @@ function tenants(n: number): unknown[] {
   });
 }
 
-const fleetConfig = (n: number) => ({ "github:owner": "acme-org", "fleet:repository": { create: true }, "fleet:tenants": tenants(n) });
+const fleetConfig = (n: number, create = true) => ({ "github:owner": "acme-org", "fleet:repository": { create }, "fleet:tenants": tenants(n) });
+
+const GITHUB_SIZES = [10, 50, 200, 1000];
+
+function duration(seconds: number): string {
+  return seconds < 3600 ? `${(seconds / 60).toFixed(1)} min` : `${(seconds / 3600).toFixed(2)} h`;
+}
+
+/** The GitHub writes of a first `pulumi up`, counted from the registrations, and their time. */
+async function githubModel(): Promise<void> {
+  console.log(`GitHub writes of a first pulumi up (provider writeDelayMs ${GITHUB_LIMITS.writeDelayMs}; GitHub: ${GITHUB_LIMITS.perMinute}/min and ${GITHUB_LIMITS.perHour}/h content-generating requests)\n`);
+  console.log("tenants | stack | content writes | other writes | per tenant (content) | at least");
+  console.log("------- | ----- | -------------- | ------------ | -------------------- | --------");
+  for (const n of GITHUB_SIZES) {
+    for (const [label, create] of [["owning", true], ["lookup", false]] as const) {
+      const result = await runProgram({ stack: "bench", config: fleetConfig(n, create) });
+      if (result.error) throw result.error;
+      const writes = countWrites(result.resources);
+      const base = countWrites((await runProgram({ stack: "bench", config: fleetConfig(0, create) })).resources);
+      console.log([n, label, writes.content, writes.other, ((writes.content - base.content) / n).toFixed(2), duration(writeSeconds(writes))].join(" | "));
+    }
+  }
+}
 
 /** One measurement in this process: `fleet <tenants>` or `bare <resources>`. Prints `{ms, count}`. */
 async function measureOnce(mode: string, n: number): Promise<void> {
@@ -90,6 +118,15 @@ if (process.argv[2] === "--once") {
     console.error(e);
     process.exit(1);
   });
+} else if (process.argv.includes("--github")) {
+  githubModel().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 } else {
   main();
+  githubModel().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

@@ -76,6 +76,8 @@ const INVALID: { rule: string; config: Record<string, unknown>; key: string; say
   { rule: "the fleet team is a GitHub team slug", config: { ...BASE, "fleet:repository": { team: "-platform" } }, key: "fleet:repository.team", says: /not a GitHub team slug/ },
   { rule: "keyGeneration is at least 1", config: { ...BASE, "fleet:repository": { keyGeneration: 0 } }, key: "fleet:repository.keyGeneration", says: /must be 1 or more/ },
   { rule: "keyGeneration is a whole number", config: { ...BASE, "fleet:repository": { keyGeneration: 1.5 } }, key: "fleet:repository.keyGeneration", says: /whole number/ },
+  { rule: "no tenant takes the tenant template's repository", config: withTenants({ name: "team-a", repository: { name: "flux-fleet-tenant-template" } }), key: "fleet:tenants[0].repository.name", says: /already used by the tenant template repository/ },
+  { rule: "the tenant template is not the fleet repository", config: { ...BASE, "fleet:repository": { tenantTemplate: "flux-fleet" } }, key: "fleet:repository.tenantTemplate", says: /must differ from the fleet repository's name/ },
   { rule: "tenants is a list", config: { ...BASE, "fleet:tenants": { name: "team-a" } }, key: "fleet:tenants", says: /expected a list, got an object/ },
 ];
 
@@ -213,6 +215,7 @@ describe("stack config: defaults", () => {
         keyAlgorithm: "ed25519",
         readWrite: false,
         keyGeneration: 1,
+        tenantTemplate: "flux-fleet-tenant-template",
       },
       tenants: [],
     });

@@ -231,7 +231,7 @@ describe("Fleet repository: owner and lookup stacks", () => {
       assert.equal(branch.inputs.waitForRename, true);
       assert.ok(branch.dependencies.includes(repo.urn));
     }
-    assert.deepEqual(branches.map((b) => b.inputs.branch).sort(), ["main", "main", "release"]);
+    assert.deepEqual(branches.map((b) => b.inputs.branch).sort(), ["main", "main", "main", "release"], "fleet, template, shop, jobs");
     const first = fleetFiles(result)[0];
     assert.ok(first.dependencies.includes(branches.find((b) => b.name === "fleet-default-branch")!.urn), "the first commit waits for the branch");
   });

@@ -3,6 +3,7 @@
  * team access from the owning stack only, and deploy-key rotation without downtime.
  */
 import { strict as assert } from "assert";
+import { countWrites, writeSeconds } from "../scripts/github-model";
 import { one, Registered, RunResult, runProgram, stackConfig } from "./harness";
 
 const G = {
@@ -166,5 +167,37 @@ describe("GitHub: deploy-key rotation without downtime", () => {
     const pullSecret = one(after, G.secret, "flux-pull-secret");
     const fleetKey = one(after, G.privateKey, "fleet-deploy-key-gen2");
     assert.ok(pullSecret.dependencies.includes(fleetKey.urn));
+  });
+});
+
+describe("GitHub: write budget per tenant", () => {
+  /** Writes the run registers beyond a baseline run: what adding the tenant costs. */
+  async function addedWrites(stack: string, create: boolean) {
+    const tenants = [{ name: "shop" }, { name: "payments" }];
+    const config = (list: unknown[]) => ({ "github:owner": "acme-org", "fleet:repository": { create }, "fleet:tenants": list });
+    const before = await runProgram({ stack, config: config(tenants) });
+    const after = await runProgram({ stack, config: config([...tenants, { name: "search", team: "search-devs" }]) });
+    assert.equal(after.error, undefined, after.error?.message);
+    const old = new Set(before.resources.map((r) => r.urn));
+    const added = after.resources.filter((r) => !old.has(r.urn));
+    return { writes: countWrites(added), added };
+  }
+
+  it("one added tenant costs the owning stack at most 3 content-creating requests", async () => {
+    const { writes, added } = await addedWrites("staging", true);
+    assert.ok(writes.content <= 3, `${writes.content} content writes: ${added.map((r) => `${r.type}::${r.name}`).join(", ")}`);
+    assert.deepEqual(writes, { content: 3, other: 2 }, "generate + deploy key + flux/<env>; the repository's settings PATCH and the team grant");
+  });
+
+  it("one added tenant costs a lookup stack at most 2 content-creating requests", async () => {
+    const { writes } = await addedWrites("production", false);
+    assert.ok(writes.content <= 2, `${writes.content} content writes`);
+    assert.deepEqual(writes, { content: 2, other: 0 }, "deploy key + flux/<env>");
+  });
+
+  it("the time model: write spacing below 80 per minute, the hourly limit beyond 500", () => {
+    assert.equal(writeSeconds({ content: 60, other: 0 }), 60, "60 writes, 1 s apart");
+    assert.equal(writeSeconds({ content: 100, other: 0 }, 0), 60, "without spacing, the 81st waits a minute");
+    assert.equal(writeSeconds({ content: 1501, other: 0 }), 3 * 3600, "1501 content writes need three full hours");
   });
 });

@@ -275,22 +275,35 @@ describe("Tenants: ordering for clean removal", () => {
 });
 
 describe("Tenants: repositories and deploy keys", () => {
-  it("the owning stack creates a tenant's repository with the fleet repository's protections", async () => {
-    const repo = one(await three(), K.repository, "shop-repository").inputs;
+  it("the owning stack creates a tenant's repository private, from the fleet's tenant template", async () => {
+    const result = await three();
+    const repo = one(result, K.repository, "shop-repository").inputs;
     assert.deepEqual(
-      { name: repo.name, visibility: repo.visibility, autoInit: repo.autoInit, archiveOnDestroy: repo.archiveOnDestroy },
-      { name: "shop-deploy", visibility: "private", autoInit: true, archiveOnDestroy: undefined },
+      { name: repo.name, visibility: repo.visibility, autoInit: repo.autoInit, archiveOnDestroy: repo.archiveOnDestroy, template: repo.template },
+      { name: "shop-deploy", visibility: "private", autoInit: undefined, archiveOnDestroy: undefined, template: { owner: "acme-org", repository: "flux-fleet-tenant-template" } },
     );
   });
 
-  it("a created repository is scaffolded with the seed's layout: flux/<env>, kustomize/, helm/ and a README", async () => {
-    const files = of(await three(), "shop", K.file);
-    assert.deepEqual(files.map((f) => f.inputs.path), ["README.md", "kustomize/README.md", "helm/README.md", "flux/staging/kustomization.yaml"]);
-    assert.match(files[0].inputs.content, /flux\/<env>\/.*\n.*kustomize\/.*\n.*helm\//s);
-    for (const f of files) {
-      assert.equal(f.inputs.replaceInitial, f.inputs.path === "README.md", "only autoInit's README is replaced");
-      assert.equal(f.inputs.branch, "main");
-    }
+  it("the template holds the seed's layout (README, flux/, kustomize/, helm/); a created repository adds only flux/<env>", async () => {
+    const result = await three();
+    const template = result.resources.filter((r) => r.type === K.file && r.name.startsWith("tenant-template/"));
+    assert.deepEqual(template.map((f) => f.inputs.path), ["README.md", "flux/README.md", "kustomize/README.md", "helm/README.md"]);
+    assert.match(template[0].inputs.content, /flux\/<env>\/.*\n.*kustomize\/.*\n.*helm\//s);
+    assert.equal(one(result, K.repository, "tenant-template").inputs.isTemplate, true);
+    const files = of(result, "shop", K.file);
+    assert.deepEqual(files.map((f) => [f.inputs.path, f.inputs.branch, f.inputs.replaceInitial]), [["flux/staging/kustomization.yaml", "main", false]]);
+  });
+
+  it("a generated repository is waited for (GitHub fills it in asynchronously) before its branch is set and its path committed", async () => {
+    const result = await three();
+    const generated = single(result, "shop", "pulumi-nodejs:dynamic/fleet:BranchExists");
+    assert.deepEqual([generated.inputs.repository, generated.inputs.branch], ["shop-deploy", "main"]);
+    const branch = single(result, "shop", "github:index/branchDefault:BranchDefault");
+    assert.ok(branch.dependencies.includes(generated.urn), "the branch waits for the generation");
+    assert.ok(of(result, "shop", K.file)[0].dependencies.includes(branch.urn), "the commit waits for the branch");
+    const repo = one(result, K.repository, "shop-repository");
+    const templateFiles = result.resources.filter((r) => r.type === K.file && r.name.startsWith("tenant-template/"));
+    assert.ok(templateFiles.every((f) => repo.dependencies.includes(f.urn)), "a tenant is generated only from a complete template");
   });
 
   it("an existing repository is looked up, not created, and gets only this environment's path", async () => {
@@ -387,12 +400,10 @@ describe("Tenants: stable identity", () => {
       "shop/flux",
       "shop-repository",
       "shop-repository-default-branch",
+      "shop-repository-generated",
       "shop-repository-deploy-key",
       "shop-repository-deploy-key",
       "shop-repository/flux/staging/kustomization.yaml",
-      "shop-repository/helm/README.md",
-      "shop-repository/kustomize/README.md",
-      "shop-repository/README.md",
       "shop-repository",
     ].sort());
   });

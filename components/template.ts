@@ -1,0 +1,56 @@
+/**
+ * The tenant template repository: created once by the stack that owns the fleet repository, with
+ * the seed's layout (README, flux/, kustomize/, helm/), marked as a template. Every tenant
+ * repository the fleet creates is generated from it, so a new tenant costs one repository
+ * request instead of one commit per file. Other stacks look it up, loudly.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Visibility } from "./config";
+import { TENANT_TEMPLATE_BRANCH, tenantTemplateLayout } from "./manifests";
+import { commitFiles, createRepository, lookUpRepository } from "./repository";
+
+export interface TenantTemplateArgs {
+  readonly owner: string;
+  /** Repository name (`fleet:repository.tenantTemplate`). */
+  readonly name: string;
+  /** true: this stack owns the fleet repository and creates the template. */
+  readonly create: boolean;
+  readonly visibility: Visibility;
+  /** The stack, for commit messages. */
+  readonly stack: string;
+}
+
+export class TenantTemplate extends pulumi.ComponentResource {
+  /** Resolves once the template exists (created with its files, or found). */
+  readonly repositoryName: pulumi.Output<string>;
+  /** Branch a generated repository starts on. */
+  readonly branch = TENANT_TEMPLATE_BRANCH;
+
+  constructor(name: string, args: TenantTemplateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("fleet:template:TenantTemplate", name, {}, opts);
+    if (args.create) {
+      const { repository, branchReady } = createRepository(this, name, {
+        owner: args.owner,
+        name: args.name,
+        description: "Template of the fleet's tenant deployment repositories: flux/, kustomize/, helm/",
+        visibility: args.visibility,
+        branch: TENANT_TEMPLATE_BRANCH,
+        isTemplate: true,
+      });
+      const files = commitFiles(this, name, {
+        owner: args.owner,
+        repository: repository.name,
+        branch: TENANT_TEMPLATE_BRANCH,
+        stack: args.stack,
+        files: tenantTemplateLayout(),
+        replaceInitialReadme: true,
+        after: branchReady,
+      });
+      // Generation copies what is there: tenants are generated only once every file is committed.
+      this.repositoryName = pulumi.all([repository.name, ...files.map((f) => f.id)]).apply(([n]) => n);
+    } else {
+      this.repositoryName = pulumi.output(lookUpRepository(this, args.owner, args.name, "fleet:repository.create")).name;
+    }
+    this.registerOutputs({ repositoryName: this.repositoryName });
+  }
+}

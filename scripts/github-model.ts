@@ -1,0 +1,65 @@
+/**
+ * What a first `pulumi up` costs on GitHub, counted from the registrations a run makes: each
+ * resource type's write requests on creation, read from the provider's source, and the time they
+ * take under the GitHub provider's write spacing and GitHub's secondary rate limits. Arithmetic
+ * only: no network.
+ *
+ * Sources:
+ * - terraform-provider-github v6.13.0 (what @pulumi/github 6.15.0 wraps): `resource_github_repository.go`
+ *   Create posts the repository (or `POST /repos/{template}/generate`), then continues into Update
+ *   (one PATCH of its settings); `resource_github_repository_deploy_key.go` one POST;
+ *   `resource_github_team_repository.go` one PUT; `resource_github_branch_default.go` no write
+ *   when the branch is already the default, else one rename. `transport.go`: every request goes
+ *   through one lock, and the request after a write waits `writeDelayMs` (default 1000).
+ * - GitHub REST API docs, "Rate limits for the REST API", secondary rate limits: "no more than
+ *   80 content-generating requests per minute and no more than 500 content-generating requests
+ *   per hour".
+ * - `components/scaffold-file.ts`: a ScaffoldFile is one `PUT /contents` when the file is absent.
+ */
+import { Registered } from "./evaluate";
+
+/** Requests that create content (repositories, commits, keys), and other writes (settings, grants, renames). */
+export interface Writes {
+  readonly content: number;
+  readonly other: number;
+}
+
+/** Branch a repository starts on: GitHub's default for new repositories, and the tenant template's. */
+const INITIAL_BRANCH = "main";
+
+/** Write requests one registration makes when it is created. */
+export function writesOf(r: Registered): Writes {
+  switch (r.type) {
+    case "github:index/repository:Repository":
+      return { content: 1, other: 1 };
+    case "github:index/repositoryDeployKey:RepositoryDeployKey":
+    case "pulumi-nodejs:dynamic/fleet:ScaffoldFile":
+      return { content: 1, other: 0 };
+    case "github:index/teamRepository:TeamRepository":
+      return { content: 0, other: 1 };
+    case "github:index/branchDefault:BranchDefault":
+      return { content: 0, other: r.inputs.branch === INITIAL_BRANCH ? 0 : 1 };
+    default:
+      return { content: 0, other: 0 }; // lookups, BranchExists, tls and Kubernetes: no GitHub write
+  }
+}
+
+export function countWrites(resources: readonly Registered[]): Writes {
+  return resources.map(writesOf).reduce((a, b) => ({ content: a.content + b.content, other: a.other + b.other }), { content: 0, other: 0 });
+}
+
+/** GitHub's secondary limits on content-generating requests, and the provider's default spacing. */
+export const GITHUB_LIMITS = { perMinute: 80, perHour: 500, writeDelayMs: 1000 } as const;
+
+/**
+ * Lower bound on the wall time of `writes`, in seconds: the provider pauses `writeDelayMs` after
+ * each write; content requests past 80 must wait for the next minute, past 500 for the next hour.
+ */
+export function writeSeconds(writes: Writes, writeDelayMs: number = GITHUB_LIMITS.writeDelayMs): number {
+  const all = writes.content + writes.other;
+  const spacing = (all * writeDelayMs) / 1000;
+  const before = Math.max(writes.content - 1, 0); // content requests that must wait for an earlier one
+  const minutes = Math.floor(before / GITHUB_LIMITS.perMinute) * 60;
+  const hours = Math.floor(before / GITHUB_LIMITS.perHour) * 3600;
+  return Math.max(spacing, minutes, hours);
+}
