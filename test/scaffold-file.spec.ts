@@ -3,7 +3,7 @@
  * when absent, never re-created after being deleted or moved on GitHub, never reverted.
  */
 import { strict as assert } from "assert";
-import { GitHubRequest, GitHubResponse, ScaffoldFileProvider, ScaffoldFileSpec, ScaffoldFileState } from "../components/scaffold-file";
+import { BranchExistsProvider, GitHubRequest, GitHubResponse, ScaffoldFileProvider, ScaffoldFileSpec, ScaffoldFileState } from "../components/scaffold-file";
 
 /** A repository's files on one branch, behind GET/PUT /repos/{owner}/{repo}/contents/{path}. */
 class FakeGitHub {
@@ -123,5 +123,31 @@ describe("Scaffold files: written once, when absent", () => {
       new ScaffoldFileProvider(denied.request, 0).create(SPEC),
       /reading acme-org\/shop-deploy@main:flux\/staging\/kustomization.yaml failed: GitHub answered 403 \(Resource not accessible by integration\)/,
     );
+  });
+});
+
+describe("Generated repositories: waiting for the branch", () => {
+  const BRANCH = { owner: "acme-org", repository: "shop-deploy", branch: "main", timeoutSeconds: 5 };
+
+  it("polls until GitHub has filled the generated repository in, reading only", async () => {
+    const calls: string[] = [];
+    let answers = 0;
+    const request: GitHubRequest = async (method, path) => {
+      calls.push(`${method} ${path}`);
+      return ++answers < 3 ? { status: 404, body: { message: "Branch not found" } } : { status: 200, body: { name: "main" } };
+    };
+    const created = await new BranchExistsProvider(request, 0).create(BRANCH);
+    assert.equal(created.id, "acme-org/shop-deploy@main");
+    assert.deepEqual(calls, Array(3).fill("GET /repos/acme-org/shop-deploy/branches/main"));
+  });
+
+  it("gives up after its timeout, saying to run pulumi up again", async () => {
+    const request: GitHubRequest = async () => ({ status: 404, body: {} });
+    await assert.rejects(new BranchExistsProvider(request, 0).create({ ...BRANCH, timeoutSeconds: 0 }), /did not appear within 0s.*run pulumi up again/);
+  });
+
+  it("any other answer fails at once with GitHub's message", async () => {
+    const request: GitHubRequest = async () => ({ status: 401, body: { message: "Bad credentials" } });
+    await assert.rejects(new BranchExistsProvider(request, 0).create(BRANCH), /waiting for acme-org\/shop-deploy@main failed: GitHub answered 401 \(Bad credentials\)/);
   });
 });
