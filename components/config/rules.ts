@@ -1,0 +1,144 @@
+/**
+ * Rules that span keys: checked on sections that are valid on their own, so one run reports
+ * every problem.
+ */
+import { RESERVED_NAMESPACES, RESERVED_NAMESPACE_PREFIX } from "../constants";
+import type { RawCluster, RawTenant } from "./defaults";
+import { CONFIG_KEYS, DNS_LABEL_HINT, dnsLabel, repoName } from "./schema";
+import type { ClusterConfig, FluxConfig, RepositoryConfig, TenantConfig } from "./types";
+
+function isReserved(namespace: string): boolean {
+  return RESERVED_NAMESPACES.includes(namespace) || namespace.startsWith(RESERVED_NAMESPACE_PREFIX);
+}
+
+export function clusterProblems(cluster: ClusterConfig, raw: RawCluster, kubeconfigSet: boolean): string[] {
+  const problems: string[] = [];
+  const at = CONFIG_KEYS.cluster;
+  if (cluster.type === "kind") {
+    if (raw.context !== undefined) {
+      problems.push(`${at}.context: only applies to type kubeconfig; remove it or set type: kubeconfig`);
+    }
+    if (kubeconfigSet) {
+      problems.push(
+        `${CONFIG_KEYS.kubeconfig}: is set but ${at}.type is kind; set type: kubeconfig to use it, or remove it (pulumi config rm ${CONFIG_KEYS.kubeconfig})`,
+      );
+    }
+    if (raw.name === undefined && !dnsLabel.safeParse(cluster.name).success) {
+      problems.push(
+        `${at}.name: the default ${JSON.stringify(cluster.name)} (from the stack name) is not valid; set ${at}.name, and ${DNS_LABEL_HINT}`,
+      );
+    }
+  } else {
+    for (const key of ["name", "nodeImage", "workers"] as const) {
+      if (raw[key] !== undefined) problems.push(`${at}.${key}: only applies to type kind; remove it for type kubeconfig`);
+    }
+    if (!kubeconfigSet) {
+      problems.push(
+        `${CONFIG_KEYS.kubeconfig}: is required when ${at}.type is kubeconfig; set it with: pulumi config set --secret ${CONFIG_KEYS.kubeconfig} < ~/.kube/config`,
+      );
+    }
+  }
+  return problems;
+}
+
+export function fluxProblems(flux: FluxConfig): string[] {
+  const problems: string[] = [];
+  for (const required of ["source-controller", "kustomize-controller"] as const) {
+    if (!flux.components.includes(required)) {
+      problems.push(`${CONFIG_KEYS.flux}.components: must include ${required}; Flux needs it to sync the fleet repository`);
+    }
+  }
+  const seen = new Set<string>();
+  for (const component of flux.components) {
+    if (seen.has(component)) problems.push(`${CONFIG_KEYS.flux}.components: lists ${component} twice`);
+    seen.add(component);
+  }
+  return problems;
+}
+
+/**
+ * Rules that keep tenants inside their namespaces: Flux's multi-tenancy lockdown must be on when
+ * there are tenants, and image automation needs a key it can push with.
+ */
+export function tenancyProblems(flux: FluxConfig, repository: RepositoryConfig | undefined, tenants: readonly TenantConfig[]): string[] {
+  const problems: string[] = [];
+  const at = CONFIG_KEYS.flux;
+  if (!flux.multitenant && tenants.length > 0) {
+    problems.push(
+      `${at}.multitenant: is false while ${CONFIG_KEYS.tenants} lists tenants; without the lockdown a tenant's nested ` +
+        `Kustomization or HelmRelease runs with the controllers' cluster-admin rights. Set it to true (the default)`,
+    );
+  }
+  const writable = (repository?.readWrite ?? false) || tenants.some((t) => t.repository.readWrite);
+  if (flux.components.includes("image-automation-controller") && !writable) {
+    problems.push(
+      `${at}.components: lists image-automation-controller, but every deploy key is read-only, so it could never push; ` +
+        `set ${CONFIG_KEYS.repository}.readWrite: true or a tenant's repository.readWrite: true, or remove it`,
+    );
+  }
+  return problems;
+}
+
+export interface IndexedTenant {
+  readonly index: number;
+  readonly raw: RawTenant;
+  readonly tenant: TenantConfig;
+}
+
+export function tenantProblems(tenants: readonly IndexedTenant[], fleet: RepositoryConfig | undefined): string[] {
+  const problems: string[] = [];
+  const tenantByName = new Map<string, number>();
+  const namespaceOwner = new Map<string, string>();
+  const repositoryOwner = new Map<string, string>();
+  if (fleet !== undefined) {
+    repositoryOwner.set(fleet.name.toLowerCase(), "the fleet repository");
+    repositoryOwner.set(fleet.tenantTemplate.toLowerCase(), "the tenant template repository");
+  }
+  for (const { index, raw, tenant } of tenants) {
+    const at = `${CONFIG_KEYS.tenants}[${index}]`;
+    const first = tenantByName.get(tenant.name);
+    if (first !== undefined) {
+      problems.push(
+        `${at}.name: ${JSON.stringify(tenant.name)} is already used by ${CONFIG_KEYS.tenants}[${first}]; tenant names must be unique`,
+      );
+    } else {
+      tenantByName.set(tenant.name, index);
+    }
+    const defaulted = raw.namespaces === undefined;
+    tenant.namespaces.forEach((ns, j) => {
+      const nsAt = defaulted ? `${at}.name` : `${at}.namespaces[${j}]`;
+      const via = defaulted ? " (a tenant's namespace defaults to its name; set namespaces to choose others)" : "";
+      if (isReserved(ns)) {
+        problems.push(
+          `${nsAt}: namespace ${JSON.stringify(ns)} is reserved for Kubernetes or Flux (default, kube-*, flux-system)${via}`,
+        );
+        return;
+      }
+      const owner = namespaceOwner.get(ns);
+      if (owner !== undefined) {
+        problems.push(`${nsAt}: namespace ${JSON.stringify(ns)} is already claimed by ${owner}; each namespace belongs to one tenant`);
+      } else {
+        namespaceOwner.set(ns, `tenant ${JSON.stringify(tenant.name)}`);
+      }
+    });
+    if (tenant.targetNamespace !== undefined && !tenant.namespaces.includes(tenant.targetNamespace)) {
+      problems.push(
+        `${at}.targetNamespace: ${JSON.stringify(tenant.targetNamespace)} is not one of the tenant's namespaces ` +
+          `(${tenant.namespaces.join(", ")}); set it to one of them, or leave it out`,
+      );
+    }
+    const repoOwner = repositoryOwner.get(tenant.repository.name.toLowerCase());
+    if (repoOwner !== undefined) {
+      problems.push(
+        `${at}.repository.name: ${JSON.stringify(tenant.repository.name)} is already used by ${repoOwner}; each tenant needs its own deployment repository`,
+      );
+    } else {
+      repositoryOwner.set(tenant.repository.name.toLowerCase(), `tenant ${JSON.stringify(tenant.name)}`);
+    }
+    if (raw.repository?.name === undefined && !repoName.safeParse(tenant.repository.name).success) {
+      problems.push(`${at}.repository.name: the default ${JSON.stringify(tenant.repository.name)} is not valid; set it`);
+    }
+  }
+  return problems;
+}
+
