@@ -125,6 +125,9 @@ export interface FluxInstanceArgs {
   readonly pullSecret: string;
 }
 
+/** How long `pulumi up` waits for the FluxInstance to be Ready. */
+export const FLUX_INSTANCE_TIMEOUT_SECONDS = 1800;
+
 /**
  * The one FluxInstance (`fluxcd.controlplane.io/v1`): controllers, multi-tenancy lockdown,
  * network policies and the bootstrap sync. Pulumi waits for it to be Ready.
@@ -136,7 +139,10 @@ export function fluxInstance(args: FluxInstanceArgs) {
     metadata: {
       name: FLUX_INSTANCE_NAME,
       namespace: FLUX_NAMESPACE,
-      annotations: { "pulumi.com/waitFor": "condition=Ready" },
+      // Wait for Ready, for up to FLUX_INSTANCE_TIMEOUT_SECONDS: the provider's default of 10 minutes
+      // (pulumi-kubernetes await code; the annotation applies when no customTimeouts is set) can
+      // run out on a first install that pulls the controller images over a slow link.
+      annotations: { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": String(FLUX_INSTANCE_TIMEOUT_SECONDS) },
     },
     spec: {
       distribution: {

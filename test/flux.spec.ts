@@ -58,6 +58,7 @@ describe("Flux: FluxInstance", () => {
   it("Pulumi waits for the FluxInstance to be Ready", async () => {
     const instance = one(await example("staging"), INSTANCE).inputs;
     assert.equal(instance.metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
+    assert.equal(instance.metadata.annotations["pulumi.com/timeoutSeconds"], "1800", "a first install gets 30 minutes, not the default 10");
   });
 
   it("syncs the fleet repository over ssh://, never the scp form source-controller rejects", async () => {

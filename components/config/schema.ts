@@ -90,18 +90,43 @@ const repoPath = z.string().superRefine((value, ctx) => {
 // Raw schema: shapes only, every key optional, unknown keys rejected. No defaults here.
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Reference documentation of a key, kept beside its schema and rendered into
+ * docs/configuration.md by `npm run docs`. Defaults are read from `DEFAULTS`, never restated.
+ */
+export interface KeyDoc {
+  readonly description: string;
+  /** The default, as the reference shows it (from `DEFAULTS`). */
+  readonly default?: string;
+  /** A value to show, as YAML. */
+  readonly example?: unknown;
+}
+
+const doc = (meta: KeyDoc) => ({ ...meta }) as Record<string, unknown>;
+const show = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
+
 export const ClusterSchema = z.strictObject({
-  type: z.enum(["kind", "kubeconfig"]).optional(),
-  name: dnsLabel.optional(),
+  type: z.enum(["kind", "kubeconfig"]).optional().meta(doc({
+    description: "kind: this stack provisions a kind cluster on the machine running pulumi up; kubeconfig: an existing cluster from the secret fleet:kubeconfig.",
+    default: DEFAULTS.clusterType,
+  })),
+  name: dnsLabel.optional().meta(doc({ description: "kind cluster name (type kind only).", default: DEFAULTS.clusterName("<stack>") })),
   nodeImage: z
     .string()
     .regex(/^[^@\s]+@sha256:[0-9a-f]{64}$/, {
       error: (iss) =>
         `${JSON.stringify(iss.input)} is not pinned by digest; write the image with the @sha256:… digest from the release notes of your kind version (docs/kind.md), e.g. kindest/node:v1.36.1@sha256:3489c767…`,
     })
-    .optional(),
-  workers: z.number().int().min(0, { error: "must be 0 or more" }).optional(),
-  context: z.string().min(1).optional(),
+    .optional()
+    .meta(doc({
+      description: "kind node image, pinned by digest; it must be one built for your kind release (docs/kind.md). Type kind only.",
+      default: "kind's own default image",
+      example: "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5",
+    })),
+  workers: z.number().int().min(0, { error: "must be 0 or more" }).optional()
+    .meta(doc({ description: "Worker nodes besides the one control-plane node (type kind only).", default: show(DEFAULTS.workers) })),
+  context: z.string().min(1).optional()
+    .meta(doc({ description: "Context of fleet:kubeconfig to use (type kubeconfig only).", default: "the kubeconfig's current-context", example: "prod-admin" })),
 });
 
 export const FluxSchema = z.strictObject({
@@ -110,68 +135,121 @@ export const FluxSchema = z.strictObject({
     .regex(/^[~^]?\d+(\.(\d+|x))?(\.(\d+|x))?$/, {
       error: (iss) => `${JSON.stringify(iss.input)} is not a Flux version; write e.g. "2.9.x" or "2.9.2"`,
     })
-    .optional(),
+    .optional()
+    .meta(doc({ description: "Flux distribution version the FluxInstance installs, exact or a range; a range picks up patch releases.", default: DEFAULTS.fluxVersion })),
   operatorVersion: z
     .string()
     .regex(/^\d+\.\d+\.\d+$/, {
       error: (iss) =>
         `${JSON.stringify(iss.input)} is not an exact chart version; pin one such as "${DEFAULTS.operatorVersion}"`,
     })
-    .optional(),
-  components: z.array(z.enum(FLUX_COMPONENTS)).min(1).optional(),
-  multitenant: z.boolean().optional(),
-  networkPolicy: z.boolean().optional(),
-  web: z.boolean().optional(),
+    .optional()
+    .meta(doc({ description: "flux-operator Helm chart version, exact.", default: DEFAULTS.operatorVersion })),
+  components: z.array(z.enum(FLUX_COMPONENTS)).min(1).optional().meta(doc({
+    description: "Flux controllers to install; must include source-controller and kustomize-controller, and image-automation-controller needs a readWrite key.",
+    default: DEFAULTS.components.join(", "),
+    example: [...DEFAULTS.components, "image-reflector-controller", "image-automation-controller"],
+  })),
+  multitenant: z.boolean().optional().meta(doc({
+    description: "Flux's multi-tenancy lockdown (tenantDefaultServiceAccount flux, no cross-namespace references); false is refused while tenants are listed.",
+    default: show(DEFAULTS.multitenant),
+  })),
+  networkPolicy: z.boolean().optional()
+    .meta(doc({ description: "The FluxInstance's network policies in flux-system.", default: show(DEFAULTS.networkPolicy) })),
+  web: z.boolean().optional().meta(doc({
+    description: "The Flux Operator's status web UI; it has no authentication, so it is off unless asked for (docs/tenancy.md).",
+    default: show(DEFAULTS.web),
+  })),
 });
 
 export const RepositorySchema = z.strictObject({
-  name: repoName.optional(),
-  create: z.boolean().optional(),
-  visibility: z.enum(["private", "internal", "public"]).optional(),
-  branch: branch.optional(),
-  path: repoPath.optional(),
-  keyAlgorithm: z.enum(KEY_ALGORITHMS).optional(),
+  name: repoName.optional().meta(doc({ description: "The fleet repository.", default: DEFAULTS.repositoryName })),
+  create: z.boolean().optional().meta(doc({
+    description: "true: this stack creates and owns the fleet repository (and the tenant template); false: it must exist, and is looked up.",
+    default: show(DEFAULTS.repositoryCreate),
+  })),
+  visibility: z.enum(["private", "internal", "public"]).optional()
+    .meta(doc({ description: "Visibility of every repository this stack creates.", default: DEFAULTS.visibility })),
+  branch: branch.optional().meta(doc({ description: "Branch Flux reads and the scaffold is committed to.", default: DEFAULTS.branch })),
+  path: repoPath.optional().meta(doc({ description: "Path of the fleet repository this cluster syncs.", default: DEFAULTS.fleetPath("<stack>") })),
+  keyAlgorithm: z.enum(KEY_ALGORITHMS).optional()
+    .meta(doc({ description: "Algorithm of every deploy key this stack makes (fleet and tenants).", default: DEFAULTS.keyAlgorithm })),
   knownHosts: z
     .string()
     .refine((v) => v.split("\n").some((line) => /^\S+\s+(ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa)\s+\S+/.test(line)), {
       error: "must hold known_hosts lines such as 'github.example.com ssh-ed25519 AAAA…'",
     })
-    .optional(),
-  readWrite: z.boolean().optional(),
-  team: teamSlug.optional(),
-  keyGeneration: z.number().int({ error: "must be a whole number" }).min(1, { error: "must be 1 or more" }).optional(),
-  tenantTemplate: repoName.optional(),
+    .optional()
+    .meta(doc({
+      description: "known_hosts for the Git host (GitHub Enterprise).",
+      default: "GitHub's published host keys",
+      example: "github.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI…\n",
+    })),
+  readWrite: z.boolean().optional()
+    .meta(doc({ description: "A writable fleet deploy key (image automation pushing to the fleet repository).", default: show(DEFAULTS.readWrite) })),
+  team: teamSlug.optional()
+    .meta(doc({ description: "GitHub team (slug) given maintain on the fleet repository by the owning stack.", default: "none", example: "platform" })),
+  keyGeneration: z.number().int({ error: "must be a whole number" }).min(1, { error: "must be 1 or more" }).optional()
+    .meta(doc({ description: "Generation of every deploy key of this stack: bump it to rotate them all, new before old (docs/github.md).", default: show(DEFAULTS.keyGeneration) })),
+  tenantTemplate: repoName.optional().meta(doc({
+    description: "Template repository created tenant repositories are generated from; created by the stack that creates the fleet repository.",
+    default: DEFAULTS.tenantTemplate("<name>"),
+  })),
 });
 
 export const TenantRepositorySchema = z.strictObject({
-  name: repoName.optional(),
-  create: z.boolean().optional(),
-  readWrite: z.boolean().optional(),
+  name: repoName.optional().meta(doc({ description: "The tenant's deployment repository.", default: DEFAULTS.tenantRepository("<tenant>") })),
+  create: z.boolean().optional().meta(doc({
+    description: "true: this stack creates it, from the tenant template; false: it must exist.",
+    default: "the value of fleet:repository.create",
+  })),
+  readWrite: z.boolean().optional()
+    .meta(doc({ description: "A writable deploy key on this repository only (image automation).", default: show(DEFAULTS.readWrite) })),
 });
 
 export const QuotaSchema = z
-  .strictObject({ cpu: quantity.optional(), memory: quantity.optional(), pods: quantity.optional() })
+  .strictObject({
+    cpu: quantity.optional().meta(doc({ description: "requests.cpu and limits.cpu, per namespace.", example: "4" })),
+    memory: quantity.optional().meta(doc({ description: "requests.memory and limits.memory, per namespace.", example: "8Gi" })),
+    pods: quantity.optional().meta(doc({ description: "Pods, per namespace.", example: "50" })),
+  })
   .refine((q) => q.cpu !== undefined || q.memory !== undefined || q.pods !== undefined, {
     error: "set at least one of cpu, memory, pods (or leave quota out)",
   });
 
 export const TenantSchema = z.strictObject({
-  name: dnsLabel,
-  namespaces: z.array(dnsLabel).min(1, { error: "must list at least one namespace (or leave it out)" }).optional(),
-  targetNamespace: dnsLabel.optional(),
-  repository: TenantRepositorySchema.optional(),
-  branch: branch.optional(),
-  path: repoPath.optional(),
+  name: dnsLabel.meta(doc({ description: "Tenant name: unique; names its Pulumi resources and, by default, its namespace and repository.", example: "team-a" })),
+  namespaces: z.array(dnsLabel).min(1, { error: "must list at least one namespace (or leave it out)" }).optional().meta(doc({
+    description: "The tenant's namespaces; its Flux objects live in the first. None may be default, kube-* or flux-system, or another tenant's.",
+    default: "[<name>]",
+    example: ["payments", "payments-jobs"],
+  })),
+  targetNamespace: dnsLabel.optional().meta(doc({
+    description: "Namespace the tenant's Kustomization puts every namespaced object in; one of namespaces.",
+    default: "the namespace of a single-namespace tenant; none for several",
+    example: "payments",
+  })),
+  repository: TenantRepositorySchema.optional().meta(doc({ description: "The tenant's deployment repository (see its keys)." })),
+  branch: branch.optional().meta(doc({ description: "Branch of the tenant repository Flux reads.", default: DEFAULTS.branch })),
+  path: repoPath.optional().meta(doc({ description: "Path of the tenant repository Flux applies.", default: DEFAULTS.tenantPath("<environment>") })),
   clusterRole: z
     .string()
     .regex(CLUSTER_ROLE, { error: (iss) => `${JSON.stringify(iss.input)} is not a valid ClusterRole name` })
-    .optional(),
-  team: teamSlug.optional(),
-  quota: QuotaSchema.optional(),
-  ingressNamespace: dnsLabel.optional(),
-  scaffold: z.boolean().optional(),
-  podSecurity: z.enum(POD_SECURITY_LEVELS).optional(),
-  offboard: z.boolean().optional(),
+    .optional()
+    .meta(doc({ description: "ClusterRole bound to the tenant account in each tenant namespace.", default: DEFAULTS.clusterRole })),
+  team: teamSlug.optional()
+    .meta(doc({ description: "GitHub team (slug) given push on the tenant's repository by the stack that creates it.", default: "none", example: "team-a-devs" })),
+  quota: QuotaSchema.optional().meta(doc({ description: "ResourceQuota hard limits (and a LimitRange with container defaults) in each tenant namespace.", default: "none" })),
+  ingressNamespace: dnsLabel.optional()
+    .meta(doc({ description: "Namespace whose pods (an ingress controller) may reach the tenant's pods.", default: "none", example: "ingress-nginx" })),
+  scaffold: z.boolean().optional()
+    .meta(doc({ description: "Commit <path>/kustomization.yaml to the tenant repository when absent.", default: show(DEFAULTS.tenantScaffold) })),
+  podSecurity: z.enum(POD_SECURITY_LEVELS).optional()
+    .meta(doc({ description: "Pod Security level enforced in every tenant namespace (warn and audit stay at restricted).", default: DEFAULTS.podSecurity })),
+  offboard: z.boolean().optional().meta(doc({
+    description: "true: the tenant may be removed; until then its cluster objects are protected and removing it fails at preview (docs/tenancy.md).",
+    default: show(DEFAULTS.offboard),
+  })),
 });
 
 /** Config keys the program reads, as Pulumi names them. */
@@ -186,14 +264,25 @@ export const CONFIG_KEYS = {
 } as const;
 
 export const StackSchema = z.strictObject({
-  [CONFIG_KEYS.owner]: z.string().regex(GITHUB_OWNER, {
-    error: (iss) => `${JSON.stringify(iss.input)} is not a GitHub organisation or user name`,
-  }),
-  [CONFIG_KEYS.cluster]: ClusterSchema.optional(),
-  [CONFIG_KEYS.flux]: FluxSchema.optional(),
-  [CONFIG_KEYS.repository]: RepositorySchema.optional(),
-  [CONFIG_KEYS.tenants]: z.array(TenantSchema).optional(),
-  [CONFIG_KEYS.kubeconfig]: z.string().min(1).optional(),
-  [CONFIG_KEYS.environment]: dnsLabel.optional(),
+  [CONFIG_KEYS.owner]: z
+    .string()
+    .regex(GITHUB_OWNER, { error: (iss) => `${JSON.stringify(iss.input)} is not a GitHub organisation or user name` })
+    .meta(doc({ description: "GitHub organisation or user that holds the repositories; required. The token comes from GITHUB_TOKEN.", example: "acme-org" })),
+  [CONFIG_KEYS.environment]: dnsLabel.optional().meta(doc({
+    description: "Environment this stack's cluster belongs to: clusters of one environment share ./flux/<environment> and infrastructure/<environment>; clusters/<stack>, deploy key titles and the kind name stay per stack.",
+    default: DEFAULTS.environment("<stack>"),
+  })),
+  [CONFIG_KEYS.cluster]: ClusterSchema.optional().meta(doc({ description: "The cluster: a kind cluster this stack provisions, or an existing one." })),
+  [CONFIG_KEYS.kubeconfig]: z.string().min(1).optional()
+    .meta(doc({
+      description: "Kubeconfig of an existing cluster (type kubeconfig), set as a secret: pulumi config set --secret fleet:kubeconfig < kubeconfig.yaml.",
+      example: { secure: "v1:…" },
+    })),
+  [CONFIG_KEYS.flux]: FluxSchema.optional().meta(doc({ description: "Flux, installed through the Flux Operator." })),
+  [CONFIG_KEYS.repository]: RepositorySchema.optional().meta(doc({ description: "The flux-fleet repository, and what applies to every repository and deploy key of the stack." })),
+  [CONFIG_KEYS.tenants]: z.array(TenantSchema).optional().meta(doc({
+    description: "The tenants; names, not list positions, identify them.",
+    default: "no tenants",
+    example: [{ name: "team-a" }, { name: "payments", namespaces: ["payments", "payments-jobs"], team: "payments-devs", quota: { cpu: "4", memory: "8Gi" } }],
+  })),
 });
-

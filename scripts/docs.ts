@@ -1,0 +1,131 @@
+/**
+ * npm run docs [-- --check]
+ *
+ * Writes docs/configuration.md, the reference of every stack config key, from the zod schema
+ * (components/config/schema.ts): type and rules from its JSON Schema, description, default and
+ * example from each key's metadata, whose defaults are read from DEFAULTS. With --check it writes
+ * nothing and exits 1 when the committed file is stale. test/docs.spec.ts runs the same check.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { z } from "zod";
+import { stringify } from "yaml";
+import { StackSchema } from "../components/config/schema";
+
+export const REFERENCE_FILE = path.resolve(__dirname, "..", "docs", "configuration.md");
+
+type JsonSchema = {
+  type?: string | string[];
+  enum?: unknown[];
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  description?: string;
+  default?: string;
+  example?: unknown;
+};
+
+function typeOf(s: JsonSchema): string {
+  if (s.anyOf) return s.anyOf.map(typeOf).join(" or ");
+  if (s.enum) return s.enum.map((v) => `\`${String(v)}\``).join(" \\| ");
+  if (s.type === "array") return `list of ${s.items ? typeOf(s.items) : "values"}`;
+  if (s.type === "object") return "object";
+  return String(s.type ?? "any");
+}
+
+function rulesOf(s: JsonSchema): string[] {
+  const rules: string[] = [];
+  const inner = s.type === "array" && s.items ? s.items : s;
+  if (s.minItems !== undefined) rules.push(`at least ${s.minItems} item${s.minItems === 1 ? "" : "s"}`);
+  if (inner.pattern) rules.push(`matches \`${inner.pattern}\``);
+  if (inner.minLength !== undefined && inner.minLength > 0) rules.push(`at least ${inner.minLength} character${inner.minLength === 1 ? "" : "s"}`);
+  if (inner.maxLength !== undefined) rules.push(`at most ${inner.maxLength} characters`);
+  if (inner.minimum !== undefined) rules.push(`${inner.minimum} or more`);
+  if (inner.maximum !== undefined && inner.maximum < Number.MAX_SAFE_INTEGER) rules.push(`${inner.maximum} or less`);
+  if (inner.type === "object" && inner.additionalProperties === false) rules.push("unknown keys are errors");
+  return rules;
+}
+
+/** Placeholders in defaults, and the values the examples put in their place. */
+const PLACEHOLDERS: Record<string, string> = { "<stack>": "staging", "<environment>": "staging", "<name>": "flux-fleet", "<tenant>": "team-a" };
+
+/** A default that is a value (not prose), with placeholders filled in, as the key's example. */
+function defaultExample(s: JsonSchema): unknown {
+  if (s.default === undefined || s.type === "object" || s.type === "array") return undefined;
+  if (s.type === "boolean") return s.default === "true";
+  if (s.type === "integer" || s.type === "number") return Number(s.default);
+  if (/\s/.test(s.default)) return undefined;
+  return Object.entries(PLACEHOLDERS).reduce((v, [from, to]) => v.split(from).join(to), s.default);
+}
+
+function exampleOf(key: string, s: JsonSchema): string | undefined {
+  const value = s.example ?? defaultExample(s) ?? (s.enum ? s.enum[0] : undefined);
+  if (value === undefined) return undefined;
+  const name = key.includes(":") && !key.includes(".") ? key : key.split(".").pop()!.replace(/\[\]$/, "");
+  return stringify({ [name]: value }, { lineWidth: 0 }).trimEnd();
+}
+
+/** One key's entry, then its children's (objects, and the items of a list of objects). */
+function entries(key: string, s: JsonSchema, required: boolean): string[] {
+  const lines = [`### \`${key}\``, "", s.description ?? "", ""];
+  lines.push(`- Type: ${typeOf(s)}`);
+  const shown = s.default === undefined ? "none (optional)" : /\s/.test(s.default) && !s.default.includes(",") ? s.default : `\`${s.default}\``;
+  lines.push(required ? "- Required" : `- Default: ${shown}`);
+  const rules = rulesOf(s);
+  if (rules.length > 0) lines.push(`- Rules: ${rules.join("; ")}`);
+  const example = exampleOf(key, s);
+  if (example) lines.push("- Example:", "", "  ```yaml", ...example.split("\n").map((l) => `  ${l}`), "  ```");
+  lines.push("");
+  const object = s.type === "array" && s.items?.type === "object" ? s.items : s.type === "object" ? s : undefined;
+  const prefix = s.type === "array" ? `${key}[]` : key;
+  for (const [child, schema] of Object.entries(object?.properties ?? {})) {
+    lines.push(...entries(`${prefix}.${child}`, schema, object?.required?.includes(child) ?? false));
+  }
+  return lines;
+}
+
+/** The reference, as Markdown. Pure: the same schema gives the same bytes. */
+export function configurationReference(): string {
+  const schema = z.toJSONSchema(StackSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  const body = Object.entries(schema.properties ?? {}).flatMap(([key, s]) => entries(key, s, schema.required?.includes(key) ?? false));
+  return [
+    "# Configuration reference",
+    "",
+    "<!-- Generated by `npm run docs` from components/config/schema.ts; do not edit by hand. -->",
+    "",
+    "Every key a stack's `Pulumi.<stack>.yaml` can set, with its type, default, rules and an example.",
+    "Objects and lists are written as YAML under `config:`. Every problem is reported at once, by key",
+    "path (`fleet:tenants[2].name: …`), before anything is registered. Unknown keys are errors, with a",
+    "\"did you mean\" hint. Besides the rules per key below: tenant names are unique; a namespace",
+    "belongs to one tenant; tenants' repositories differ from each other, from the fleet repository and",
+    "from the tenant template; `fleet:flux.components` needs a `readWrite` key for",
+    "image-automation-controller; kind-only keys are refused for `type: kubeconfig`, which needs",
+    "`fleet:kubeconfig`.",
+    "",
+    "Defaults written as `<stack>`, `<environment>`, `<name>` or `<tenant>` stand for that value.",
+    "",
+    ...body,
+  ].join("\n").replace(/\n{3,}/g, "\n\n").trimEnd() + "\n";
+}
+
+if (require.main === module) {
+  const reference = configurationReference();
+  const committed = fs.existsSync(REFERENCE_FILE) ? fs.readFileSync(REFERENCE_FILE, "utf8") : "";
+  if (process.argv.includes("--check")) {
+    if (committed !== reference) {
+      console.error(`${path.relative(process.cwd(), REFERENCE_FILE)} is stale: run npm run docs`);
+      process.exit(1);
+    }
+  } else {
+    fs.writeFileSync(REFERENCE_FILE, reference);
+    console.log(`wrote ${path.relative(process.cwd(), REFERENCE_FILE)}`);
+  }
+}
