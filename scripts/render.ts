@@ -9,7 +9,9 @@
  *
  * --out DIR      also write one file per component into DIR
  * --diff REF     render the stack at git REF (through a temporary worktree) and at the working
- *                tree, and print a unified diff; nothing when they are equal
+ *                tree, and print a unified diff; nothing when they are equal. A stack whose file
+ *                is absent at REF (a new stack) diffs as all added; one whose file is gone from the
+ *                working tree (a removed stack) as all removed.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -19,6 +21,7 @@ import { createTwoFilesPatch } from "diff";
 import { stringify } from "yaml";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { REPO_ROOT, Registered, mapWireLeaves, runProgram, stackConfigAt } from "./evaluate";
+import { stackFiles } from "./stacks";
 
 export const REDACTED = "[secret]";
 export const AFTER_APPLY = "(known after apply)";
@@ -169,8 +172,28 @@ export function joinGroups(groups: readonly RenderedGroup[]): string {
   return groups.map((g) => g.text).join("---\n");
 }
 
-/** Renders the stack as it is at git `ref`, through a temporary worktree that is always removed. */
+/** Whether `Pulumi.<stack>.yaml` exists at git `ref`; fails when `ref` is not a commit. */
+function stackFileAt(ref: string, stack: string, repo: string): boolean {
+  const git = (...args: string[]) => execFileSync("git", ["-C", repo, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  try {
+    git("rev-parse", "--verify", "--quiet", `${ref}^{commit}`);
+  } catch {
+    throw new Error(`${ref} is not a git commit in ${repo}`);
+  }
+  try {
+    git("cat-file", "-e", `${ref}:Pulumi.${stack}.yaml`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Renders the stack as it is at git `ref`, through a temporary worktree that is always removed;
+ * nothing (no groups) when `Pulumi.<stack>.yaml` does not exist at `ref`.
+ */
 export async function renderAtRef(ref: string, stack: string, repo = REPO_ROOT): Promise<RenderedGroup[]> {
+  if (!stackFileAt(ref, stack, repo)) return [];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-render-"));
   const worktree = path.join(dir, "tree");
   execFileSync("git", ["-C", repo, "worktree", "add", "--quiet", "--detach", worktree, ref], { stdio: ["ignore", "ignore", "pipe"] });
@@ -189,6 +212,23 @@ export function unifiedDiff(before: string, after: string, beforeLabel: string, 
   return createTwoFilesPatch(beforeLabel, afterLabel, before, after, "", "", { context: 3 });
 }
 
+/**
+ * The unified diff of the stack's render at git `ref` and in the working tree `root` (`rendered`,
+ * when already rendered). A stack new since `ref` shows everything as added; a stack whose file
+ * was deleted, everything as removed.
+ * @throws when the stack file exists in neither
+ */
+export async function renderDiff(stack: string, ref: string, root = REPO_ROOT, rendered?: readonly RenderedGroup[]): Promise<string> {
+  const here = fs.existsSync(path.join(root, `Pulumi.${stack}.yaml`));
+  const before = await renderAtRef(ref, stack, root);
+  if (!here && before.length === 0) {
+    throw new Error(`no Pulumi.${stack}.yaml in ${root} nor at ${ref}; stacks here: ${stackFiles(root).join(", ")}`);
+  }
+  const after = !here ? [] : (rendered ?? (await renderStack({ stack, root })));
+  const label = (at: string, present: boolean) => `${stack}@${at}${present ? "" : ` (no Pulumi.${stack}.yaml)`}`;
+  return unifiedDiff(joinGroups(before), joinGroups(after), label(ref, before.length > 0), label("working-tree", here));
+}
+
 async function main(argv: string[]): Promise<void> {
   const usage = "usage: npm run render -- <stack> [--out DIR] [--diff <git-ref>]";
   const stack = argv.find((a, i) => !a.startsWith("--") && !["--out", "--diff"].includes(argv[i - 1]));
@@ -199,23 +239,20 @@ async function main(argv: string[]): Promise<void> {
     return argv[i + 1];
   };
   if (!stack) throw new Error(usage);
-  if (!fs.existsSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`))) {
-    throw new Error(`no Pulumi.${stack}.yaml in ${REPO_ROOT}; stacks here: ${fs.readdirSync(REPO_ROOT).filter((f) => /^Pulumi\..+\.yaml$/.test(f)).map((f) => f.slice(7, -5)).join(", ")}`);
-  }
   const out = flag("--out");
   const ref = flag("--diff");
+  const here = fs.existsSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`));
+  // With --diff, the stack may exist at one side only (added or removed); renderDiff checks both.
+  if (!here && (!ref || out)) {
+    throw new Error(`no Pulumi.${stack}.yaml in ${REPO_ROOT}; stacks here: ${stackFiles(REPO_ROOT).join(", ")}`);
+  }
 
-  const groups = await renderStack({ stack });
+  const groups = here ? await renderStack({ stack }) : [];
   if (out) {
     fs.mkdirSync(out, { recursive: true });
     for (const g of groups) fs.writeFileSync(path.join(out, `${g.name}.yaml`), g.text);
   }
-  if (ref) {
-    const before = joinGroups(await renderAtRef(ref, stack));
-    process.stdout.write(unifiedDiff(before, joinGroups(groups), `${stack}@${ref}`, `${stack}@working-tree`));
-  } else {
-    process.stdout.write(joinGroups(groups));
-  }
+  process.stdout.write(ref ? await renderDiff(stack, ref, REPO_ROOT, groups) : joinGroups(groups));
 }
 
 if (require.main === module) {

@@ -4,7 +4,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseAllDocuments, parse as parseYaml, stringify } from "yaml";
-import { joinGroups, presentable, renderAtRef, renderStack, RenderedGroup, unifiedDiff } from "../scripts/render";
+import { joinGroups, presentable, renderAtRef, renderDiff, renderStack, RenderedGroup, unifiedDiff } from "../scripts/render";
 import { REPO_ROOT, runProgram, stackConfig } from "./harness";
 
 const rendered = new Map<string, Promise<RenderedGroup[]>>();
@@ -112,6 +112,66 @@ describe("render: diffs", () => {
   });
 });
 
+/**
+ * A temporary worktree of this repository at HEAD (the base), with node_modules borrowed and this
+ * checkout's render scripts over HEAD's: a pull request's working tree. Removed afterwards.
+ */
+async function withWorktree(fn: (tree: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-render-pr-"));
+  const tree = path.join(dir, "tree");
+  execFileSync("git", ["-C", REPO_ROOT, "worktree", "add", "--quiet", "--detach", tree, "HEAD"], { stdio: "ignore" });
+  try {
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(tree, "node_modules"), "dir");
+    for (const f of ["render.ts", "stacks.ts", "evaluate.ts"]) fs.copyFileSync(path.join(REPO_ROOT, "scripts", f), path.join(tree, "scripts", f));
+    await fn(tree);
+  } finally {
+    execFileSync("git", ["-C", REPO_ROOT, "worktree", "remove", "--force", tree], { stdio: "ignore" });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The changed lines of a unified diff, without its headers. */
+function changed(diff: string): { added: string[]; removed: string[] } {
+  const lines = diff.split("\n");
+  const body = lines.slice(lines.findIndex((l) => l.startsWith("@@"))).filter((l) => !l.startsWith("@@"));
+  return { added: body.filter((l) => l.startsWith("+")).map((l) => l.slice(1)), removed: body.filter((l) => l.startsWith("-")).map((l) => l.slice(1)) };
+}
+
+describe("render: diffs of a stack added or removed since the base", () => {
+  it("a stack absent at the ref renders as nothing there, without a worktree", async () => {
+    const worktrees = () => execFileSync("git", ["-C", REPO_ROOT, "worktree", "list"], { encoding: "utf8" });
+    const before = worktrees();
+    assert.deepEqual(await renderAtRef("HEAD", "qa"), []);
+    assert.equal(worktrees(), before);
+    await assert.rejects(renderAtRef("no-such-ref", "staging"), /no-such-ref is not a git commit/);
+  });
+
+  it("npm run render -- <new stack> --diff <base> shows everything as added and exits 0; a deleted stack, everything as removed", async function () {
+    this.timeout(120000);
+    await withWorktree(async (tree) => {
+      const production = fs.readFileSync(path.join(tree, "Pulumi.production.yaml"), "utf8");
+      fs.writeFileSync(path.join(tree, "Pulumi.qa.yaml"), production.replace("name: fleet-production", "name: fleet-qa"));
+      fs.rmSync(path.join(tree, "Pulumi.staging.yaml"));
+      const cli = (stack: string) =>
+        execFileSync(process.execPath, ["-r", "ts-node/register", "scripts/render.ts", stack, "--diff", "HEAD"], { cwd: tree, encoding: "utf8", stdio: "pipe" });
+
+      const added = cli("qa"); // exit 0, or execFileSync throws
+      assert.match(added, /^--- qa@HEAD \(no Pulumi\.qa\.yaml\)$/m);
+      const qa = joinGroups(await renderStack({ stack: "qa", root: tree }));
+      assert.deepEqual(changed(added), { added: qa.replace(/\n$/, "").split("\n"), removed: [] }, "the whole render, added");
+      assert.ok(changed(added).added.includes("kind: FluxInstance"));
+
+      const removed = await renderDiff("staging", "HEAD", tree);
+      assert.match(removed, /^\+\+\+ staging@working-tree \(no Pulumi\.staging\.yaml\)$/m);
+      const staging = joinGroups(await renderAtRef("HEAD", "staging", tree));
+      assert.deepEqual(changed(removed), { added: [], removed: staging.replace(/\n$/, "").split("\n") }, "the whole render, removed");
+      assert.match(staging, /created by this stack/);
+
+      assert.throws(() => cli("nope"), (e: { stderr: string }) => /no Pulumi\.nope\.yaml in .* nor at HEAD; stacks here: production, qa/.test(e.stderr));
+    });
+  });
+});
+
 describe("render: command line", () => {
   it("npm run render -- <stack> --out DIR prints the render and writes one file per component", function () {
     this.timeout(60000);
@@ -158,9 +218,15 @@ describe("CI workflows: the render", () => {
     assert.deepEqual(missing, []);
   });
 
-  it("the render-diff job diffs each stack against the pull request's base branch", () => {
-    const job = parseYaml(fs.readFileSync(path.join(dir, "preview.yml"), "utf8")).jobs["render-diff"];
-    assert.deepEqual(job.strategy.matrix.stack, ["staging", "production"]);
+  it("the render-diff job diffs each stack, and each stack the pull request deletes, against the base branch", () => {
+    const preview = parseYaml(fs.readFileSync(path.join(dir, "preview.yml"), "utf8"));
+    const job = preview.jobs["render-diff"];
+    assert.equal(job.strategy.matrix.stack, "${{ fromJSON(needs.discover.outputs.render_stacks) }}");
+    const discover = preview.jobs.discover.steps.find((s: any) => s.id === "discover");
+    assert.match(discover.run, /scripts\/stacks\.ts --matrix --since "origin\/\$BASE_REF" > render-stacks\.json/);
+    assert.match(discover.run, /^echo "render_stacks=\$\(cat render-stacks\.json\)" >> "\$GITHUB_OUTPUT"$/m);
+    assert.deepEqual(discover.env, { BASE_REF: "${{ github.base_ref }}" });
+    assert.equal(preview.jobs.discover.steps.find((s: any) => String(s.uses).startsWith("actions/checkout@"))?.with?.["fetch-depth"], 0, "the base branch is there");
     assert.equal(job.steps.find((s: any) => String(s.uses).startsWith("actions/checkout@"))?.with?.["fetch-depth"], 0, "the base branch's history is there");
     const render = job.steps.find((s: any) => String(s.run ?? "").includes("npm run --silent render"));
     assert.match(render.run, /npm run --silent render -- "\$STACK" --diff "origin\/\$BASE_REF"/);

@@ -5,9 +5,12 @@
  * there for in a small counterexample.
  */
 import { strict as assert } from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
+import { discoverStacks, matrixStacks, ORDER_FILE, StackListError, stackFiles, stackFilesAt } from "../scripts/stacks";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -270,6 +273,70 @@ function adminTokenFiles(files: Files): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Stacks come from the discover job, never from a list in a workflow
+
+/** Keys whose value is a stack (or its environment): they must come from an expression. */
+const STACK_KEYS = ["stack", "stack-name", "environment"];
+
+/**
+ * Hard-coded stacks: a literal value under `stack:`, `stack-name:` or `environment:` (with: inputs,
+ * matrix entries, a job's environment), a literal `strategy.matrix.stack`, and a literal matrix list
+ * holding a stack name.
+ */
+function hardCodedStackViolations(files: Files, stacks: readonly string[]): string[] {
+  const found: string[] = [];
+  const walk = (node: unknown, at: string, key: string) => {
+    if (STACK_KEYS.includes(key) && typeof node === "string" && !node.includes("${{")) found.push(`${at}: ${JSON.stringify(node)} is a hard-coded stack`);
+    else if (key === "environment" && node && typeof node === "object") walk((node as any).name, `${at}.name`, key);
+    else if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${at}[${i}]`, ""));
+    else if (node && typeof node === "object") for (const [k, v] of Object.entries(node)) walk(v, `${at}.${k}`, k);
+  };
+  for (const [f, s] of [...files.workflows, ...files.actions]) {
+    walk(s.doc, f, "");
+    for (const [id, job] of Object.entries(s.doc?.jobs ?? {}) as [string, any][]) {
+      const matrix = job?.strategy?.matrix;
+      if (!matrix || typeof matrix !== "object") continue;
+      for (const [dim, values] of Object.entries(matrix)) {
+        const named = Array.isArray(values) && values.some((v) => typeof v === "string" && stacks.includes(v));
+        if (named || (dim === "stack" && Array.isArray(values))) found.push(`${f} › ${id}: strategy.matrix.${dim} is the literal list ${JSON.stringify(values)}`);
+      }
+    }
+  }
+  return found;
+}
+
+/** A matrix over the discovered stacks: `${{ fromJSON(needs.discover.outputs.<name>) }}`. */
+const FROM_DISCOVER = /^\$\{\{\s*fromJSON\(\s*needs\.discover\.outputs\.([\w-]+)\s*\)\s*\}\}$/;
+
+/**
+ * Jobs that use `matrix.stack` without taking it from the discover job: their matrix must be
+ * FROM_DISCOVER, they must need `discover`, and that job must output the name from a step running
+ * `scripts/stacks.ts --matrix`.
+ */
+function matrixSourceViolations(files: Files): string[] {
+  return [...files.workflows].flatMap(([f, s]) => {
+    const jobs = (s.doc?.jobs ?? {}) as Record<string, any>;
+    const discover = jobs.discover;
+    return Object.entries(jobs)
+      .filter(([, job]) => JSON.stringify(job).includes("matrix.stack") || job?.strategy?.matrix?.stack !== undefined)
+      .flatMap(([id, job]) => {
+        const where = `${f} › ${id}`;
+        const m = FROM_DISCOVER.exec(String(job?.strategy?.matrix?.stack ?? ""));
+        if (!m) return [`${where}: strategy.matrix.stack is ${JSON.stringify(job?.strategy?.matrix?.stack)}, not \${{ fromJSON(needs.discover.outputs.<name>) }}`];
+        const needs = ([] as unknown[]).concat(job.needs ?? []);
+        if (!needs.includes("discover")) return [`${where}: uses needs.discover but does not need the discover job`];
+        const output = String(discover?.outputs?.[m[1]] ?? "");
+        const step = /^\$\{\{\s*steps\.([\w-]+)\.outputs\.([\w-]+)\s*\}\}$/.exec(output);
+        const producer = step && (discover?.steps ?? []).find((st: any) => st?.id === step[1]);
+        if (!producer || !/scripts\/stacks\.ts --matrix/.test(String(producer.run ?? "")) || !new RegExp(`\\b${step[2]}=`).test(String(producer.run))) {
+          return [`${where}: the discover job's output ${m[1]} does not come from a step running scripts/stacks.ts --matrix`];
+        }
+        return [];
+      });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const files = loadFiles(ROOT);
 const workflow = (name: string) => {
@@ -288,7 +355,12 @@ describe("CI workflows: policies", () => {
   it("the checks see the pull-request jobs, including reusable workflows they call", () => {
     // Guards the policies below against passing vacuously: preview.yml's jobs are all found.
     const where = pullRequestJobs(files).map((j) => j.where);
-    assert.deepEqual(where.filter((w) => w.startsWith("preview.yml")).sort(), ["preview.yml › preview", "preview.yml › render-diff", "preview.yml › test"]);
+    assert.deepEqual(where.filter((w) => w.startsWith("preview.yml")).sort(), [
+      "preview.yml › discover",
+      "preview.yml › preview",
+      "preview.yml › render-diff",
+      "preview.yml › test",
+    ]);
     assert.ok(secretRefs(workflow("preview.yml").jobs.preview).some(mayBeKubeconfig), "the preview job's KUBECONFIG_<stack> reference is seen");
   });
 
@@ -296,10 +368,10 @@ describe("CI workflows: policies", () => {
     assert.deepEqual(productionSecretViolations(files), []);
   });
 
-  it("jobs that run a pull request's code outside a *-preview environment have no credentials (test, render-diff)", () => {
+  it("jobs that run a pull request's code outside a *-preview environment have no credentials (discover, test, render-diff)", () => {
     assert.deepEqual(credentialFreeViolations(files), []);
     const preview = workflow("preview.yml");
-    for (const id of ["test", "render-diff"]) {
+    for (const id of ["discover", "test", "render-diff"]) {
       assert.ok(preview.jobs[id], `preview.yml has a ${id} job`);
       assert.equal(environmentName(preview.jobs[id]), "", `${id} runs in no environment`);
     }
@@ -353,7 +425,7 @@ describe("CI workflows: policies", () => {
 describe("CI workflows: behaviour", () => {
   it("each stack is previewed by pulumi/actions with a PR comment and a diff", () => {
     const preview = workflow("preview.yml");
-    assert.deepEqual(preview.jobs.preview.strategy.matrix.stack, ["staging", "production"]);
+    assert.equal(preview.jobs.preview.strategy.matrix.stack, "${{ fromJSON(needs.discover.outputs.stacks) }}");
     const steps = preview.jobs.preview.steps;
     const run = steps.find((s: any) => String(s.uses ?? "").startsWith("pulumi/actions@") && s.with?.command === "preview");
     assert.ok(run, "a pulumi/actions step runs preview");
@@ -361,17 +433,149 @@ describe("CI workflows: behaviour", () => {
     assert.ok(steps.some((s: any) => s.uses === "./.github/actions/stack-gate"), "the preview is gated by stack-gate");
   });
 
-  it("production updates run in the production environment, after staging", () => {
+  it("up applies every discovered stack one at a time, in stacks.yaml's order, each in the environment of the same name", () => {
     const up = workflow("up.yml");
     assert.deepEqual(triggers(up), ["push"]);
     assert.deepEqual(up.on.push.branches, ["main"]);
-    for (const stack of ["staging", "production"]) {
-      assert.equal(up.jobs[stack].uses, "./.github/workflows/up-stack.yml");
-      assert.deepEqual(up.jobs[stack].with, { stack, environment: stack }, `${stack} runs in the environment of the same name`);
-    }
-    assert.equal(up.jobs.staging.needs, "test");
-    assert.equal(up.jobs.production.needs, "staging");
+    const job = up.jobs.up;
+    assert.equal(job.uses, "./.github/workflows/up-stack.yml");
+    assert.deepEqual(job.with, { stack: "${{ matrix.stack }}", environment: "${{ matrix.stack }}" }, "each stack runs in the environment of its name");
+    assert.equal(job.strategy.matrix.stack, "${{ fromJSON(needs.discover.outputs.stacks) }}");
+    assert.deepEqual(Object.keys(job.strategy.matrix), ["stack"], "one job per stack, in the discovered order");
+    assert.equal(job.strategy["max-parallel"], 1, "one stack at a time: GitHub starts matrix jobs in list order");
+    assert.equal(job.strategy["fail-fast"], true, "a failed stack cancels the stacks after it");
+    assert.deepEqual([...job.needs].sort(), ["discover", "test"]);
+    assert.deepEqual(Object.keys(up.jobs).sort(), ["discover", "test", "up"], "no job per stack");
+    const discover = up.jobs.discover.steps.find((s: any) => s.id === "discover");
+    assert.doesNotMatch(discover.run, /--since/, "up applies the stacks that exist, not deleted ones");
     assert.ok(workflow("up-stack.yml").jobs.up.steps.some((s: any) => s.uses === "./.github/actions/stack-gate"));
+  });
+});
+
+describe("CI workflows: stacks come from the repository, not from the workflows", () => {
+  it("no workflow or action hard-codes a stack: no literal matrix list, stack input or environment", () => {
+    assert.deepEqual(hardCodedStackViolations(files, discoverStacks(ROOT)), []);
+  });
+
+  it("every job over the stacks takes its matrix from the discover job, which runs scripts/stacks.ts --matrix", () => {
+    assert.deepEqual(matrixSourceViolations(files), []);
+    const jobs = [...files.workflows].flatMap(([f, s]) =>
+      Object.entries(s.doc?.jobs ?? {}).filter(([, j]: [string, any]) => j?.strategy?.matrix?.stack).map(([id]) => `${short(f)} › ${id}`),
+    );
+    assert.deepEqual(jobs.sort(), ["preview.yml › preview", "preview.yml › render-diff", "up.yml › up"], "the checks are not vacuous");
+  });
+
+  it("the checks catch a literal stack list, a literal stack or environment, and a matrix from elsewhere", () => {
+    const w = (jobs: string) => fixture({ ".github/workflows/w.yml": `on: push\npermissions: {contents: read}\njobs:\n${jobs}` });
+    const stacks = ["staging", "production"];
+    assert.equal(hardCodedStackViolations(w(`  j: {runs-on: x, strategy: {matrix: {stack: [staging, production]}}}`), stacks).length, 1);
+    assert.equal(hardCodedStackViolations(w(`  j: {runs-on: x, strategy: {matrix: {target: [qa]}}}`), stacks).length, 0, "a matrix over something else");
+    assert.equal(hardCodedStackViolations(w(`  j: {runs-on: x, strategy: {matrix: {target: [staging]}}}`), stacks).length, 1);
+    assert.equal(hardCodedStackViolations(w(`  staging: {uses: ./.github/workflows/up-stack.yml, with: {stack: staging, environment: staging}}`), stacks).length, 2);
+    assert.equal(hardCodedStackViolations(w(`  j: {runs-on: x, environment: {name: production}}`), stacks).length, 1);
+    assert.deepEqual(hardCodedStackViolations(w(`  j: {runs-on: x, environment: "\${{ matrix.stack }}-preview"}`), stacks), []);
+
+    const discover = `  discover:\n    runs-on: x\n    outputs: {stacks: "\${{ steps.d.outputs.stacks }}"}\n    steps: [{id: d, run: "echo \\"stacks=$(node -r ts-node/register scripts/stacks.ts --matrix)\\" >> $GITHUB_OUTPUT"}]\n`;
+    const job = (needs: string, matrix: string) => `  j: {runs-on: x, needs: ${needs}, strategy: {matrix: {stack: "${matrix}"}}, environment: "\${{ matrix.stack }}"}\n`;
+    assert.deepEqual(matrixSourceViolations(w(discover + job("[discover]", "${{ fromJSON(needs.discover.outputs.stacks) }}"))), []);
+    assert.equal(matrixSourceViolations(w(discover + job("[test]", "${{ fromJSON(needs.discover.outputs.stacks) }}"))).length, 1, "not needing discover");
+    assert.equal(matrixSourceViolations(w(discover + job("[discover]", "${{ fromJSON(vars.STACKS) }}"))).length, 1, "a matrix from a variable");
+    assert.equal(matrixSourceViolations(w(discover.replace("node -r ts-node/register scripts/stacks.ts --matrix", "echo qa") + job("[discover]", "${{ fromJSON(needs.discover.outputs.stacks) }}"))).length, 1, "an output not from stacks.ts");
+    assert.equal(matrixSourceViolations(w(`  j: {runs-on: x, steps: [{env: {S: "\${{ matrix.stack }}"}, run: echo}]}`)).length, 1, "matrix.stack without a matrix");
+  });
+});
+
+describe("CI: stack discovery (scripts/stacks.ts)", () => {
+  const made: string[] = [];
+  after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  /** A directory with the given stack files (name → config) and stacks.yaml text. */
+  function repo(stacks: Record<string, object>, order?: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-stacks-"));
+    made.push(dir);
+    for (const [name, config] of Object.entries(stacks)) fs.writeFileSync(path.join(dir, `Pulumi.${name}.yaml`), JSON.stringify({ config }));
+    if (order !== undefined) fs.writeFileSync(path.join(dir, ORDER_FILE), order);
+    return dir;
+  }
+  const owner = { "github:owner": "acme-org", "fleet:repository": { create: true } };
+  const lookup = { "github:owner": "acme-org" };
+  const problems = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      assert.ok(e instanceof StackListError, String(e));
+      return e.problems;
+    }
+    assert.fail("no error");
+  };
+
+  it("returns exactly this repository's Pulumi.<stack>.yaml stacks, in stacks.yaml's order", () => {
+    const order = parseYaml(fs.readFileSync(path.join(ROOT, ORDER_FILE), "utf8")).stacks;
+    const discovered = discoverStacks(ROOT);
+    assert.deepEqual(discovered, order);
+    assert.deepEqual([...discovered].sort(), stackFiles(ROOT));
+    assert.ok(discovered.indexOf("staging") < discovered.indexOf("production"), "the stack that creates the repositories first");
+  });
+
+  it("follows the order file, not the names", () => {
+    const dir = repo({ a: lookup, b: lookup, c: owner }, "stacks: [c, a, b]\n");
+    assert.deepEqual(discoverStacks(dir), ["c", "a", "b"]);
+  });
+
+  it("a stack file missing from stacks.yaml, and an entry without its file, are errors naming them", () => {
+    const dir = repo({ staging: owner, qa: lookup, production: lookup }, "stacks:\n  - staging\n  - production\n  - prod-eu\n");
+    assert.deepEqual(problems(() => discoverStacks(dir)), [
+      "Pulumi.qa.yaml: stack qa is not listed in stacks.yaml; add it where it should be applied",
+      "stacks.yaml: prod-eu has no Pulumi.prod-eu.yaml; remove the entry, or add the stack file",
+    ]);
+  });
+
+  it("a missing or malformed stacks.yaml, and a stack listed twice, are errors", () => {
+    assert.match(problems(() => discoverStacks(repo({ staging: owner })))[0], /^stacks\.yaml: not found in /);
+    assert.match(problems(() => discoverStacks(repo({ staging: owner }, "- staging\n")))[0], /^stacks\.yaml: has no list "stacks"/);
+    assert.deepEqual(problems(() => discoverStacks(repo({ staging: owner }, "stacks: [staging, staging]\n"))), ["stacks.yaml: staging is listed twice"]);
+  });
+
+  it("a stack listed before the stack that creates a repository it looks up, and two creators, are errors", () => {
+    assert.deepEqual(problems(() => discoverStacks(repo({ staging: owner, production: lookup }, "stacks: [production, staging]\n"))), [
+      "stacks.yaml: production looks up repository flux-fleet, which staging creates; list staging before production",
+    ]);
+    const search = { ...lookup, "fleet:tenants": [{ name: "search", repository: { create: true } }] };
+    const production = { ...lookup, "fleet:tenants": [{ name: "search" }] };
+    assert.deepEqual(problems(() => discoverStacks(repo({ staging: owner, qa: search, production }, "stacks: [staging, production, qa]\n"))), [
+      "stacks.yaml: production looks up repository search-deploy, which qa creates; list qa before production",
+    ]);
+    assert.deepEqual(discoverStacks(repo({ staging: owner, qa: search, production }, "stacks: [staging, qa, production]\n")), ["staging", "qa", "production"]);
+    assert.deepEqual(problems(() => discoverStacks(repo({ staging: owner, qa: owner }, "stacks: [staging, qa]\n"))), [
+      "repository flux-fleet is created by staging and qa; only one stack may create it: set repository.create: false in the others",
+    ]);
+  });
+
+  it("--matrix prints the stacks as one JSON list for GitHub Actions; --since adds the stacks deleted since a ref", function () {
+    this.timeout(60000);
+    const run = (...args: string[]) => execFileSync(process.execPath, ["-r", "ts-node/register", "scripts/stacks.ts", ...args], { cwd: ROOT, encoding: "utf8" });
+    const stacks = discoverStacks(ROOT);
+    assert.equal(run("--matrix"), `${JSON.stringify(stacks)}\n`);
+    const deleted = stackFilesAt("HEAD", ROOT).filter((s) => !stacks.includes(s));
+    assert.equal(run("--matrix", "--since", "HEAD"), `${JSON.stringify([...stacks, ...deleted])}\n`);
+  });
+
+  it("a stack deleted since the base ref is rendered (as removed) after the others, never applied", function () {
+    this.timeout(60000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-stacks-wt-"));
+    const tree = path.join(dir, "tree");
+    execFileSync("git", ["-C", ROOT, "worktree", "add", "--quiet", "--detach", tree, "HEAD"], { stdio: "ignore" });
+    try {
+      const at = stackFilesAt("HEAD", tree);
+      assert.ok(at.includes("production") && at.length > 1, at.join(", "));
+      fs.rmSync(path.join(tree, "Pulumi.production.yaml"));
+      const rest = at.filter((s) => s !== "production");
+      fs.writeFileSync(path.join(tree, ORDER_FILE), `stacks: ${JSON.stringify(rest)}\n`);
+      assert.deepEqual(matrixStacks(tree), rest);
+      assert.deepEqual(matrixStacks(tree, "HEAD"), [...rest, "production"]);
+    } finally {
+      execFileSync("git", ["-C", ROOT, "worktree", "remove", "--force", tree], { stdio: "ignore" });
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,0 +1,169 @@
+/**
+ * The stacks of this repository: one `Pulumi.<stack>.yaml` per cluster, applied in the order of
+ * `stacks.yaml`. CI takes its stack list from here, so a new stack needs no workflow edit.
+ *
+ * node -r ts-node/register scripts/stacks.ts [--matrix] [--since <git-ref>]
+ *
+ * Prints the stacks in apply order, one a line (--matrix: as one JSON list, for a GitHub Actions
+ * matrix). Fails, naming each problem, when the stack files and stacks.yaml do not match, or when a
+ * stack would look up a repository before the stack that creates it has run.
+ *
+ * --since REF   also list, after them, the stacks whose file exists at git REF but no longer in the
+ *               working tree (the render diff shows their removal)
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+import { parseFleetConfig, programKeys } from "../components/config";
+import { REPO_ROOT, stackConfigAt } from "./evaluate";
+
+/** The apply order file, at the repository root. */
+export const ORDER_FILE = "stacks.yaml";
+
+const STACK_FILE = /^Pulumi\.(.+)\.yaml$/;
+
+/** The stack a file name is for (`Pulumi.qa.yaml` → `qa`), or undefined. */
+function stackOf(file: string): string | undefined {
+  return STACK_FILE.exec(file)?.[1];
+}
+
+/** Every problem found between the stack files and the order file, at once. */
+export class StackListError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`the stacks do not match ${ORDER_FILE}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "StackListError";
+  }
+}
+
+/** The stacks that have a `Pulumi.<stack>.yaml` in `root`, sorted by name. */
+export function stackFiles(root = REPO_ROOT): string[] {
+  return fs
+    .readdirSync(root)
+    .map(stackOf)
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+/** The stacks that have a `Pulumi.<stack>.yaml` at git `ref`, sorted by name. */
+export function stackFilesAt(ref: string, root = REPO_ROOT): string[] {
+  const names = execFileSync("git", ["-C", root, "ls-tree", "--name-only", ref], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  return names
+    .split("\n")
+    .map(stackOf)
+    .filter((s): s is string => s !== undefined)
+    .sort();
+}
+
+/** The stack names listed in `<root>/stacks.yaml`, in order, and what is wrong with the file. */
+export function readOrder(root = REPO_ROOT): { stacks: string[]; problems: string[] } {
+  const file = path.join(root, ORDER_FILE);
+  const fix = `list the stacks in apply order: "stacks: [staging, production]"`;
+  if (!fs.existsSync(file)) return { stacks: [], problems: [`${ORDER_FILE}: not found in ${root}; ${fix}`] };
+  let doc: unknown;
+  try {
+    doc = parseYaml(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    return { stacks: [], problems: [`${ORDER_FILE}: not valid YAML: ${(e as Error).message.split("\n")[0]}`] };
+  }
+  const list = (doc as { stacks?: unknown } | null)?.stacks;
+  if (!Array.isArray(list)) return { stacks: [], problems: [`${ORDER_FILE}: has no list "stacks"; ${fix}`] };
+  const stacks: string[] = [];
+  const problems: string[] = [];
+  list.forEach((entry: unknown, i) => {
+    if (typeof entry !== "string") problems.push(`${ORDER_FILE}: stacks[${i}] is ${JSON.stringify(entry)}, not a stack name`);
+    else if (stacks.includes(entry)) problems.push(`${ORDER_FILE}: ${entry} is listed twice`);
+    else stacks.push(entry);
+  });
+  return { stacks, problems };
+}
+
+/** Each GitHub repository a stack uses, and whether the stack creates it; [] when its config is invalid. */
+function repositoriesOf(root: string, stack: string): { name: string; create: boolean }[] {
+  try {
+    const { config } = stackConfigAt(root, stack);
+    const values = Object.fromEntries(
+      Object.entries(programKeys(config)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
+    const parsed = parseFleetConfig({ stack, values });
+    return [parsed.repository, ...parsed.tenants.map((t) => t.repository)].map((r) => ({ name: r.name.toLowerCase(), create: r.create }));
+  } catch {
+    return []; // an invalid config fails its own render and preview, with the reasons
+  }
+}
+
+/**
+ * A repository must be created before it is looked up: the stack that creates it comes first. Two
+ * stacks creating one repository would race for it.
+ */
+function orderProblems(root: string, stacks: readonly string[]): string[] {
+  const repositories = stacks.map((stack) => ({ stack, repositories: repositoriesOf(root, stack) }));
+  const creators = new Map<string, string[]>();
+  for (const { stack, repositories: used } of repositories) {
+    for (const r of used.filter((r) => r.create)) creators.set(r.name, [...(creators.get(r.name) ?? []), stack]);
+  }
+  const problems: string[] = [];
+  for (const [name, by] of creators) {
+    if (by.length > 1) {
+      problems.push(`repository ${name} is created by ${by.join(" and ")}; only one stack may create it: set repository.create: false in the others`);
+    }
+  }
+  repositories.forEach(({ stack, repositories: used }, i) => {
+    for (const r of used.filter((r) => !r.create)) {
+      const creator = creators.get(r.name)?.[0];
+      if (creator !== undefined && stacks.indexOf(creator) > i) {
+        problems.push(`${ORDER_FILE}: ${stack} looks up repository ${r.name}, which ${creator} creates; list ${creator} before ${stack}`);
+      }
+    }
+  });
+  return problems;
+}
+
+/**
+ * The stacks of `root` in apply order: exactly those with a `Pulumi.<stack>.yaml`, in the order of
+ * `stacks.yaml`.
+ * @throws StackListError naming every stack file missing from stacks.yaml, every entry without a
+ * file, and every stack listed before the stack that creates a repository it looks up
+ */
+export function discoverStacks(root = REPO_ROOT): string[] {
+  const files = stackFiles(root);
+  const order = readOrder(root);
+  const problems = [...order.problems];
+  for (const stack of files.filter((s) => !order.stacks.includes(s))) {
+    problems.push(`Pulumi.${stack}.yaml: stack ${stack} is not listed in ${ORDER_FILE}; add it where it should be applied`);
+  }
+  for (const stack of order.stacks.filter((s) => !files.includes(s))) {
+    problems.push(`${ORDER_FILE}: ${stack} has no Pulumi.${stack}.yaml; remove the entry, or add the stack file`);
+  }
+  problems.push(...orderProblems(root, order.stacks.filter((s) => files.includes(s))));
+  if (problems.length > 0) throw new StackListError(problems);
+  return order.stacks;
+}
+
+/**
+ * The stacks CI runs over: `discoverStacks(root)`, then, with `since`, the stacks whose file
+ * exists at git `since` but not in `root` any more (deleted: their render diff shows the removal).
+ */
+export function matrixStacks(root = REPO_ROOT, since?: string): string[] {
+  const stacks = discoverStacks(root);
+  const deleted = since ? stackFilesAt(since, root).filter((s) => !stacks.includes(s)) : [];
+  return [...stacks, ...deleted];
+}
+
+function main(argv: readonly string[]): void {
+  const usage = "usage: node -r ts-node/register scripts/stacks.ts [--matrix] [--since <git-ref>]";
+  const since = argv.includes("--since") ? argv[argv.indexOf("--since") + 1] : undefined;
+  const unknown = argv.filter((a, i) => a !== "--matrix" && a !== "--since" && argv[i - 1] !== "--since");
+  if (unknown.length > 0 || (argv.includes("--since") && (!since || since.startsWith("--")))) throw new Error(usage);
+  const all = matrixStacks(REPO_ROOT, since);
+  process.stdout.write(argv.includes("--matrix") ? `${JSON.stringify(all)}\n` : all.map((s) => `${s}\n`).join(""));
+}
+
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`stacks: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
