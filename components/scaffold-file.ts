@@ -10,6 +10,7 @@
  * - read keeps the state as it is: a file deleted or moved on GitHub stays deleted or moved;
  * - update only stores new provider code (content changes are not applied: written once);
  * - delete leaves the file in the repository.
+ * `BranchExists` (below) waits for a repository generated from a template to be filled in.
  *
  * Everything the provider uses is reachable from this module: Pulumi serializes it into state.
  * The token comes from `GITHUB_TOKEN` at run time and is never stored; `GITHUB_API_URL` points
@@ -72,6 +73,17 @@ export interface ScaffoldFileState extends ScaffoldFileSpec {
 
 type WithCode<T> = T & { readonly __provider?: string };
 
+/**
+ * A diff that replaces on a change of `identity`, and otherwise takes an in-place update only
+ * when the provider code Pulumi serialized changed: the dynamic-provider host runs read and
+ * delete with the code stored in state, so new code must be stored through an update.
+ */
+function diffOf<T extends object>(olds: WithCode<T>, news: WithCode<T>, identity: readonly (keyof T)[]): pulumi.dynamic.DiffResult {
+  const replaces = identity.filter((key) => olds[key] !== news[key]).map(String);
+  if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
+  return { changes: olds.__provider !== undefined && news.__provider !== undefined && olds.__provider !== news.__provider, replaces: [] };
+}
+
 /** Inputs whose change means another file: the old one is left alone, the new one created. */
 const IDENTITY: readonly (keyof ScaffoldFileSpec)[] = ["owner", "repository", "branch", "path"];
 
@@ -120,11 +132,8 @@ export class ScaffoldFileProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async diff(_id: string, olds: WithCode<ScaffoldFileState>, news: WithCode<ScaffoldFileSpec>): Promise<pulumi.dynamic.DiffResult> {
-    const replaces = IDENTITY.filter((key) => olds[key] !== news[key]);
-    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
-    // New provider code is stored through an in-place update; content edits are not applied.
-    const codeChanged = olds.__provider !== undefined && news.__provider !== undefined && olds.__provider !== news.__provider;
-    return { changes: codeChanged, replaces: [] };
+    // Content edits are not applied: written once.
+    return diffOf<ScaffoldFileSpec>(olds, news, IDENTITY);
   }
 
   async update(_id: string, olds: ScaffoldFileState, news: ScaffoldFileSpec): Promise<pulumi.dynamic.UpdateResult<ScaffoldFileState>> {
@@ -204,9 +213,7 @@ export class BranchExistsProvider implements pulumi.dynamic.ResourceProvider {
   }
 
   async diff(_id: string, olds: WithCode<BranchExistsSpec>, news: WithCode<BranchExistsSpec>): Promise<pulumi.dynamic.DiffResult> {
-    const replaces = (["owner", "repository", "branch"] as const).filter((key) => olds[key] !== news[key]);
-    if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
-    return { changes: olds.__provider !== undefined && news.__provider !== undefined && olds.__provider !== news.__provider, replaces: [] };
+    return diffOf<BranchExistsSpec>(olds, news, ["owner", "repository", "branch"]);
   }
 
   async update(_id: string, _olds: BranchExistsSpec, news: BranchExistsSpec): Promise<pulumi.dynamic.UpdateResult<BranchExistsSpec>> {
