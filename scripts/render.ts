@@ -89,7 +89,11 @@ function summary(r: Registered, owner: string): string | undefined {
     case "kubernetes:helm.sh/v3:Release":
       return `# helm release ${i.name}: ${i.chart} ${i.version} in namespace ${i.namespace}`;
     case "github:index/repository:Repository":
-      return `# github repository ${owner}/${i.name}: created by this stack (${i.visibility}, kept on destroy)`;
+      return `# github repository ${owner}/${i.name}: created by this stack (${i.visibility}${i.template ? `, generated from ${i.template.owner}/${i.template.repository}` : ""}${i.isTemplate ? ", a template" : ""}, kept on destroy)`;
+    case "pulumi-nodejs:dynamic/fleet:BranchExists":
+      return `# waits for ${owner}/${i.repository}@${i.branch} to be generated`;
+    case "github:index/teamRepository:TeamRepository":
+      return `# github team ${String(i.teamId).replace(/^team-/, "")} gets ${i.permission} on ${owner}/${i.repository}`;
     case "github:index/branchDefault:BranchDefault":
       return `# github default branch of ${owner}/${i.repository}: ${i.branch}`;
     case "github:index/repositoryDeployKey:RepositoryDeployKey":
@@ -129,15 +133,16 @@ export async function renderStack(options: {
   const owner = String(config["github:owner"] ?? "");
 
   const byUrn = new Map(result.resources.map((r) => [r.urn, r]));
-  const groups = new Map<string, { comments: string[]; objects: any[]; created: Set<string>; used: Set<string> }>();
+  const groups = new Map<string, { comments: string[]; objects: any[]; created: Set<string>; used: Set<string>; protect: number }>();
   for (const r of result.resources) {
     const root = rootOf(byUrn, r);
     if (r === root && !r.custom) continue; // the component itself
     const name = groupName(root);
-    const group = groups.get(name) ?? { comments: [], objects: [], created: new Set<string>(), used: new Set<string>() };
+    const group = groups.get(name) ?? { comments: [], objects: [], created: new Set<string>(), used: new Set<string>(), protect: 0 };
     groups.set(name, group);
     if (isKubernetesObject(r)) {
       group.objects.push(presentable(r.rawInputs));
+      if (r.protect) group.protect++;
       continue;
     }
     const line = summary(r, owner);
@@ -149,6 +154,7 @@ export async function renderStack(options: {
     for (const repo of group.used) {
       if (!group.created.has(repo)) group.comments.push(`# github repository ${owner}/${repo}: looked up (created by another stack, or pre-existing)`);
     }
+    if (group.protect > 0) group.comments.push(`# protected: ${group.protect} Kubernetes objects; removing them fails until offboard: true`);
   }
 
   return [...groups.entries()]

@@ -61,6 +61,15 @@ describe("render: desired state as YAML", () => {
     assert.doesNotMatch(production, /created by this stack/);
   });
 
+  it("shows what a reviewer must not miss: protection, template generation and team grants", async () => {
+    const staging = joinGroups(await render("staging"));
+    const shop = (await render("staging")).find((g) => g.name === "tenant-shop")!.text;
+    assert.match(shop, /^# protected: \d+ Kubernetes objects; removing them fails until offboard: true$/m);
+    assert.match(staging, /^# github repository acme-org\/shop-deploy: created by this stack \(private, generated from acme-org\/flux-fleet-tenant-template, kept on destroy\)$/m);
+    const teams = await renderStack({ stack: "staging", config: { ...stackConfig("staging"), "fleet:tenants": [{ name: "shop", team: "shop-devs" }] } });
+    assert.match(joinGroups(teams), /^# github team shop-devs gets push on acme-org\/shop-deploy$/m);
+  });
+
   it("redacts secrets even when their values are known (a kubeconfig stack, computed keys)", async () => {
     const kubeconfig = "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-key-data: TOPSECRETKEYDATA\n";
     const groups = await renderStack({
