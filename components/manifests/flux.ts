@@ -1,0 +1,173 @@
+/**
+ * Flux: the Flux Operator's Helm values, the FluxInstance, and the fleet repository's scaffold.
+ */
+import { FLUX_NAMESPACE, FluxComponent, TENANT_SERVICE_ACCOUNT } from "../constants";
+import { RepoFile, cleanPath, yamlFile } from "./common";
+
+/** The Flux Operator Helm chart (OCI). */
+export const FLUX_OPERATOR_CHART = "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator";
+/**
+ * Helm values of the flux-operator chart, each default that widens rights or exposes data turned
+ * off (chart `values.yaml` and `templates/`, controlplaneio-fluxcd/charts; operator
+ * `cmd/operator/main.go` and `internal/controller/resourceset_controller.go`):
+ * - `multitenancy`: the operator impersonates `<namespace>:flux` (the tenant account) for a
+ *   ResourceSet or ResourceSetInputProvider that names no account, instead of applying it as its
+ *   own cluster-admin account. Workload identity likewise falls back to that account, never to
+ *   the operator pod's cloud identity.
+ * - `rbac.createAggregation: false`: the chart would grant write on ResourceSets to the built-in
+ *   `admin` and `edit` roles. A ResourceSet's `dependsOn` is read with the operator's own client in
+ *   any namespace, so a tenant could probe other tenants' objects; tenants get no ResourceSet
+ *   rights unless their `clusterRole` grants them.
+ * - `web`: the status UI has no authentication, answers with the operator's cluster-admin client,
+ *   and the chart's NetworkPolicy admits every namespace. Off unless `fleet:flux.web`; when on, the
+ *   policy admitting every namespace is still not created (reach it with `kubectl port-forward`),
+ *   and no ClusterRoles for it are made.
+ */
+export function fluxOperatorValues(args: { readonly web: boolean }) {
+  return {
+    multitenancy: {
+      enabled: true,
+      defaultServiceAccount: TENANT_SERVICE_ACCOUNT,
+      enabledForWorkloadIdentity: true,
+      defaultWorkloadIdentityServiceAccount: TENANT_SERVICE_ACCOUNT,
+    },
+    rbac: { create: true, createAggregation: false },
+    web: {
+      enabled: args.web,
+      networkPolicy: { create: false },
+      rbac: { createRoles: false, createAggregation: false },
+      ingress: { enabled: false },
+      httpRoute: { enabled: false },
+    },
+    hostNetwork: false,
+    serviceMonitor: { create: false },
+  };
+}
+
+/** Name of the FluxInstance, its sync objects and the fleet pull secret, as `flux bootstrap` names them. */
+export const FLUX_INSTANCE_NAME = "flux";
+export const FLUX_SYNC_NAME = "flux-system";
+
+export interface FluxInstanceArgs {
+  /** Flux distribution version (exact or range). */
+  readonly version: string;
+  readonly components: readonly FluxComponent[];
+  readonly multitenant: boolean;
+  readonly networkPolicy: boolean;
+  /** `ssh://` URL of the fleet repository. */
+  readonly url: string;
+  readonly branch: string;
+  /** Path in the fleet repository this cluster syncs (`clusters/<env>`). */
+  readonly path: string;
+  /** Name of the SSH secret in flux-system. */
+  readonly pullSecret: string;
+}
+
+/** How long `pulumi up` waits for the FluxInstance to be Ready. */
+export const FLUX_INSTANCE_TIMEOUT_SECONDS = 1800;
+
+/**
+ * The one FluxInstance (`fluxcd.controlplane.io/v1`): controllers, multi-tenancy lockdown,
+ * network policies and the bootstrap sync. Pulumi waits for it to be Ready.
+ */
+export function fluxInstance(args: FluxInstanceArgs) {
+  return {
+    apiVersion: "fluxcd.controlplane.io/v1",
+    kind: "FluxInstance",
+    metadata: {
+      name: FLUX_INSTANCE_NAME,
+      namespace: FLUX_NAMESPACE,
+      // Wait for Ready, for up to FLUX_INSTANCE_TIMEOUT_SECONDS: the provider's default of 10 minutes
+      // (pulumi-kubernetes await code; the annotation applies when no customTimeouts is set) can
+      // run out on a first install that pulls the controller images over a slow link.
+      annotations: { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": String(FLUX_INSTANCE_TIMEOUT_SECONDS) },
+    },
+    spec: {
+      distribution: {
+        version: args.version,
+        registry: "ghcr.io/fluxcd",
+        artifact: "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests",
+      },
+      components: [...args.components],
+      cluster: {
+        type: "kubernetes",
+        multitenant: args.multitenant,
+        // Every Kustomization and HelmRelease in a tenant namespace that names no account runs as
+        // the tenant account of its own namespace, at any nesting depth (never `default`).
+        ...(args.multitenant ? { tenantDefaultServiceAccount: TENANT_SERVICE_ACCOUNT } : {}),
+        networkPolicy: args.networkPolicy,
+        domain: "cluster.local",
+      },
+      sync: {
+        kind: "GitRepository",
+        url: args.url,
+        ref: `refs/heads/${args.branch}`,
+        path: args.path,
+        pullSecret: args.pullSecret,
+      },
+    },
+  };
+}
+
+/**
+ * The scaffold that makes `clusters/<env>` reconcile on the first sync: a kustomization.yaml
+ * listing an `infrastructure` Flux Kustomization, which applies `infrastructure/<env>` (where
+ * SREs put cluster-wide components such as ingress controllers).
+ */
+export function fleetScaffold(env: string, clusterPath: string): RepoFile[] {
+  const cluster = cleanPath(clusterPath);
+  const infrastructure = `infrastructure/${env}`;
+  return [
+    yamlFile(`${cluster}/kustomization.yaml`, {
+      apiVersion: "kustomize.config.k8s.io/v1beta1",
+      kind: "Kustomization",
+      resources: ["infrastructure.yaml"],
+    }),
+    yamlFile(`${cluster}/infrastructure.yaml`, {
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+      kind: "Kustomization",
+      metadata: { name: "infrastructure", namespace: FLUX_NAMESPACE },
+      spec: {
+        interval: "10m",
+        retryInterval: "1m",
+        timeout: "5m",
+        sourceRef: { kind: "GitRepository", name: FLUX_SYNC_NAME },
+        path: `./${infrastructure}`,
+        prune: true,
+        wait: true,
+        // Cluster-wide infrastructure is SRE-owned: it runs with the controller's own rights,
+        // not the tenant default service account the multi-tenancy lockdown would impose.
+        serviceAccountName: "kustomize-controller",
+      },
+    }),
+    yamlFile(`${infrastructure}/kustomization.yaml`, {
+      apiVersion: "kustomize.config.k8s.io/v1beta1",
+      kind: "Kustomization",
+      resources: [],
+    }),
+  ];
+}
+
+/** README of the fleet repository, written once by the owning stack. */
+export function fleetReadme(repository: string): RepoFile {
+  return {
+    path: "README.md",
+    content: `# ${repository}
+
+The fleet repository: cluster configuration and cluster-wide infrastructure, owned by the SREs.
+Flux on each cluster syncs its own \`clusters/<env>\` path from this repository with a read-only
+deploy key (one per cluster, titled \`flux-<env>\`). The files here were scaffolded once by the
+fleet Pulumi program; they are yours to edit, and the program never reverts them.
+
+| Path | What goes there |
+|---|---|
+| \`clusters/<env>/kustomization.yaml\` | What Flux applies on cluster \`<env>\`: add entries here |
+| \`clusters/<env>/infrastructure.yaml\` | The \`infrastructure\` Flux Kustomization, applying \`infrastructure/<env>\` |
+| \`infrastructure/<env>/\` | Cluster-wide components (ingress controllers, cert-manager, policies, repository secrets) |
+
+Tenants are not registered here: each tenant is listed in the fleet program's stack config
+(\`Pulumi.<env>.yaml\`, key \`fleet:tenants\`), which creates its namespaces, RBAC, deploy key
+and the Flux objects that sync the tenant's own deployment repository.
+`,
+  };
+}

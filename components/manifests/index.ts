@@ -1,0 +1,12 @@
+/**
+ * Pure builders: what each Kubernetes object and repository file looks like. No Pulumi resources
+ * here; components wire these into resources. Values that come from other resources (keys) are
+ * passed in as `pulumi.Input`s and placed as they are. Files are typed objects serialised by the
+ * `yaml` library, so output is byte-stable across runs.
+ *
+ * common.ts  metadata, namespaces, SSH secrets and URLs, files    flux.ts  operator values, FluxInstance, fleet scaffold
+ * tenant.ts  tenant namespaces, accounts, RBAC, sync, isolation, quota, template layout
+ */
+export * from "./common";
+export * from "./flux";
+export * from "./tenant";
