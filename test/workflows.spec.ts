@@ -5,11 +5,12 @@
  * there for in a small counterexample.
  */
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
+import { BODY_LIMIT, driftBody, issueTitle, LABEL, reportDrift } from "../.github/actions/drift-issue/drift-issue";
 import { discoverStacks, matrixStacks, ORDER_FILE, StackListError, stackFiles, stackFilesAt } from "../scripts/stacks";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -177,8 +178,22 @@ function credentialFreeViolations(files: Files): string[] {
 /** Values a pull-request job may give the GitHub provider as GITHUB_TOKEN. */
 const READ_TOKENS = ["${{ secrets.FLEET_GITHUB_READ_TOKEN }}", "${{ github.token }}", "${{ secrets.GITHUB_TOKEN }}"];
 
+/** Every job of every workflow (a job calling a reusable workflow is listed once, as the caller). */
+function allJobs(files: Files): Job[] {
+  return [...files.workflows.entries()].flatMap(([file, w]) =>
+    Object.entries(w.doc?.jobs ?? {}).map(([id, job]: [string, any]) => ({ where: `${short(file)} › ${id}`, file, id, job })),
+  );
+}
+
+/** Jobs that run in a `*-preview` environment, whatever starts them (pull requests, the drift schedule). */
+function previewEnvironmentJobs(files: Files): Job[] {
+  return allJobs(files).filter(({ job }) => environmentName(job).endsWith(PREVIEW_SUFFIX));
+}
+
+/** Pull-request jobs and `*-preview` jobs that give the GitHub provider anything but a read-only token. */
 function githubTokenViolations(files: Files): string[] {
-  return pullRequestJobs(files).flatMap(({ where, job }) =>
+  const jobs = [...pullRequestJobs(files), ...previewEnvironmentJobs(files).filter((j) => !pullRequestJobs(files).some((p) => p.where === j.where))];
+  return jobs.flatMap(({ where, job }) =>
     [job?.env, ...(job?.steps ?? []).map((s: any) => s?.env)]
       .filter((env) => env && typeof env === "object" && "GITHUB_TOKEN" in env)
       .filter((env) => !READ_TOKENS.includes(String(env.GITHUB_TOKEN).trim()))
@@ -186,17 +201,40 @@ function githubTokenViolations(files: Files): string[] {
   );
 }
 
+/** Jobs in a `*-preview` environment that can see the admin token: those credentials are a preview's, whatever the trigger. */
+function previewAdminTokenViolations(files: Files): string[] {
+  return previewEnvironmentJobs(files).flatMap(({ where, job }) =>
+    secretRefs(job)
+      .filter((ref) => mayBe(ref, ADMIN_TOKEN))
+      .map((ref) => `${where} runs in a *${PREVIEW_SUFFIX} environment and references ${show(ref)}, which can be ${ADMIN_TOKEN}`),
+  );
+}
+
+/**
+ * Jobs, on any trigger, that reference a secret other than the workflow's own GITHUB_TOKEN without
+ * naming an environment: credentials are environment secrets only (docs/ci.md).
+ */
+function secretOutsideEnvironmentViolations(files: Files): string[] {
+  return [...files.workflows.keys()]
+    .flatMap((f) => jobsFrom(files, f))
+    .filter(({ job }) => environmentName(job) === "")
+    .flatMap(({ where, job }) => secretRefs(job).filter((r) => !(r.exact && r.name === "GITHUB_TOKEN")).map((r) => `${where} references ${show(r)} outside an environment`));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Scripts, pins, triggers, permissions
 
-/** Every `run:` script (workflows and actions) with a `${{` in it. */
+/** Keys whose string value is a script: `run:`, and `script:` of actions/github-script. */
+const SCRIPT_KEYS = ["run", "script"];
+
+/** Every `run:` or github-script `script:` (workflows and actions) with a `${{` in it. */
 function runExpressionViolations(files: Files): string[] {
   const found: string[] = [];
   const walk = (node: unknown, at: string) => {
     if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${at}[${i}]`));
     else if (node && typeof node === "object") {
       for (const [k, v] of Object.entries(node)) {
-        if (k === "run" && typeof v === "string" && v.includes("${{")) found.push(`${at}.run: ${v.split("\n").find((l) => l.includes("${{"))!.trim()}`);
+        if (SCRIPT_KEYS.includes(k) && typeof v === "string" && v.includes("${{")) found.push(`${at}.${k}: ${v.split("\n").find((l) => l.includes("${{"))!.trim()}`);
         else walk(v, `${at}.${k}`);
       }
     }
@@ -249,9 +287,15 @@ function pullRequestTargetViolations(files: Files): string[] {
   return [...files.workflows].filter(([, s]) => triggers(s.doc).includes("pull_request_target")).map(([f]) => `${f} runs on pull_request_target`);
 }
 
-/** Workflow-level permissions that are missing or grant a write; job-level writes other than pull-requests. */
+/** Writes a job may add to its own token: comments on a pull request, and drift issues. */
+const JOB_WRITES = ["pull-requests", "issues"];
+
+/**
+ * Workflow-level permissions that are missing or grant a write; job-level writes other than
+ * JOB_WRITES; `issues: write` in a job that can run for a pull request.
+ */
 function permissionViolations(files: Files): string[] {
-  return [...files.workflows].flatMap(([f, s]) => {
+  const byFile = [...files.workflows].flatMap(([f, s]) => {
     const top = s.doc?.permissions;
     const found: string[] = [];
     if (!top || typeof top !== "object") found.push(`${f} has no workflow-level permissions map (${JSON.stringify(top)})`);
@@ -260,11 +304,15 @@ function permissionViolations(files: Files): string[] {
       const p = job?.permissions;
       if (typeof p === "string" && p !== "read-all") found.push(`${f} › ${id} has permissions: ${p}`);
       else if (p && typeof p === "object") {
-        for (const [k, v] of Object.entries(p)) if (v === "write" && k !== "pull-requests") found.push(`${f} › ${id} grants ${k}: write`);
+        for (const [k, v] of Object.entries(p)) if (v === "write" && !JOB_WRITES.includes(k)) found.push(`${f} › ${id} grants ${k}: write`);
       }
     }
     return found;
   });
+  const issueWriters = pullRequestJobs(files)
+    .filter(({ job }) => job?.permissions && typeof job.permissions === "object" && job.permissions.issues === "write")
+    .map(({ where }) => `${where} can run for a pull request and grants issues: write`);
+  return [...byFile, ...issueWriters];
 }
 
 /** Files (workflows and actions) whose text mentions the admin token at all. */
@@ -347,8 +395,9 @@ const workflow = (name: string) => {
 
 describe("CI workflows: policies", () => {
   it("the workflows and actions exist and parse as YAML", () => {
-    for (const name of ["preview.yml", "up.yml", "up-stack.yml"]) assert.ok(workflow(name).jobs, `${name} has jobs`);
+    for (const name of ["preview.yml", "up.yml", "up-stack.yml", "drift.yml"]) assert.ok(workflow(name).jobs, `${name} has jobs`);
     assert.ok(files.actions.has(".github/actions/stack-gate/action.yml"));
+    assert.ok(files.actions.has(".github/actions/drift-issue/action.yml"));
     for (const [f, s] of files.actions) assert.equal(s.doc?.runs?.using, "composite", `${f} is a composite action`);
   });
 
@@ -384,12 +433,23 @@ describe("CI workflows: policies", () => {
     assert.deepEqual(githubTokenViolations(files), []);
   });
 
+  it("no job in a *-preview environment, on any trigger, can see the admin token or give the provider a writing one", () => {
+    assert.deepEqual(previewAdminTokenViolations(files), []);
+    assert.deepEqual(githubTokenViolations(files), []);
+    // Not vacuous: the scheduled drift job is one of them, beside the pull request's preview.
+    assert.deepEqual(previewEnvironmentJobs(files).map((j) => j.where).sort(), ["drift.yml › drift", "preview.yml › preview"]);
+  });
+
+  it("credentials are environment secrets: no job on any trigger references a secret outside an environment", () => {
+    assert.deepEqual(secretOutsideEnvironmentViolations(files), []);
+  });
+
   it("no workflow runs on pull_request_target: previews stay on pull_request, where a fork's PR gets no secrets", () => {
     assert.deepEqual(pullRequestTargetViolations(files), []);
     assert.ok(triggers(workflow("preview.yml")).includes("pull_request"));
   });
 
-  it("no run: script contains ${{ }}: event data, inputs and matrix values reach scripts through env:", () => {
+  it("no run: script (nor github-script script:) contains ${{ }}: event data, inputs and matrix values reach scripts through env:", () => {
     assert.deepEqual(runExpressionViolations(files), []);
   });
 
@@ -408,8 +468,10 @@ describe("CI workflows: policies", () => {
     }
   });
 
-  it("permissions are read-only per workflow; a job gets pull-requests: write at most", () => {
+  it("permissions are read-only per workflow; a job adds pull-requests: write, or issues: write outside pull requests, at most", () => {
     assert.deepEqual(permissionViolations(files), []);
+    const writers = allJobs(files).filter(({ job }) => job?.permissions?.issues === "write");
+    assert.deepEqual(writers.map((j) => j.where), ["drift.yml › drift"], "only the drift job writes issues");
   });
 
   it("the admin GitHub token appears only in up-stack.yml, whose job runs in the environment it is given", () => {
@@ -452,6 +514,338 @@ describe("CI workflows: behaviour", () => {
   });
 });
 
+// ---------------------------------------------------------------------------------------------
+// Drift: .github/workflows/drift.yml and .github/actions/drift-issue
+
+/** The gate step of a job over the stacks, and the steps after it. */
+function gated(job: any): { gate: any; after: any[] } {
+  const steps: any[] = job.steps;
+  const at = steps.findIndex((s) => s.uses === "./.github/actions/stack-gate");
+  assert.ok(at >= 0, "the job uses ./.github/actions/stack-gate");
+  return { gate: steps[at], after: steps.slice(at + 1) };
+}
+
+/** Runs a `run:` script as GitHub's bash does (`bash --noprofile --norc -eo pipefail {0}`). */
+function runStep(script: string, cwd: string, env: Record<string, string>) {
+  const file = path.join(cwd, "step.sh");
+  fs.writeFileSync(file, script);
+  return spawnSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", file], { cwd, env: { PATH: process.env.PATH ?? "", ...env }, encoding: "utf8" });
+}
+
+interface FakeIssue {
+  number: number;
+  title: string;
+  body: string;
+  labels: string[];
+  state: "open" | "closed";
+  state_reason?: string;
+  pull_request?: object;
+}
+
+/** A GitHub of issues, comments and labels, with the calls github-script's `github` makes. */
+function fakeGitHub(issues: FakeIssue[] = [], labels: string[] = []) {
+  const comments: { issue: number; body: string }[] = [];
+  const calls: string[] = [];
+  const notFound = () => Object.assign(new Error("Not Found"), { status: 404 });
+  const find = (n: number) => issues.find((i) => i.number === n) ?? assert.fail(`no issue #${n}`);
+  const rest = {
+    issues: {
+      listForRepo: async (p: any) => {
+        calls.push("list");
+        assert.equal(p.state, "open");
+        return { data: issues.filter((i) => i.state === "open" && (!p.labels || i.labels.includes(p.labels))).map((i) => ({ ...i })) };
+      },
+      create: async (p: any) => {
+        calls.push("create");
+        assert.ok(p.body.length <= BODY_LIMIT, "GitHub refuses a longer body");
+        const issue: FakeIssue = { number: Math.max(0, ...issues.map((i) => i.number)) + 1, title: p.title, body: p.body, labels: p.labels ?? [], state: "open" };
+        issues.push(issue);
+        return { data: { ...issue, html_url: `https://github.com/acme-org/fleet/issues/${issue.number}` } };
+      },
+      update: async (p: any) => {
+        calls.push(`update #${p.issue_number}`);
+        const issue = find(p.issue_number);
+        if (p.body !== undefined) {
+          assert.ok(p.body.length <= BODY_LIMIT, "GitHub refuses a longer body");
+          issue.body = p.body;
+        }
+        if (p.state) Object.assign(issue, { state: p.state, state_reason: p.state_reason });
+        return { data: issue };
+      },
+      createComment: async (p: any) => {
+        calls.push(`comment #${p.issue_number}`);
+        comments.push({ issue: p.issue_number, body: p.body });
+        return { data: {} };
+      },
+      getLabel: async (p: any) => {
+        if (!labels.includes(p.name)) throw notFound();
+        return { data: { name: p.name } };
+      },
+      createLabel: async (p: any) => {
+        calls.push(`label ${p.name}`);
+        labels.push(p.name);
+        return { data: { name: p.name } };
+      },
+    },
+  };
+  const paginate = async (fn: (p: any) => Promise<{ data: any[] }>, params: any) => (await fn(params)).data;
+  return { rest, paginate, issues, comments, labels, calls };
+}
+
+const context = { repo: { owner: "acme-org", repo: "fleet" }, serverUrl: "https://github.com", runId: 4242, sha: "0123456789abcdef0123456789abcdef01234567" };
+function fakeCore() {
+  const said: string[] = [];
+  const say = (level: string) => (m: string) => said.push(`${level}: ${m}`);
+  return { said, info: say("info"), notice: say("notice"), warning: say("warning"), setFailed: say("failed") };
+}
+
+describe("CI workflows: drift (drift.yml)", () => {
+  const drift = () => workflow("drift.yml");
+  const job = () => drift().jobs.drift;
+  const step = (id: string) => job().steps.find((s: any) => s.id === id) ?? assert.fail(`drift.yml › drift has no step ${id}`);
+  const made: string[] = [];
+  const tmp = () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-drift-"));
+    made.push(dir);
+    return dir;
+  };
+  after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+  it("runs daily on a schedule and by hand, never for a push or a pull request", () => {
+    assert.deepEqual(triggers(drift()).sort(), ["schedule", "workflow_dispatch"]);
+    const crons = drift().on.schedule.map((e: any) => e.cron);
+    assert.equal(crons.length, 1);
+    assert.match(crons[0], /^\d{1,2} \d{1,2} \* \* \*$/, "once a day");
+    assert.ok(!pullRequestJobs(files).some((j) => j.file.endsWith("drift.yml")));
+  });
+
+  it("checks every discovered stack, from a discover job like up.yml's, and only on main", () => {
+    const discover = drift().jobs.discover;
+    assert.equal(environmentName(discover), "", "discover has no credentials");
+    const list = discover.steps.find((s: any) => s.id === "discover");
+    assert.match(list.run, /node -r ts-node\/register scripts\/stacks\.ts --matrix > stacks\.json/);
+    assert.doesNotMatch(list.run, /--since/, "the stacks that exist, not deleted ones");
+    assert.deepEqual(job().needs, ["discover"]);
+    assert.equal(job().strategy.matrix.stack, "${{ fromJSON(needs.discover.outputs.stacks) }}");
+    assert.equal(job().strategy["fail-fast"], false, "one stack's failure does not hide the others' drift");
+    assert.deepEqual(Object.keys(drift().jobs).sort(), ["discover", "drift"], "no job per stack");
+    // The first step stops a run started by hand on another branch.
+    const guard = discover.steps[0].run;
+    assert.equal(runStep(guard, tmp(), { GITHUB_REF: "refs/heads/main" }).status, 0);
+    const other = runStep(guard, tmp(), { GITHUB_REF: "refs/heads/feature" });
+    assert.equal(other.status, 1);
+    assert.match(other.stdout, /^::error title=drift runs on main only::this run is on refs\/heads\/feature/m);
+  });
+
+  it("the drift workflow's gate is tested the way the preview workflow's is", () => {
+    const jobs: [string, any, string][] = [
+      ["preview.yml › preview", workflow("preview.yml").jobs.preview, "preview"],
+      ["drift.yml › drift", job(), "preview --refresh"],
+    ];
+    for (const [where, j, command] of jobs) {
+      const { gate, after } = gated(j);
+      assert.equal(gate.id, "gate", where);
+      assert.equal(gate.with.stack, "${{ matrix.stack }}", where);
+      assert.equal(gate.with.command, command, where);
+      assert.equal(gate.with["github-token-secret"], "FLEET_GITHUB_READ_TOKEN", `${where}: a missing read token is named`);
+      assert.deepEqual(j.steps.slice(0, j.steps.indexOf(gate)).map((s: any) => String(s.uses).split("@")[0]), ["actions/checkout"], `${where}: only the checkout runs before the gate`);
+      for (const s of after) assert.match(String(s.if ?? ""), /^steps\.gate\.outputs\.run == 'true'( && |$)/, `${where}: ${s.name ?? s.uses ?? s.run} runs only when the gate lets it`);
+    }
+    const action = files.actions.get(".github/actions/stack-gate/action.yml")!.doc;
+    assert.equal(action.inputs.hint.default, "The offline render diff shows the change.", "preview and up keep their notice");
+    assert.match(gated(job()).gate.with.hint, /drift is not checked/);
+  });
+
+  it("runs in <stack>-preview with exactly a preview's credentials, and never references FLEET_GITHUB_TOKEN", () => {
+    assert.equal(environmentName(job()), "${{ matrix.stack }}-preview");
+    assert.deepEqual(job().env, workflow("preview.yml").jobs.preview.env, "the same secrets as the stack's preview");
+    assert.equal(job().env.GITHUB_TOKEN, "${{ secrets.FLEET_GITHUB_READ_TOKEN }}");
+    assert.doesNotMatch(files.workflows.get(".github/workflows/drift.yml")!.text, /FLEET_GITHUB_TOKEN/);
+    assert.doesNotMatch(files.actions.get(".github/actions/drift-issue/action.yml")!.text, /FLEET_GITHUB_TOKEN|secrets\./);
+    assert.ok(!secretRefs(job()).some((r) => mayBe(r, ADMIN_TOKEN)));
+    assert.deepEqual(job().permissions, { contents: "read", issues: "write" });
+    assert.deepEqual(drift().permissions, { contents: "read" });
+    assert.equal(job().concurrency.group, "drift-${{ matrix.stack }}", "one run per stack at a time: never two issues for one stack");
+    assert.equal(job().concurrency["cancel-in-progress"], false);
+  });
+
+  it("runs pulumi preview --refresh --expect-no-changes --diff of the stack, and tells drift from a failed preview", () => {
+    const preview = step("preview");
+    assert.deepEqual(preview.env, { STACK: "${{ matrix.stack }}" });
+    const command = /^\s*pulumi preview (.*)$/m.exec(preview.run)?.[1] ?? assert.fail("no pulumi preview line");
+    for (const flag of ["--refresh", "--expect-no-changes", "--diff", '--stack "$STACK"']) assert.ok(command.includes(flag), `pulumi preview ${flag}`);
+    assert.match(command, /> drift\.diff 2> preview\.err$/);
+    const bin = tmp();
+    fs.writeFileSync(
+      path.join(bin, "pulumi"),
+      '#!/usr/bin/env bash\necho "$*" >> "$FAKE_LOG"\n[ "$1" = preview ] || exit 0\nprintf "%s" "$FAKE_OUT"\nprintf "%s" "$FAKE_ERR" >&2\nexit "$FAKE_STATUS"\n',
+      { mode: 0o755 },
+    );
+    const run = (status: number, out: string, err = "") => {
+      const cwd = tmp();
+      const output = path.join(cwd, "github-output");
+      fs.writeFileSync(output, "");
+      const env = { PATH: `${bin}:${process.env.PATH}`, STACK: "staging", GITHUB_OUTPUT: output, FAKE_LOG: path.join(cwd, "log"), FAKE_OUT: out, FAKE_ERR: err, FAKE_STATUS: String(status) };
+      const r = runStep(preview.run, cwd, env);
+      return { status: r.status, stdout: r.stdout, output: fs.readFileSync(output, "utf8"), diff: fs.readFileSync(path.join(cwd, "drift.diff"), "utf8"), args: fs.readFileSync(path.join(cwd, "log"), "utf8") };
+    };
+    const clean = run(0, "Resources:\n    42 unchanged\n");
+    assert.deepEqual([clean.status, clean.output], [0, "drift=false\n"]);
+    assert.match(clean.args, /^preview --stack staging --refresh --expect-no-changes --diff /);
+    const changed = "  ~ rbac.authorization.k8s.io/v1:RoleBinding: (update)\n      ~ subjects: [...]\nResources:\n    ~ 1 to update\n";
+    for (const [status, err] of [
+      [7, "error: no changes were expected but changes were proposed\n"], // the CLI's exit code for it
+      [255, "error: no changes were expected but changes were proposed\n"], // CLIs before that code
+      [255, "error: error: no changes were expected but changes occurred\n"],
+    ] as [number, string][]) {
+      const r = run(status, changed, err);
+      assert.deepEqual([r.status, r.output, r.diff], [0, "drift=true\n", changed], `status ${status}: ${err.trim()}`);
+    }
+    // Failures fail the step and say nothing of drift, so no issue is opened or closed.
+    for (const [status, err] of [
+      [255, "error: decrypting secret value: failed to decrypt: incorrect passphrase\n"],
+      [3, "error: this command requires logging in\n"],
+      [1, "error: an unhandled error occurred: program exited with non-zero exit code: 1\n"],
+    ] as [number, string][]) {
+      const r = run(status, "", err);
+      assert.deepEqual([r.status, r.output], [status, ""], err.trim());
+      assert.match(r.stdout, /^::error title=drift check failed \(staging\)::pulumi preview exited with status \d+/m);
+    }
+    // A value read from the cluster cannot pose as the changes error, nor act as a workflow command.
+    const hostile = "      + data: {\n      +     note: \"error: no changes were expected\"\n::add-mask::x\n";
+    const r = run(1, hostile, "error: update failed\n");
+    assert.deepEqual([r.status, r.output], [1, ""]);
+    const lines = r.stdout.split("\n");
+    const stop = lines.findIndex((l) => /^::stop-commands::[0-9a-f]{32}$/.test(l));
+    const resume = lines.indexOf(`::${lines[stop]?.slice("::stop-commands::".length)}::`);
+    const injected = lines.indexOf("::add-mask::x");
+    assert.ok(stop >= 0 && stop < injected && injected < resume, "the output is printed between ::stop-commands:: and its token");
+  });
+
+  it("opens, updates or closes the issue only after a preview that finished, with its verdict", () => {
+    const steps: any[] = job().steps;
+    const issue = steps.find((s) => s.uses === "./.github/actions/drift-issue") ?? assert.fail("no drift-issue step");
+    assert.ok(steps.indexOf(issue) > steps.indexOf(step("preview")));
+    assert.deepEqual(issue.with, { stack: "${{ matrix.stack }}", drift: "${{ steps.preview.outputs.drift }}", "diff-file": "drift.diff" });
+    // No status function: the step runs only if every step before it succeeded, so a failed preview
+    // (which exits non-zero) skips it; and only with a verdict the preview step wrote.
+    assert.doesNotMatch(issue.if, /always\(\)|failure\(\)|cancelled\(\)/);
+    assert.match(issue.if, /steps\.preview\.outputs\.drift == 'true'/);
+    assert.match(issue.if, /steps\.preview\.outputs\.drift == 'false'/);
+    assert.match(step("preview").run, /echo "drift=true" >> "\$GITHUB_OUTPUT"/);
+    assert.match(step("preview").run, /echo "drift=false" >> "\$GITHUB_OUTPUT"/);
+  });
+});
+
+describe("CI workflows: the drift issue (.github/actions/drift-issue)", () => {
+  const action = () => files.actions.get(".github/actions/drift-issue/action.yml")!.doc;
+  const made: string[] = [];
+  after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+  /** Runs the action's github-script `script:` as github-script does, against the fakes. */
+  async function runAction(github: ReturnType<typeof fakeGitHub>, stack: string, verdict: string, diff = "") {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-drift-issue-"));
+    made.push(dir);
+    fs.writeFileSync(path.join(dir, "drift.diff"), diff);
+    const [script] = action().runs.steps;
+    assert.ok(String(script.uses).startsWith("actions/github-script@"));
+    const env = { STACK: stack, DRIFT: verdict, DIFF_FILE: path.join(dir, "drift.diff"), ACTION_PATH: path.join(ROOT, ".github", "actions", "drift-issue") };
+    assert.deepEqual(Object.keys(script.env).sort(), Object.keys(env).sort());
+    const AsyncFunction = Object.getPrototypeOf(async () => undefined).constructor;
+    const core = fakeCore();
+    await new AsyncFunction("require", "github", "context", "core", "process", script.with.script)(require, github, context, core, { env });
+    return core;
+  }
+  const drifted = (n: number) => `  ~ networking.k8s.io/v1:NetworkPolicy: (update)\n      ~ spec: { ingress: [${n}] }\nView Live: https://app.pulumi.com/acme/fleet/staging/previews/${n}\nResources:\n    ~ 1 to update\n`;
+
+  it("one issue per stack: opened on drift, updated while the stack drifts, closed with a comment once it is clean", async () => {
+    const gh = fakeGitHub([{ number: 7, title: issueTitle("staging-eu"), body: "<!-- fleet-drift stack=staging-eu -->", labels: [LABEL], state: "open" }]);
+    const core = await runAction(gh, "staging", "true", drifted(1));
+    const opened = gh.issues.find((i) => i.title === "Drift: staging") ?? assert.fail("no issue opened");
+    assert.deepEqual([opened.labels, opened.state], [["drift"], "open"]);
+    assert.ok(opened.body.includes("~ spec: { ingress: [1] }"), "the diff is in the body");
+    assert.ok(opened.body.includes("https://github.com/acme-org/fleet/actions/runs/4242"), "the run is linked");
+    assert.ok(gh.labels.includes("drift"), "the label is created when missing");
+    assert.match(core.said.join("\n"), /warning: staging: drift; opened #8/);
+
+    // The next run: the same drift (only Pulumi Cloud's link differs) updates the body, quietly.
+    gh.calls.length = 0;
+    await runAction(gh, "staging", "true", drifted(1).replace("previews/1", "previews/2"));
+    assert.deepEqual(gh.calls, ["list", "update #8"]);
+    assert.equal(gh.issues.filter((i) => i.title === "Drift: staging").length, 1, "never a second issue");
+
+    // A different drift updates the body and comments, so watchers hear of it.
+    gh.calls.length = 0;
+    await runAction(gh, "staging", "true", drifted(2));
+    assert.deepEqual(gh.calls, ["list", "update #8", "comment #8"]);
+    assert.ok(gh.issues.find((i) => i.number === 8)!.body.includes("ingress: [2]"));
+
+    // Clean: a comment naming the run, then closed. The other stack's issue stays open.
+    gh.calls.length = 0;
+    await runAction(gh, "staging", "false");
+    assert.deepEqual(gh.calls, ["list", "comment #8", "update #8"]);
+    assert.deepEqual([gh.issues.find((i) => i.number === 8)!.state, gh.issues.find((i) => i.number === 8)!.state_reason], ["closed", "completed"]);
+    assert.match(gh.comments.at(-1)!.body, /^No drift any more: in \[this run\]\(https:\/\/github\.com\/acme-org\/fleet\/actions\/runs\/4242\)/);
+    assert.equal(gh.issues.find((i) => i.number === 7)!.state, "open");
+
+    // Clean again, and no issue open: nothing to do.
+    gh.calls.length = 0;
+    await runAction(gh, "staging", "false");
+    assert.deepEqual(gh.calls, ["list"]);
+  });
+
+  it("finds the stack's issue by its marker when renamed, and ignores pull requests and other stacks' markers", async () => {
+    const gh = fakeGitHub(
+      [
+        { number: 3, title: "staging drifts (RBAC)", body: "<!-- fleet-drift stack=staging -->\nold", labels: [LABEL], state: "open" },
+        { number: 4, title: "Drift: staging", body: "", labels: [LABEL], state: "open", pull_request: {} },
+        { number: 5, title: "Drift: production", body: "quoting <!-- fleet-drift stack=staging -->", labels: [LABEL], state: "open" },
+      ],
+      [LABEL],
+    );
+    await runAction(gh, "staging", "true", drifted(1));
+    assert.deepEqual(gh.calls, ["list", "update #3", "comment #3"]);
+    gh.calls.length = 0;
+    await runAction(gh, "staging", "false");
+    assert.deepEqual(gh.calls, ["list", "comment #3", "update #3"]);
+  });
+
+  it("a missing verdict (the preview did not finish) changes nothing", async () => {
+    for (const verdict of ["", "maybe"]) {
+      const gh = fakeGitHub([{ number: 1, title: "Drift: staging", body: "", labels: [LABEL], state: "open" }]);
+      await assert.rejects(runAction(gh, "staging", verdict), /not "true" or "false"/);
+      assert.deepEqual(gh.calls, []);
+    }
+    await assert.rejects(reportDrift({ github: fakeGitHub(), context, core: fakeCore(), stack: "a b", drift: "false" }), /not a stack name/);
+  });
+
+  it("the body fits GitHub's 65536 characters, keeps the diff's start and summary, and the diff cannot end its code block", () => {
+    const args = { stack: "production", runUrl: "https://github.com/acme-org/fleet/actions/runs/1", sha: context.sha, docsUrl: "https://x/docs/operations.md#drift" };
+    const small = driftBody({ ...args, diff: drifted(1) });
+    assert.ok(small.startsWith("<!-- fleet-drift stack=production -->\n"));
+    assert.ok(small.includes(drifted(1).trimEnd()), "a short diff is there whole");
+
+    const lines = Array.from({ length: 5000 }, (_, i) => `      ~ data: { key${i}: "${"x".repeat(40)}" }`);
+    const long = `FIRST LINE\n${lines.join("\n")}\nResources:\n    ~ 5000 to update\n`;
+    const body = driftBody({ ...args, diff: long });
+    assert.ok(long.length > 2 * BODY_LIMIT);
+    assert.ok(body.length <= BODY_LIMIT, `${body.length} characters`);
+    assert.ok(body.length > BODY_LIMIT - 200, "the room is used");
+    assert.ok(body.includes("FIRST LINE") && body.includes("~ 5000 to update"), "the start and the summary are kept");
+    assert.match(body, /\[… \d+ characters cut; the whole output is in the workflow run's log …\]/);
+
+    // Backticks in a value read from the cluster: the fence is longer than any run of them.
+    const sneaky = driftBody({ ...args, diff: '      + note: "```\\n@org/admins ![x](https://evil)\\n````"\n' });
+    const fences = sneaky.split("\n").filter((l) => /^`{3,}$/.test(l));
+    assert.deepEqual(fences, ["`````", "`````"]);
+
+    // A cut never splits a character in two.
+    const emoji = driftBody({ ...args, diff: "😀".repeat(50000) });
+    assert.ok(emoji.length <= BODY_LIMIT);
+    assert.doesNotMatch(emoji, /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+  });
+});
+
 describe("CI workflows: stacks come from the repository, not from the workflows", () => {
   it("no workflow or action hard-codes a stack: no literal matrix list, stack input or environment", () => {
     assert.deepEqual(hardCodedStackViolations(files, discoverStacks(ROOT)), []);
@@ -462,7 +856,7 @@ describe("CI workflows: stacks come from the repository, not from the workflows"
     const jobs = [...files.workflows].flatMap(([f, s]) =>
       Object.entries(s.doc?.jobs ?? {}).filter(([, j]: [string, any]) => j?.strategy?.matrix?.stack).map(([id]) => `${short(f)} › ${id}`),
     );
-    assert.deepEqual(jobs.sort(), ["preview.yml › preview", "preview.yml › render-diff", "up.yml › up"], "the checks are not vacuous");
+    assert.deepEqual(jobs.sort(), ["drift.yml › drift", "preview.yml › preview", "preview.yml › render-diff", "up.yml › up"], "the checks are not vacuous");
   });
 
   it("the checks catch a literal stack list, a literal stack or environment, and a matrix from elsewhere", () => {
@@ -619,9 +1013,25 @@ describe("CI workflows: the policy checks catch what they are for", () => {
     }
   });
 
-  it("an expression inside a run: script, in a workflow or in an action", () => {
+  it("an expression inside a run: script, in a workflow or in an action, or inside a github-script script", () => {
     const w = fixture({ ".github/workflows/w.yml": `on: push\njobs:\n  j: {runs-on: x, steps: [{run: "echo \${{ github.base_ref }}"}]}` }, { ".github/actions/a/action.yml": gate.replace("echo ok", '"echo ${{ inputs.stack }}"') });
     assert.equal(runExpressionViolations(w).length, 2);
+    const script = (body: string) => fixture({ ".github/workflows/w.yml": `on: schedule\njobs:\n  j: {runs-on: x, steps: [{uses: a/b@c, with: {script: "${body}"}}]}` });
+    assert.equal(runExpressionViolations(script("core.info('${{ inputs.stack }}')")).length, 1);
+    assert.deepEqual(runExpressionViolations(script("core.info(process.env.STACK)")), []);
+  });
+
+  it("a secret outside an environment on any trigger, and the admin token in a *-preview job that no pull request starts", () => {
+    const on = (trigger: string, jobs: string) => fixture({ ".github/workflows/w.yml": `on: ${trigger}\npermissions: {contents: read}\njobs:\n${jobs}` });
+    assert.equal(secretOutsideEnvironmentViolations(on("schedule", `  d: {runs-on: x, env: {P: "\${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}}`)).length, 1);
+    assert.equal(secretOutsideEnvironmentViolations(on("push", `  d: {runs-on: x, steps: [{run: echo, env: {K: "\${{ secrets[format('KUBECONFIG_{0}', matrix.stack)] }}"}}]}`)).length, 1);
+    assert.deepEqual(secretOutsideEnvironmentViolations(on("schedule", `  d: {runs-on: x, environment: "\${{ matrix.stack }}-preview", env: {P: "\${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"}}`)), []);
+    assert.deepEqual(secretOutsideEnvironmentViolations(on("schedule", `  d: {runs-on: x, steps: [{uses: a/b@c, with: {token: "\${{ secrets.GITHUB_TOKEN }}"}}]}`)), []);
+    const scheduled = (env: string) => on("{schedule: [{cron: '0 5 * * *'}]}", `  d: {runs-on: x, environment: "\${{ matrix.stack }}-preview", env: {${env}}}`);
+    assert.equal(previewAdminTokenViolations(scheduled(`T: "\${{ secrets.FLEET_GITHUB_TOKEN }}"`)).length, 1);
+    assert.equal(previewAdminTokenViolations(scheduled(`T: "\${{ secrets[matrix.token] }}"`)).length, 1);
+    assert.equal(githubTokenViolations(scheduled(`GITHUB_TOKEN: "\${{ secrets.OTHER }}"`)).length, 1);
+    assert.deepEqual(previewAdminTokenViolations(scheduled(`GITHUB_TOKEN: "\${{ secrets.FLEET_GITHUB_READ_TOKEN }}"`)), []);
   });
 
   it("a tag pin, a short SHA, a missing tag comment, and two pins of one action", () => {
@@ -633,8 +1043,11 @@ describe("CI workflows: the policy checks catch what they are for", () => {
     assert.equal(pinConsistencyViolations(uses(`a/b@${sha} # v1`, `a/b@${"f".repeat(40)} # v2`)).length, 1);
   });
 
-  it("write permissions for every job, or a job writing contents", () => {
+  it("write permissions for every job, a job writing contents, and issues: write for a pull request", () => {
     assert.equal(permissionViolations(fixture({ ".github/workflows/w.yml": `on: push\npermissions: {contents: write}\njobs: {}` })).length, 1);
+    assert.equal(permissionViolations(fixture({ ".github/workflows/w.yml": `on: schedule\npermissions: {issues: write}\njobs: {}` })).length, 1);
+    assert.deepEqual(permissionViolations(fixture({ ".github/workflows/w.yml": `on: schedule\npermissions: {contents: read}\njobs:\n  j: {permissions: {contents: read, issues: write}}` })), []);
+    assert.equal(permissionViolations(fixture({ ".github/workflows/w.yml": `on: pull_request\npermissions: {contents: read}\njobs:\n  j: {permissions: {issues: write}}` })).length, 1);
     assert.equal(permissionViolations(fixture({ ".github/workflows/w.yml": `on: push\njobs: {}` })).length, 1);
     assert.equal(permissionViolations(fixture({ ".github/workflows/w.yml": `on: push\npermissions: {}\njobs:\n  j: {permissions: {contents: write}}` })).length, 1);
   });

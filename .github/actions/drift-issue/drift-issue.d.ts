@@ -1,0 +1,17 @@
+/** Types of drift-issue.js, for the tests (test/workflows.spec.ts). */
+
+export const LABEL: string;
+export const BODY_LIMIT: number;
+
+export function issueTitle(stack: string): string;
+
+export function driftBody(args: { stack: string; diff: string; runUrl: string; sha: string; docsUrl: string; limit?: number }): string;
+
+export function reportDrift(args: {
+  github: any;
+  context: any;
+  core: any;
+  stack: string;
+  drift: string;
+  diff?: string;
+}): Promise<{ action: "opened" | "updated" | "closed" | "none"; numbers: number[]; changed?: boolean }>;
