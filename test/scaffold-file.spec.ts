@@ -151,3 +151,38 @@ describe("Generated repositories: waiting for the branch", () => {
     await assert.rejects(new BranchExistsProvider(request, 0).create(BRANCH), /waiting for acme-org\/shop-deploy@main failed: GitHub answered 401 \(Bad credentials\)/);
   });
 });
+
+describe("Scaffold files: as Pulumi stores them", () => {
+  // The dynamic-provider host runs `requireFromString(props.__provider).handler()` on the code
+  // Pulumi serialized into state (cmd/dynamic-provider/index.js): the providers must survive it.
+  async function roundTrip<T>(provider: T): Promise<T> {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const requireFromString = require("require-from-string") as (code: string) => { handler: () => T };
+    const serialized = await pulumi.runtime.serializeFunction(() => provider);
+    return requireFromString(serialized.text).handler();
+  }
+
+  it("a ScaffoldFile provider with a self-contained fake GitHub still writes only when absent", async () => {
+    const request: GitHubRequest = async (method) =>
+      method === "GET" ? { status: 404, body: {} } : { status: 201, body: { commit: { sha: "c1" } } };
+    const provider = await roundTrip(new ScaffoldFileProvider(request, 0));
+    const created = await provider.create(SPEC);
+    assert.deepEqual([created.outs?.written, created.outs?.commit], [true, "c1"]);
+    assert.deepEqual((await provider.diff(created.id, created.outs as ScaffoldFileState, { ...SPEC, content: "x" })).changes, false);
+  });
+
+  it("the real GitHub client survives serialization and asks for GITHUB_TOKEN before any request", async () => {
+    const saved = process.env.GITHUB_TOKEN;
+    delete process.env.GITHUB_TOKEN;
+    try {
+      const files = await roundTrip(new ScaffoldFileProvider());
+      await assert.rejects(files.create(SPEC), /GITHUB_TOKEN is not set/);
+      const branches = await roundTrip(new BranchExistsProvider());
+      await assert.rejects(branches.create({ owner: "o", repository: "r", branch: "main", timeoutSeconds: 1 }), /GITHUB_TOKEN is not set/);
+    } finally {
+      if (saved !== undefined) process.env.GITHUB_TOKEN = saved;
+    }
+  });
+});
