@@ -17,6 +17,16 @@ export interface ClusterArgs {
   readonly runner?: CommandRunner;
 }
 
+/** The context kind writes for a cluster. */
+export function kindContext(name: string): string {
+  return `kind-${name}`;
+}
+
+/** What identifies a kind cluster: everything whose change makes kind create it anew. */
+export function kindClusterIdentifier(cluster: { readonly name: string; readonly nodeImage?: string; readonly workers: number }): string {
+  return `kind/${cluster.name}/${cluster.nodeImage ?? "default-image"}/${cluster.workers}-workers`;
+}
+
 export class Cluster extends pulumi.ComponentResource {
   /** The only Kubernetes provider resources in this program may use. */
   readonly provider: k8s.Provider;
@@ -33,6 +43,7 @@ export class Cluster extends pulumi.ComponentResource {
     super("fleet:cluster:Cluster", name, {}, opts);
     const { cluster } = args;
     let context: pulumi.Input<string> | undefined;
+    let clusterIdentifier: string | undefined;
     if (cluster.type === "kind") {
       this.kind = new KindCluster(
         `${name}-kind`,
@@ -42,7 +53,13 @@ export class Cluster extends pulumi.ComponentResource {
       );
       this.kubeconfig = pulumi.secret(this.kind.kubeconfig);
       this.endpoint = this.kind.endpoint;
-      context = this.kind.context;
+      // Both known from config, even in a preview where the KindCluster takes an in-place update
+      // (new provider code) and its outputs are unknown: pulumi-kubernetes' DiffConfig replaces the
+      // provider, and with it every object in the cluster, when the kubeconfig or context is
+      // unknown, unless a `clusterIdentifier` is set and unchanged (provider.go, DiffConfig). The
+      // identifier changes exactly when the kind cluster is recreated (name, image, workers).
+      context = kindContext(cluster.name);
+      clusterIdentifier = kindClusterIdentifier(cluster);
     } else {
       if (args.kubeconfig === undefined) {
         throw new pulumi.ResourceError("fleet:kubeconfig is required for fleet:cluster.type kubeconfig", this);
@@ -58,7 +75,7 @@ export class Cluster extends pulumi.ComponentResource {
       // cluster cannot be reached (pulumi-kubernetes provider.go, Read), so a refresh while Docker
       // is stopped would drop every object from state. For a cluster that is really gone, run
       // once with PULUMI_K8S_DELETE_UNREACHABLE=true (docs/kind.md).
-      { kubeconfig: this.kubeconfig, ...(context !== undefined ? { context } : {}) },
+      { kubeconfig: this.kubeconfig, ...(context !== undefined ? { context } : {}), ...(clusterIdentifier ? { clusterIdentifier } : {}) },
       { parent: this },
     );
     this.registerOutputs({ kubeconfig: this.kubeconfig, endpoint: this.endpoint, context: this.context });

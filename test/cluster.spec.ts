@@ -105,3 +105,33 @@ describe("Cluster: one Kubernetes provider for everything", () => {
     }
   });
 });
+
+describe("Cluster: a kind cluster's provider stays put unless the cluster is recreated", () => {
+  it("in a preview where the kind cluster's outputs are unknown, the provider's context and clusterIdentifier are known", async () => {
+    // pulumi-kubernetes' DiffConfig replaces the provider (and every object in the cluster) when
+    // kubeconfig or context is unknown, unless clusterIdentifier is set and unchanged.
+    const result = await runProgram({ stack: "staging", config: stackConfig("staging"), preview: true, computed: false });
+    const provider = one(result, K8S_PROVIDER);
+    assert.ok(!isSecretValue(provider.rawInputs.context) && typeof provider.inputs.context === "string", "context is known");
+    assert.equal(provider.inputs.context, "kind-fleet-staging");
+    assert.equal(
+      provider.inputs.clusterIdentifier,
+      "kind/fleet-staging/kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5/1-workers",
+    );
+  });
+
+  it("the identifier changes with the name, node image or workers (kind recreates the cluster), and nothing else", async () => {
+    const identifier = async (cluster: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      one(await runProgram({ stack: "staging", config: { "github:owner": "acme-org", "fleet:cluster": cluster, ...extra } }), K8S_PROVIDER).inputs.clusterIdentifier;
+    const base = await identifier({ workers: 1 });
+    assert.notEqual(await identifier({ workers: 2 }), base);
+    assert.notEqual(await identifier({ workers: 1, name: "other" }), base);
+    assert.notEqual(await identifier({ workers: 1, nodeImage: `kindest/node:v1.35.0@sha256:${"a".repeat(64)}` }), base);
+    assert.equal(await identifier({ workers: 1 }, { "fleet:tenants": [{ name: "shop" }] }), base);
+  });
+
+  it("a kubeconfig cluster keeps the provider's own heuristics (its kubeconfig is known at preview)", async () => {
+    const provider = one(await runProgram({ stack: "production", config: KUBECONFIG_STACK, secretKeys: ["fleet:kubeconfig"] }), K8S_PROVIDER);
+    assert.equal(provider.inputs.clusterIdentifier, undefined);
+  });
+});
