@@ -90,12 +90,15 @@ export class Tenant extends pulumi.ComponentResource {
 
     // Pulumi names are the Kubernetes identities (`<namespace>` or `<namespace>/<name>`): a
     // namespace belongs to one tenant, so no two tenants' resources can share a URN.
-    // Everything in the cluster is protected until the tenant is marked `offboard: true`: removing
-    // or renaming the entry then fails at preview instead of deleting namespaces and workloads.
-    const k8sOpts = { parent: this, provider: args.provider, protect: !t.offboard };
+    // What holds the tenant's data is protected until the tenant is marked `offboard: true`: its
+    // namespaces (deleting one deletes everything in it) and its Kustomization (deleting it prunes
+    // the workloads). Removing or renaming the entry then fails at preview. The rest (accounts,
+    // bindings, policies, quotas, the Secret, the GitRepository) stays editable.
+    const k8sOpts = { parent: this, provider: args.provider };
+    const holdsData = { ...k8sOpts, protect: !t.offboard };
     const at = (ns: string, object: string) => `${ns}/${object}`;
     const names = tenantNames(t.name);
-    const namespaces = t.namespaces.map((ns) => new k8s.core.v1.Namespace(ns, tenantNamespace(t.name, ns, t.podSecurity), k8sOpts));
+    const namespaces = t.namespaces.map((ns) => new k8s.core.v1.Namespace(ns, tenantNamespace(t.name, ns, t.podSecurity), holdsData));
     const accounts = t.namespaces.map(
       (ns, i) =>
         new k8s.core.v1.ServiceAccount(at(ns, names.serviceAccount), tenantServiceAccount(t.name, ns), {
@@ -152,7 +155,7 @@ export class Tenant extends pulumi.ComponentResource {
     });
     // Removed first: Flux prunes the tenant's workloads while its accounts still have rights.
     this.kustomization = new k8s.apiextensions.CustomResource(at(home, names.kustomization), tenantKustomization(sync), {
-      ...k8sOpts,
+      ...holdsData,
       dependsOn: [args.fluxInstance, this.gitRepository, secret, ...accounts, ...rbac, ...isolation],
     });
     this.registerOutputs({ namespaces: this.namespaces, fingerprint: this.repository.fingerprint });
