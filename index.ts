@@ -42,8 +42,10 @@ export = async () => {
     syncDependsOn: fleet.ready,
   });
 
-  // Tenant repositories this stack creates are generated from the fleet's template.
-  const template = config.tenants.some((t) => t.repository.create)
+  // Tenant repositories are generated from the fleet's template. The owning stack always keeps
+  // it (it is retained on GitHub, so dropping it from state would make it impossible to create
+  // again); another stack looks it up only when it creates a tenant repository itself.
+  const template = repository.create || config.tenants.some((t) => t.repository.create)
     ? new TenantTemplate("tenant-template", {
         owner,
         name: repository.tenantTemplate,

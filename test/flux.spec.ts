@@ -253,8 +253,10 @@ describe("Fleet repository: owner and lookup stacks", () => {
       stack: "staging",
       config: { "github:owner": "acme-org", "fleet:repository": { create: true, branch: "trunk" } },
     });
-    const branch = one(result, "github:index/branchDefault:BranchDefault").inputs;
+    const branch = one(result, "github:index/branchDefault:BranchDefault", "fleet-default-branch").inputs;
     assert.deepEqual([branch.repository, branch.branch, branch.rename], ["flux-fleet", "trunk", true]);
+    const template = one(result, "github:index/branchDefault:BranchDefault", "tenant-template-default-branch").inputs;
+    assert.equal(template.branch, "main", "the owning stack keeps the tenant template, on main, even without tenants");
     assert.ok(fleetFiles(result).every((f) => f.inputs.branch === "trunk"));
   });
 });
