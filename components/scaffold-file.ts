@@ -5,8 +5,8 @@
  * gone (terraform-provider-github v6.13.0, `resource_github_repository_file.go`, Read →
  * `deleteResourceOn404AndSwallow304OtherwiseReturnError`), so after the team deletes or moves a
  * scaffold file, `pulumi refresh` + `pulumi up` commits it again and Flux applies it. Here:
- * - create writes the file only when it is absent (or, for the README GitHub's `autoInit` made,
- *   replaces that one first commit), and never otherwise touches an existing file;
+ * - create writes the file only when it is absent (or replaces the README GitHub's `autoInit`
+ *   made, recognised by its content), and never otherwise touches an existing file;
  * - read keeps the state as it is: a file deleted or moved on GitHub stays deleted or moved;
  * - update only stores new provider code (content changes are not applied: written once);
  * - delete leaves the file in the repository.
@@ -60,7 +60,7 @@ export interface ScaffoldFileSpec {
   readonly path: string;
   readonly content: string;
   readonly message: string;
-  /** Replace an existing file once, at creation (the README `autoInit` wrote). @default false */
+  /** At creation, replace the file if it is the README GitHub's `autoInit` wrote, and only then. @default false */
   readonly replaceInitial: boolean;
 }
 
@@ -97,6 +97,17 @@ function failure(what: string, response: GitHubResponse): Error {
   return new Error(`${what} failed: GitHub answered ${response.status}${message ? ` (${String(message)})` : ""}`);
 }
 
+/**
+ * Whether a contents-API answer is the README GitHub's `autoInit` wrote: `# <repository>` and at
+ * most the description under it. Anything longer is someone's work and is kept.
+ */
+export function isInitialReadme(body: any, repository: string): boolean {
+  if (typeof body?.content !== "string") return false;
+  const text = Buffer.from(body.content, body.encoding === "base64" ? "base64" : "utf8").toString("utf8");
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l.length > 0);
+  return lines.length >= 1 && lines.length <= 2 && lines[0] === `# ${repository}`;
+}
+
 export class ScaffoldFileProvider implements pulumi.dynamic.ResourceProvider {
   constructor(
     private readonly request: GitHubRequest = fetchGitHub,
@@ -112,7 +123,7 @@ export class ScaffoldFileProvider implements pulumi.dynamic.ResourceProvider {
       const existing = await this.request("GET", `${url}?ref=${encodeURIComponent(inputs.branch)}`);
       if (existing.status !== 200 && existing.status !== 404) throw failure(`reading ${where}`, existing);
       const present = existing.status === 200;
-      if (present && !inputs.replaceInitial) {
+      if (present && !(inputs.replaceInitial && isInitialReadme(existing.body, inputs.repository))) {
         return { id, outs: { ...inputs, written: false } }; // someone's file: never overwritten
       }
       const put = await this.request("PUT", url, {

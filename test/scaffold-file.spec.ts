@@ -19,7 +19,11 @@ class FakeGitHub {
     if (queued) return queued;
     const file = decodeURIComponent(path.replace(/^\/repos\/[^/]+\/[^/]+\/contents\//, "").replace(/\?.*$/, ""));
     const existing = this.files.get(file);
-    if (method === "GET") return existing ? { status: 200, body: { sha: existing.sha, path: file } } : { status: 404, body: { message: "Not Found" } };
+    if (method === "GET") {
+      return existing
+        ? { status: 200, body: { sha: existing.sha, path: file, encoding: "base64", content: Buffer.from(existing.content).toString("base64") } }
+        : { status: 404, body: { message: "Not Found" } };
+    }
     const b = body as { content: string; sha?: string };
     if (existing && b.sha !== existing.sha) return { status: 422, body: { message: '"sha" wasn\'t supplied.' } };
     const sha = `commit-${++this.commits}`;
@@ -63,12 +67,23 @@ describe("Scaffold files: written once, when absent", () => {
     assert.equal(created.outs?.written, false);
   });
 
-  it("replaceInitial replaces the README autoInit wrote, once, with its sha", async () => {
+  it("replaceInitial replaces the README autoInit wrote (title and description), with its sha", async () => {
+    for (const initial of ["# shop-deploy\n", "# shop-deploy\nDeployment repository of tenant shop\n"]) {
+      const github = new FakeGitHub();
+      github.files.set("README.md", { content: initial, sha: "blob-0" });
+      await new ScaffoldFileProvider(github.request, 0).create({ ...SPEC, path: "README.md", content: "# ours\n", replaceInitial: true });
+      assert.equal(github.files.get("README.md")?.content, "# ours\n");
+      assert.equal(github.calls.find((c) => c.method === "PUT")?.body.sha, "blob-0");
+    }
+  });
+
+  it("replaceInitial keeps a README someone has written, even when the scaffold file is created late", async () => {
     const github = new FakeGitHub();
-    github.files.set("README.md", { content: "# shop-deploy\n", sha: "blob-0" });
-    await new ScaffoldFileProvider(github.request, 0).create({ ...SPEC, path: "README.md", content: "# ours\n", replaceInitial: true });
-    assert.equal(github.files.get("README.md")?.content, "# ours\n");
-    assert.equal(github.calls.find((c) => c.method === "PUT")?.body.sha, "blob-0");
+    github.files.set("README.md", { content: "# shop-deploy\n\nOur runbook.\n\n## Deploying\n", sha: "blob-0" });
+    const created = await new ScaffoldFileProvider(github.request, 0).create({ ...SPEC, path: "README.md", content: "# ours\n", replaceInitial: true });
+    assert.equal(github.writes(), 0);
+    assert.equal(created.outs?.written, false);
+    assert.match(github.files.get("README.md")!.content, /Our runbook/);
   });
 
   it("a file deleted on GitHub is not committed again by refresh + up", async () => {
