@@ -3,7 +3,8 @@
  * when absent, never re-created after being deleted or moved on GitHub, never reverted.
  */
 import { strict as assert } from "assert";
-import { BranchExistsProvider, GitHubRequest, GitHubResponse, ScaffoldFileProvider, ScaffoldFileSpec, ScaffoldFileState } from "../components/scaffold-file";
+import * as http from "http";
+import { BranchExistsProvider, fetchGitHub, GitHubRequest, GitHubResponse, ScaffoldFileProvider, ScaffoldFileSpec, ScaffoldFileState } from "../components/scaffold-file";
 
 /** A repository's files on one branch, behind GET/PUT /repos/{owner}/{repo}/contents/{path}. */
 class FakeGitHub {
@@ -199,5 +200,60 @@ describe("Scaffold files: as Pulumi stores them", () => {
     } finally {
       if (saved !== undefined) process.env.GITHUB_TOKEN = saved;
     }
+  });
+});
+
+describe("The real GitHub client keeps to GitHub's rules for writers", () => {
+  // A GitHub stand-in on the loopback interface; GITHUB_API_URL points the client at it.
+  let server: http.Server;
+  let log: { method: string; at: number; authorization?: string }[] = [];
+  let answers: { status: number; headers?: Record<string, string>; body: unknown }[] = [];
+  const saved: Record<string, string | undefined> = {};
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      log.push({ method: req.method ?? "", at: Date.now(), authorization: req.headers.authorization });
+      const answer = answers.shift() ?? { status: req.method === "GET" ? 404 : 201, body: req.method === "GET" ? { message: "Not Found" } : { commit: { sha: "c" } } };
+      res.writeHead(answer.status, { "content-type": "application/json", ...(answer.headers ?? {}) });
+      res.end(JSON.stringify(answer.body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    for (const key of ["GITHUB_TOKEN", "GITHUB_API_URL", "FLEET_GITHUB_WRITE_DELAY_MS"]) saved[key] = process.env[key];
+    process.env.GITHUB_TOKEN = "test-token";
+    process.env.GITHUB_API_URL = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    process.env.FLEET_GITHUB_WRITE_DELAY_MS = "300";
+  });
+  after(async () => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    await new Promise((resolve) => server.close(resolve));
+  });
+  beforeEach(() => {
+    log = [];
+    answers = [];
+  });
+
+  it("writes go one at a time, spaced, with the token", async () => {
+    await Promise.all([fetchGitHub("PUT", "/repos/o/r/contents/a", {}), fetchGitHub("PUT", "/repos/o/r/contents/b", {}), fetchGitHub("GET", "/repos/o/r/contents/c")]);
+    const puts = log.filter((l) => l.method === "PUT");
+    assert.equal(puts.length, 2);
+    assert.ok(puts[1].at - puts[0].at >= 290, `writes ${puts[1].at - puts[0].at} ms apart`);
+    assert.ok(log.every((l) => l.authorization === "Bearer test-token"));
+  });
+
+  it("a secondary rate-limit answer is waited out and retried", async () => {
+    answers.push({ status: 403, headers: { "retry-after": "0" }, body: { message: "You have exceeded a secondary rate limit" } });
+    const answer = await fetchGitHub("PUT", "/repos/o/r/contents/a", {});
+    assert.equal(answer.status, 201);
+    assert.equal(log.filter((l) => l.method === "PUT").length, 2);
+  });
+
+  it("a 403 that is not a rate limit is returned at once", async () => {
+    answers.push({ status: 403, body: { message: "Resource not accessible by integration" } });
+    const answer = await fetchGitHub("PUT", "/repos/o/r/contents/a", {});
+    assert.equal(answer.status, 403);
+    assert.equal(log.length, 1);
   });
 });
