@@ -92,7 +92,7 @@ function grantTeam(
   const found = pulumi.output(
     github.getTeam({ slug: team.slug, summaryOnly: true }, { parent }).catch((e: Error) => {
       throw new pulumi.ResourceError(
-        `GitHub team ${team.slug} (${team.configKey}) was not found in ${owner}: create it, or fix the slug (${e.message})`,
+        `GitHub team ${team.slug} (${team.configKey}) was not found in ${owner}, or GITHUB_TOKEN cannot read the organisation's teams (Members: read): create it, fix the slug, or give the token that permission (${e.message})`,
         parent,
       );
     }),

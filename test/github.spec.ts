@@ -128,7 +128,7 @@ describe("GitHub: team access", () => {
       },
     });
     assert.ok(result.error, "the run must fail");
-    assert.match(result.error.message, /GitHub team shop-devs \(the team of tenant shop\) was not found in acme-org: create it, or fix the slug/);
+    assert.match(result.error.message, /GitHub team shop-devs \(the team of tenant shop\) was not found in acme-org, or GITHUB_TOKEN cannot read the organisation.s teams \(Members: read\): create it, fix the slug, or give the token that permission/);
   });
 });
 
