@@ -123,7 +123,10 @@ function newConfig(source: Obj, sourceStack: string, o: NewStackOptions, dropped
   }
   repository.create = false;
 
-  const tenants = (Array.isArray(source[CONFIG_KEYS.tenants]) ? (source[CONFIG_KEYS.tenants] as unknown[]) : []).map((entry, i) => {
+  const sourceTenants = Array.isArray(source[CONFIG_KEYS.tenants]) ? (source[CONFIG_KEYS.tenants] as unknown[]) : [];
+  // A tenant marked for offboarding is on its way out: a new cluster does not onboard it.
+  const tenants = sourceTenants.flatMap((entry, i) => {
+    if (isObj(entry) && entry.offboard === true) return [];
     const tenant = { ...(withoutSecrets(entry, `${CONFIG_KEYS.tenants}[${i}]`, dropped) as Obj) };
     if (isObj(tenant.repository)) {
       const { create, ...rest } = tenant.repository;
@@ -137,7 +140,7 @@ function newConfig(source: Obj, sourceStack: string, o: NewStackOptions, dropped
       if (moved === undefined) delete tenant.path;
       else tenant.path = moved;
     }
-    return tenant;
+    return [tenant];
   });
 
   const config: Obj = {};

@@ -133,6 +133,15 @@ describe("new-stack: a new cluster's stack", () => {
     assert.equal(result.after, "production", "a source missing from stacks.yaml: appended at the end");
   });
 
+  it("leaves out a tenant marked for offboarding", async () => {
+    const dir = copyRoot();
+    const staging = read(dir, "Pulumi.staging.yaml").replace("    - name: shop\n", "    - name: shop\n      offboard: true\n");
+    assert.match(staging, /offboard: true/);
+    fs.writeFileSync(path.join(dir, "Pulumi.staging.yaml"), staging);
+    await newStack({ stack: "qa" }, dir);
+    assert.deepEqual(configOf(dir, "qa")["fleet:tenants"].map((t: { name: string }) => t.name), ["payments", "analytics"]);
+  });
+
   it("refuses an existing stack, naming it, and changes nothing", async () => {
     const dir = copyRoot();
     const before = read(dir, ORDER_FILE);
