@@ -57,7 +57,7 @@ export interface FluxInstanceArgs {
   /** `ssh://` URL of the fleet repository. */
   readonly url: string;
   readonly branch: string;
-  /** Path in the fleet repository this cluster syncs (`clusters/<env>`). */
+  /** Path in the fleet repository this cluster syncs (`clusters/<stack>`). */
   readonly path: string;
   /** Name of the SSH secret in flux-system. */
   readonly pullSecret: string;
@@ -110,8 +110,8 @@ export function fluxInstance(args: FluxInstanceArgs) {
 }
 
 /**
- * The scaffold that makes `clusters/<env>` reconcile on the first sync: a kustomization.yaml
- * listing an `infrastructure` Flux Kustomization, which applies `infrastructure/<env>` (where
+ * The scaffold that makes `clusters/<stack>` reconcile on the first sync: a kustomization.yaml
+ * listing an `infrastructure` Flux Kustomization, which applies `infrastructure/<environment>` (where
  * SREs put cluster-wide components such as ingress controllers).
  */
 export function fleetScaffold(env: string, clusterPath: string): RepoFile[] {
@@ -155,18 +155,18 @@ export function fleetReadme(repository: string): RepoFile {
     content: `# ${repository}
 
 The fleet repository: cluster configuration and cluster-wide infrastructure, owned by the SREs.
-Flux on each cluster syncs its own \`clusters/<env>\` path from this repository with a read-only
-deploy key (one per cluster, titled \`flux-<env>\`). The files here were scaffolded once by the
+Flux on each cluster syncs its own \`clusters/<stack>\` path from this repository with a read-only
+deploy key (one per cluster, titled \`flux-<stack>\`). The files here were scaffolded once by the
 fleet Pulumi program; they are yours to edit, and the program never reverts them.
 
 | Path | What goes there |
 |---|---|
-| \`clusters/<env>/kustomization.yaml\` | What Flux applies on cluster \`<env>\`: add entries here |
-| \`clusters/<env>/infrastructure.yaml\` | The \`infrastructure\` Flux Kustomization, applying \`infrastructure/<env>\` |
-| \`infrastructure/<env>/\` | Cluster-wide components (ingress controllers, cert-manager, policies, repository secrets) |
+| \`clusters/<stack>/kustomization.yaml\` | What Flux applies on cluster \`<stack>\`: add entries here |
+| \`clusters/<stack>/infrastructure.yaml\` | The \`infrastructure\` Flux Kustomization, applying \`infrastructure/<environment>\` |
+| \`infrastructure/<environment>/\` | Cluster-wide components of every cluster of one environment (ingress controllers, cert-manager, policies) |
 
 Tenants are not registered here: each tenant is listed in the fleet program's stack config
-(\`Pulumi.<env>.yaml\`, key \`fleet:tenants\`), which creates its namespaces, RBAC, deploy key
+(\`Pulumi.<stack>.yaml\`, key \`fleet:tenants\`), which creates its namespaces, RBAC, deploy key
 and the Flux objects that sync the tenant's own deployment repository.
 `,
   };
