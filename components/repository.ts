@@ -226,6 +226,7 @@ export class Repository extends pulumi.ComponentResource {
   constructor(name: string, args: RepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleet:repository:Repository", name, {}, opts);
     let branchReady: pulumi.Resource[] = [];
+    let teamAccess: pulumi.Output<string> = pulumi.output("");
 
     if (args.create) {
       const created = createRepository(this, name, args);
@@ -233,7 +234,11 @@ export class Repository extends pulumi.ComponentResource {
       branchReady = created.branchReady;
       this.repositoryName = this.repository.name;
       this.htmlUrl = this.repository.htmlUrl;
-      if (args.team) this.team = grantTeam(this, name, args.owner, args.team, this.repository);
+      const team = args.team;
+      if (team) {
+        this.team = grantTeam(this, name, args.owner, team, this.repository);
+        teamAccess = this.team.id.apply(() => `${team.slug} (${team.permission})`);
+      }
     } else {
       const found = pulumi.output(lookUpRepository(this, args.owner, args.name, args.createKey));
       this.repositoryName = found.name;
@@ -267,8 +272,7 @@ export class Repository extends pulumi.ComponentResource {
         ...(args.githubRequest ? { githubRequest: args.githubRequest } : {}),
       }),
     );
-    const team = args.team;
-    this.teamAccess = this.team && team ? this.team.id.apply(() => `${team.slug} (${team.permission})`) : pulumi.output("");
+    this.teamAccess = teamAccess;
     this.ready = [this.deployKey, ...this.files.slice(-1)];
     this.registerOutputs({ repositoryName: this.repositoryName, fingerprint: this.fingerprint });
   }

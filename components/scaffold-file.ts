@@ -23,6 +23,8 @@ export interface GitHubResponse {
   readonly body: any;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** One GitHub REST call; `path` starts with `/repos/…`. Injected in tests. */
 export type GitHubRequest = (method: "GET" | "PUT", path: string, body?: unknown) => Promise<GitHubResponse>;
 
@@ -40,7 +42,6 @@ export const fetchGitHub: GitHubRequest = async (method, path, body) => {
   const token = process.env.GITHUB_TOKEN;
   if (!token) throw new Error("GITHUB_TOKEN is not set: export a token that can write to the repository (the same one the GitHub provider uses)");
   const base = (process.env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const once = async () => {
     const response = await fetch(`${base}${path}`, {
       method,
@@ -174,7 +175,7 @@ export class ScaffoldFileProvider implements pulumi.dynamic.ResourceProvider {
       }
       // 409: the branch moved under us (GitHub serializes commits per branch); read and try again.
       if (put.status !== 409 || attempt >= 3) throw failure(`committing ${where}`, put);
-      await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
+      await sleep(this.retryDelayMs);
     }
   }
 
@@ -255,7 +256,7 @@ export class BranchExistsProvider implements pulumi.dynamic.ResourceProvider {
       if (Date.now() >= deadline) {
         throw new Error(`${where} did not appear within ${inputs.timeoutSeconds}s: GitHub is still generating the repository from its template; run pulumi up again`);
       }
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
+      await sleep(this.pollMs);
     }
   }
 

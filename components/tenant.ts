@@ -1,8 +1,8 @@
 /**
  * One tenant: its deployment repository and deploy key for this cluster, and in the cluster its
  * namespaces (with Pod Security labels), the tenant account `flux` and a RoleBinding in each,
- * deploy-key Secret, GitRepository, Kustomization, NetworkPolicies and optional quota. What each object looks like comes from
- * `manifests.ts`; this file only wires them, with the ordering that lets Flux finish its
+ * deploy-key Secret, GitRepository, Kustomization, NetworkPolicies and optional quota. What each
+ * object looks like comes from `manifests/`; this file only wires them, with the ordering that lets Flux finish its
  * finalizers on removal.
  */
 import * as k8s from "@pulumi/kubernetes";
