@@ -33,7 +33,7 @@ export = async () => {
   const flux = new Flux("flux", {
     provider: cluster.provider,
     flux: config.flux,
-    url: sshUrl(owner, repository.name),
+    url: sshUrl(owner, repository.name, repository.sshHost),
     branch: repository.branch,
     path: repository.path,
     identity: fleet.privateKey,
@@ -68,6 +68,7 @@ export = async () => {
         keyGeneration: repository.keyGeneration,
         ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch } } : {}),
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
+        sshHost: repository.sshHost,
       }),
   );
 

@@ -29,8 +29,10 @@ export interface FluxArgs {
 }
 
 export class Flux extends pulumi.ComponentResource {
-  readonly namespace: k8s.core.v1.Namespace;
-  readonly operator: k8s.helm.v3.Release;
+  /** flux-system, when this stack installs the operator (`fleet:flux.operator.install`). */
+  readonly namespace?: k8s.core.v1.Namespace;
+  /** The Flux Operator's Helm release, when this stack installs it. */
+  readonly operator?: k8s.helm.v3.Release;
   readonly pullSecret: k8s.core.v1.Secret;
   /** The FluxInstance. Every Flux custom resource elsewhere depends on it. */
   readonly instance: k8s.apiextensions.CustomResource;
@@ -39,19 +41,25 @@ export class Flux extends pulumi.ComponentResource {
     super("fleet:flux:Flux", name, {}, opts);
     const k8sOpts = { parent: this, provider: args.provider };
 
-    this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, namespace(FLUX_NAMESPACE), k8sOpts);
-    this.operator = new k8s.helm.v3.Release(
-      `${name}-operator`,
-      {
-        name: "flux-operator",
-        chart: FLUX_OPERATOR_CHART,
-        version: args.flux.operatorVersion,
-        namespace: FLUX_NAMESPACE,
-        createNamespace: false,
-        values: fluxOperatorValues({ web: args.flux.web }),
-      },
-      { ...k8sOpts, dependsOn: [this.namespace] },
-    );
+    // With `operator.install: false` the cluster already runs the operator (OperatorHub, a platform
+    // add-on), which owns flux-system: neither the namespace nor a Helm release is this stack's.
+    const installed: pulumi.Resource[] = [];
+    if (args.flux.operator.install) {
+      this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, namespace(FLUX_NAMESPACE), k8sOpts);
+      this.operator = new k8s.helm.v3.Release(
+        `${name}-operator`,
+        {
+          name: "flux-operator",
+          chart: FLUX_OPERATOR_CHART,
+          version: args.flux.operatorVersion,
+          namespace: FLUX_NAMESPACE,
+          createNamespace: false,
+          values: fluxOperatorValues({ web: args.flux.web }),
+        },
+        { ...k8sOpts, dependsOn: [this.namespace] },
+      );
+      installed.push(this.operator);
+    }
     this.pullSecret = new k8s.core.v1.Secret(
       `${name}-pull-secret`,
       sshSecret({
@@ -61,7 +69,7 @@ export class Flux extends pulumi.ComponentResource {
         identityPub: args.identityPub,
         ...(args.knownHosts ? { knownHosts: args.knownHosts } : {}),
       }),
-      { ...k8sOpts, dependsOn: [this.namespace] },
+      { ...k8sOpts, dependsOn: this.namespace ? [this.namespace] : [] },
     );
     this.instance = new k8s.apiextensions.CustomResource(
       `${name}-instance`,
@@ -75,7 +83,7 @@ export class Flux extends pulumi.ComponentResource {
         path: args.path,
         pullSecret: FLUX_SYNC_NAME,
       }),
-      { ...k8sOpts, dependsOn: [this.operator, this.pullSecret, ...args.syncDependsOn] },
+      { ...k8sOpts, dependsOn: [...installed, this.pullSecret, ...args.syncDependsOn] },
     );
     this.registerOutputs({});
   }

@@ -45,6 +45,8 @@ export interface TenantArgs {
   readonly keyGeneration: number;
   /** known_hosts override (GitHub Enterprise). @default GitHub's published keys */
   readonly knownHosts?: string;
+  /** Git host (and port) of the sync URL (`fleet:repository.sshHost`). @default github.com */
+  readonly sshHost?: string;
 }
 
 export class Tenant extends pulumi.ComponentResource {
@@ -144,7 +146,7 @@ export class Tenant extends pulumi.ComponentResource {
     const sync = {
       tenant: t.name,
       namespace: home,
-      url: sshUrl(args.owner, t.repository.name),
+      url: sshUrl(args.owner, t.repository.name, args.sshHost),
       branch: t.branch,
       path: t.path,
       ...(t.targetNamespace !== undefined ? { targetNamespace: t.targetNamespace } : {}),

@@ -205,6 +205,7 @@ describe("stack config: defaults", () => {
         multitenant: true,
         networkPolicy: true,
         web: false,
+        operator: { install: true },
       },
       repository: {
         name: "flux-fleet",
@@ -213,6 +214,7 @@ describe("stack config: defaults", () => {
         branch: "main",
         path: "clusters/production",
         keyAlgorithm: "ed25519",
+        sshHost: "github.com",
         readWrite: false,
         keyGeneration: 1,
         tenantTemplate: "flux-fleet-tenant-template",

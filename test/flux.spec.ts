@@ -373,3 +373,57 @@ describe("Every Kubernetes object validates against the upstream schemas", () =>
     }
   });
 });
+
+describe("Flux: a cluster whose operator is already installed (fleet:flux.operator.install: false)", () => {
+  const preinstalled = () =>
+    runProgram({ stack: "staging", config: { ...stackConfig("staging"), "fleet:flux": { operator: { install: false } } } });
+
+  it("creates neither the flux-system namespace nor a Helm release: both are the installed operator's", async () => {
+    const result = await preinstalled();
+    assert.equal(result.error, undefined, result.error?.message);
+    assert.equal(result.resources.filter((r) => r.type === RELEASE).length, 0);
+    assert.equal(result.resources.filter((r) => r.type === NAMESPACE && r.inputs.metadata.name === "flux-system").length, 0);
+  });
+
+  it("still applies and awaits the FluxInstance, after the pull secret, deploy key and scaffold", async () => {
+    const result = await preinstalled();
+    const instance = one(result, INSTANCE);
+    assert.equal(instance.inputs.metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
+    const files = fleetFiles(result);
+    for (const urn of [pullSecretOf(result).urn, one(result, DEPLOY_KEY, "fleet-deploy-key").urn, files[files.length - 1].urn]) {
+      assert.ok(instance.dependencies.includes(urn), `FluxInstance must depend on ${urn}`);
+    }
+  });
+
+  it("installs the operator by default", async () => {
+    const result = await example("staging");
+    assert.equal(result.resources.filter((r) => r.type === RELEASE).length, 1);
+  });
+});
+
+describe("Flux: a git host other than github.com (fleet:repository.sshHost)", () => {
+  const line = "[git.acme.internal]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAcmeHostKey";
+  it("puts the host and port in every sync URL, fleet and tenants", async () => {
+    const result = await runProgram({
+      stack: "staging",
+      config: { ...stackConfig("staging"), "fleet:repository": { create: true, sshHost: "git.acme.internal:2222", knownHosts: line } },
+    });
+    assert.equal(result.error, undefined, result.error?.message);
+    assert.equal(one(result, INSTANCE).inputs.spec.sync.url, "ssh://git@git.acme.internal:2222/acme-org/flux-fleet.git");
+    const sources = result.resources.filter((r) => r.type === "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
+    assert.ok(sources.length >= 3);
+    for (const s of sources) assert.match(s.inputs.spec.url, /^ssh:\/\/git@git\.acme\.internal:2222\/acme-org\/[^/]+\.git$/);
+    for (const s of result.resources.filter((r) => r.type === SECRET)) assert.equal(s.inputs.stringData.known_hosts, `${line}\n`);
+  });
+
+  it("refuses another host without knownHosts, naming both keys, before anything is registered", async () => {
+    const result = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), "fleet:repository": { sshHost: "git.acme.internal" } } });
+    assert.match(result.error?.message ?? "", /fleet:repository\.sshHost: is "git\.acme\.internal", but fleet:repository\.knownHosts is not set/);
+    assert.equal(result.resources.length, 0);
+  });
+
+  it("refuses a value that is not a host or host:port", async () => {
+    const result = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), "fleet:repository": { sshHost: "ssh://git@host" } } });
+    assert.match(result.error?.message ?? "", /fleet:repository\.sshHost: "ssh:\/\/git@host" is not a host or host:port/);
+  });
+});

@@ -22,6 +22,10 @@ export const DEFAULTS = {
   networkPolicy: true,
   /** The Flux Operator's status web UI: unauthenticated, so off unless asked for. */
   web: false,
+  /** Install the Flux Operator's Helm chart; false when the cluster already runs the operator. */
+  operatorInstall: true,
+  /** Git host of sync URLs. */
+  sshHost: "github.com",
   repositoryName: "flux-fleet",
   /** The template tenant repositories are generated from, beside the fleet repository. */
   tenantTemplate: (fleetRepository: string) => `${fleetRepository}-tenant-template`,
@@ -76,6 +80,7 @@ export function fluxWithDefaults(f: RawFlux): FluxConfig {
     multitenant: f.multitenant ?? DEFAULTS.multitenant,
     networkPolicy: f.networkPolicy ?? DEFAULTS.networkPolicy,
     web: f.web ?? DEFAULTS.web,
+    operator: { install: f.operator?.install ?? DEFAULTS.operatorInstall },
   };
 }
 
@@ -87,6 +92,7 @@ export function repositoryWithDefaults(r: RawRepository, stack: string): Reposit
     branch: r.branch ?? DEFAULTS.branch,
     path: r.path ?? DEFAULTS.fleetPath(stack),
     keyAlgorithm: r.keyAlgorithm ?? DEFAULTS.keyAlgorithm,
+    sshHost: r.sshHost ?? DEFAULTS.sshHost,
     readWrite: r.readWrite ?? DEFAULTS.readWrite,
     ...(r.team !== undefined ? { team: r.team } : {}),
     keyGeneration: r.keyGeneration ?? DEFAULTS.keyGeneration,

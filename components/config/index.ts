@@ -107,6 +107,12 @@ export function parseFleetConfig(input: RawStackConfig): FleetConfig {
   if (repository && repository.tenantTemplate.toLowerCase() === repository.name.toLowerCase()) {
     problems.push(`${CONFIG_KEYS.repository}.tenantTemplate: must differ from the fleet repository's name ${JSON.stringify(repository.name)}`);
   }
+  if (repository && repository.sshHost !== DEFAULTS.sshHost && repository.knownHosts === undefined) {
+    problems.push(
+      `${CONFIG_KEYS.repository}.sshHost: is ${JSON.stringify(repository.sshHost)}, but ${CONFIG_KEYS.repository}.knownHosts is not set, and GitHub's ` +
+        `published host keys cannot match another host; set knownHosts to that host's keys (ssh-keyscan, checked out of band)`,
+    );
+  }
   if (rawRepository?.path === undefined && repository && repoPathProblem(repository.path)) {
     problems.push(`${CONFIG_KEYS.repository}.path: the default ${JSON.stringify(repository.path)} is not valid; set it`);
   }

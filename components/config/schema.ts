@@ -160,6 +160,12 @@ export const FluxSchema = z.strictObject({
     description: "The Flux Operator's status web UI; it has no authentication, so it is off unless asked for (docs/tenancy.md).",
     default: show(DEFAULTS.web),
   })),
+  operator: z.strictObject({
+    install: z.boolean().optional().meta(doc({
+      description: "true: this stack installs the Flux Operator (Helm chart) into flux-system, which it creates; false: the operator is already installed (OperatorHub, a platform add-on) and flux-system exists: no Helm release and no namespace, the FluxInstance is still applied and awaited.",
+      default: show(DEFAULTS.operatorInstall),
+    })),
+  }).optional().meta(doc({ description: "The Flux Operator itself." })),
 });
 
 export const RepositorySchema = z.strictObject({
@@ -184,6 +190,17 @@ export const RepositorySchema = z.strictObject({
       description: "known_hosts for the Git host (GitHub Enterprise).",
       default: "GitHub's published host keys",
       example: "github.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI…\n",
+    })),
+  sshHost: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/, {
+      error: (iss) => `${JSON.stringify(iss.input)} is not a host or host:port; write e.g. "github.example.com" or "git.example.com:2222"`,
+    })
+    .optional()
+    .meta(doc({
+      description: "Git host, and port, of every Flux sync URL (ssh://git@<sshHost>/<owner>/<repository>.git): GitHub Enterprise, or a test git server. Any other host than github.com needs fleet:repository.knownHosts.",
+      default: DEFAULTS.sshHost,
+      example: "github.example.com",
     })),
   readWrite: z.boolean().optional()
     .meta(doc({ description: "A writable fleet deploy key (image automation pushing to the fleet repository).", default: show(DEFAULTS.readWrite) })),

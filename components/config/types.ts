@@ -37,6 +37,8 @@ export interface FluxConfig {
   readonly networkPolicy: boolean;
   /** Turn on the Flux Operator's status web UI (no authentication). @default false */
   readonly web: boolean;
+  /** The Flux Operator: `install: false` when the cluster already runs it. @default install true */
+  readonly operator: { readonly install: boolean };
 }
 
 export interface RepositoryConfig {
@@ -51,6 +53,8 @@ export interface RepositoryConfig {
   readonly keyAlgorithm: KeyAlgorithm;
   /** known_hosts for the Git host; set for GitHub Enterprise. @default GitHub's published host keys */
   readonly knownHosts?: string;
+  /** Git host (and port) of Flux sync URLs. @default github.com */
+  readonly sshHost: string;
   /** Writable fleet deploy key (image automation pushes to the fleet repository). @default false */
   readonly readWrite: boolean;
   /** GitHub team (slug) given `maintain` on the fleet repository by the owning stack. @default none */

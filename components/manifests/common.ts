@@ -15,7 +15,7 @@ export const GITHUB_KNOWN_HOSTS = [
 
 /**
  * Flux source URL for a GitHub repository over SSH. source-controller needs the `ssh://` form;
- * it rejects the scp form `git@github.com:owner/repo`.
+ * it rejects the scp form `git@github.com:owner/repo`. `host` may carry a port (`host:2222`).
  */
 export function sshUrl(owner: string, repository: string, host = "github.com"): string {
   return `ssh://git@${host}/${owner}/${repository}.git`;
