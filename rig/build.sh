@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Builds the rig's programs from their Go modules into a cache outside the clone, one directory per
+# program and version: $FLEET_RIG_CACHE (default ~/.cache/fleet-rig)/<name>-<version>/. A finished
+# directory has a `.complete` stamp and is never built again; an interrupted build resumes from Go's
+# build cache. Nothing here is needed by `pulumi up` of a user's stack: it is test infrastructure.
+#
+#   rig/build.sh [--deadline EPOCH_SECONDS] [NAME ...]
+#
+# With --deadline, a build that would run past it is stopped, and the script exits 3 naming what is
+# missing (the next run resumes). Exit 0: every requested program is in the cache.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=rig/versions.sh
+. "$here/versions.sh"
+cache="${FLEET_RIG_CACHE:-$HOME/.cache/fleet-rig}"
+deadline=""
+if [ "${1:-}" = "--deadline" ]; then deadline="$2"; shift 2; fi
+mkdir -p "$cache"
+export GOFLAGS="${GOFLAGS:--buildvcs=false}" CGO_ENABLED="${CGO_ENABLED:-0}"
+
+log() { echo "rig build: $*" >&2; }
+
+# Runs "$@" within the deadline; exit 124 when it ran out.
+timed() {
+  if [ -z "$deadline" ]; then "$@"; return; fi
+  local left=$((deadline - $(date +%s)))
+  if [ "$left" -le 0 ]; then return 124; fi
+  timeout --kill-after=10 "$left" "$@"
+}
+
+# build NAME VERSION MODULE_DIR LDFLAGS PKG... : go build every PKG into the cache directory.
+build() {
+  local name="$1" version="$2" dir="$3" ldflags="$4"; shift 4
+  local out="$cache/$name-$version"
+  if [ -f "$out/.complete" ]; then return 0; fi
+  local start; start=$(date +%s)
+  log "$name $version: building (cold, this can take minutes; an interrupted build resumes)"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+  if ! (cd "$dir" && timed go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp/" "$@"); then
+    rm -rf "$out.tmp"; log "$name $version: NOT built (stopped or failed)"; return 3
+  fi
+  date -u +%FT%TZ >"$out.tmp/.complete"
+  rm -rf "$out" && mv "$out.tmp" "$out"
+  log "$name $version: built in $(($(date +%s) - start)) s"
+}
+
+k8s_ldflags="-X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=${KUBERNETES_VERSION%%.*}"
+k8s_minor="${KUBERNETES_VERSION#*.}"; k8s_minor="${k8s_minor%%.*}"
+k8s_ldflags="$k8s_ldflags -X k8s.io/component-base/version.gitMinor=$k8s_minor -X k8s.io/component-base/version.gitTreeState=clean"
+
+build_etcd() { build etcd "$ETCD_VERSION" "$here/go/etcd" "" .; }
+build_kubernetes() {
+  build kubernetes "$KUBERNETES_VERSION" "$here/go/kubernetes" "$k8s_ldflags" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
+}
+build_pulumi() {
+  build pulumi "$PULUMI_VERSION" "$here/go/pulumi" "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi || return
+  # The CLI's release archive ships the Node.js SDK's launcher scripts beside it: the dynamic
+  # provider host (sdk/nodejs/dist in the sdk module).
+  local sdk; sdk="$(cd "$here/go/pulumi" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
+  local out="$cache/pulumi-$PULUMI_VERSION"
+  for f in pulumi-resource-pulumi-nodejs; do
+    if [ ! -x "$out/$f" ]; then install -m 0755 "$sdk/nodejs/dist/$f" "$out/$f"; fi
+  done
+}
+build_language_nodejs() {
+  build pulumi-language-nodejs "$PULUMI_LANGUAGE_NODEJS_VERSION" "$here/go/pulumi-language-nodejs" \
+    "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_NODEJS_VERSION" \
+    github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+}
+build_kubernetes_provider() {
+  local out="$cache/pulumi-resource-kubernetes-$PULUMI_KUBERNETES_VERSION"
+  if [ -f "$out/.complete" ]; then return 0; fi
+  # main.go embeds schema-embed.json, which the repository's Makefile writes with generate.go: copy
+  # the command out of the (read-only) module cache into a scratch copy of the wrapper module and
+  # run that generator there.
+  local work="$cache/src/pulumi-kubernetes-$PULUMI_KUBERNETES_VERSION"
+  local mod; mod="$(cd "$here/go/pulumi-kubernetes" && go mod download -json "$PULUMI_KUBERNETES_MODULE@$PULUMI_KUBERNETES_PSEUDO" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  rm -rf "$work" && mkdir -p "$work/cmd"
+  cp "$here/go/pulumi-kubernetes/go.mod" "$here/go/pulumi-kubernetes/go.sum" "$work/"
+  cp -r "$mod/cmd/pulumi-resource-kubernetes" "$work/cmd/" && chmod -R u+w "$work/cmd"
+  (cd "$work/cmd/pulumi-resource-kubernetes" && VERSION="$PULUMI_KUBERNETES_VERSION" timed go run ./generate.go) || { log "pulumi-resource-kubernetes: generate failed"; return 3; }
+  build pulumi-resource-kubernetes "$PULUMI_KUBERNETES_VERSION" "$work" \
+    "-X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION" ./cmd/pulumi-resource-kubernetes
+}
+build_source_controller() { build source-controller "$SOURCE_CONTROLLER_VERSION" "$here/go/flux-source-controller" "" github.com/fluxcd/source-controller; }
+build_kustomize_controller() { build kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION" "$here/go/flux-kustomize-controller" "" github.com/fluxcd/kustomize-controller; }
+# The rig's own programs (doubles and the stand-in), keyed by a hash of their sources.
+build_rig_tools() {
+  local v; v="$(rig_tools_version "$here")"
+  build githubd "$v" "$here/go/githubd" "" . || return
+  build rig-providers "$v" "$here/go/providers" "" ./cmd/pulumi-resource-github ./cmd/pulumi-resource-tls || return
+  build fluxinstance-standin "$v" "$here/go/standin" "" . || return
+  # go build names the binary after the module (fleet-rig/standin); the rig calls it by what it is.
+  if [ -f "$cache/fluxinstance-standin-$v/standin" ]; then mv "$cache/fluxinstance-standin-$v/standin" "$cache/fluxinstance-standin-$v/fluxinstance-standin"; fi
+  local crds="$cache/flux-crds-$KUSTOMIZE_CONTROLLER_VERSION-$SOURCE_CONTROLLER_VERSION"
+  if [ ! -f "$crds/.complete" ]; then
+    rm -rf "$crds.tmp" && mkdir -p "$crds.tmp"
+    timed bash "$here/go/crds/gen.sh" "$crds.tmp" || { rm -rf "$crds.tmp"; log "flux CRDs: NOT generated"; return 3; }
+    date -u +%FT%TZ >"$crds.tmp/.complete" && rm -rf "$crds" && mv "$crds.tmp" "$crds"
+  fi
+}
+
+all=(rig_tools etcd kubernetes source_controller kustomize_controller pulumi language_nodejs kubernetes_provider)
+want=("$@"); if [ ${#want[@]} -eq 0 ]; then want=("${all[@]}"); fi
+missing=()
+for w in "${want[@]}"; do
+  if ! "build_${w//-/_}"; then missing+=("$w"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then log "missing: ${missing[*]}"; exit 3; fi
+log "all built under $cache"

@@ -1,0 +1,31 @@
+# Flags of Flux's controllers on the rig (sourced by rig/rig.sh): those a Flux Operator v0.58.1
+# FluxInstance with cluster.multitenant: true and tenantDefaultServiceAccount: flux gives them,
+# over Flux v2.9.5's own Deployment args. Sources, by file and line at those tags, are in
+# rig/go/standin/UPSTREAM.md:
+#  - base args (each controller's config/manager/deployment.yaml, overridden by the operator's
+#    internal/builder/templates.go): --events-addr=, --watch-all-namespaces=true, --log-level=info,
+#    --log-encoding=json; --events-addr is empty because the rig runs no notification-controller
+#    (internal/builder/build.go sets it only when that controller is a component);
+#  - multitenancy (internal/builder/profiles.go): --no-cross-namespace-refs=true (not for
+#    source-controller), --no-remote-bases=true (kustomize-controller), --default-service-account=flux
+#    (kustomize-controller and helm-controller);
+#  - workload identity unset on the FluxInstance (internal/builder/workload_identity.go): every
+#    controller gets --feature-gates=ObjectLevelWorkloadIdentity=false.
+# The in-cluster addresses (storage, metrics, health) and leader election are set by rig.sh, on loopback.
+SOURCE_CONTROLLER_FLAGS=(
+  --events-addr=
+  --watch-all-namespaces=true
+  --log-level=info
+  --log-encoding=json
+  --feature-gates=ObjectLevelWorkloadIdentity=false
+)
+KUSTOMIZE_CONTROLLER_FLAGS=(
+  --events-addr=
+  --watch-all-namespaces=true
+  --log-level=info
+  --log-encoding=json
+  --no-cross-namespace-refs=true
+  --no-remote-bases=true
+  --default-service-account=flux
+  --feature-gates=ObjectLevelWorkloadIdentity=false
+)

@@ -1,0 +1,699 @@
+package main
+
+// The FluxInstance state machine (UPSTREAM.md §c, §d).
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+)
+
+// Condition types, reasons and messages the operator writes (fluxcd/pkg apis/meta conditions.go,
+// internal/controller/common.go:30-34,93-95@v0.58.1, api/v1/common_types.go:20-21).
+const (
+	readyType       = "Ready"
+	reconcilingType = "Reconciling"
+	stalledType     = "Stalled"
+
+	reasonProgressing      = "Progressing"
+	reasonProgressingRetry = "ProgressingWithRetry"
+	reasonSucceeded        = "ReconciliationSucceeded"
+	reasonFailed           = "ReconciliationFailed"
+	reasonBuildFailed      = "BuildFailed"
+	reasonDisabled         = "ReconciliationDisabled"
+
+	msgInProgress    = "Reconciliation in progress"
+	msgInitSuspended = "Initialized with reconciliation suspended"
+)
+
+// Options configure the Reconciler.
+type Options struct {
+	Namespace            string
+	FluxVersion          string
+	FieldManager         string
+	DeleteAllFluxObjects bool
+	// Now and MinRetryDelay/MaxRetryDelay are for tests; defaults: time.Now, 750ms, 15m
+	// (the operator's rate limiter, fluxcd/pkg runtime/controller/rate_limiter.go:28-29@runtime/v0.111.0).
+	Now                          func() time.Time
+	MinRetryDelay, MaxRetryDelay time.Duration
+}
+
+// Reconciler reconciles FluxInstances by polling.
+type Reconciler struct {
+	client dynamic.Interface
+	opts   Options
+	state  map[types.UID]*instanceState
+}
+
+type instanceState struct {
+	attempt       *attempt  // the attempt in flight (apply done, waiting for health), or nil
+	lastGen       int64     // generation and reconcile request of the last finished attempt
+	lastRequest   string    //
+	nextRun       time.Time // periodic reconcile or retry; zero = only on a change
+	failures      int       // consecutive failures, for the retry backoff
+	loggedSpecGen int64     // generation whose spec.components were logged
+	loggedOff     bool      // "reconciliation disabled" logged
+}
+
+type attempt struct {
+	generation int64
+	request    string
+	started    time.Time
+	deadline   time.Time
+	wait       bool
+	objects    []*unstructured.Unstructured
+}
+
+// NewReconciler returns a Reconciler using client.
+func NewReconciler(client dynamic.Interface, opts Options) *Reconciler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MinRetryDelay == 0 {
+		opts.MinRetryDelay = 750 * time.Millisecond
+	}
+	if opts.MaxRetryDelay == 0 {
+		opts.MaxRetryDelay = 15 * time.Minute
+	}
+	if opts.FieldManager == "" {
+		opts.FieldManager = "flux-operator"
+	}
+	return &Reconciler{client: client, opts: opts, state: map[types.UID]*instanceState{}}
+}
+
+// ReconcileAll runs one pass over all FluxInstances. settled reports that there is at least one
+// instance and none has an attempt in flight or pending on a change; ready that every instance is
+// Ready=True.
+func (r *Reconciler) ReconcileAll(ctx context.Context) (settled, ready bool) {
+	list, err := r.client.Resource(fluxInstanceGVR).Namespace(r.opts.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		log.Printf("list fluxinstances: %v", err)
+		return false, false
+	}
+	settled, ready = len(list.Items) > 0, true // --once waits for the FluxInstance to exist
+	seen := map[types.UID]bool{}
+	for i := range list.Items {
+		fi := &list.Items[i]
+		seen[fi.GetUID()] = true
+		if err := r.Reconcile(ctx, fi); err != nil {
+			log.Printf("FluxInstance/%s/%s: %v", fi.GetNamespace(), fi.GetName(), err)
+		}
+		st := r.state[fi.GetUID()]
+		if st != nil && (st.attempt != nil || st.lastGen != fi.GetGeneration() || st.lastRequest != fi.GetAnnotations()[requestedAtAnn]) && !isDisabled(fi) {
+			settled = false
+		}
+		if cur, err := r.get(ctx, fi); err == nil {
+			if c := findCondition(conditionsOf(cur), readyType); c == nil || c.Status != metav1.ConditionTrue {
+				ready = false
+			}
+		}
+	}
+	for uid := range r.state {
+		if !seen[uid] {
+			delete(r.state, uid)
+		}
+	}
+	return settled, ready
+}
+
+// Reconcile handles one FluxInstance, mirroring FluxInstanceReconciler.Reconcile
+// (internal/controller/fluxinstance_controller.go:66-116@v0.58.1).
+func (r *Reconciler) Reconcile(ctx context.Context, fi *unstructured.Unstructured) error {
+	st := r.state[fi.GetUID()]
+	if st == nil {
+		st = &instanceState{lastGen: -1}
+		r.state[fi.GetUID()] = st
+	}
+	id := fmt.Sprintf("FluxInstance/%s/%s", fi.GetNamespace(), fi.GetName())
+
+	if fi.GetDeletionTimestamp() != nil {
+		return r.uninstall(ctx, fi, id)
+	}
+
+	if !slices.Contains(fi.GetFinalizers(), finalizer) {
+		// initializeObjectStatus, common.go:38-54: finalizer plus initial conditions, then requeue.
+		log.Printf("%s: adding finalizer %s", id, finalizer)
+		if err := r.patchMeta(ctx, fi, append(fi.GetFinalizers(), finalizer)); err != nil {
+			return err
+		}
+		conds := conditionsOf(fi)
+		gen := fi.GetGeneration()
+		if isDisabled(fi) {
+			conds = setCondition(conds, cond(readyType, metav1.ConditionTrue, reasonDisabled, msgInitSuspended), gen, r.opts.Now())
+		} else {
+			conds = setCondition(conds, cond(readyType, metav1.ConditionUnknown, reasonProgressing, msgInProgress), gen, r.opts.Now())
+			conds = markReconciling(conds, gen, r.opts.Now())
+		}
+		return r.patchStatus(ctx, fi, map[string]any{"conditions": conds})
+	}
+
+	if isDisabled(fi) {
+		// fluxinstance_controller.go:107-112: nothing is reconciled while disabled.
+		if !st.loggedOff {
+			log.Printf("%s: reconciliation is disabled (%s: disabled)", id, reconcileAnn)
+			st.loggedOff = true
+		}
+		st.attempt, st.lastGen = nil, -1 // re-enabling reconciles (AnnotationChangedPredicate, fluxinstance_manager.go:30-33)
+		return nil
+	}
+	st.loggedOff = false
+
+	gen := fi.GetGeneration()
+	request := fi.GetAnnotations()[requestedAtAnn]
+	now := r.opts.Now()
+	if st.attempt != nil && (st.attempt.generation != gen || st.attempt.request != request) {
+		// A new event during the health check cancels it (runtime/controller WrapReconciler,
+		// fluxinstance_manager.go:35-44) and starts a new reconciliation.
+		log.Printf("%s: new reconciliation triggered, canceling health checks", id)
+		st.attempt = nil
+	}
+	if st.attempt == nil {
+		due := gen != st.lastGen || request != st.lastRequest || (!st.nextRun.IsZero() && !now.Before(st.nextRun))
+		if !due {
+			return nil
+		}
+		if gen != st.loggedSpecGen {
+			log.Printf("%s: components %v are provided by the rig, not installed by this stand-in", id, components(fi))
+			st.loggedSpecGen = gen
+		}
+		if err := r.start(ctx, fi, st, id); err != nil {
+			return err
+		}
+		if st.attempt == nil {
+			return nil // finished (failed) while starting
+		}
+	}
+	return r.checkHealth(ctx, fi, st, id)
+}
+
+// start begins a reconciliation: reconcile(), fluxinstance_controller.go:118-245@v0.58.1, up to the wait.
+func (r *Reconciler) start(ctx context.Context, fi *unstructured.Unstructured, st *instanceState, id string) error {
+	now := r.opts.Now()
+	gen := fi.GetGeneration()
+	oldEntries, _, _ := unstructured.NestedSlice(fi.Object, "status", "inventory", "entries")
+	conds := conditionsOf(fi)
+	conds = setCondition(conds, cond(readyType, metav1.ConditionUnknown, reasonProgressing, msgInProgress), gen, now)
+	conds = markReconciling(conds, gen, now)
+	a := &attempt{generation: gen, request: fi.GetAnnotations()[requestedAtAnn], started: now, wait: true}
+	if w, found, _ := unstructured.NestedBool(fi.Object, "spec", "wait"); found {
+		a.wait = w // spec.wait, default true (api/v1/fluxinstance_types.go:420-425)
+	}
+	a.deadline = now.Add(annotationDuration(fi, reconcileTimeAnn, 5*time.Minute)) // GetTimeout, :496-507
+
+	objs, err := buildSyncObjects(fi, r.opts.FluxVersion)
+	if err != nil {
+		// Build failures are terminal (:177-200): Ready=False/BuildFailed, Stalled, no requeue.
+		msg := "build failed: " + err.Error()
+		conds = setCondition(conds, cond(readyType, metav1.ConditionFalse, reasonBuildFailed, msg), gen, now)
+		conds = deleteCondition(conds, reconcilingType)
+		conds = setCondition(conds, cond(stalledType, metav1.ConditionTrue, reasonBuildFailed, msg), gen, now)
+		st.lastGen, st.lastRequest, st.nextRun = gen, a.request, time.Time{}
+		log.Printf("%s: %s", id, msg)
+		return r.patchStatus(ctx, fi, finalStatus(fi, conds))
+	}
+	a.objects = objs
+
+	status := map[string]any{"conditions": conds}
+	rev := r.revision(fi, objs)
+	last, _, _ := unstructured.NestedString(fi.Object, "status", "lastAttemptedRevision")
+	if last != rev {
+		verb := "Upgrading to"
+		if last == "" {
+			verb = "Installing"
+		}
+		log.Printf("%s: %s revision %s", id, verb, rev)
+		status["lastAttemptedRevision"] = rev
+	}
+	if err := r.patchStatus(ctx, fi, status); err != nil {
+		return err
+	}
+
+	// Server-side apply (ssa ApplyAllStaged with force, field manager = controllerName).
+	var applyErr error
+	for _, o := range objs {
+		if _, err := r.client.Resource(gvrOf(o)).Namespace(o.GetNamespace()).Apply(ctx, o.GetName(), o,
+			metav1.ApplyOptions{FieldManager: r.opts.FieldManager, Force: true}); err != nil {
+			applyErr = errors.Join(applyErr, fmt.Errorf("%s/%s/%s apply failed: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err))
+		}
+	}
+	// status.inventory/components are set right after the apply (:528-538).
+	entries := []any{}
+	current := map[string]bool{}
+	for _, o := range objs {
+		entries = append(entries, map[string]any{"id": inventoryID(o), "v": o.GroupVersionKind().Version})
+		current[inventoryID(o)] = true
+	}
+	// Garbage-collect what the last inventory had and this one has not, e.g. after spec.sync was
+	// removed (:540-568): a plain delete, the controllers finalize these objects as usual.
+	if applyErr == nil {
+		for _, e := range oldEntries {
+			m, _ := e.(map[string]any)
+			eid, _ := m["id"].(string)
+			if gvr, ns, name, ok := parseInventoryID(eid); ok && !current[eid] {
+				if err := r.deleteObject(ctx, gvr, ns, name, ownerLabels(fi), false); err != nil {
+					applyErr = errors.Join(applyErr, err)
+				} else {
+					log.Printf("%s: garbage collected %s", id, eid)
+				}
+			}
+		}
+	}
+	extra := map[string]any{"inventory": map[string]any{"entries": entries}, "components": r.componentImages(fi)}
+	if err := r.patchStatus(ctx, fi, extra); err != nil {
+		return err
+	}
+	if applyErr != nil {
+		st.attempt = a
+		return r.fail(ctx, fi, st, id, applyErr.Error())
+	}
+	st.attempt = a
+	return nil
+}
+
+// checkHealth is the wait of apply(), fluxinstance_controller.go:570-584, done one poll at a time
+// with kstatus semantics (fluxcd/pkg ssa/manager_wait.go:88-205@ssa/v0.77.0).
+func (r *Reconciler) checkHealth(ctx context.Context, fi *unstructured.Unstructured, st *instanceState, id string) error {
+	a := st.attempt
+	if !a.wait || len(a.objects) == 0 {
+		return r.succeed(ctx, fi, st, id)
+	}
+	var notCurrent, notReady []string
+	allDone := true // only Current or Failed: the wait ends early (manager_wait.go:129-150)
+	for _, o := range a.objects {
+		cur, err := r.client.Resource(gvrOf(o)).Namespace(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
+		ref := fmt.Sprintf("%s/%s/%s", o.GetKind(), o.GetNamespace(), o.GetName())
+		s := "NotFound"
+		if err == nil {
+			s = kstatus(cur)
+			if c := findCondition(conditionsOf(cur), readyType); c != nil && c.Status != metav1.ConditionTrue {
+				notReady = append(notReady, fmt.Sprintf("%s status: %s", ref, c.Message)) // aggregateNotReadyStatus, common.go:113-130
+			}
+		} else if !apierrors.IsNotFound(err) {
+			return err
+		}
+		if s != "Current" {
+			notCurrent = append(notCurrent, fmt.Sprintf("%s status: '%s'", ref, s))
+		}
+		if s != "Current" && s != "Failed" {
+			allDone = false
+		}
+	}
+	if len(notCurrent) == 0 {
+		return r.succeed(ctx, fi, st, id)
+	}
+	timedOut := !r.opts.Now().Before(a.deadline)
+	if !allDone && !timedOut {
+		return nil // still waiting: Ready stays Unknown/Progressing
+	}
+	prefix := "failed early due to stalled resources"
+	if timedOut {
+		prefix = "timeout waiting for"
+	}
+	msg := fmt.Sprintf("%s: [%s]", prefix, strings.Join(notCurrent, ", "))
+	if len(notReady) > 0 {
+		msg += "\n" + strings.Join(notReady, "\n")
+	}
+	return r.fail(ctx, fi, st, id, msg)
+}
+
+// succeed: fluxinstance_controller.go:247-272 and finalizeObjectStatus (common.go:58-77).
+func (r *Reconciler) succeed(ctx context.Context, fi *unstructured.Unstructured, st *instanceState, id string) error {
+	cur, err := r.get(ctx, fi) // fresh copy: start() patched the status
+	if err != nil {
+		return err
+	}
+	now := r.opts.Now()
+	gen := cur.GetGeneration()
+	msg := "Reconciliation finished in " + fmtDuration(now.Sub(st.attempt.started))
+	conds := setCondition(conditionsOf(cur), cond(readyType, metav1.ConditionTrue, reasonSucceeded, msg), gen, now)
+	conds = deleteCondition(conds, reconcilingType)
+	status := finalStatus(cur, conds)
+	rev, _, _ := unstructured.NestedString(cur.Object, "status", "lastAttemptedRevision")
+	status["lastAppliedRevision"] = rev
+	log.Printf("%s: %s, revision %s", id, msg, rev)
+	st.lastGen, st.lastRequest = st.attempt.generation, st.attempt.request
+	st.nextRun = now.Add(annotationDuration(cur, reconcileEveryAnn, 60*time.Minute)) // requeueAfter, common.go:82-90
+	st.failures = 0
+	st.attempt = nil
+	return r.patchStatus(ctx, cur, status)
+}
+
+// fail: fluxinstance_controller.go:228-244 (Ready=False/ReconciliationFailed) and
+// finalizeObjectStatus (Reconciling reason ProgressingWithRetry); retried with backoff.
+func (r *Reconciler) fail(ctx context.Context, fi *unstructured.Unstructured, st *instanceState, id, errMsg string) error {
+	cur, err := r.get(ctx, fi)
+	if err != nil {
+		return err
+	}
+	now := r.opts.Now()
+	gen := cur.GetGeneration()
+	msg := "reconciliation failed: " + errMsg
+	conds := setCondition(conditionsOf(cur), cond(readyType, metav1.ConditionFalse, reasonFailed, msg), gen, now)
+	if c := findCondition(conds, reconcilingType); c != nil {
+		c.Reason = reasonProgressingRetry
+	}
+	log.Printf("%s: %s", id, msg)
+	delay := r.opts.MinRetryDelay << min(st.failures, 30)
+	if delay <= 0 || delay > r.opts.MaxRetryDelay {
+		delay = r.opts.MaxRetryDelay
+	}
+	st.failures++
+	st.lastGen, st.lastRequest = st.attempt.generation, st.attempt.request
+	st.nextRun = now.Add(delay)
+	st.attempt = nil
+	return r.patchStatus(ctx, cur, finalStatus(cur, conds))
+}
+
+// uninstall: internal/controller/fluxinstance_uninstaller.go:28-112@v0.58.1. The rig's controllers
+// keep running (the operator deletes their Deployments first, step 1), so the Flux finalizers are
+// stripped and each object is deleted with a resourceVersion precondition: a controller that re-adds
+// its finalizer in between makes the delete fail with a conflict and we strip it again, so no
+// controller finalizes (prunes/garbage-collects) the objects, as with the operator.
+func (r *Reconciler) uninstall(ctx context.Context, fi *unstructured.Unstructured, id string) error {
+	if !slices.Contains(fi.GetFinalizers(), finalizer) {
+		return nil
+	}
+	entries, _, _ := unstructured.NestedSlice(fi.Object, "status", "inventory", "entries")
+	if !isDisabled(fi) && len(entries) > 0 {
+		var errs []error
+		for _, e := range entries {
+			m, _ := e.(map[string]any)
+			eid, _ := m["id"].(string)
+			gvr, ns, name, ok := parseInventoryID(eid)
+			if !ok {
+				continue // not one of the objects this stand-in applies
+			}
+			if err := r.deleteObject(ctx, gvr, ns, name, ownerLabels(fi), true); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if r.opts.DeleteAllFluxObjects {
+			for _, gvr := range fluxKinds {
+				list, err := r.client.Resource(gvr).List(ctx, metav1.ListOptions{})
+				if err != nil {
+					continue // kind not served
+				}
+				for _, o := range list.Items {
+					if err := r.deleteObject(ctx, gvr, o.GetNamespace(), o.GetName(), nil, true); err != nil {
+						errs = append(errs, err)
+					}
+				}
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return err // retried on the next poll; the finalizer stays until the objects are gone
+		}
+		log.Printf("%s: sync objects deleted", id)
+	}
+	fins := slices.DeleteFunc(slices.Clone(fi.GetFinalizers()), func(f string) bool { return f == finalizer })
+	log.Printf("%s: removing finalizer %s", id, finalizer)
+	err := r.patchMeta(ctx, fi, fins)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// deleteObject deletes an object unless it lacks the inclusion labels or has prune: disabled (the
+// operator's ssa DeleteOptions, uninstaller.go:43-49, fluxinstance_controller.go:548-554). With
+// orphan, Flux finalizers are stripped first and the delete is guarded by resourceVersion.
+func (r *Reconciler) deleteObject(ctx context.Context, gvr schema.GroupVersionResource, ns, name string, inclusions map[string]string, orphan bool) error {
+	ri := r.client.Resource(gvr).Namespace(ns)
+	for range 5 {
+		o, err := ri.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		for k, v := range inclusions {
+			if o.GetLabels()[k] != v {
+				return nil
+			}
+		}
+		if strings.EqualFold(o.GetAnnotations()[pruneAnn], "disabled") || strings.EqualFold(o.GetLabels()[pruneAnn], "disabled") {
+			return nil
+		}
+		bg := metav1.DeletePropagationBackground
+		if !orphan {
+			err := ri.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg})
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}
+		if len(o.GetFinalizers()) > 0 {
+			o.SetFinalizers(nil) // uninstaller.go:166-185 (Update with no finalizers)
+			if o, err = ri.Update(ctx, o, metav1.UpdateOptions{FieldManager: r.opts.FieldManager}); err != nil {
+				if apierrors.IsConflict(err) {
+					continue
+				}
+				return err
+			}
+		}
+		uid, rv := o.GetUID(), o.GetResourceVersion()
+		err = ri.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg,
+			Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+		if err == nil || apierrors.IsNotFound(err) {
+			log.Printf("deleted %s/%s/%s", o.GetKind(), ns, name)
+			return nil
+		}
+		if !apierrors.IsConflict(err) {
+			return err
+		}
+	}
+	return fmt.Errorf("%s %s/%s: finalizer re-added too often", gvr.Resource, ns, name)
+}
+
+// --- helpers ---
+
+// parseInventoryID parses an inventory ID of one of the Flux kinds this stand-in knows.
+func parseInventoryID(id string) (gvr schema.GroupVersionResource, ns, name string, ok bool) {
+	parts := strings.Split(id, "_")
+	if len(parts) != 4 {
+		return gvr, "", "", false
+	}
+	gvr, ok = fluxKinds[parts[3]]
+	if !ok || gvr.Group != parts[2] {
+		return gvr, "", "", false
+	}
+	return gvr, parts[0], parts[1], true
+}
+
+func ownerLabels(fi *unstructured.Unstructured) map[string]string {
+	return map[string]string{ownerNameLabel: fi.GetName(), ownerNSLabel: fi.GetNamespace()}
+}
+
+func (r *Reconciler) get(ctx context.Context, fi *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	return r.client.Resource(fluxInstanceGVR).Namespace(fi.GetNamespace()).Get(ctx, fi.GetName(), metav1.GetOptions{})
+}
+
+// patchMeta sets metadata.finalizers with a merge patch guarded by resourceVersion.
+func (r *Reconciler) patchMeta(ctx context.Context, fi *unstructured.Unstructured, finalizers []string) error {
+	if finalizers == nil {
+		finalizers = []string{}
+	}
+	p, _ := json.Marshal(map[string]any{"metadata": map[string]any{"finalizers": finalizers, "resourceVersion": fi.GetResourceVersion()}})
+	out, err := r.client.Resource(fluxInstanceGVR).Namespace(fi.GetNamespace()).Patch(ctx, fi.GetName(), types.MergePatchType, p,
+		metav1.PatchOptions{FieldManager: r.opts.FieldManager})
+	if err == nil {
+		fi.SetFinalizers(out.GetFinalizers())
+		fi.SetResourceVersion(out.GetResourceVersion())
+	}
+	return err
+}
+
+// patchStatus merge-patches the status subresource (the operator's SerialPatcher, field owner
+// flux-operator, fluxinstance_controller.go:629-656).
+func (r *Reconciler) patchStatus(ctx context.Context, fi *unstructured.Unstructured, status map[string]any) error {
+	p, err := json.Marshal(map[string]any{"status": status})
+	if err != nil {
+		return err
+	}
+	out, err := r.client.Resource(fluxInstanceGVR).Namespace(fi.GetNamespace()).Patch(ctx, fi.GetName(), types.MergePatchType, p,
+		metav1.PatchOptions{FieldManager: r.opts.FieldManager}, "status")
+	if err == nil {
+		fi.Object["status"] = out.Object["status"]
+		fi.SetResourceVersion(out.GetResourceVersion())
+	}
+	return err
+}
+
+// finalStatus adds finalizeObjectStatus's lastHandledReconcileAt (common.go:58-62) to the conditions.
+func finalStatus(fi *unstructured.Unstructured, conds []metav1.Condition) map[string]any {
+	s := map[string]any{"conditions": conds}
+	if v, ok := fi.GetAnnotations()[requestedAtAnn]; ok {
+		s["lastHandledReconcileAt"] = v
+	}
+	return s
+}
+
+// revision stands in for the operator's "<version>@sha256:<digest of the built manifests>"
+// (internal/builder/build.go:56-63): same shape, digest of what this stand-in applies.
+func (r *Reconciler) revision(fi *unstructured.Unstructured, objs []*unstructured.Unstructured) string {
+	h := sha256.New()
+	for _, o := range objs {
+		b, _ := json.Marshal(o.Object)
+		h.Write(b)
+	}
+	b, _ := json.Marshal(components(fi))
+	h.Write(b)
+	return r.opts.FluxVersion + "@sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+func (r *Reconciler) componentImages(fi *unstructured.Unstructured) []any {
+	registry, _, _ := unstructured.NestedString(fi.Object, "spec", "distribution", "registry")
+	out := []any{}
+	for _, c := range components(fi) {
+		tag, ok := componentTags[r.opts.FluxVersion][c]
+		if !ok || registry == "" {
+			continue
+		}
+		out = append(out, map[string]any{"name": c, "repository": registry + "/" + c, "tag": tag})
+	}
+	return out
+}
+
+func isDisabled(fi *unstructured.Unstructured) bool {
+	return strings.ToLower(fi.GetAnnotations()[reconcileAnn]) == "disabled" // fluxinstance_types.go:453-456
+}
+
+func annotationDuration(fi *unstructured.Unstructured, key string, def time.Duration) time.Duration {
+	if v, ok := fi.GetAnnotations()[key]; ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+// fmtDuration: common.go:104-110.
+func fmtDuration(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// kstatus computes the cli-utils kstatus status of a Flux object (status.Compute,
+// fluxcd/cli-utils pkg/kstatus/status/status.go:102-139 and generic.go:22-100@v1.2.1). One
+// deliberate difference: an object with no status at all is InProgress, not Current. With the Flux
+// CRDs that case does not arise, as status defaults to {observedGeneration: -1}
+// (+kubebuilder:default, kustomize-controller/api v1/kustomization_types.go:465@v1.9.5), which
+// kstatus itself reports as InProgress.
+func kstatus(u *unstructured.Unstructured) string {
+	if u.GetDeletionTimestamp() != nil {
+		return "Terminating"
+	}
+	st, hasStatus, _ := unstructured.NestedMap(u.Object, "status")
+	if og, found := observedGeneration(u); found && og != u.GetGeneration() {
+		return "InProgress"
+	}
+	conds := conditionsOf(u)
+	for _, c := range conds {
+		if c.Type == reconcilingType && c.Status == metav1.ConditionTrue {
+			return "InProgress"
+		}
+		if c.Type == stalledType && c.Status == metav1.ConditionTrue {
+			return "Failed"
+		}
+	}
+	if c := findCondition(conds, readyType); c != nil {
+		if c.Status == metav1.ConditionTrue {
+			return "Current"
+		}
+		return "InProgress"
+	}
+	if !hasStatus || len(st) == 0 {
+		return "InProgress"
+	}
+	return "Current"
+}
+
+func observedGeneration(u *unstructured.Unstructured) (int64, bool) {
+	v, found, _ := unstructured.NestedFieldNoCopy(u.Object, "status", "observedGeneration")
+	switch n := v.(type) {
+	case int64:
+		return n, found
+	case float64:
+		return int64(n), found
+	}
+	return 0, false
+}
+
+// --- conditions, with fluxcd/pkg runtime/conditions semantics (setter.go@runtime/v0.111.0) ---
+
+func cond(t string, s metav1.ConditionStatus, reason, msg string) metav1.Condition {
+	return metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg}
+}
+
+func conditionsOf(u *unstructured.Unstructured) []metav1.Condition {
+	raw, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	b, _ := json.Marshal(raw)
+	var out []metav1.Condition
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+// setCondition: conditions.Set (setter.go:47-93): observedGeneration always set; lastTransitionTime
+// kept unless status/reason/message change; sorted Stalled, Reconciling, Ready, then by type.
+func setCondition(conds []metav1.Condition, c metav1.Condition, gen int64, now time.Time) []metav1.Condition {
+	c.ObservedGeneration = gen
+	c.LastTransitionTime = metav1.NewTime(now.UTC().Truncate(time.Second))
+	if old := findCondition(conds, c.Type); old != nil {
+		if old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message {
+			c.LastTransitionTime = old.LastTransitionTime
+		}
+		*old = c
+	} else {
+		conds = append(conds, c)
+	}
+	weight := map[string]int{stalledType: 0, reconcilingType: 1, readyType: 2}
+	sort.SliceStable(conds, func(i, j int) bool {
+		wi, oki := weight[conds[i].Type]
+		wj, okj := weight[conds[j].Type]
+		switch {
+		case oki && okj:
+			return wi < wj
+		case oki || okj:
+			return oki
+		default:
+			return conds[i].Type < conds[j].Type
+		}
+	})
+	return conds
+}
+
+func deleteCondition(conds []metav1.Condition, t string) []metav1.Condition {
+	return slices.DeleteFunc(conds, func(c metav1.Condition) bool { return c.Type == t })
+}
+
+// markReconciling: conditions.MarkReconciling (setter.go:146-149) deletes Stalled, sets Reconciling=True.
+func markReconciling(conds []metav1.Condition, gen int64, now time.Time) []metav1.Condition {
+	conds = deleteCondition(conds, stalledType)
+	return setCondition(conds, cond(reconcilingType, metav1.ConditionTrue, reasonProgressing, msgInProgress), gen, now)
+}

@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# The real-engine rig: a real etcd, kube-apiserver and kube-controller-manager, Flux's
+# source-controller and kustomize-controller as plain processes, a GitHub double (REST + SSH git)
+# and a stand-in for the Flux Operator's FluxInstance reconciler. Everything listens on loopback
+# only; every PID started is recorded under .rig/pids and only those are stopped.
+#
+#   npm run rig -- build     build what is missing into the cache (rig/build.sh)
+#   npm run rig -- start     start everything (builds nothing: run build first)
+#   npm run rig -- stop      stop what start started, by PID
+#   npm run rig -- env       print `export …` lines for kubectl and pulumi by hand
+#   npm run rig -- status    which recorded processes are alive
+#
+# What is real and what is a double: rig/README.md.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+# shellcheck source=rig/versions.sh
+. "$here/versions.sh"
+cache="${FLEET_RIG_CACHE:-$HOME/.cache/fleet-rig}"
+state="${FLEET_RIG_DIR:-$root/.rig}"
+pids="$state/pids"
+logs="$state/logs"
+
+# Loopback ports; each can be moved with its environment variable.
+ETCD_PORT="${RIG_ETCD_PORT:-32379}"
+ETCD_PEER_PORT="${RIG_ETCD_PEER_PORT:-32380}"
+APISERVER_PORT="${RIG_APISERVER_PORT:-36443}"
+GITHUB_HTTP_PORT="${RIG_GITHUB_HTTP_PORT:-38080}"
+GITHUB_SSH_PORT="${RIG_GITHUB_SSH_PORT:-38022}"
+SC_STORAGE_PORT="${RIG_SC_STORAGE_PORT:-39090}"
+SC_METRICS_PORT="${RIG_SC_METRICS_PORT:-39091}"
+SC_HEALTH_PORT="${RIG_SC_HEALTH_PORT:-39092}"
+KC_METRICS_PORT="${RIG_KC_METRICS_PORT:-39093}"
+KC_HEALTH_PORT="${RIG_KC_HEALTH_PORT:-39094}"
+KCM_PORT="${RIG_KCM_PORT:-39257}"
+GITHUB_OWNER="${RIG_GITHUB_OWNER:-acme}"
+GITHUB_TEAMS=(platform team-a-devs payments-devs)
+HOST=127.0.0.1
+
+log() { echo "rig: $*" >&2; }
+die() { echo "rig: $*" >&2; exit 1; }
+
+bin_dirs() {
+  local v; v="$(rig_tools_version "$here")"
+  echo "$cache/etcd-$ETCD_VERSION" "$cache/kubernetes-$KUBERNETES_VERSION" "$cache/pulumi-$PULUMI_VERSION" \
+    "$cache/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION" "$cache/pulumi-resource-kubernetes-$PULUMI_KUBERNETES_VERSION" \
+    "$cache/source-controller-$SOURCE_CONTROLLER_VERSION" "$cache/kustomize-controller-$KUSTOMIZE_CONTROLLER_VERSION" \
+    "$cache/githubd-$v" "$cache/rig-providers-$v" "$cache/fluxinstance-standin-$v"
+}
+crd_dir() { echo "$cache/flux-crds-$KUSTOMIZE_CONTROLLER_VERSION-$SOURCE_CONTROLLER_VERSION"; }
+
+rig_path() {
+  local p=""
+  for d in $(bin_dirs); do p="$p$d:"; done
+  # Node 22 from the `node` devDependency: the Pulumi language host runs the `node` on PATH.
+  echo "$p$root/node_modules/.bin:$PATH"
+}
+
+check_built() {
+  local missing=()
+  for d in $(bin_dirs) "$(crd_dir)"; do [ -f "$d/.complete" ] || missing+=("$(basename "$d")"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    die "not built: ${missing[*]}; run: npm run rig -- build"
+  fi
+}
+
+# The FluxInstance CRD is the operator's; the rig takes it from FLUX_INSTANCE_CRD (CI sets it to the
+# copy beside the checkout). It is never copied into this repository.
+flux_instance_crd() {
+  local crd="${FLUX_INSTANCE_CRD:-$(cd "$root/.." && pwd)/shared/schemas/fluxcd.controlplane.io_fluxinstances.yaml}"
+  [ -f "$crd" ] || die "FluxInstance CRD not found at $crd: set FLUX_INSTANCE_CRD to the Flux Operator's fluxcd.controlplane.io_fluxinstances.yaml"
+  echo "$crd"
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+# start NAME CMD...: run CMD in its own session, logging to .rig/logs/NAME.log, PID to .rig/pids/NAME.
+start_proc() {
+  local name="$1"; shift
+  if [ -f "$pids/$name" ] && kill -0 "$(cat "$pids/$name")" 2>/dev/null; then die "$name is already running (pid $(cat "$pids/$name")); run: npm run rig -- stop"; fi
+  setsid "$@" >"$logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$pids/$name"
+  log "started $name (pid $!), log $logs/$name.log"
+}
+
+wait_for() {
+  local what="$1" name="$2" secs="$3"; shift 3
+  local i
+  for ((i = 0; i < secs * 4; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if ! kill -0 "$(cat "$pids/$name")" 2>/dev/null; then tail -20 "$logs/$name.log" >&2; die "$name exited while waiting for $what"; fi
+    sleep 0.25
+  done
+  tail -20 "$logs/$name.log" >&2
+  die "timed out after ${secs}s waiting for $what"
+}
+
+pki() {
+  local d="$state/pki"
+  mkdir -p "$d"
+  [ -f "$d/ca.crt" ] && return 0
+  (
+    cd "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 -subj "/CN=fleet-rig-ca" 2>/dev/null
+    cat >apiserver.ext <<EOF
+subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+extendedKeyUsage=serverAuth
+EOF
+    openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr -subj "/CN=kube-apiserver" 2>/dev/null
+    openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out apiserver.crt -days 30 -extfile apiserver.ext 2>/dev/null
+    # The admin: group system:masters, as kind's and kubeadm's admin.conf.
+    echo "extendedKeyUsage=clientAuth" >client.ext
+    openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr -subj "/O=system:masters/CN=rig-admin" 2>/dev/null
+    openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out admin.crt -days 30 -extfile client.ext 2>/dev/null
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  )
+}
+
+kubeconfig_file() { # FILE USER [TOKEN]: a self-contained kubeconfig (data inline, no file paths).
+  local file="$1" user="$2" token="${3:-}"
+  local auth
+  if [ -n "$token" ]; then auth="    token: $token"; else
+    auth="    client-certificate-data: $(base64 -w0 "$state/pki/admin.crt")
+    client-key-data: $(base64 -w0 "$state/pki/admin.key")"
+  fi
+  (umask 077; cat >"$file" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: rig
+  cluster:
+    server: https://$HOST:$APISERVER_PORT
+    certificate-authority-data: $(base64 -w0 "$state/pki/ca.crt")
+users:
+- name: $user
+  user:
+$auth
+contexts:
+- name: rig
+  context: { cluster: rig, user: $user }
+current-context: rig
+EOF
+  )
+}
+
+github_token() {
+  [ -f "$state/github-token" ] || (umask 077; openssl rand -hex 20 >"$state/github-token")
+  cat "$state/github-token"
+}
+
+cmd_start() {
+  check_built
+  local crd; crd="$(flux_instance_crd)"
+  mkdir -p "$pids" "$logs"
+  export PATH; PATH="$(rig_path)"
+  for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$GITHUB_HTTP_PORT" "$GITHUB_SSH_PORT" "$SC_STORAGE_PORT" \
+    "$SC_METRICS_PORT" "$SC_HEALTH_PORT" "$KC_METRICS_PORT" "$KC_HEALTH_PORT" "$KCM_PORT"; do
+    port_free "$p" || die "port $HOST:$p is in use (set RIG_*_PORT to move it, or run: npm run rig -- stop)"
+  done
+  pki
+  local started; started=$(date +%s)
+
+  # etcd: one member, loopback, no fsync (test data only).
+  start_proc etcd etcd --name rig --data-dir "$state/etcd" \
+    --listen-client-urls "http://$HOST:$ETCD_PORT" --advertise-client-urls "http://$HOST:$ETCD_PORT" \
+    --listen-peer-urls "http://$HOST:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://$HOST:$ETCD_PEER_PORT" \
+    --initial-cluster "rig=http://$HOST:$ETCD_PEER_PORT" --listen-metrics-urls "" --unsafe-no-fsync --log-level warn
+  wait_for "etcd" etcd 30 curl -fsS "http://$HOST:$ETCD_PORT/health"
+
+  # kube-apiserver, with the flags a kubeadm (kind) control plane uses where they matter here
+  # (kubernetes v1.36.3 cmd/kubeadm/app/phases/controlplane/manifests.go, getAPIServerCommand):
+  # RBAC authorization (the Node authorizer and NodeRestriction need kubelets, of which the rig has
+  # none), the default admission plugins of 1.36 (PodSecurity and ValidatingAdmissionPolicy among
+  # them; pkg/kubeapiserver/options/plugins.go, DefaultOffAdmissionPlugins), service-account tokens
+  # signed with the rig's key. --allow-privileged=true as kubeadm sets it, so Pod Security admission,
+  # not the apiserver's own switch, decides about privileged pods.
+  start_proc kube-apiserver kube-apiserver \
+    --bind-address="$HOST" --advertise-address="$HOST" --secure-port="$APISERVER_PORT" \
+    --etcd-servers="http://$HOST:$ETCD_PORT" \
+    --authorization-mode=RBAC --allow-privileged=true \
+    --client-ca-file="$state/pki/ca.crt" --tls-cert-file="$state/pki/apiserver.crt" --tls-private-key-file="$state/pki/apiserver.key" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$state/pki/sa.pub" --service-account-signing-key-file="$state/pki/sa.key" \
+    --service-cluster-ip-range=10.96.0.0/16 --cert-dir="$state/pki/generated" \
+    --enable-priority-and-fairness=false --profiling=false
+  wait_for "kube-apiserver /readyz" kube-apiserver 90 \
+    curl -fsS --cacert "$state/pki/ca.crt" --cert "$state/pki/admin.crt" --key "$state/pki/admin.key" "https://$HOST:$APISERVER_PORT/readyz"
+  kubeconfig_file "$state/kubeconfig" rig-admin
+  export KUBECONFIG="$state/kubeconfig"
+
+  # kube-controller-manager: namespace deletion, garbage collection, service-account tokens. It runs
+  # with the admin credentials (the rig has no kubeconfig of its own for it), and with only the
+  # controllers that need no nodes or cloud.
+  start_proc kube-controller-manager kube-controller-manager --kubeconfig="$state/kubeconfig" \
+    --bind-address="$HOST" --secure-port="$KCM_PORT" --leader-elect=false \
+    --service-account-private-key-file="$state/pki/sa.key" --root-ca-file="$state/pki/ca.crt" \
+    --controllers=namespace-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,resourcequota-controller,clusterrole-aggregation-controller,root-ca-certificate-publisher-controller \
+    --use-service-account-credentials=false
+  wait_for "kube-controller-manager /healthz" kube-controller-manager 60 curl -fsSk "https://$HOST:$KCM_PORT/healthz"
+
+  # What an installed Flux Operator leaves on a cluster before any FluxInstance: its namespace and
+  # the CRDs (the operator's FluxInstance CRD; Flux's CRDs, which the operator would apply from its
+  # manifests artifact, generated here with controller-gen from Flux's api modules).
+  kubectl create namespace flux-system >/dev/null
+  kubectl apply --server-side -f "$crd" >/dev/null
+  kubectl apply --server-side -f "$(crd_dir)" >/dev/null
+  kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
+  kubectl apply --server-side -f "$here/flux-rbac.yaml" >/dev/null
+
+  # The GitHub double: REST API and SSH git server.
+  local token; token="$(github_token)"
+  local teams=(); for t in "${GITHUB_TEAMS[@]}"; do teams+=(--team "$t"); done
+  rm -f "$state/githubd.ready"
+  start_proc githubd githubd --data "$state/github" --http "$HOST:$GITHUB_HTTP_PORT" --ssh "$HOST:$GITHUB_SSH_PORT" \
+    --owner "$GITHUB_OWNER" --token "$token" "${teams[@]}" --ready-file "$state/githubd.ready"
+  wait_for "githubd" githubd 30 test -f "$state/githubd.ready"
+
+  # Flux's controllers, each as its own service account (a token kubeconfig), with the flags Flux
+  # v2.9.5's manifests and the Flux Operator's multi-tenancy profile give them (rig/flux-flags.sh).
+  # shellcheck source=rig/flux-flags.sh
+  . "$here/flux-flags.sh"
+  for c in source-controller kustomize-controller; do
+    kubeconfig_file "$state/$c.kubeconfig" "$c" "$(kubectl -n flux-system create token "$c" --duration=48h)"
+  done
+  mkdir -p "$state/source-storage"
+  KUBECONFIG="$state/source-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc source-controller source-controller \
+    "${SOURCE_CONTROLLER_FLAGS[@]}" \
+    --storage-path="$state/source-storage" --storage-addr="$HOST:$SC_STORAGE_PORT" --storage-adv-addr="$HOST:$SC_STORAGE_PORT" \
+    --metrics-addr="$HOST:$SC_METRICS_PORT" --health-addr="$HOST:$SC_HEALTH_PORT" --enable-leader-election=false
+  KUBECONFIG="$state/kustomize-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc kustomize-controller kustomize-controller \
+    "${KUSTOMIZE_CONTROLLER_FLAGS[@]}" \
+    --metrics-addr="$HOST:$KC_METRICS_PORT" --health-addr="$HOST:$KC_HEALTH_PORT" --enable-leader-election=false
+  wait_for "source-controller /readyz" source-controller 60 curl -fsS "http://$HOST:$SC_HEALTH_PORT/readyz"
+  wait_for "kustomize-controller /readyz" kustomize-controller 60 curl -fsS "http://$HOST:$KC_HEALTH_PORT/readyz"
+
+  # The stand-in for the operator's FluxInstance reconciler (rig/go/standin), as the operator runs:
+  # with cluster-admin rights.
+  start_proc fluxinstance-standin fluxinstance-standin --kubeconfig "$state/kubeconfig"
+  sleep 1
+  kill -0 "$(cat "$pids/fluxinstance-standin")" 2>/dev/null || { tail -20 "$logs/fluxinstance-standin.log" >&2; die "fluxinstance-standin exited at start"; }
+
+  cmd_env >"$state/env"
+  log "ready in $(($(date +%s) - started)) s; for kubectl and pulumi by hand: eval \"\$(npm run --silent rig -- env)\""
+}
+
+cmd_env() {
+  local token; token="$(github_token)"
+  cat <<EOF
+export PATH="$(rig_path)"
+export KUBECONFIG="$state/kubeconfig"
+export GITHUB_TOKEN="$token"
+export GITHUB_API_URL="http://$HOST:$GITHUB_HTTP_PORT"
+export FLEET_RIG_GITHUB_OWNER="$GITHUB_OWNER"
+export FLEET_RIG_SSH_HOST="$HOST:$GITHUB_SSH_PORT"
+export FLEET_RIG_KNOWN_HOSTS="$state/github/known_hosts"
+export FLEET_RIG_DIR="$state"
+export PULUMI_SKIP_UPDATE_CHECKS=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+EOF
+}
+
+cmd_stop() {
+  [ -d "$pids" ] || { log "nothing recorded under $pids"; return 0; }
+  local order=(fluxinstance-standin kustomize-controller source-controller githubd kube-controller-manager kube-apiserver etcd)
+  local name pid i
+  for name in "${order[@]}"; do
+    [ -f "$pids/$name" ] || continue
+    pid="$(cat "$pids/$name")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+      if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; log "killed $name (pid $pid) after 10 s"; else log "stopped $name (pid $pid)"; fi
+    fi
+    rm -f "$pids/$name"
+  done
+  # State does not outlive the processes: the next start begins with an empty cluster and GitHub.
+  rm -rf "$state/etcd" "$state/github" "$state/source-storage" "$state/githubd.ready"
+}
+
+cmd_status() {
+  local alive=0 name
+  for f in "$pids"/*; do
+    [ -f "$f" ] || continue
+    name="$(basename "$f")"
+    if kill -0 "$(cat "$f")" 2>/dev/null; then echo "$name: running (pid $(cat "$f"))"; alive=$((alive + 1)); else echo "$name: not running"; fi
+  done
+  [ "$alive" -gt 0 ]
+}
+
+# Sourcing this file (tests of the rig itself) defines the functions and starts nothing.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+case "${1:-}" in
+  build) shift; exec bash "$here/build.sh" "$@" ;;
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  env) cmd_env ;;
+  status) cmd_status ;;
+  *) die "usage: npm run rig -- build|start|stop|env|status" ;;
+esac
