@@ -1,0 +1,306 @@
+/**
+ * The real tier: this program, run by the real Pulumi CLI and engine with the real Kubernetes
+ * provider, against a real kube-apiserver (RBAC, Pod Security admission), kube-controller-manager
+ * (namespace deletion, garbage collection) and Flux's real source-controller and
+ * kustomize-controller. The doubles are named in rig/README.md: GitHub (a REST and SSH double,
+ * driven through a stand-in GitHub plugin), the tls plugin (a stand-in over Go's crypto), and the
+ * Flux Operator's FluxInstance reconciler (a stand-in; the operator is AGPL and not run).
+ *
+ * One stack goes through its life in order: preview of an empty cluster, up, no-change preview
+ * and refresh, rights, Pod Security, Flux syncing a tenant's repository, offboarding, destroy.
+ * Each step needs the one before it, so the suite stops at the first failure (mocha --bail).
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import { eventually, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, run, Stack } from "./rig";
+
+const STACK = "rig";
+const ENVIRONMENT = STACK;
+
+interface TenantEntry {
+  name: string;
+  namespaces?: string[];
+  team?: string;
+  quota?: Record<string, string>;
+  offboard?: boolean;
+}
+
+const TEAM_A: TenantEntry = { name: "team-a", team: "team-a-devs" };
+const PAYMENTS: TenantEntry = { name: "payments", namespaces: ["payments", "payments-jobs"], quota: { cpu: "4", memory: "8Gi", pods: "50" } };
+
+function stackConfig(rig: RigEnv, tenants: TenantEntry[]) {
+  return {
+    "pulumi:disable-default-providers": ["kubernetes"],
+    "github:owner": rig.owner,
+    "github:baseUrl": `${rig.githubUrl}/`,
+    // The provider waits 1 s after every write by default (writeDelayMs); the double needs no spacing.
+    "github:writeDelayMs": 0,
+    "fleet:cluster": { type: "kubeconfig" },
+    // The rig's cluster runs the operator already (its stand-in), as an OperatorHub install would.
+    "fleet:flux": { operator: { install: false }, components: ["source-controller", "kustomize-controller"] },
+    "fleet:repository": { create: true, sshHost: rig.sshHost, knownHosts: rig.knownHosts, team: "platform" },
+    "fleet:tenants": tenants,
+  };
+}
+
+/** `kubectl auth can-i` as a tenant's `flux` account: true for "yes". */
+function canI(rig: RigEnv, as: string, verb: string, resource: string, namespace?: string): boolean {
+  const r = kubectl(rig, "auth", "can-i", verb, resource, ...(namespace ? ["-n", namespace] : []), `--as=system:serviceaccount:${as}:flux`);
+  const answer = r.stdout.trim();
+  if (answer !== "yes" && answer !== "no") throw new Error(`kubectl auth can-i ${verb} ${resource}: ${r.stdout} ${r.stderr}`);
+  return answer === "yes";
+}
+
+/** Commits files to a repository of the GitHub double, as a tenant pushing to its repository would. */
+async function push(rig: RigEnv, repo: string, files: Record<string, string>, del: string[] = []) {
+  const r = await github(rig, "POST", `_rig/repos/${rig.owner}/${repo}/commit`, { branch: "main", files, delete: del, message: "tenant change" });
+  assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r.json));
+}
+
+/** Asks Flux to reconcile now rather than at its next interval (what `flux reconcile` does). */
+function reconcileNow(rig: RigEnv, kind: string, name: string, namespace: string) {
+  const at = new Date().toISOString();
+  ok(rig, "kubectl", ["annotate", "--overwrite", kind, name, "-n", namespace, `reconcile.fluxcd.io/requestedAt=${at}`]);
+  return at;
+}
+
+/** Waits until the tenant's Kustomization has handled `requestedAt`, and returns its Ready condition. */
+async function kustomizationResult(rig: RigEnv, ns: string, requestedAt: string, revision?: string) {
+  return eventually(`Kustomization ${ns}/${ns} to handle the reconcile request`, 180_000, () => {
+    const k = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", ns, ns);
+    const c = ready(k);
+    if (k?.status?.lastHandledReconcileAt !== requestedAt || !c || c.reason === "Progressing") return undefined;
+    if (revision && !String(k.status.lastAttemptedRevision ?? "").includes(revision)) return undefined;
+    return c;
+  });
+}
+
+async function syncTenant(rig: RigEnv, tenant: string, repo: string, files: Record<string, string>) {
+  await push(rig, repo, files);
+  const head = await github(rig, "GET", `repos/${rig.owner}/${repo}/branches/main`);
+  const sha = head.json.commit.sha as string;
+  reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", tenant, tenant);
+  await eventually(`GitRepository ${tenant} at ${sha}`, 120_000, () => {
+    const g = getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", tenant, tenant);
+    return String(g?.status?.artifact?.revision ?? "").includes(sha) ? g : undefined;
+  });
+  const at = reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", tenant, tenant);
+  return kustomizationResult(rig, tenant, at, sha);
+}
+
+const kustomization = (resources: string[]) => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((r) => `  - ${r}\n`).join("")}`;
+const configMap = (name: string, namespace?: string) =>
+  `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ""}data:\n  from: tenant-repository\n`;
+const clusterRoleBinding = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: tenant-takes-over
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }
+subjects:
+  - { kind: ServiceAccount, name: flux, namespace: team-a }
+`;
+
+describe("real tier: the program on the rig (real API server, Pulumi engine, Flux controllers)", function () {
+  this.timeout(20 * 60_000);
+  let rig: RigEnv;
+  let stack: Stack;
+
+  before(async function () {
+    rig = rigEnv();
+    // The tier starts from an empty cluster and an empty GitHub: a rig that holds an earlier run's
+    // repositories would turn every create into a 422.
+    const leftover = await github(rig, "GET", `repos/${rig.owner}/flux-fleet`);
+    if (leftover.status !== 404) throw new Error("the rig holds an earlier run's state: npm run rig -- stop && npm run rig -- start");
+    stack = new Stack(rig, STACK);
+    stack.init(stackConfig(rig, [TEAM_A, PAYMENTS]), fs.readFileSync(rig.kubeconfig, "utf8"));
+  });
+  after(function () {
+    stack?.remove();
+  });
+
+  it("1a. previews an empty cluster without error", function () {
+    const r = stack.must(["preview", "--diff"]);
+    assert.match(r.stdout, /\+ .*FluxInstance|fluxcd\.controlplane\.io\/v1:FluxInstance|kubernetes:fluxcd.controlplane.io\/v1:FluxInstance/);
+    assert.match(r.stdout, /kubernetes:kustomize\.toolkit\.fluxcd\.io\/v1:Kustomization/);
+  });
+
+  it("1b. up creates everything, and the FluxInstance is Ready", async function () {
+    stack.must(["up", "--yes", "--skip-preview"]);
+    const fi = getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system");
+    assert.equal(ready(fi)?.status, "True", JSON.stringify(fi?.status));
+    for (const ns of ["team-a", "payments", "payments-jobs"]) {
+      const n = getObject(rig, "namespace", ns);
+      assert.ok(n, `namespace ${ns}`);
+      assert.equal(n.metadata.labels["pod-security.kubernetes.io/enforce"], "baseline");
+      assert.ok(getObject(rig, "serviceaccount", "flux", ns), `${ns}:flux`);
+    }
+    for (const repo of ["flux-fleet", "team-a-deploy", "payments-deploy"]) {
+      const keys = await github(rig, "GET", `repos/${rig.owner}/${repo}/keys`);
+      assert.equal(keys.status, 200);
+      const titles = keys.json.map((k: any) => `${k.title}:${k.read_only}`);
+      assert.deepEqual(titles, [`flux-${STACK}:true`], `${repo} deploy keys`);
+    }
+    // The fleet sync (clusters/rig over SSH with the fleet deploy key) is Ready: the key really opens the repository.
+    const fleetSource = await eventually("fleet GitRepository Ready", 120_000, () => {
+      const g = getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
+      return ready(g)?.status === "True" ? g : undefined;
+    });
+    assert.match(fleetSource.spec.url, new RegExp(`^ssh://git@${rig.sshHost.replace(/\./g, "\\.")}/${rig.owner}/flux-fleet\\.git$`));
+  });
+
+  it("1c. a second preview and a refresh both show no changes", function () {
+    stack.must(["preview", "--expect-no-changes"]);
+    stack.must(["refresh", "--yes", "--expect-no-changes"]);
+  });
+
+  it("2. each tenant account may do its work in its own namespaces and nothing beyond", function () {
+    const mine: [string, string, string][] = [
+      // [account namespace, verb, resource] in the account's own namespace(s)
+      ["team-a", "create", "deployments.apps"],
+      ["team-a", "create", "configmaps"],
+      ["team-a", "get", "secrets"],
+      ["team-a", "create", "rolebindings.rbac.authorization.k8s.io"],
+      ["team-a", "create", "kustomizations.kustomize.toolkit.fluxcd.io"],
+      ["team-a", "create", "gitrepositories.source.toolkit.fluxcd.io"],
+    ];
+    for (const [ns, verb, resource] of mine) assert.equal(canI(rig, ns, verb, resource, ns), true, `${ns}:flux ${verb} ${resource} in ${ns}`);
+    // The built-in admin role may impersonate, and mint tokens for, every account of its own
+    // namespace (Kubernetes' bootstrap policy; seen here on the real authorizer): whatever is bound
+    // to an account in a tenant namespace is the tenant's (docs/tenancy.md).
+    assert.equal(canI(rig, "team-a", "impersonate", "serviceaccounts", "team-a"), true, "admin impersonates accounts of its own namespace");
+    assert.equal(canI(rig, "team-a", "create", "serviceaccounts/token", "team-a"), true, "admin mints tokens in its own namespace");
+    // A multi-namespace tenant deploys across its own namespaces.
+    assert.equal(canI(rig, "payments", "create", "deployments.apps", "payments-jobs"), true, "payments:flux in payments-jobs");
+    assert.equal(canI(rig, "payments-jobs", "create", "configmaps", "payments"), true, "payments-jobs:flux in payments");
+
+    const refused: [string, string, string, string | undefined][] = [
+      ["team-a", "create", "configmaps", "payments"],
+      ["team-a", "get", "secrets", "payments-jobs"],
+      ["payments", "get", "secrets", "team-a"],
+      ["team-a", "get", "secrets", "flux-system"],
+      ["team-a", "create", "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system"],
+      ["team-a", "create", "namespaces", undefined],
+      ["team-a", "create", "clusterrolebindings.rbac.authorization.k8s.io", undefined],
+      ["team-a", "create", "clusterroles.rbac.authorization.k8s.io", undefined],
+      ["team-a", "create", "customresourcedefinitions.apiextensions.k8s.io", undefined],
+      ["team-a", "patch", "namespaces", undefined],
+      ["team-a", "impersonate", "serviceaccounts", "flux-system"],
+      ["team-a", "impersonate", "serviceaccounts", "payments"],
+      ["team-a", "create", "serviceaccounts/token", "flux-system"],
+      ["team-a", "impersonate", "users", undefined],
+      ["team-a", "bind", "clusterroles.rbac.authorization.k8s.io/cluster-admin", "team-a"],
+      ["team-a", "escalate", "roles.rbac.authorization.k8s.io", "team-a"],
+      ["team-a", "create", "fluxinstances.fluxcd.controlplane.io", "team-a"],
+    ];
+    for (const [as, verb, resource, ns] of refused) assert.equal(canI(rig, as, verb, resource, ns), false, `${as}:flux must not ${verb} ${resource} in ${ns ?? "the cluster"}`);
+
+    // The API server's escalation check, not only can-i: binding cluster-admin in its own namespace is refused.
+    const bind = kubectl(rig, "create", "rolebinding", "grab", "--clusterrole=cluster-admin", "--serviceaccount=team-a:flux", "-n", "team-a",
+      "--as=system:serviceaccount:team-a:flux", "--dry-run=server");
+    assert.notEqual(bind.code, 0);
+    assert.match(bind.stderr, /forbidden.*(escalat|not currently held)/is);
+  });
+
+  it("3. Pod Security admission refuses a privileged Pod in a tenant namespace and admits a baseline one", function () {
+    const pod = (privileged: boolean) => JSON.stringify({
+      apiVersion: "v1", kind: "Pod", metadata: { name: privileged ? "privileged" : "plain", namespace: "team-a" },
+      spec: { containers: [{ name: "c", image: "registry.example/app:1", ...(privileged ? { securityContext: { privileged: true } } : {}) }] },
+    });
+    const as = "--as=system:serviceaccount:team-a:flux";
+    const refused = runWithInput(rig, ["create", "--dry-run=server", as, "-f", "-"], pod(true));
+    assert.notEqual(refused.code, 0, refused.stdout);
+    assert.match(refused.stderr, /violates PodSecurity "baseline:latest".*privileged/s);
+    const admitted = runWithInput(rig, ["create", "--dry-run=server", as, "-f", "-"], pod(false));
+    assert.equal(admitted.code, 0, admitted.stderr);
+    // warn stays at restricted: the API server says so while admitting.
+    assert.match(admitted.stderr, /would violate PodSecurity "restricted:latest"/);
+  });
+
+  it("4. Flux applies a tenant's repository as the tenant: its own objects yes, a ClusterRoleBinding and another tenant's namespace no", async function () {
+    const path = `flux/${ENVIRONMENT}`;
+    // A ClusterRoleBinding: refused by the API server to the impersonated tenant account.
+    let c = await syncTenant(rig, "team-a", "team-a-deploy", {
+      [`${path}/kustomization.yaml`]: kustomization(["app.yaml", "takeover.yaml"]),
+      [`${path}/app.yaml`]: configMap("app"),
+      [`${path}/takeover.yaml`]: clusterRoleBinding,
+    });
+    assert.equal(c.status, "False", c.message);
+    assert.match(c.message, /clusterrolebindings.*forbidden|forbidden.*clusterrolebindings/is);
+    assert.match(c.message, /system:serviceaccount:team-a:flux/);
+    assert.equal(getObject(rig, "clusterrolebinding", "tenant-takes-over"), undefined);
+
+    // Its own objects: applied into its namespace.
+    c = await syncTenant(rig, "team-a", "team-a-deploy", { [`${path}/kustomization.yaml`]: kustomization(["app.yaml"]) });
+    assert.equal(c.status, "True", c.message);
+    const cm = getObject(rig, "configmap", "app", "team-a");
+    assert.equal(cm?.data?.from, "tenant-repository");
+
+    // A multi-namespace tenant (no targetNamespace) naming another tenant's namespace: refused.
+    c = await syncTenant(rig, "payments", "payments-deploy", {
+      [`${path}/kustomization.yaml`]: kustomization(["own.yaml", "other.yaml"]),
+      [`${path}/own.yaml`]: configMap("own", "payments-jobs"),
+      [`${path}/other.yaml`]: configMap("intrusion", "team-a"),
+    });
+    assert.equal(c.status, "False", c.message);
+    assert.match(c.message, /configmaps.*forbidden|forbidden.*configmaps/is);
+    assert.match(c.message, /system:serviceaccount:payments:flux/);
+    assert.equal(getObject(rig, "configmap", "intrusion", "team-a"), undefined);
+  });
+
+  it("5a. removing a tenant without offboard: true fails at preview and deletes nothing", function () {
+    stack.setConfig(stackConfig(rig, [TEAM_A]));
+    const before = stack.resources().map((r) => r.urn).sort();
+    const preview = stack.pulumi(["preview"]);
+    assert.notEqual(preview.code, 0, "preview must fail");
+    assert.match(preview.stdout + preview.stderr, /marked for protection|protected/);
+    // `pulumi up` previews first (no --skip-preview): the failed preview stops it before any step.
+    const up = stack.pulumi(["up", "--yes"]);
+    assert.notEqual(up.code, 0, "up must fail");
+    for (const ns of ["payments", "payments-jobs"]) {
+      const n = getObject(rig, "namespace", ns);
+      assert.ok(n && !n.metadata.deletionTimestamp, `${ns} is untouched`);
+      assert.ok(getObject(rig, "resourcequota", "payments-quota", ns), `${ns}: the quota is kept`);
+    }
+    assert.ok(getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "payments", "payments"));
+    assert.deepEqual(stack.resources().map((r) => r.urn).sort(), before, "nothing left state");
+  });
+
+  it("5b. offboard: true, up, remove, up: no tenant object is left and its namespaces terminate", async function () {
+    stack.setConfig(stackConfig(rig, [TEAM_A, { ...PAYMENTS, offboard: true }]));
+    stack.must(["up", "--yes", "--skip-preview"]);
+    stack.setConfig(stackConfig(rig, [TEAM_A]));
+    stack.must(["up", "--yes", "--skip-preview"]);
+    assert.deepEqual(stack.resources().filter((r) => /payments/.test(r.urn) && !/github|tls|ScaffoldFile|BranchExists/.test(r.type)).map((r) => r.urn), []);
+    for (const ns of ["payments", "payments-jobs"]) {
+      await eventually(`namespace ${ns} to be gone`, 180_000, () => (getObject(rig, "namespace", ns) === undefined ? true : undefined));
+    }
+    // The repository outlives the tenant (kept, unarchived); this cluster's key on it is revoked.
+    const repo = await github(rig, "GET", `repos/${rig.owner}/payments-deploy`);
+    assert.equal(repo.status, 200);
+    assert.equal(repo.json.archived, false);
+    const keys = await github(rig, "GET", `repos/${rig.owner}/payments-deploy/keys`);
+    assert.deepEqual(keys.json, []);
+  });
+
+  it("6. destroy finishes and leaves what docs/ says: repositories kept unarchived, keys revoked, tenants and Flux objects gone", async function () {
+    // docs/tenancy.md, "Destroying a whole environment": lift protection, then destroy.
+    stack.must(["state", "unprotect", "--all", "--yes"]);
+    stack.must(["destroy", "--yes", "--skip-preview"]);
+    await eventually("namespace team-a to be gone", 180_000, () => (getObject(rig, "namespace", "team-a") === undefined ? true : undefined));
+    assert.equal(getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system"), undefined);
+    // flux-system belongs to the pre-installed operator (operator.install: false): kept.
+    assert.ok(getObject(rig, "namespace", "flux-system"));
+    for (const repo of ["flux-fleet", "flux-fleet-tenant-template", "team-a-deploy", "payments-deploy"]) {
+      const r = await github(rig, "GET", `repos/${rig.owner}/${repo}`);
+      assert.equal(r.status, 200, `${repo} kept`);
+      assert.equal(r.json.archived, false, `${repo} unarchived`);
+      const keys = await github(rig, "GET", `repos/${rig.owner}/${repo}/keys`);
+      assert.deepEqual(keys.json, [], `${repo}: this cluster's keys revoked`);
+    }
+    assert.equal(stack.resources().length, 0);
+  });
+});
+
+function runWithInput(rig: RigEnv, args: string[], input: string) {
+  return run(rig, "kubectl", args, { input, timeoutMs: 60_000 });
+}

@@ -1,0 +1,203 @@
+/**
+ * The real tier's view of the rig (rig/rig.sh): its environment, and the real CLIs (pulumi,
+ * kubectl) run against it. Nothing here is mocked: every call is a process of the real program.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse, stringify } from "yaml";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+
+export interface RigEnv {
+  readonly env: Record<string, string>;
+  readonly dir: string;
+  readonly owner: string;
+  readonly sshHost: string;
+  readonly knownHosts: string;
+  readonly githubUrl: string;
+  readonly githubToken: string;
+  readonly kubeconfig: string;
+}
+
+/** The running rig's environment (`.rig/env`, written by `npm run rig -- start`); fails loudly without one. */
+export function rigEnv(): RigEnv {
+  const dir = process.env.FLEET_RIG_DIR ?? path.join(ROOT, ".rig");
+  const file = path.join(dir, "env");
+  if (!fs.existsSync(file)) {
+    throw new Error(`the rig is not running (no ${file}): run npm run rig -- build, then npm run rig -- start`);
+  }
+  const env: Record<string, string> = {};
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    const m = /^export ([A-Z0-9_]+)="(.*)"$/.exec(line);
+    if (m) env[m[1]] = m[2];
+  }
+  return {
+    env,
+    dir,
+    owner: env.FLEET_RIG_GITHUB_OWNER,
+    sshHost: env.FLEET_RIG_SSH_HOST,
+    knownHosts: fs.readFileSync(env.FLEET_RIG_KNOWN_HOSTS, "utf8"),
+    githubUrl: env.GITHUB_API_URL,
+    githubToken: env.GITHUB_TOKEN,
+    kubeconfig: env.KUBECONFIG,
+  };
+}
+
+export interface Ran {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command to completion with the rig's environment; never throws on a non-zero exit. */
+export function run(rig: RigEnv, cmd: string, args: readonly string[], opts: { input?: string; cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Ran {
+  const r = spawnSync(cmd, args, {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, ...rig.env, ...(opts.env ?? {}) },
+    input: opts.input,
+    encoding: "utf8",
+    timeout: opts.timeoutMs ?? 15 * 60_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Like `run`, but fails with the command's output when it exits non-zero. */
+export function ok(rig: RigEnv, cmd: string, args: readonly string[], opts: Parameters<typeof run>[3] = {}): Ran {
+  const r = run(rig, cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}\n--- stdout\n${tail(r.stdout)}\n--- stderr\n${tail(r.stderr)}`);
+  return r;
+}
+
+function tail(s: string, lines = 80): string {
+  return s.split("\n").slice(-lines).join("\n");
+}
+
+export function kubectl(rig: RigEnv, ...args: string[]): Ran {
+  return run(rig, "kubectl", args, { timeoutMs: 120_000 });
+}
+
+/** A parsed object from `kubectl get -o json`, or undefined when it does not exist. */
+export function getObject(rig: RigEnv, kind: string, name: string, namespace?: string): any {
+  const r = kubectl(rig, "get", kind, name, ...(namespace ? ["-n", namespace] : []), "-o", "json");
+  if (r.code !== 0) {
+    if (/NotFound|not found/.test(r.stderr)) return undefined;
+    throw new Error(`kubectl get ${kind} ${name}: ${r.stderr}`);
+  }
+  return JSON.parse(r.stdout);
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs` with `what`. */
+export async function eventually<T>(what: string, timeoutMs: number, check: () => T | undefined, everyMs = 2000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = check();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** A Ready condition's status and message. */
+export function ready(obj: any): { status: string; reason: string; message: string } | undefined {
+  const c = (obj?.status?.conditions ?? []).find((x: any) => x.type === "Ready");
+  return c ? { status: c.status, reason: c.reason, message: c.message } : undefined;
+}
+
+/** Calls the GitHub double's REST API as the program's token does. */
+export async function github(rig: RigEnv, method: string, route: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${rig.githubUrl}/${route.replace(/^\//, "")}`, {
+    method,
+    headers: { authorization: `Bearer ${rig.githubToken}`, accept: "application/vnd.github+json", "content-type": "application/json" },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * One Pulumi stack of this program on the rig: the real CLI and engine, the local file backend in
+ * a temporary directory, the stack's config in a temporary file (`--config-file`), so the
+ * repository's own Pulumi.<stack>.yaml files are never touched.
+ */
+export class Stack {
+  readonly backend: string;
+  readonly configFile: string;
+  private readonly pulumiHome: string;
+
+  constructor(readonly rig: RigEnv, readonly name: string) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-real-"));
+    this.backend = path.join(tmp, "state");
+    this.pulumiHome = path.join(tmp, "pulumi-home");
+    fs.mkdirSync(this.backend);
+    this.configFile = path.join(tmp, `Pulumi.${name}.yaml`);
+  }
+
+  private env(): Record<string, string> {
+    return {
+      PULUMI_BACKEND_URL: `file://${this.backend}`,
+      PULUMI_CONFIG_PASSPHRASE: "fleet-real-tier",
+      PULUMI_HOME: this.pulumiHome,
+    };
+  }
+
+  /** `pulumi <args>` for this stack; the result, whatever the exit code. */
+  pulumi(args: readonly string[], opts: { input?: string } = {}): Ran {
+    // Commands that read no config (stack export, output, rm) refuse --config-file.
+    const config = ["stack", "state"].includes(args[0]) ? [] : ["--config-file", this.configFile];
+    return run(this.rig, "pulumi", [...args, "--stack", this.name, ...config, "--non-interactive", "--color", "never"], {
+      env: this.env(),
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+    });
+  }
+
+  /** `pulumi <args>` that must succeed. */
+  must(args: readonly string[], opts: { input?: string } = {}): Ran {
+    const r = this.pulumi(args, opts);
+    if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}\n--- stdout\n${tail(r.stdout, 120)}\n--- stderr\n${tail(r.stderr, 60)}`);
+    return r;
+  }
+
+  init(config: Record<string, unknown>, kubeconfig: string): void {
+    run(this.rig, "pulumi", ["login", `file://${this.backend}`], { env: this.env() });
+    // `stack init` writes Pulumi.<stack>.yaml beside Pulumi.yaml and takes no --config-file: run it
+    // in a scratch project of the same name, so nothing is written into the repository.
+    const scratch = path.join(path.dirname(this.configFile), "init");
+    fs.mkdirSync(scratch);
+    fs.writeFileSync(path.join(scratch, "Pulumi.yaml"), "name: fleet\nruntime: nodejs\n");
+    const r = run(this.rig, "pulumi", ["stack", "init", this.name, "--non-interactive"], { env: this.env(), cwd: scratch });
+    if (r.code !== 0) throw new Error(`pulumi stack init: ${r.stderr}`);
+    this.setConfig(config);
+    this.must(["config", "set", "--secret", "fleet:kubeconfig"], { input: kubeconfig });
+  }
+
+  /** Replaces the plain config with `config`, keeping the secrets and the encryption salt. */
+  setConfig(config: Record<string, unknown>): void {
+    const doc = fs.existsSync(this.configFile) ? (parse(fs.readFileSync(this.configFile, "utf8")) ?? {}) : {};
+    const kept = Object.fromEntries(Object.entries(doc.config ?? {}).filter(([, v]) => typeof v === "object" && v !== null && "secure" in (v as object)));
+    fs.writeFileSync(this.configFile, stringify({ ...doc, config: { ...config, ...kept } }));
+  }
+
+  outputs(): any {
+    return JSON.parse(this.must(["stack", "output", "--json"]).stdout);
+  }
+
+  /** Resources in state, by URN. */
+  resources(): any[] {
+    return JSON.parse(this.must(["stack", "export"]).stdout).deployment.resources ?? [];
+  }
+
+  /** Drops the stack and its temporary directory (backend, config, plugin home). */
+  remove(): void {
+    this.pulumi(["stack", "rm", "--yes", "--force"]);
+    fs.rmSync(path.dirname(this.configFile), { recursive: true, force: true });
+  }
+}
