@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { FluxConfig } from "./config";
 import { FLUX_NAMESPACE } from "./constants";
-import { FLUX_OPERATOR_CHART, FLUX_SYNC_NAME, fluxInstance, fluxOperatorValues, namespace, sshSecret } from "./manifests";
+import { FLUX_OPERATOR_CHART, FLUX_SYNC_NAME, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, namespace, sshSecret } from "./manifests";
 
 export interface FluxArgs {
   /** The cluster's provider; Flux is installed through it. */
@@ -34,6 +34,8 @@ export class Flux extends pulumi.ComponentResource {
   /** The Flux Operator's Helm release, when this stack installs it. */
   readonly operator?: k8s.helm.v3.Release;
   readonly pullSecret: k8s.core.v1.Secret;
+  /** cluster-admin for `flux-system:flux`, the account flux-system's Flux objects default to. */
+  readonly systemAccountBinding: k8s.rbac.v1.ClusterRoleBinding;
   /** The FluxInstance. Every Flux custom resource elsewhere depends on it. */
   readonly instance: k8s.apiextensions.CustomResource;
 
@@ -55,6 +57,9 @@ export class Flux extends pulumi.ComponentResource {
           namespace: FLUX_NAMESPACE,
           createNamespace: false,
           values: fluxOperatorValues({ web: args.flux.web }),
+          // The first install pulls the operator's image over whatever link the cluster has: the
+          // same wait as the FluxInstance's, not Helm's default 300 s.
+          timeout: FLUX_INSTANCE_TIMEOUT_SECONDS,
         },
         { ...k8sOpts, dependsOn: [this.namespace] },
       );
@@ -71,6 +76,16 @@ export class Flux extends pulumi.ComponentResource {
       }),
       { ...k8sOpts, dependsOn: this.namespace ? [this.namespace] : [] },
     );
+    // flux-system's own default account under the lockdown (fluxSystemAccount explains why).
+    const account = fluxSystemAccount();
+    const fluxSystemSa = new k8s.core.v1.ServiceAccount(`${name}-system-account`, account.serviceAccount, {
+      ...k8sOpts,
+      dependsOn: this.namespace ? [this.namespace] : [],
+    });
+    this.systemAccountBinding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-system-account-binding`, account.binding, {
+      ...k8sOpts,
+      dependsOn: [fluxSystemSa],
+    });
     this.instance = new k8s.apiextensions.CustomResource(
       `${name}-instance`,
       fluxInstance({
@@ -83,7 +98,7 @@ export class Flux extends pulumi.ComponentResource {
         path: args.path,
         pullSecret: FLUX_SYNC_NAME,
       }),
-      { ...k8sOpts, dependsOn: [...installed, this.pullSecret, ...args.syncDependsOn] },
+      { ...k8sOpts, dependsOn: [...installed, this.pullSecret, this.systemAccountBinding, ...args.syncDependsOn] },
     );
     this.registerOutputs({});
   }

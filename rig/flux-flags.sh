@@ -9,15 +9,19 @@
 #  - multitenancy (internal/builder/profiles.go): --no-cross-namespace-refs=true (not for
 #    source-controller), --no-remote-bases=true (kustomize-controller), --default-service-account=flux
 #    (kustomize-controller and helm-controller);
-#  - workload identity unset on the FluxInstance (internal/builder/workload_identity.go): every
-#    controller gets --feature-gates=ObjectLevelWorkloadIdentity=false.
+#  - workload identity (internal/builder/profiles.go, workload_identity.go): the program sets
+#    objectLevelWorkloadIdentity and multitenantWorkloadIdentity with the tenant account as every
+#    default, so every controller gets --feature-gates=ObjectLevelWorkloadIdentity=true,
+#    source-controller --default-service-account=flux, and kustomize-controller
+#    --default-decryption-service-account=flux and --default-kubeconfig-service-account=flux.
 # The in-cluster addresses (storage, metrics, health) and leader election are set by rig.sh, on loopback.
 SOURCE_CONTROLLER_FLAGS=(
   --events-addr=
   --watch-all-namespaces=true
   --log-level=info
   --log-encoding=json
-  --feature-gates=ObjectLevelWorkloadIdentity=false
+  --feature-gates=ObjectLevelWorkloadIdentity=true
+  --default-service-account=flux
 )
 KUSTOMIZE_CONTROLLER_FLAGS=(
   --events-addr=
@@ -27,5 +31,7 @@ KUSTOMIZE_CONTROLLER_FLAGS=(
   --no-cross-namespace-refs=true
   --no-remote-bases=true
   --default-service-account=flux
-  --feature-gates=ObjectLevelWorkloadIdentity=false
+  --feature-gates=ObjectLevelWorkloadIdentity=true
+  --default-decryption-service-account=flux
+  --default-kubeconfig-service-account=flux
 )

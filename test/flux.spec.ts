@@ -427,3 +427,36 @@ describe("Flux: a git host other than github.com (fleet:repository.sshHost)", ()
     assert.match(result.error?.message ?? "", /fleet:repository\.sshHost: "ssh:\/\/git@host" is not a host or host:port/);
   });
 });
+
+describe("Flux: lockdown beyond tenant namespaces", () => {
+  it("flux-system has its own default account flux, bound to cluster-admin, before the FluxInstance", async () => {
+    const result = await example("staging");
+    const sa = result.resources.find((r) => r.type === "kubernetes:core/v1:ServiceAccount" && r.inputs.metadata.namespace === "flux-system");
+    assert.ok(sa, "a ServiceAccount in flux-system");
+    assert.equal(sa.inputs.metadata.name, "flux");
+    const crb = one(result, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding");
+    assert.deepEqual(crb.inputs.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" });
+    assert.deepEqual(crb.inputs.subjects, [{ kind: "ServiceAccount", name: "flux", namespace: "flux-system" }], "flux-system's account and nothing else");
+    assert.ok(one(result, INSTANCE).dependencies.includes(crb.urn), "the FluxInstance waits for the binding");
+  });
+
+  it("turns on the workload-identity lockdown with the tenant account as every default", async () => {
+    const cluster = one(await example("staging"), INSTANCE).inputs.spec.cluster;
+    assert.equal(cluster.objectLevelWorkloadIdentity, true);
+    assert.equal(cluster.multitenantWorkloadIdentity, true);
+    assert.equal(cluster.tenantDefaultDecryptionServiceAccount, "flux");
+    assert.equal(cluster.tenantDefaultKubeConfigServiceAccount, "flux");
+  });
+
+  it("waits for the operator's Helm release as long as for the FluxInstance", async () => {
+    const result = await example("staging");
+    assert.equal(one(result, RELEASE).inputs.timeout, 1800);
+    assert.equal(one(result, INSTANCE).inputs.metadata.annotations["pulumi.com/timeoutSeconds"], "1800");
+  });
+
+  it("refuses fleet:flux.networkPolicy: false while tenants are listed, before anything is registered", async () => {
+    const result = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), "fleet:flux": { networkPolicy: false } } });
+    assert.match(result.error?.message ?? "", /fleet:flux\.networkPolicy: is false while fleet:tenants lists tenants/);
+    assert.equal(result.resources.length, 0);
+  });
+});

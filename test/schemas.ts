@@ -20,6 +20,7 @@ const MODELS: Record<string, readonly [string, string]> = {
   "v1/ResourceQuota": ["kubernetes-models/v1", "ResourceQuota"],
   "v1/LimitRange": ["kubernetes-models/v1", "LimitRange"],
   "rbac.authorization.k8s.io/v1/RoleBinding": ["kubernetes-models/rbac.authorization.k8s.io/v1", "RoleBinding"],
+  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": ["kubernetes-models/rbac.authorization.k8s.io/v1", "ClusterRoleBinding"],
   "networking.k8s.io/v1/NetworkPolicy": ["kubernetes-models/networking.k8s.io/v1", "NetworkPolicy"],
   "source.toolkit.fluxcd.io/v1/GitRepository": ["@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1", "GitRepository"],
   "kustomize.toolkit.fluxcd.io/v1/Kustomization": ["@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1", "Kustomization"],

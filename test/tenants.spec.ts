@@ -120,9 +120,10 @@ describe("Tenants: in the cluster", () => {
     assert.equal(single(result, "shop", K.roleBinding).inputs.roleRef.name, "edit");
   });
 
-  it("never creates a ClusterRoleBinding", async () => {
+  it("never creates a ClusterRoleBinding for a tenant: the only one is flux-system's own account's", async () => {
     for (const run of [await three(), await runProgram({ stack: "staging", config: stackConfig("staging") })]) {
-      assert.deepEqual(run.resources.filter((r) => r.type === K.clusterRoleBinding).map((r) => r.name), []);
+      const subjects = run.resources.filter((r) => r.type === K.clusterRoleBinding).flatMap((r) => r.inputs.subjects);
+      assert.deepEqual(subjects, [{ kind: "ServiceAccount", name: "flux", namespace: "flux-system" }]);
     }
   });
 

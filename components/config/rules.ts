@@ -69,6 +69,12 @@ export function tenancyProblems(flux: FluxConfig, repository: RepositoryConfig |
         `Kustomization or HelmRelease runs with the controllers' cluster-admin rights. Set it to true (the default)`,
     );
   }
+  if (!flux.networkPolicy && tenants.length > 0) {
+    problems.push(
+      `${at}.networkPolicy: is false while ${CONFIG_KEYS.tenants} lists tenants; the FluxInstance's network policies are all that keep ` +
+        `tenant pods away from source-controller's unauthenticated artifact server and the controllers' metrics. Set it to true (the default)`,
+    );
+  }
   const writable = (repository?.readWrite ?? false) || tenants.some((t) => t.repository.readWrite);
   if (flux.components.includes("image-automation-controller") && !writable) {
     problems.push(

@@ -44,6 +44,34 @@ export function fluxOperatorValues(args: { readonly web: boolean }) {
   };
 }
 
+/**
+ * The default account of flux-system under the lockdown. kustomize-controller and helm-controller
+ * run with `--default-service-account=flux` (Flux Operator v0.58.1 internal/builder/profiles.go),
+ * and the impersonator takes that account in the object's own namespace (fluxcd/pkg
+ * runtime/client/impersonator.go): a HelmRelease or Kustomization an SRE puts under
+ * `infrastructure/<environment>` without `serviceAccountName` runs as `flux-system:flux`. That
+ * account has cluster-admin, as the sync Kustomization's `kustomize-controller` has: flux-system
+ * is written only by SREs (tenants have no rights there), and cluster-wide infrastructure is theirs.
+ */
+export function fluxSystemAccount() {
+  return {
+    serviceAccount: {
+      apiVersion: "v1" as const,
+      kind: "ServiceAccount" as const,
+      metadata: { name: TENANT_SERVICE_ACCOUNT, namespace: FLUX_NAMESPACE },
+      automountServiceAccountToken: false,
+    },
+    binding: {
+      apiVersion: "rbac.authorization.k8s.io/v1" as const,
+      kind: "ClusterRoleBinding" as const,
+      metadata: { name: FLUX_SYSTEM_ACCOUNT_BINDING },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ kind: "ServiceAccount", name: TENANT_SERVICE_ACCOUNT, namespace: FLUX_NAMESPACE }],
+    },
+  };
+}
+export const FLUX_SYSTEM_ACCOUNT_BINDING = "flux-system-flux";
+
 /** Name of the FluxInstance, its sync objects and the fleet pull secret, as `flux bootstrap` names them. */
 export const FLUX_INSTANCE_NAME = "flux";
 export const FLUX_SYNC_NAME = "flux-system";
@@ -95,6 +123,18 @@ export function fluxInstance(args: FluxInstanceArgs) {
         // Every Kustomization and HelmRelease in a tenant namespace that names no account runs as
         // the tenant account of its own namespace, at any nesting depth (never `default`).
         ...(args.multitenant ? { tenantDefaultServiceAccount: TENANT_SERVICE_ACCOUNT } : {}),
+        // The same lockdown for cloud identity (Flux Operator v0.58.1 internal/builder/profiles.go and
+        // workload_identity.go): source-controller (cloud sources), kustomize-controller (SOPS KMS
+        // decryption, remote kubeConfig) and helm-controller take the tenant account of the object's
+        // namespace as their default identity, instead of the controller pod's own.
+        ...(args.multitenant
+          ? {
+              objectLevelWorkloadIdentity: true,
+              multitenantWorkloadIdentity: true,
+              tenantDefaultDecryptionServiceAccount: TENANT_SERVICE_ACCOUNT,
+              tenantDefaultKubeConfigServiceAccount: TENANT_SERVICE_ACCOUNT,
+            }
+          : {}),
         networkPolicy: args.networkPolicy,
         domain: "cluster.local",
       },

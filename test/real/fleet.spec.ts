@@ -128,6 +128,12 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     stack.must(["up", "--yes", "--skip-preview"]);
     const fi = getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system");
     assert.equal(ready(fi)?.status, "True", JSON.stringify(fi?.status));
+    // The rig runs the controllers with the flags these fields give them (rig/flux-flags.sh): if the
+    // program's lockdown changed, the rig would no longer be the cluster the program asks for.
+    assert.deepEqual(
+      (({ multitenant, tenantDefaultServiceAccount, objectLevelWorkloadIdentity, multitenantWorkloadIdentity, tenantDefaultDecryptionServiceAccount, tenantDefaultKubeConfigServiceAccount }) => ({ multitenant, tenantDefaultServiceAccount, objectLevelWorkloadIdentity, multitenantWorkloadIdentity, tenantDefaultDecryptionServiceAccount, tenantDefaultKubeConfigServiceAccount }))(fi.spec.cluster),
+      { multitenant: true, tenantDefaultServiceAccount: "flux", objectLevelWorkloadIdentity: true, multitenantWorkloadIdentity: true, tenantDefaultDecryptionServiceAccount: "flux", tenantDefaultKubeConfigServiceAccount: "flux" },
+    );
     for (const ns of ["team-a", "payments", "payments-jobs"]) {
       const n = getObject(rig, "namespace", ns);
       assert.ok(n, `namespace ${ns}`);
@@ -245,6 +251,45 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     assert.match(c.message, /configmaps.*forbidden|forbidden.*configmaps/is);
     assert.match(c.message, /system:serviceaccount:payments:flux/);
     assert.equal(getObject(rig, "configmap", "intrusion", "team-a"), undefined);
+  });
+
+  it("4b. SRE infrastructure in flux-system with no serviceAccountName is applied (as flux-system:flux), cluster-scoped objects included", async function () {
+    // infrastructure/<environment> is applied by the scaffold's `infrastructure` Kustomization; a
+    // Kustomization it declares names no account, so kustomize-controller impersonates
+    // flux-system:flux (--default-service-account=flux), which the program binds to cluster-admin.
+    await push(rig, "flux-fleet", {
+      [`infrastructure/${ENVIRONMENT}/kustomization.yaml`]: kustomization(["nested.yaml"]),
+      [`infrastructure/${ENVIRONMENT}/nested.yaml`]: `apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: { name: infra-nested, namespace: flux-system }
+spec:
+  interval: 10m
+  path: ./infrastructure/${ENVIRONMENT}/cluster-wide
+  prune: true
+  sourceRef: { kind: GitRepository, name: flux-system }
+`,
+      [`infrastructure/${ENVIRONMENT}/cluster-wide/kustomization.yaml`]: kustomization(["role.yaml"]),
+      [`infrastructure/${ENVIRONMENT}/cluster-wide/role.yaml`]: `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: rig-infrastructure-probe }
+rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
+`,
+    });
+    const chain: [string, string][] = [
+      ["gitrepositories.source.toolkit.fluxcd.io", "flux-system"],
+      ["kustomizations.kustomize.toolkit.fluxcd.io", "flux-system"],
+      ["kustomizations.kustomize.toolkit.fluxcd.io", "infrastructure"],
+      ["kustomizations.kustomize.toolkit.fluxcd.io", "infra-nested"],
+    ];
+    await eventually("the nested infrastructure Kustomization to apply its ClusterRole", 240_000, () => {
+      if (getObject(rig, "clusterrole", "rig-infrastructure-probe")) return true;
+      const nested = ready(getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "infra-nested", "flux-system"));
+      if (nested?.status === "False" && /forbidden/i.test(nested.message)) throw new Error(`refused: ${nested.message}`);
+      for (const [kind, name] of chain) kubectl(rig, "annotate", "--overwrite", kind, name, "-n", "flux-system", `reconcile.fluxcd.io/requestedAt=${Date.now()}`);
+      return undefined;
+    }, 5000);
+    const nested = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "infra-nested", "flux-system");
+    assert.equal(nested.spec.serviceAccountName, undefined, "the nested Kustomization names no account");
   });
 
   it("5a. removing a tenant without offboard: true fails at preview and deletes nothing", function () {
