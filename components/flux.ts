@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { FluxConfig } from "./config";
 import { FLUX_NAMESPACE } from "./constants";
-import { FLUX_OPERATOR_CHART, FLUX_SYNC_NAME, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, namespace, sshSecret } from "./manifests";
+import { FLUX_SYNC_NAME, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, namespace, sshSecret } from "./manifests";
 
 export interface FluxArgs {
   /** The cluster's provider; Flux is installed through it. */
@@ -52,7 +52,7 @@ export class Flux extends pulumi.ComponentResource {
         `${name}-operator`,
         {
           name: "flux-operator",
-          chart: FLUX_OPERATOR_CHART,
+          chart: args.flux.chart,
           version: args.flux.operatorVersion,
           namespace: FLUX_NAMESPACE,
           createNamespace: false,
@@ -90,6 +90,8 @@ export class Flux extends pulumi.ComponentResource {
       `${name}-instance`,
       fluxInstance({
         version: args.flux.version,
+        registry: args.flux.registry,
+        artifact: args.flux.artifact,
         components: args.flux.components,
         multitenant: args.flux.multitenant,
         networkPolicy: args.flux.networkPolicy,

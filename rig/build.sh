@@ -7,25 +7,33 @@
 #   rig/build.sh [--deadline EPOCH_SECONDS] [NAME ...]
 #
 # With --deadline, a build that would run past it is stopped, and the script exits 3 naming what is
-# missing (the next run resumes). Exit 0: every requested program is in the cache.
+# missing (the next run resumes). Any other failure (a compile error, a bad go.sum) exits 1.
+# Exit 0: every requested program is in the cache.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=rig/versions.sh
 . "$here/versions.sh"
 cache="${FLEET_RIG_CACHE:-$HOME/.cache/fleet-rig}"
+mkdir -p "$cache" && cache="$(cd "$cache" && pwd)"
 deadline=""
-if [ "${1:-}" = "--deadline" ]; then deadline="$2"; shift 2; fi
-mkdir -p "$cache"
+if [ "${1:-}" = "--deadline" ]; then
+  [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "rig build: --deadline needs epoch seconds" >&2; exit 1; }
+  deadline="$2"; shift 2
+fi
+out_of_time=0
 export GOFLAGS="${GOFLAGS:--buildvcs=false}" CGO_ENABLED="${CGO_ENABLED:-0}"
 
 log() { echo "rig build: $*" >&2; }
 
-# Runs "$@" within the deadline; exit 124 when it ran out.
+# Runs "$@" within the deadline. Running out of time is told apart from failing (out_of_time=1):
+# only the first is "not ready yet".
 timed() {
   if [ -z "$deadline" ]; then "$@"; return; fi
-  local left=$((deadline - $(date +%s)))
-  if [ "$left" -le 0 ]; then return 124; fi
-  timeout --kill-after=10 "$left" "$@"
+  local left=$((deadline - $(date +%s))) rc=0
+  if [ "$left" -le 0 ]; then out_of_time=1; return 124; fi
+  timeout --kill-after=10 "$left" "$@" || rc=$?
+  if [ "$rc" -ne 0 ] && { [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] || [ "$(date +%s)" -ge "$deadline" ]; }; then out_of_time=1; fi
+  return "$rc"
 }
 
 # build NAME VERSION MODULE_DIR LDFLAGS PKG... : go build every PKG into the cache directory.
@@ -37,8 +45,10 @@ build() {
   log "$name $version: building (cold, this can take minutes; an interrupted build resumes)"
   rm -rf "$out.tmp" && mkdir -p "$out.tmp"
   if ! (cd "$dir" && timed go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp/" "$@"); then
+    [ -n "$deadline" ] && [ "$(date +%s)" -ge "$deadline" ] && out_of_time=1
     rm -rf "$out.tmp"; log "$name $version: NOT built (stopped or failed)"; return 3
   fi
+  if [ -n "${AFTER_BUILD:-}" ]; then "$AFTER_BUILD" "$out.tmp" || { rm -rf "$out.tmp"; return 3; }; fi
   date -u +%FT%TZ >"$out.tmp/.complete"
   rm -rf "$out" && mv "$out.tmp" "$out"
   log "$name $version: built in $(($(date +%s) - start)) s"
@@ -53,16 +63,15 @@ build_kubernetes() {
   build kubernetes "$KUBERNETES_VERSION" "$here/go/kubernetes" "$k8s_ldflags" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl
 }
+# The CLI's release archive ships the Node.js SDK's dynamic-provider launcher beside it
+# (sdk/nodejs/dist in the sdk module); put it in before the directory is stamped complete.
+pulumi_launcher() {
+  local sdk; sdk="$(cd "$here/go/pulumi" && timed go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)" || return
+  install -m 0755 "$sdk/nodejs/dist/pulumi-resource-pulumi-nodejs" "$1/pulumi-resource-pulumi-nodejs"
+}
 build_pulumi() {
-  build pulumi "$PULUMI_VERSION" "$here/go/pulumi" "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
-    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi || return
-  # The CLI's release archive ships the Node.js SDK's launcher scripts beside it: the dynamic
-  # provider host (sdk/nodejs/dist in the sdk module).
-  local sdk; sdk="$(cd "$here/go/pulumi" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
-  local out="$cache/pulumi-$PULUMI_VERSION"
-  for f in pulumi-resource-pulumi-nodejs; do
-    if [ ! -x "$out/$f" ]; then install -m 0755 "$sdk/nodejs/dist/$f" "$out/$f"; fi
-  done
+  AFTER_BUILD=pulumi_launcher build pulumi "$PULUMI_VERSION" "$here/go/pulumi" "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+    github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 }
 build_language_nodejs() {
   build pulumi-language-nodejs "$PULUMI_LANGUAGE_NODEJS_VERSION" "$here/go/pulumi-language-nodejs" \
@@ -76,7 +85,7 @@ build_kubernetes_provider() {
   # the command out of the (read-only) module cache into a scratch copy of the wrapper module and
   # run that generator there.
   local work="$cache/src/pulumi-kubernetes-$PULUMI_KUBERNETES_VERSION"
-  local mod; mod="$(cd "$here/go/pulumi-kubernetes" && go mod download -json "$PULUMI_KUBERNETES_MODULE@$PULUMI_KUBERNETES_PSEUDO" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  local mod; mod="$(cd "$here/go/pulumi-kubernetes" && timed go mod download -json "$PULUMI_KUBERNETES_MODULE@$PULUMI_KUBERNETES_PSEUDO" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
   rm -rf "$work" && mkdir -p "$work/cmd"
   cp "$here/go/pulumi-kubernetes/go.mod" "$here/go/pulumi-kubernetes/go.sum" "$work/"
   cp -r "$mod/cmd/pulumi-resource-kubernetes" "$work/cmd/" && chmod -R u+w "$work/cmd"
@@ -86,18 +95,18 @@ build_kubernetes_provider() {
 }
 build_source_controller() { build source-controller "$SOURCE_CONTROLLER_VERSION" "$here/go/flux-source-controller" "" github.com/fluxcd/source-controller; }
 build_kustomize_controller() { build kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION" "$here/go/flux-kustomize-controller" "" github.com/fluxcd/kustomize-controller; }
+standin_name() { mv "$1/standin" "$1/fluxinstance-standin"; }
 # The rig's own programs (doubles and the stand-in), keyed by a hash of their sources.
 build_rig_tools() {
   local v; v="$(rig_tools_version "$here")"
   build githubd "$v" "$here/go/githubd" "" . || return
   build rig-providers "$v" "$here/go/providers" "" ./cmd/pulumi-resource-github ./cmd/pulumi-resource-tls || return
-  build fluxinstance-standin "$v" "$here/go/standin" "" . || return
   # go build names the binary after the module (fleet-rig/standin); the rig calls it by what it is.
-  if [ -f "$cache/fluxinstance-standin-$v/standin" ]; then mv "$cache/fluxinstance-standin-$v/standin" "$cache/fluxinstance-standin-$v/fluxinstance-standin"; fi
-  local crds="$cache/flux-crds-$KUSTOMIZE_CONTROLLER_VERSION-$SOURCE_CONTROLLER_VERSION"
+  AFTER_BUILD=standin_name build fluxinstance-standin "$v" "$here/go/standin" "" . || return
+  local crds="$cache/flux-crds-$v"
   if [ ! -f "$crds/.complete" ]; then
     rm -rf "$crds.tmp" && mkdir -p "$crds.tmp"
-    timed bash "$here/go/crds/gen.sh" "$crds.tmp" || { rm -rf "$crds.tmp"; log "flux CRDs: NOT generated"; return 3; }
+    CONTROLLER_GEN="${CONTROLLER_GEN:-$cache/controller-gen-v0.21.0}" timed bash "$here/go/crds/gen.sh" "$crds.tmp" || { rm -rf "$crds.tmp"; log "flux CRDs: NOT generated"; return 3; }
     date -u +%FT%TZ >"$crds.tmp/.complete" && rm -rf "$crds" && mv "$crds.tmp" "$crds"
   fi
 }
@@ -108,5 +117,9 @@ missing=()
 for w in "${want[@]}"; do
   if ! "build_${w//-/_}"; then missing+=("$w"); fi
 done
-if [ ${#missing[@]} -gt 0 ]; then log "missing: ${missing[*]}"; exit 3; fi
+if [ ${#missing[@]} -gt 0 ]; then
+  log "missing: ${missing[*]}"
+  if [ "$out_of_time" -eq 1 ]; then exit 3; fi
+  exit 1
+fi
 log "all built under $cache"

@@ -18,6 +18,8 @@ root="$(cd "$here/.." && pwd)"
 . "$here/versions.sh"
 cache="${FLEET_RIG_CACHE:-$HOME/.cache/fleet-rig}"
 state="${FLEET_RIG_DIR:-$root/.rig}"
+mkdir -p "$state" && state="$(cd "$state" && pwd)"
+mkdir -p "$cache" && cache="$(cd "$cache" && pwd)"
 pids="$state/pids"
 logs="$state/logs"
 
@@ -47,7 +49,7 @@ bin_dirs() {
     "$cache/source-controller-$SOURCE_CONTROLLER_VERSION" "$cache/kustomize-controller-$KUSTOMIZE_CONTROLLER_VERSION" \
     "$cache/githubd-$v" "$cache/rig-providers-$v" "$cache/fluxinstance-standin-$v"
 }
-crd_dir() { echo "$cache/flux-crds-$KUSTOMIZE_CONTROLLER_VERSION-$SOURCE_CONTROLLER_VERSION"; }
+crd_dir() { echo "$cache/flux-crds-$(rig_tools_version "$here")"; }
 
 rig_path() {
   local p=""
@@ -98,7 +100,8 @@ wait_for() {
 pki() {
   local d="$state/pki"
   mkdir -p "$d"
-  [ -f "$d/ca.crt" ] && return 0
+  if [ -f "$d/sa.pub" ] && openssl x509 -checkend 86400 -noout -in "$d/admin.crt" >/dev/null 2>&1; then return 0; fi
+  rm -rf "$d" && mkdir -p "$d"
   (
     cd "$d"
     openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 30 -subj "/CN=fleet-rig-ca" 2>/dev/null
@@ -158,6 +161,9 @@ cmd_start() {
     "$SC_METRICS_PORT" "$SC_HEALTH_PORT" "$KC_METRICS_PORT" "$KC_HEALTH_PORT" "$KCM_PORT"; do
     port_free "$p" || die "port $HOST:$p is in use (set RIG_*_PORT to move it, or run: npm run rig -- stop)"
   done
+  # A start after an unclean stop: no recorded process runs, so what they left is stale.
+  for f in "$pids"/*; do [ -f "$f" ] && ! kill -0 "$(cat "$f")" 2>/dev/null && rm -f "$f"; done
+  if [ -z "$(ls -A "$pids")" ]; then rm -rf "$state/etcd" "$state/github" "$state/source-storage" "$state/githubd.ready" "$state/env"; fi
   pki
   local started; started=$(date +%s)
 
@@ -202,7 +208,7 @@ cmd_start() {
   # What an installed Flux Operator leaves on a cluster before any FluxInstance: its namespace and
   # the CRDs (the operator's FluxInstance CRD; Flux's CRDs, which the operator would apply from its
   # manifests artifact, generated here with controller-gen from Flux's api modules).
-  kubectl create namespace flux-system >/dev/null
+  kubectl create namespace flux-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
   kubectl apply --server-side -f "$crd" >/dev/null
   kubectl apply --server-side -f "$(crd_dir)" >/dev/null
   kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
@@ -263,19 +269,38 @@ EOF
 cmd_stop() {
   [ -d "$pids" ] || { log "nothing recorded under $pids"; return 0; }
   local order=(fluxinstance-standin kustomize-controller source-controller githubd kube-controller-manager kube-apiserver etcd)
-  local name pid i
+  local name pid i failed=0
   for name in "${order[@]}"; do
     [ -f "$pids/$name" ] || continue
     pid="$(cat "$pids/$name")"
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
+    # Each process leads its own session and process group (setsid): signal the group, so what it
+    # started (githubd's git upload-pack) goes with it. Only a PID that still runs a binary of the
+    # rig's cache is signalled, never a process that reused a stale PID.
+    if kill -0 "$pid" 2>/dev/null && ours "$pid"; then
+      kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
       for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; log "killed $name (pid $pid) after 10 s"; else log "stopped $name (pid $pid)"; fi
+      if kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; sleep 0.5; log "killed $name (pid $pid) after 10 s"; else log "stopped $name (pid $pid)"; fi
+      if kill -0 "$pid" 2>/dev/null; then log "$name (pid $pid) is still running"; failed=1; continue; fi
     fi
     rm -f "$pids/$name"
   done
   # State does not outlive the processes: the next start begins with an empty cluster and GitHub.
-  rm -rf "$state/etcd" "$state/github" "$state/source-storage" "$state/githubd.ready"
+  rm -rf "$state/etcd" "$state/github" "$state/source-storage" "$state/githubd.ready" "$state/env" "$state"/*.kubeconfig
+  return "$failed"
+}
+
+# Whether PID runs a binary from the rig's cache.
+ours() { case "$(readlink "/proc/$1/exe" 2>/dev/null)" in "$cache"/*) return 0 ;; *) return 1 ;; esac; }
+
+# Processes still running a binary from the rig's cache (none may outlive the rig or the real
+# tier); lists them and fails when there are any.
+cmd_leftovers() {
+  local found=0 p
+  for p in /proc/[0-9]*; do
+    p="${p#/proc/}"
+    if ours "$p"; then echo "rig: left running: pid $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" >&2; found=1; fi
+  done
+  return "$found"
 }
 
 cmd_status() {
@@ -296,5 +321,6 @@ case "${1:-}" in
   stop) cmd_stop ;;
   env) cmd_env ;;
   status) cmd_status ;;
-  *) die "usage: npm run rig -- build|start|stop|env|status" ;;
+  leftovers) cmd_leftovers ;;
+  *) die "usage: npm run rig -- build|start|stop|env|status|leftovers" ;;
 esac

@@ -205,6 +205,9 @@ describe("stack config: defaults", () => {
         multitenant: true,
         networkPolicy: true,
         web: false,
+        registry: "ghcr.io/fluxcd",
+        artifact: `oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:v${DEFAULTS.operatorVersion}`,
+        chart: "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator",
         operator: { install: true },
       },
       repository: {

@@ -460,3 +460,46 @@ describe("Flux: lockdown beyond tenant namespaces", () => {
     assert.equal(result.resources.length, 0);
   });
 });
+
+describe("Flux: pinned and mirrorable sources (fleet:flux.registry, artifact, chart)", () => {
+  it("pins the manifests artifact to the operator version by default, so the controllers cannot float", async () => {
+    const distribution = one(await example("staging"), INSTANCE).inputs.spec.distribution;
+    assert.equal(distribution.artifact, "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:v0.58.1");
+    const other = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), "fleet:flux": { operatorVersion: "0.59.0" } } });
+    assert.equal(one(other, INSTANCE).inputs.spec.distribution.artifact, "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:v0.59.0");
+  });
+
+  it("takes a mirror for the images, the artifact and the chart (an air-gapped cluster)", async () => {
+    const digest = `@sha256:${"a".repeat(64)}`;
+    const result = await runProgram({
+      stack: "staging",
+      config: {
+        ...stackConfig("staging"),
+        "fleet:flux": { registry: "registry.acme.internal:5000/fluxcd", artifact: `oci://registry.acme.internal:5000/flux-operator-manifests${digest}`, chart: "./charts/flux-operator" },
+      },
+    });
+    assert.equal(result.error, undefined, result.error?.message);
+    const distribution = one(result, INSTANCE).inputs.spec.distribution;
+    assert.equal(distribution.registry, "registry.acme.internal:5000/fluxcd");
+    assert.equal(distribution.artifact, `oci://registry.acme.internal:5000/flux-operator-manifests${digest}`);
+    assert.equal(one(result, RELEASE).inputs.chart, "./charts/flux-operator");
+  });
+
+  for (const [artifact, why] of [
+    ["oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests", /is not a pinned OCI artifact/],
+    ["oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:latest", /must not be :latest/],
+    ["https://example.com/manifests:v1", /is not a pinned OCI artifact/],
+  ] as const) {
+    it(`refuses the artifact ${artifact}, naming the key`, async () => {
+      const result = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), "fleet:flux": { artifact } } });
+      assert.match(result.error?.message ?? "", /fleet:flux\.artifact: /);
+      assert.match(result.error?.message ?? "", why);
+      assert.equal(result.resources.length, 0);
+    });
+  }
+
+  it("refuses a chart that is neither oci:// nor a path", async () => {
+    const result = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), "fleet:flux": { chart: "https://charts.example/flux-operator" } } });
+    assert.match(result.error?.message ?? "", /fleet:flux\.chart: "https:\/\/charts\.example\/flux-operator" is neither an oci:\/\/ chart URL nor a local chart path/);
+  });
+});

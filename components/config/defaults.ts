@@ -22,6 +22,14 @@ export const DEFAULTS = {
   networkPolicy: true,
   /** The Flux Operator's status web UI: unauthenticated, so off unless asked for. */
   web: false,
+  /** Where the controller images come from. */
+  registry: "ghcr.io/fluxcd",
+  /**
+   * The operator's manifests artifact, tagged with the operator version: without a tag the
+   * controllers would change under a pinned Flux version whenever a new operator ships.
+   */
+  artifact: (operatorVersion: string) => `oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:v${operatorVersion}`,
+  chart: "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator",
   /** Install the Flux Operator's Helm chart; false when the cluster already runs the operator. */
   operatorInstall: true,
   /** Git host of sync URLs. */
@@ -80,6 +88,9 @@ export function fluxWithDefaults(f: RawFlux): FluxConfig {
     multitenant: f.multitenant ?? DEFAULTS.multitenant,
     networkPolicy: f.networkPolicy ?? DEFAULTS.networkPolicy,
     web: f.web ?? DEFAULTS.web,
+    registry: f.registry ?? DEFAULTS.registry,
+    artifact: f.artifact ?? DEFAULTS.artifact(f.operatorVersion ?? DEFAULTS.operatorVersion),
+    chart: f.chart ?? DEFAULTS.chart,
     operator: { install: f.operator?.install ?? DEFAULTS.operatorInstall },
   };
 }

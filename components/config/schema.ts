@@ -160,6 +160,32 @@ export const FluxSchema = z.strictObject({
     description: "The Flux Operator's status web UI; it has no authentication, so it is off unless asked for (docs/tenancy.md).",
     default: show(DEFAULTS.web),
   })),
+  registry: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?(\/[a-z0-9]([a-z0-9._-]*[a-z0-9])?)*$/, {
+      error: (iss) => `${JSON.stringify(iss.input)} is not an image registry and path; write e.g. "ghcr.io/fluxcd" or "registry.acme.internal:5000/fluxcd"`,
+    })
+    .optional()
+    .meta(doc({ description: "Registry (and path) the Flux controller images are pulled from: a mirror for an air-gapped cluster.", default: DEFAULTS.registry })),
+  artifact: z
+    .string()
+    .regex(/^oci:\/\/[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?(\/[a-z0-9._-]+)+(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[0-9a-f]{64})$/, {
+      error: (iss) => `${JSON.stringify(iss.input)} is not a pinned OCI artifact; write oci://<registry>/<path>:<tag> or @sha256:<digest>, never without a tag`,
+    })
+    .refine((v) => !/:latest$/.test(v), { error: "must not be :latest: the controllers would change under a pinned Flux version; pin a tag or a digest" })
+    .optional()
+    .meta(doc({
+      description: "The Flux Operator's manifests artifact the FluxInstance installs Flux from, always pinned (a tag or a digest): a mirror for an air-gapped cluster.",
+      default: DEFAULTS.artifact("<operatorVersion>"),
+    })),
+  chart: z
+    .string()
+    .min(1)
+    .refine((v) => /^oci:\/\/\S+$/.test(v) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(v), {
+      error: (iss) => `${JSON.stringify(iss.input)} is neither an oci:// chart URL nor a local chart path`,
+    })
+    .optional()
+    .meta(doc({ description: "The flux-operator Helm chart: an oci:// URL (a mirror) or a local chart path; its version is operatorVersion.", default: DEFAULTS.chart })),
   operator: z.strictObject({
     install: z.boolean().optional().meta(doc({
       description: "true: this stack installs the Flux Operator (Helm chart) into flux-system, which it creates; false: the operator is already installed (OperatorHub, a platform add-on) and flux-system exists: no Helm release and no namespace, the FluxInstance is still applied and awaited.",

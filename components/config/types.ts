@@ -37,6 +37,12 @@ export interface FluxConfig {
   readonly networkPolicy: boolean;
   /** Turn on the Flux Operator's status web UI (no authentication). @default false */
   readonly web: boolean;
+  /** Registry (and path) of the controller images. @default ghcr.io/fluxcd */
+  readonly registry: string;
+  /** The manifests artifact, pinned by tag or digest. @default the operator's, tagged v<operatorVersion> */
+  readonly artifact: string;
+  /** The flux-operator chart: an oci:// URL or a local path. */
+  readonly chart: string;
   /** The Flux Operator: `install: false` when the cluster already runs it. @default install true */
   readonly operator: { readonly install: boolean };
 }

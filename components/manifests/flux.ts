@@ -4,8 +4,6 @@
 import { FLUX_NAMESPACE, FluxComponent, TENANT_SERVICE_ACCOUNT } from "../constants";
 import { RepoFile, cleanPath, yamlFile } from "./common";
 
-/** The Flux Operator Helm chart (OCI). */
-export const FLUX_OPERATOR_CHART = "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator";
 /**
  * Helm values of the flux-operator chart, each default that widens rights or exposes data turned
  * off (chart `values.yaml` and `templates/`, controlplaneio-fluxcd/charts; operator
@@ -79,6 +77,10 @@ export const FLUX_SYNC_NAME = "flux-system";
 export interface FluxInstanceArgs {
   /** Flux distribution version (exact or range). */
   readonly version: string;
+  /** Registry of the controller images. */
+  readonly registry: string;
+  /** The manifests artifact, pinned. */
+  readonly artifact: string;
   readonly components: readonly FluxComponent[];
   readonly multitenant: boolean;
   readonly networkPolicy: boolean;
@@ -113,8 +115,10 @@ export function fluxInstance(args: FluxInstanceArgs) {
     spec: {
       distribution: {
         version: args.version,
-        registry: "ghcr.io/fluxcd",
-        artifact: "oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests",
+        registry: args.registry,
+        // Pinned (fleet:flux.artifact): an untagged artifact floats to the newest operator
+        // release's manifests, and the controllers with it (fluxcd/flux2#5965).
+        artifact: args.artifact,
       },
       components: [...args.components],
       cluster: {

@@ -12,7 +12,7 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import { eventually, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, run, Stack } from "./rig";
+import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, run, Stack } from "./rig";
 
 const STACK = "rig";
 const ENVIRONMENT = STACK;
@@ -45,7 +45,9 @@ function stackConfig(rig: RigEnv, tenants: TenantEntry[]) {
 
 /** `kubectl auth can-i` as a tenant's `flux` account: true for "yes". */
 function canI(rig: RigEnv, as: string, verb: string, resource: string, namespace?: string): boolean {
-  const r = kubectl(rig, "auth", "can-i", verb, resource, ...(namespace ? ["-n", namespace] : []), `--as=system:serviceaccount:${as}:flux`);
+  // `kubectl auth can-i create serviceaccounts/token` reads token as a NAME; a subresource is a flag.
+  const [res, sub] = resource.endsWith("/token") ? [resource.slice(0, -"/token".length), "token"] : [resource, undefined];
+  const r = kubectl(rig, "auth", "can-i", verb, res, ...(sub ? [`--subresource=${sub}`] : []), ...(namespace ? ["-n", namespace] : []), `--as=system:serviceaccount:${as}:flux`);
   const answer = r.stdout.trim();
   if (answer !== "yes" && answer !== "no") throw new Error(`kubectl auth can-i ${verb} ${resource}: ${r.stdout} ${r.stderr}`);
   return answer === "yes";
@@ -193,6 +195,7 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
       ["team-a", "impersonate", "serviceaccounts", "flux-system"],
       ["team-a", "impersonate", "serviceaccounts", "payments"],
       ["team-a", "create", "serviceaccounts/token", "flux-system"],
+      ["team-a", "impersonate", "serviceaccounts/flux", "flux-system"],
       ["team-a", "impersonate", "users", undefined],
       ["team-a", "bind", "clusterroles.rbac.authorization.k8s.io/cluster-admin", "team-a"],
       ["team-a", "escalate", "roles.rbac.authorization.k8s.io", "team-a"],
@@ -284,12 +287,16 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     await eventually("the nested infrastructure Kustomization to apply its ClusterRole", 240_000, () => {
       if (getObject(rig, "clusterrole", "rig-infrastructure-probe")) return true;
       const nested = ready(getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "infra-nested", "flux-system"));
-      if (nested?.status === "False" && /forbidden/i.test(nested.message)) throw new Error(`refused: ${nested.message}`);
+      if (nested?.status === "False" && /forbidden/i.test(nested.message)) throw new Fatal(`refused: ${nested.message}`);
       for (const [kind, name] of chain) kubectl(rig, "annotate", "--overwrite", kind, name, "-n", "flux-system", `reconcile.fluxcd.io/requestedAt=${Date.now()}`);
       return undefined;
     }, 5000);
     const nested = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "infra-nested", "flux-system");
     assert.equal(nested.spec.serviceAccountName, undefined, "the nested Kustomization names no account");
+    // It was flux-system:flux that applied it: the account exists and holds exactly that binding.
+    assert.ok(getObject(rig, "serviceaccount", "flux", "flux-system"));
+    const can = kubectl(rig, "auth", "can-i", "create", "clusterroles", "--as=system:serviceaccount:flux-system:flux");
+    assert.equal(can.stdout.trim(), "yes");
   });
 
   it("5a. removing a tenant without offboard: true fails at preview and deletes nothing", function () {

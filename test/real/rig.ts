@@ -90,6 +90,9 @@ export function getObject(rig: RigEnv, kind: string, name: string, namespace?: s
   return JSON.parse(r.stdout);
 }
 
+/** Thrown from an `eventually` check: a definite failure, not worth waiting out. */
+export class Fatal extends Error {}
+
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs` with `what`. */
 export async function eventually<T>(what: string, timeoutMs: number, check: () => T | undefined, everyMs = 2000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -99,6 +102,7 @@ export async function eventually<T>(what: string, timeoutMs: number, check: () =
       const v = check();
       if (v !== undefined) return v;
     } catch (e) {
+      if (e instanceof Fatal) throw e;
       last = e;
     }
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
@@ -197,7 +201,11 @@ export class Stack {
 
   /** Drops the stack and its temporary directory (backend, config, plugin home). */
   remove(): void {
-    this.pulumi(["stack", "rm", "--yes", "--force"]);
+    // From the scratch project: `stack rm` deletes Pulumi.<stack>.yaml beside the Pulumi.yaml it runs with.
+    run(this.rig, "pulumi", ["stack", "rm", "--yes", "--force", "--stack", this.name, "--non-interactive"], {
+      env: this.env(),
+      cwd: path.join(path.dirname(this.configFile), "init"),
+    });
     fs.rmSync(path.dirname(this.configFile), { recursive: true, force: true });
   }
 }
