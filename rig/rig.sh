@@ -23,18 +23,20 @@ mkdir -p "$cache" && cache="$(cd "$cache" && pwd)"
 pids="$state/pids"
 logs="$state/logs"
 
-# Loopback ports; each can be moved with its environment variable.
-ETCD_PORT="${RIG_ETCD_PORT:-32379}"
-ETCD_PEER_PORT="${RIG_ETCD_PEER_PORT:-32380}"
-APISERVER_PORT="${RIG_APISERVER_PORT:-36443}"
-GITHUB_HTTP_PORT="${RIG_GITHUB_HTTP_PORT:-38080}"
-GITHUB_SSH_PORT="${RIG_GITHUB_SSH_PORT:-38022}"
-SC_STORAGE_PORT="${RIG_SC_STORAGE_PORT:-39090}"
-SC_METRICS_PORT="${RIG_SC_METRICS_PORT:-39091}"
-SC_HEALTH_PORT="${RIG_SC_HEALTH_PORT:-39092}"
-KC_METRICS_PORT="${RIG_KC_METRICS_PORT:-39093}"
-KC_HEALTH_PORT="${RIG_KC_HEALTH_PORT:-39094}"
-KCM_PORT="${RIG_KCM_PORT:-39257}"
+# Loopback ports; each can be moved with its environment variable. All below the kernel's ephemeral
+# range (ip_local_port_range, 32768 and up by default): a port in it can be taken at start by an
+# outgoing connection of the rig itself (seen: the apiserver's connection to etcd held 38022).
+ETCD_PORT="${RIG_ETCD_PORT:-22379}"
+ETCD_PEER_PORT="${RIG_ETCD_PEER_PORT:-22380}"
+APISERVER_PORT="${RIG_APISERVER_PORT:-26443}"
+GITHUB_HTTP_PORT="${RIG_GITHUB_HTTP_PORT:-28080}"
+GITHUB_SSH_PORT="${RIG_GITHUB_SSH_PORT:-28022}"
+SC_STORAGE_PORT="${RIG_SC_STORAGE_PORT:-29090}"
+SC_METRICS_PORT="${RIG_SC_METRICS_PORT:-29091}"
+SC_HEALTH_PORT="${RIG_SC_HEALTH_PORT:-29092}"
+KC_METRICS_PORT="${RIG_KC_METRICS_PORT:-29093}"
+KC_HEALTH_PORT="${RIG_KC_HEALTH_PORT:-29094}"
+KCM_PORT="${RIG_KCM_PORT:-29257}"
 GITHUB_OWNER="${RIG_GITHUB_OWNER:-acme}"
 GITHUB_TEAMS=(platform team-a-devs payments-devs)
 HOST=127.0.0.1
@@ -317,7 +319,7 @@ cmd_status() {
 [ "${BASH_SOURCE[0]}" = "$0" ] || return 0
 case "${1:-}" in
   build) shift; exec bash "$here/build.sh" "$@" ;;
-  start) cmd_start ;;
+  start) ( cmd_start ) || { log "start failed: stopping what it started"; cmd_stop >/dev/null 2>&1 || true; exit 1; } ;;
   stop) cmd_stop ;;
   env) cmd_env ;;
   status) cmd_status ;;
