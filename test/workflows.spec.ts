@@ -255,6 +255,41 @@ function usesValues(node: unknown): string[] {
   return [];
 }
 
+
+/** The Pulumi CLI the real tier runs (rig/versions.sh): every workflow must run that one. */
+const RIG_PULUMI_VERSION = /^PULUMI_VERSION=(\S+)/m.exec(fs.readFileSync(path.join(ROOT, "rig", "versions.sh"), "utf8"))![1];
+
+function pulumiSteps(files: Files): { at: string; job: string; steps: any[]; step: any; index: number }[] {
+  return [...files.workflows, ...files.actions].flatMap(([f, s]) => {
+    const jobs: [string, any][] = s.doc?.jobs ? Object.entries(s.doc.jobs) : [["(action)", { steps: s.doc?.runs?.steps ?? [] }]];
+    return jobs.flatMap(([job, j]) => {
+      const steps: any[] = j?.steps ?? [];
+      return steps.flatMap((step, index) => (String(step?.uses ?? "").startsWith("pulumi/actions@") ? [{ at: `${f} › ${job} step ${index + 1}`, job, steps, step, index }] : []));
+    });
+  });
+}
+
+/** pulumi/actions steps that do not name the exact CLI version the real tier runs. */
+function pulumiVersionViolations(files: Files): string[] {
+  return pulumiSteps(files)
+    .filter((p) => String(p.step.with?.["pulumi-version"] ?? "") !== RIG_PULUMI_VERSION)
+    .map((p) => `${p.at}: pulumi-version must be ${RIG_PULUMI_VERSION} (rig/versions.sh), is ${p.step.with?.["pulumi-version"] ?? "unset"}`);
+}
+
+/** `up` steps with no earlier preview of the same stack in the same job, or that may go on after a failure. */
+function upWithoutPreviewViolations(files: Files): string[] {
+  return pulumiSteps(files)
+    .filter((p) => p.step.with?.command === "up")
+    .flatMap((p) => {
+      const preview = p.steps.slice(0, p.index).find(
+        (s) => String(s?.uses ?? "").startsWith("pulumi/actions@") && s.with?.command === "preview" && s.with?.["stack-name"] === p.step.with?.["stack-name"],
+      );
+      if (!preview) return [`${p.at}: up has no preview of ${p.step.with?.["stack-name"]} before it`];
+      if (preview["continue-on-error"] || p.step["continue-on-error"]) return [`${p.at}: the preview or the up may continue on error`];
+      return [];
+    });
+}
+
 /** Non-local `uses:` not pinned to a full commit SHA followed by a `# v…` tag comment on its line. */
 function pinViolations(files: Files): string[] {
   return [...files.workflows, ...files.actions].flatMap(([f, s]) => {
@@ -394,6 +429,28 @@ const workflow = (name: string) => {
 };
 
 describe("CI workflows: policies", () => {
+  it("every pulumi/actions step runs the Pulumi CLI the real tier runs, pinned exactly", () => {
+    assert.ok(pulumiSteps(files).length >= 5, "the pulumi/actions steps are found");
+    assert.deepEqual(pulumiVersionViolations(files), []);
+  });
+
+  it("every up is preceded by a preview of the same stack that stops the job on a protected delete", () => {
+    assert.ok(pulumiSteps(files).some((p) => p.step.with?.command === "up"), "an up step is found");
+    assert.deepEqual(upWithoutPreviewViolations(files), []);
+  });
+
+  it("the version and preview-first checks find what they are there for", () => {
+    const sha = "8582a9e8cc630786854029b4e09281acd6794b58";
+    const w = (steps: string) => fixture({ ".github/workflows/w.yml": `on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n${steps}` });
+    const step = (command: string, extra = "", version = RIG_PULUMI_VERSION) =>
+      `      - uses: pulumi/actions@${sha} # v6.6.1\n        ${extra}with: { pulumi-version: "${version}", command: ${command}, stack-name: s }\n`;
+    assert.equal(pulumiVersionViolations(w(step("preview", "", "3.200.0"))).length, 1);
+    assert.equal(upWithoutPreviewViolations(w(step("up"))).length, 1, "up alone");
+    assert.equal(upWithoutPreviewViolations(w(step("up") + step("preview"))).length, 1, "preview after up");
+    assert.equal(upWithoutPreviewViolations(w(step("preview", "continue-on-error: true\n        ") + step("up"))).length, 1, "preview may fail");
+    assert.deepEqual(upWithoutPreviewViolations(w(step("preview") + step("up"))), []);
+  });
+
   it("the workflows and actions exist and parse as YAML", () => {
     for (const name of ["preview.yml", "up.yml", "up-stack.yml", "drift.yml"]) assert.ok(workflow(name).jobs, `${name} has jobs`);
     assert.ok(files.actions.has(".github/actions/stack-gate/action.yml"));
