@@ -415,3 +415,14 @@ function isUnder(result: RunResult, r: Registered, ancestor: string): boolean {
   const parent = result.resources.find((p) => p.urn === r.parent);
   return parent ? isUnder(result, parent, ancestor) : false;
 }
+
+describe("Tenant template README", () => {
+  it("promises tenants only what they can do: Kustomizations and HelmReleases, not ResourceSets (their admin gets no ResourceSet rights)", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { tenantTemplateLayout } = require("../components/manifests") as typeof import("../components/manifests");
+    const readme = tenantTemplateLayout().find((f) => f.path === "README.md")!.content;
+    assert.match(readme, /Every Kustomization and HelmRelease under/);
+    assert.doesNotMatch(readme, /Kustomization, HelmRelease and ResourceSet/);
+    assert.match(readme, /ResourceSets are not open to tenants/);
+  });
+});

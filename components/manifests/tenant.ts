@@ -228,11 +228,13 @@ account, in the tenant's namespaces only.
 | \`kustomize/\` | Plain YAML manifests, or a base with environment overlays (\`kustomize/overlays/<env>\`). |
 | \`helm/\` | Source of the Helm charts this project deploys. |
 
-Every Kustomization, HelmRelease and ResourceSet under \`flux/<env>\`, at any depth, runs as the
+Every Kustomization and HelmRelease under \`flux/<env>\`, at any depth, runs as the
 tenant account \`flux\` of its own namespace (no \`serviceAccountName\` needed), which can only
 reach the tenant's namespaces; sources must live in those namespaces too (no cross-namespace
 references). A single-namespace tenant's objects land in its namespace whatever namespace they
-declare, so manifests written for \`flux-system\` work unchanged.
+declare, so manifests written for \`flux-system\` work unchanged. The Flux Operator's
+ResourceSets are not open to tenants (their \`dependsOn\` is read with the operator's own rights);
+ask the platform team if you need one.
 
 The application's source code lives in its own repository; this one only says how it is deployed.
 `,
