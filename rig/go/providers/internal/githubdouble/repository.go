@@ -437,42 +437,12 @@ func (repository) read(ctx context.Context, c *Client, owner, name string, prior
 	delete(out, "etag")
 	set := func(k string, v resource.PropertyValue) { out[resource.PropertyKey(k)] = v }
 	set("name", double.S(name))
-	set("description", double.S(deref(g.Description)))
-	set("primaryLanguage", double.S(deref(g.Language)))
-	set("homepageUrl", double.S(deref(g.Homepage)))
-	set("private", double.B(g.Private))
-	set("visibility", double.S(g.Visibility))
-	set("hasIssues", double.B(g.HasIssues))
-	set("hasDiscussions", double.B(g.HasDiscussions))
-	set("hasProjects", double.B(g.HasProjects))
-	set("hasWiki", double.B(g.HasWiki))
-	set("isTemplate", double.B(g.IsTemplate))
-	set("fullName", double.S(g.FullName))
-	set("defaultBranch", double.S(deref(g.DefaultBranch)))
-	set("htmlUrl", double.S(g.HTMLURL))
-	set("sshCloneUrl", double.S(g.SSHURL))
-	set("svnUrl", double.S(g.SVNURL))
-	set("gitCloneUrl", double.S(g.GitURL))
-	set("httpCloneUrl", double.S(g.CloneURL))
-	set("archived", double.B(g.Archived))
+	setRepoFields(set, &g)
 	set("topics", double.L(g.Topics))
-	set("nodeId", double.S(g.NodeID))
-	set("repoId", double.N(float64(g.ID)))
 	// TF sets these only when the state says the repository is not archived.
 	if !g.Archived {
-		set("allowAutoMerge", double.B(g.AllowAutoMerge))
-		set("allowMergeCommit", double.B(g.AllowMergeCommit))
-		set("allowRebaseMerge", double.B(g.AllowRebaseMerge))
-		set("allowSquashMerge", double.B(g.AllowSquashMerge))
-		set("allowUpdateBranch", double.B(g.AllowUpdateBranch))
-		set("allowForking", double.B(g.AllowForking))
-		set("deleteBranchOnMerge", double.B(g.DeleteBranchOnMerge))
+		setRepoSettings(set, &g)
 		set("webCommitSignoffRequired", double.B(g.WebCommitSignoffRequired))
-		set("hasDownloads", double.B(g.HasDownloads))
-		set("mergeCommitMessage", double.S(g.MergeCommitMessage))
-		set("mergeCommitTitle", double.S(g.MergeCommitTitle))
-		set("squashMergeCommitMessage", double.S(g.SquashMergeCommitMessage))
-		set("squashMergeCommitTitle", double.S(g.SquashMergeCommitTitle))
 	}
 	if g.Fork {
 		set("fork", double.S("true"))
@@ -589,4 +559,46 @@ func (r repository) Delete(ctx context.Context, id string, state resource.Proper
 	}
 	_, err = c.Do(ctx, Request{Method: http.MethodDelete, Path: P("repos", owner, name)})
 	return err
+}
+
+// setRepoFields sets what both the repository resource and the getRepository function read from
+// GET repos/{owner}/{name} the same way (TF resourceGithubRepositoryRead, dataSourceGithubRepositoryRead).
+func setRepoFields(set func(string, resource.PropertyValue), g *ghRepo) {
+	set("description", double.S(deref(g.Description)))
+	set("primaryLanguage", double.S(deref(g.Language)))
+	set("homepageUrl", double.S(deref(g.Homepage)))
+	set("private", double.B(g.Private))
+	set("visibility", double.S(g.Visibility))
+	set("hasIssues", double.B(g.HasIssues))
+	set("hasDiscussions", double.B(g.HasDiscussions))
+	set("hasProjects", double.B(g.HasProjects))
+	set("hasWiki", double.B(g.HasWiki))
+	set("isTemplate", double.B(g.IsTemplate))
+	set("fullName", double.S(g.FullName))
+	set("defaultBranch", double.S(deref(g.DefaultBranch)))
+	set("htmlUrl", double.S(g.HTMLURL))
+	set("sshCloneUrl", double.S(g.SSHURL))
+	set("svnUrl", double.S(g.SVNURL))
+	set("gitCloneUrl", double.S(g.GitURL))
+	set("httpCloneUrl", double.S(g.CloneURL))
+	set("archived", double.B(g.Archived))
+	set("nodeId", double.S(g.NodeID))
+	set("repoId", double.N(float64(g.ID)))
+}
+
+// setRepoSettings sets the merge and branch settings both read the same way; the resource reads
+// them only while the repository is not archived.
+func setRepoSettings(set func(string, resource.PropertyValue), g *ghRepo) {
+	set("allowAutoMerge", double.B(g.AllowAutoMerge))
+	set("allowMergeCommit", double.B(g.AllowMergeCommit))
+	set("allowRebaseMerge", double.B(g.AllowRebaseMerge))
+	set("allowSquashMerge", double.B(g.AllowSquashMerge))
+	set("allowUpdateBranch", double.B(g.AllowUpdateBranch))
+	set("allowForking", double.B(g.AllowForking))
+	set("deleteBranchOnMerge", double.B(g.DeleteBranchOnMerge))
+	set("hasDownloads", double.B(g.HasDownloads))
+	set("mergeCommitMessage", double.S(g.MergeCommitMessage))
+	set("mergeCommitTitle", double.S(g.MergeCommitTitle))
+	set("squashMergeCommitMessage", double.S(g.SquashMergeCommitMessage))
+	set("squashMergeCommitTitle", double.S(g.SquashMergeCommitTitle))
 }
