@@ -113,6 +113,19 @@ func (s *Server) ctx(ctx context.Context) (context.Context, context.CancelFunc) 
 	return ctx, func() { stop(); cancel() }
 }
 
+// unmarshalOldsNews decodes the olds and news every check, diff and update carries.
+func unmarshalOldsNews(olds, news *structpb.Struct) (resource.PropertyMap, resource.PropertyMap, error) {
+	o, err := unmarshal(olds, "olds")
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := unmarshal(news, "news")
+	if err != nil {
+		return nil, nil, err
+	}
+	return o, n, nil
+}
+
 func unmarshal(st *structpb.Struct, label string) (resource.PropertyMap, error) {
 	if st == nil {
 		return resource.PropertyMap{}, nil
@@ -177,11 +190,7 @@ func (s *Server) CheckConfig(_ context.Context, req *pulumirpc.CheckRequest) (*p
 
 // DiffConfig replaces the provider when a key ConfigReplaces names changed; nothing else is a diff.
 func (s *Server) DiffConfig(_ context.Context, req *pulumirpc.DiffRequest) (*pulumirpc.DiffResponse, error) {
-	olds, err := unmarshal(req.Olds, "olds")
-	if err != nil {
-		return nil, err
-	}
-	news, err := unmarshal(req.News, "news")
+	olds, news, err := unmarshalOldsNews(req.Olds, req.News)
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +235,7 @@ func (s *Server) Check(_ context.Context, req *pulumirpc.CheckRequest) (*pulumir
 	if err != nil {
 		return nil, err
 	}
-	news, err := unmarshal(req.News, "news")
-	if err != nil {
-		return nil, err
-	}
-	olds, err := unmarshal(req.Olds, "olds")
+	olds, news, err := unmarshalOldsNews(req.Olds, req.News)
 	if err != nil {
 		return nil, err
 	}
@@ -278,11 +283,7 @@ func (s *Server) Diff(ctx context.Context, req *pulumirpc.DiffRequest) (*pulumir
 	if err != nil {
 		return nil, err
 	}
-	olds, err := unmarshal(req.Olds, "olds")
-	if err != nil {
-		return nil, err
-	}
-	news, err := unmarshal(req.News, "news")
+	olds, news, err := unmarshalOldsNews(req.Olds, req.News)
 	if err != nil {
 		return nil, err
 	}
@@ -487,11 +488,7 @@ func (s *Server) Update(ctx context.Context, req *pulumirpc.UpdateRequest) (*pul
 	}
 	ctx, done := s.ctx(ctx)
 	defer done()
-	olds, err := unmarshal(req.Olds, "olds")
-	if err != nil {
-		return nil, err
-	}
-	news, err := unmarshal(req.News, "news")
+	olds, news, err := unmarshalOldsNews(req.Olds, req.News)
 	if err != nil {
 		return nil, err
 	}
