@@ -45,7 +45,6 @@ export class Flux extends pulumi.ComponentResource {
 
     // With `operator.install: false` the cluster already runs the operator (OperatorHub, a platform
     // add-on), which owns flux-system: neither the namespace nor a Helm release is this stack's.
-    const installed: pulumi.Resource[] = [];
     if (args.flux.operator.install) {
       this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, namespace(FLUX_NAMESPACE), k8sOpts);
       this.operator = new k8s.helm.v3.Release(
@@ -63,8 +62,9 @@ export class Flux extends pulumi.ComponentResource {
         },
         { ...k8sOpts, dependsOn: [this.namespace] },
       );
-      installed.push(this.operator);
     }
+    // What lives in flux-system waits for the namespace when this stack creates it.
+    const inFluxSystem = { ...k8sOpts, dependsOn: this.namespace ? [this.namespace] : [] };
     this.pullSecret = new k8s.core.v1.Secret(
       `${name}-pull-secret`,
       sshSecret({
@@ -74,14 +74,11 @@ export class Flux extends pulumi.ComponentResource {
         identityPub: args.identityPub,
         ...(args.knownHosts ? { knownHosts: args.knownHosts } : {}),
       }),
-      { ...k8sOpts, dependsOn: this.namespace ? [this.namespace] : [] },
+      inFluxSystem,
     );
     // flux-system's own default account under the lockdown (fluxSystemAccount explains why).
     const account = fluxSystemAccount();
-    const fluxSystemSa = new k8s.core.v1.ServiceAccount(`${name}-system-account`, account.serviceAccount, {
-      ...k8sOpts,
-      dependsOn: this.namespace ? [this.namespace] : [],
-    });
+    const fluxSystemSa = new k8s.core.v1.ServiceAccount(`${name}-system-account`, account.serviceAccount, inFluxSystem);
     this.systemAccountBinding = new k8s.rbac.v1.ClusterRoleBinding(`${name}-system-account-binding`, account.binding, {
       ...k8sOpts,
       dependsOn: [fluxSystemSa],
@@ -100,7 +97,7 @@ export class Flux extends pulumi.ComponentResource {
         path: args.path,
         pullSecret: FLUX_SYNC_NAME,
       }),
-      { ...k8sOpts, dependsOn: [...installed, this.pullSecret, this.systemAccountBinding, ...args.syncDependsOn] },
+      { ...k8sOpts, dependsOn: [...(this.operator ? [this.operator] : []), this.pullSecret, this.systemAccountBinding, ...args.syncDependsOn] },
     );
     this.registerOutputs({});
   }
