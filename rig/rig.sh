@@ -165,7 +165,7 @@ cmd_start() {
   done
   # A start after an unclean stop: no recorded process runs, so what they left is stale.
   for f in "$pids"/*; do [ -f "$f" ] && ! kill -0 "$(cat "$f")" 2>/dev/null && rm -f "$f"; done
-  if [ -z "$(ls -A "$pids")" ]; then rm -rf "$state/etcd" "$state/github" "$state/source-storage" "$state/githubd.ready" "$state/env"; fi
+  if [ -z "$(ls -A "$pids")" ]; then drop_data; fi
   pki
   local started; started=$(date +%s)
 
@@ -286,9 +286,13 @@ cmd_stop() {
     fi
     rm -f "$pids/$name"
   done
-  # State does not outlive the processes: the next start begins with an empty cluster and GitHub.
-  rm -rf "$state/etcd" "$state/github" "$state/source-storage" "$state/githubd.ready" "$state/env" "$state"/*.kubeconfig
+  drop_data
   return "$failed"
+}
+
+# State does not outlive the processes: the next start begins with an empty cluster and GitHub.
+drop_data() {
+  rm -rf "$state/etcd" "$state/github" "$state/source-storage" "$state/githubd.ready" "$state/env" "$state"/*.kubeconfig
 }
 
 # Whether PID runs a binary from the rig's cache.

@@ -288,7 +288,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
       if (getObject(rig, "clusterrole", "rig-infrastructure-probe")) return true;
       const nested = ready(getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "infra-nested", "flux-system"));
       if (nested?.status === "False" && /forbidden/i.test(nested.message)) throw new Fatal(`refused: ${nested.message}`);
-      for (const [kind, name] of chain) kubectl(rig, "annotate", "--overwrite", kind, name, "-n", "flux-system", `reconcile.fluxcd.io/requestedAt=${Date.now()}`);
+      for (const [kind, name] of chain) reconcileNow(rig, kind, name, "flux-system");
       return undefined;
     }, 5000);
     const nested = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "infra-nested", "flux-system");
