@@ -107,7 +107,7 @@ function summary(r: Registered, owner: string): string | undefined {
   }
 }
 
-function isKubernetesObject(r: Registered): boolean {
+export function isKubernetesObject(r: Registered): boolean {
   return r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release";
 }
 

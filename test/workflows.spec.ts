@@ -779,16 +779,50 @@ describe("CI workflows: drift (drift.yml)", () => {
     assert.ok(stop >= 0 && stop < injected && injected < resume, "the output is printed between ::stop-commands:: and its token");
   });
 
+  it("runs npm run drift with the stack's kubeconfig after the preview, adds its differences to the issue and fails on its errors", () => {
+    const exact = step("exact");
+    assert.deepEqual(exact.env, { STACK: "${{ matrix.stack }}", PREVIEW_DRIFT: "${{ steps.preview.outputs.drift }}" });
+    const bin = tmp();
+    // pulumi config get prints the kubeconfig; npm run drift checks it was handed that file.
+    fs.writeFileSync(path.join(bin, "pulumi"), '#!/usr/bin/env bash\n[ "$1 $2" = "config get" ] && [ "$5" = fleet:kubeconfig ] || exit 9\necho "kubeconfig-of-$4"\n', { mode: 0o755 });
+    fs.writeFileSync(
+      path.join(bin, "npm"),
+      '#!/usr/bin/env bash\necho "$*" >> "$FAKE_LOG"\nk="${@: -1}"\ngrep -q "kubeconfig-of-$STACK" "$k" || { echo "no kubeconfig" >&2; exit 2; }\nprintf "%s" "$FAKE_OUT"\nexit "$FAKE_STATUS"\n',
+      { mode: 0o755 },
+    );
+    const run = (status: number, previewDrift: string, out = "") => {
+      const cwd = tmp();
+      const output = path.join(cwd, "github-output");
+      fs.writeFileSync(output, "");
+      fs.writeFileSync(path.join(cwd, "drift.diff"), "PREVIEW\n");
+      const env = { PATH: `${bin}:${process.env.PATH}`, STACK: "staging", PREVIEW_DRIFT: previewDrift, GITHUB_OUTPUT: output, FAKE_LOG: path.join(cwd, "log"), FAKE_OUT: out, FAKE_STATUS: String(status) };
+      const r = runStep(exact.run, cwd, env);
+      return { status: r.status, stdout: r.stdout, output: fs.readFileSync(output, "utf8"), diff: fs.readFileSync(path.join(cwd, "drift.diff"), "utf8"), args: fs.existsSync(path.join(cwd, "log")) ? fs.readFileSync(path.join(cwd, "log"), "utf8") : "" };
+    };
+    const clean = run(0, "false", "drift: none.\n");
+    assert.deepEqual([clean.status, clean.output, clean.diff], [0, "drift=false\n", "PREVIEW\n"]);
+    assert.match(clean.args, /^run --silent drift -- staging --kubeconfig \S+$/m);
+    assert.deepEqual([run(0, "true").output], ["drift=true\n"], "the preview's drift stays drift");
+    const found = run(1, "false", "drift: 1 difference(s)\n  RoleBinding shop/flux: subjects[1] added\n");
+    assert.deepEqual([found.status, found.output], [0, "drift=true\n"]);
+    assert.match(found.diff, /^PREVIEW\n\nFound by npm run drift \(pulumi preview --refresh does not show these\):\ndrift: 1 difference\(s\)\n {2}RoleBinding shop\/flux: subjects\[1\] added\n$/);
+    const failed = run(2, "false");
+    assert.deepEqual([failed.status, failed.output], [2, ""]);
+    assert.match(failed.stdout, /^::error title=drift check failed \(staging\)::npm run drift exited with status 2/m);
+  });
+
   it("opens, updates or closes the issue only after a preview that finished, with its verdict", () => {
     const steps: any[] = job().steps;
     const issue = steps.find((s) => s.uses === "./.github/actions/drift-issue") ?? assert.fail("no drift-issue step");
     assert.ok(steps.indexOf(issue) > steps.indexOf(step("preview")));
-    assert.deepEqual(issue.with, { stack: "${{ matrix.stack }}", drift: "${{ steps.preview.outputs.drift }}", "diff-file": "drift.diff" });
+    assert.ok(steps.indexOf(issue) > steps.indexOf(step("exact")));
+    assert.deepEqual(issue.with, { stack: "${{ matrix.stack }}", drift: "${{ steps.exact.outputs.drift }}", "diff-file": "drift.diff" });
     // No status function: the step runs only if every step before it succeeded, so a failed preview
-    // (which exits non-zero) skips it; and only with a verdict the preview step wrote.
+    // or check (which exits non-zero) skips it; and only with the verdict both wrote.
     assert.doesNotMatch(issue.if, /always\(\)|failure\(\)|cancelled\(\)/);
-    assert.match(issue.if, /steps\.preview\.outputs\.drift == 'true'/);
-    assert.match(issue.if, /steps\.preview\.outputs\.drift == 'false'/);
+    assert.match(issue.if, /steps\.exact\.outputs\.drift == 'true'/);
+    assert.match(issue.if, /steps\.exact\.outputs\.drift == 'false'/);
+    assert.match(step("exact").if, /steps\.preview\.outputs\.drift == 'true'/);
     assert.match(step("preview").run, /echo "drift=true" >> "\$GITHUB_OUTPUT"/);
     assert.match(step("preview").run, /echo "drift=false" >> "\$GITHUB_OUTPUT"/);
   });

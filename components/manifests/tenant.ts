@@ -100,6 +100,10 @@ export function tenantGitRepository(args: TenantSyncArgs) {
       url: args.url,
       ref: { branch: args.branch },
       secretRef: { name: names.secret },
+      // A guard: declared so that `suspend: true` set by hand is a change the provider's diff sees.
+      // It prunes the live object to the declared fields before diffing, so an undeclared field
+      // set by hand never shows in `pulumi preview --refresh` (docs/operations.md#drift).
+      suspend: false,
     },
   };
 }
@@ -124,6 +128,8 @@ export function tenantKustomization(args: TenantSyncArgs) {
       sourceRef: { kind: "GitRepository", name: names.source },
       path: args.path,
       prune: true,
+      // A guard, as on the GitRepository: a suspended Kustomization stops applying and pruning.
+      suspend: false,
       serviceAccountName: names.serviceAccount,
       ...(args.targetNamespace !== undefined ? { targetNamespace: args.targetNamespace } : {}),
     },
