@@ -75,7 +75,16 @@ export class Cluster extends pulumi.ComponentResource {
       // cluster cannot be reached (pulumi-kubernetes provider.go, Read), so a refresh while Docker
       // is stopped would drop every object from state. For a cluster that is really gone, run
       // once with PULUMI_K8S_DELETE_UNREACHABLE=true (docs/kind.md).
-      { kubeconfig: this.kubeconfig, ...(context !== undefined ? { context } : {}), ...(clusterIdentifier ? { clusterIdentifier } : {}) },
+      // enableSecretMutable: without it a Secret's data is replace-only (forceNewProperties in
+      // pulumi-kubernetes provider/pkg/provider/diff.go), and a named Secret is replaced
+      // delete-first, so a key rotation would leave Flux without its deploy-key Secret until the
+      // new one exists. With it, the new key is written into the same Secret in one update.
+      {
+        kubeconfig: this.kubeconfig,
+        enableSecretMutable: true,
+        ...(context !== undefined ? { context } : {}),
+        ...(clusterIdentifier ? { clusterIdentifier } : {}),
+      },
       { parent: this },
     );
     this.registerOutputs({ kubeconfig: this.kubeconfig, endpoint: this.endpoint, context: this.context });

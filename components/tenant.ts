@@ -122,12 +122,15 @@ export class Tenant extends pulumi.ComponentResource {
           dependsOn: [namespaces[i]],
         }),
     );
+    const limits: pulumi.Resource[] = [];
     if (t.quota) {
       const quota = t.quota;
       t.namespaces.forEach((ns, i) => {
         const inNamespace = { ...k8sOpts, dependsOn: [namespaces[i]] };
-        new k8s.core.v1.ResourceQuota(at(ns, names.quota), tenantResourceQuota(t.name, ns, quota), inNamespace);
-        new k8s.core.v1.LimitRange(at(ns, names.limitRange), tenantLimitRange(t.name, ns), inNamespace);
+        limits.push(
+          new k8s.core.v1.ResourceQuota(at(ns, names.quota), tenantResourceQuota(t.name, ns, quota), inNamespace),
+          new k8s.core.v1.LimitRange(at(ns, names.limitRange), tenantLimitRange(t.name, ns), inNamespace),
+        );
       });
     }
     const secret = new k8s.core.v1.Secret(
@@ -156,9 +159,16 @@ export class Tenant extends pulumi.ComponentResource {
       dependsOn: [args.fluxInstance, namespaces[0], secret, ...this.repository.ready],
     });
     // Removed first: Flux prunes the tenant's workloads while its accounts still have rights.
+    // It depends on everything else of the tenant, quotas and the team grant included, so the
+    // engine deletes none of them before it; while it is protected, the engine stops at it. A
+    // tenant dropped without `offboard: true` loses nothing, even with `up --skip-preview`, and a
+    // team grant still changes team by an ordinary replacement (protecting the grant would refuse it).
     this.kustomization = new k8s.apiextensions.CustomResource(at(home, names.kustomization), tenantKustomization(sync), {
       ...holdsData,
-      dependsOn: [args.fluxInstance, this.gitRepository, secret, ...accounts, ...rbac, ...isolation],
+      dependsOn: [
+        args.fluxInstance, this.gitRepository, secret, ...accounts, ...rbac, ...isolation, ...limits,
+        ...(this.repository.team ? [this.repository.team] : []),
+      ],
     });
     this.registerOutputs({ namespaces: this.namespaces, fingerprint: this.repository.fingerprint });
   }

@@ -50,6 +50,17 @@ describe("Cluster: kind", () => {
       assert.equal(provider.inputs.deleteUnreachable, undefined, `${stack}: deleteUnreachable is set`);
     }
   });
+
+  it("makes Secrets mutable, so a key rotation updates each deploy-key Secret in place instead of deleting it first", async () => {
+    for (const [stack, config, secretKeys] of [
+      ["staging", stackConfig("staging"), []],
+      ["production", KUBECONFIG_STACK, ["fleet:kubeconfig"]],
+    ] as const) {
+      const provider = one(await runProgram({ stack, config, secretKeys: [...secretKeys] }), K8S_PROVIDER);
+      // The provider reads it as a string from its config (provider.go, enableSecretMutable).
+      assert.ok([true, "true"].includes(provider.inputs.enableSecretMutable), `${stack}: enableSecretMutable is ${provider.inputs.enableSecretMutable}`);
+    }
+  });
 });
 
 describe("Cluster: kubeconfig", () => {

@@ -255,6 +255,30 @@ describe("Tenants: ordering for clean removal", () => {
     }
   });
 
+  it("everything a tenant has is deleted only after its protected Kustomization: quotas and the team grant too", async () => {
+    // With `pulumi up --skip-preview`, the engine deletes in reverse dependency order and stops at
+    // the first protected delete: whatever the Kustomization does not depend on would go first.
+    const result = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), "fleet:tenants": [{ ...TENANTS[0], team: "payments-devs" }] } });
+    const byUrn = new Map(result.resources.map((r) => [r.urn, r]));
+    const ks = single(result, "payments", K.kustomization);
+    const upstream = new Set<string>();
+    const visit = (urn: string) => {
+      for (const d of byUrn.get(urn)?.dependencies ?? []) {
+        if (upstream.has(d)) continue;
+        upstream.add(d);
+        visit(d);
+      }
+    };
+    visit(ks.urn);
+    const component = one(result, K.tenant, "payments").urn;
+    const under = (r: Registered): boolean => r.parent === component || (byUrn.has(r.parent) && under(byUrn.get(r.parent)!));
+    const tenantResources = result.resources.filter((r) => r.custom && under(r) && r.urn !== ks.urn);
+    assert.ok(tenantResources.some((r) => r.type === "github:index/teamRepository:TeamRepository"), "the tenant has a team grant");
+    assert.ok(tenantResources.some((r) => r.type === K.quota) && tenantResources.some((r) => r.type === K.limitRange));
+    for (const r of tenantResources) assert.ok(upstream.has(r.urn), `the Kustomization must depend on ${r.type}::${r.name}`);
+    assert.equal(ks.protect, true);
+  });
+
   it("each GitRepository waits for its Secret, the deploy key and the scaffold commit", async () => {
     const result = await three();
     const shop = single(result, "shop", K.gitRepository).dependencies;
