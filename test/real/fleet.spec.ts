@@ -26,7 +26,10 @@ interface TenantEntry {
 }
 
 const TEAM_A: TenantEntry = { name: "team-a", team: "team-a-devs" };
-const PAYMENTS: TenantEntry = { name: "payments", namespaces: ["payments", "payments-jobs"], quota: { cpu: "4", memory: "8Gi", pods: "50" } };
+const PAYMENTS: TenantEntry = { name: "payments", namespaces: ["payments", "payments-jobs"], team: "payments-devs", quota: { cpu: "4", memory: "8Gi", pods: "50" } };
+
+/** `fleet:repository.keyGeneration` of every later config: test 4c rotates the keys. */
+let keyGeneration = 1;
 
 function stackConfig(rig: RigEnv, tenants: TenantEntry[]) {
   return {
@@ -38,7 +41,7 @@ function stackConfig(rig: RigEnv, tenants: TenantEntry[]) {
     "fleet:cluster": { type: "kubeconfig" },
     // The rig's cluster runs the operator already (its stand-in), as an OperatorHub install would.
     "fleet:flux": { operator: { install: false }, components: ["source-controller", "kustomize-controller"] },
-    "fleet:repository": { create: true, sshHost: rig.sshHost, knownHosts: rig.knownHosts, team: "platform" },
+    "fleet:repository": { create: true, sshHost: rig.sshHost, knownHosts: rig.knownHosts, team: "platform", keyGeneration },
     "fleet:tenants": tenants,
   };
 }
@@ -159,6 +162,46 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
   it("1c. a second preview and a refresh both show no changes", function () {
     stack.must(["preview", "--expect-no-changes"]);
     stack.must(["refresh", "--yes", "--expect-no-changes"]);
+  });
+
+  it("1d. drift: preview --refresh misses a subject added with kubectl, npm run drift reports it and its patch removes it", function () {
+    const drift = () => run(rig, "npm", ["run", "--silent", "drift", "--", STACK, "--config-file", stack.configFile, "--kubeconfig", rig.kubeconfig]);
+    // A fresh up has no drift: the comparison's model of the API server's defaults is right.
+    const clean = drift();
+    assert.equal(clean.code, 0, `${clean.stdout}\n${clean.stderr}`);
+    assert.match(clean.stdout, /^drift: none\. \d+ objects of stack rig match the program/m);
+
+    const mallory = ["auth", "can-i", "delete", "secrets", "-n", "team-a", "--as=mallory"];
+    assert.equal(kubectl(rig, ...mallory).stdout.trim(), "no");
+    ok(rig, "kubectl", ["patch", "rolebinding", "flux", "-n", "team-a", "--type=json", "-p", JSON.stringify([{ op: "add", path: "/subjects/-", value: { kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "mallory" } }])]);
+    assert.equal(kubectl(rig, ...mallory).stdout.trim(), "yes", "the added subject has the tenant's rights");
+    // The provider prunes the live object to the declared fields before it diffs: no change shown.
+    stack.must(["preview", "--refresh", "--expect-no-changes"]);
+
+    const found = drift();
+    assert.equal(found.code, 1, `${found.stdout}\n${found.stderr}`);
+    assert.match(found.stdout, /^ {2}RoleBinding team-a\/flux: subjects\[1\] added: \{.*"kind":"User".*"name":"mallory".*\} \(not declared by the program\)$/m);
+    assert.equal(found.stdout.match(/^ {2}\S.* added: /gm)?.length, 1, found.stdout);
+    const repair = found.stdout.split("\n").find((l) => l.startsWith("  kubectl patch RoleBinding"));
+    assert.ok(repair, found.stdout);
+    ok(rig, "sh", ["-c", repair.trim()]);
+    assert.equal(kubectl(rig, ...mallory).stdout.trim(), "no");
+    assert.equal(drift().code, 0);
+  });
+
+  it("1e. a guard scalar set with kubectl shows in preview --refresh; up --refresh needs PULUMI_K8S_ENABLE_PATCH_FORCE to put it back", function () {
+    const ks = "kustomizations.kustomize.toolkit.fluxcd.io";
+    ok(rig, "kubectl", ["patch", ks, "team-a", "-n", "team-a", "--type=merge", "-p", JSON.stringify({ spec: { suspend: true } })]);
+    const preview = stack.pulumi(["preview", "--refresh", "--expect-no-changes", "--diff"]);
+    assert.notEqual(preview.code, 0, "the declared suspend: false makes the change visible");
+    assert.match(preview.stdout, /suspend\s*:\s*true\s*=>\s*false/);
+    // kubectl-patch owns spec.suspend now: a server-side apply without force is refused.
+    const plain = stack.pulumi(["up", "--refresh", "--yes", "--skip-preview"]);
+    assert.notEqual(plain.code, 0, plain.stdout);
+    assert.match(`${plain.stdout}${plain.stderr}`, /conflict/i);
+    stack.must(["up", "--refresh", "--yes", "--skip-preview"], { env: { PULUMI_K8S_ENABLE_PATCH_FORCE: "true" } });
+    assert.equal(getObject(rig, ks, "team-a", "team-a").spec.suspend, false);
+    stack.must(["preview", "--refresh", "--expect-no-changes"]);
   });
 
   it("2. each tenant account may do its work in its own namespaces and nothing beyond", function () {
@@ -299,7 +342,29 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.equal(can.stdout.trim(), "yes");
   });
 
-  it("5a. removing a tenant without offboard: true fails at preview and deletes nothing", function () {
+  it("4c. key rotation: every deploy-key Secret is updated in place, the old keys are revoked, and Flux syncs with the new ones", async function () {
+    const secrets: [string, string][] = [["flux-system", "flux-system"], ["team-a", "team-a-git"], ["payments", "payments-git"]];
+    const before = secrets.map(([ns, name]) => getObject(rig, "secret", name, ns));
+    const keysBefore = (await github(rig, "GET", `repos/${rig.owner}/team-a-deploy/keys`)).json.map((k: any) => k.id);
+    keyGeneration = 2;
+    stack.setConfig(stackConfig(rig, [TEAM_A, PAYMENTS]));
+    const up = stack.must(["up", "--yes", "--skip-preview"]);
+    // Updated, never replaced: the Secret Flux reads always exists.
+    assert.doesNotMatch(up.stdout, /core\/v1:Secret.*(replac|delet)/i, up.stdout);
+    secrets.forEach(([ns, name], i) => {
+      const after = getObject(rig, "secret", name, ns);
+      assert.equal(after.metadata.uid, before[i].metadata.uid, `${ns}/${name} is the same object`);
+      assert.notEqual(after.data.identity, before[i].data.identity, `${ns}/${name} holds the new key`);
+    });
+    const keysAfter = (await github(rig, "GET", `repos/${rig.owner}/team-a-deploy/keys`)).json;
+    assert.equal(keysAfter.length, 1, "one key per cluster");
+    assert.ok(!keysBefore.includes(keysAfter[0].id), "the old deploy key is revoked");
+    const c = await syncTenant(rig, "team-a", "team-a-deploy", { [`flux/${ENVIRONMENT}/rotated.yaml`]: configMap("rotated"), [`flux/${ENVIRONMENT}/kustomization.yaml`]: kustomization(["app.yaml", "rotated.yaml"]) });
+    assert.equal(c.status, "True", c.message);
+    assert.ok(getObject(rig, "configmap", "rotated", "team-a"), "synced over SSH with the new key");
+  });
+
+  it("5a. removing a tenant without offboard: true fails at preview and deletes nothing, even with --skip-preview", async function () {
     stack.setConfig(stackConfig(rig, [TEAM_A]));
     const before = stack.resources().map((r) => r.urn).sort();
     const preview = stack.pulumi(["preview"]);
@@ -308,12 +373,21 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // `pulumi up` previews first (no --skip-preview): the failed preview stops it before any step.
     const up = stack.pulumi(["up", "--yes"]);
     assert.notEqual(up.code, 0, "up must fail");
+    // Even without the preview, the engine's first delete is the protected Kustomization, which
+    // every other object of the tenant is deleted after: it stops there, having deleted nothing.
+    const skipped = stack.pulumi(["up", "--yes", "--skip-preview"]);
+    assert.notEqual(skipped.code, 0, "up --skip-preview must fail");
+    assert.match(skipped.stdout + skipped.stderr, /protect/);
     for (const ns of ["payments", "payments-jobs"]) {
       const n = getObject(rig, "namespace", ns);
       assert.ok(n && !n.metadata.deletionTimestamp, `${ns} is untouched`);
       assert.ok(getObject(rig, "resourcequota", "payments-quota", ns), `${ns}: the quota is kept`);
+      assert.ok(getObject(rig, "limitrange", "payments-limits", ns), `${ns}: the LimitRange is kept`);
+      assert.ok(getObject(rig, "rolebinding", "flux", ns), `${ns}: the RoleBinding is kept`);
     }
     assert.ok(getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "payments", "payments"));
+    const grant = await github(rig, "GET", `orgs/${rig.owner}/teams/payments-devs/repos/${rig.owner}/payments-deploy`);
+    assert.equal(grant.status, 204, "the team grant is kept");
     assert.deepEqual(stack.resources().map((r) => r.urn).sort(), before, "nothing left state");
   });
 

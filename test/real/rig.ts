@@ -154,17 +154,17 @@ export class Stack {
   }
 
   /** `pulumi <args>` for this stack; the result, whatever the exit code. */
-  pulumi(args: readonly string[], opts: { input?: string } = {}): Ran {
+  pulumi(args: readonly string[], opts: { input?: string; env?: Record<string, string> } = {}): Ran {
     // Commands that read no config (stack export, output, rm) refuse --config-file.
     const config = ["stack", "state"].includes(args[0]) ? [] : ["--config-file", this.configFile];
     return run(this.rig, "pulumi", [...args, "--stack", this.name, ...config, "--non-interactive", "--color", "never"], {
-      env: this.env(),
+      env: { ...this.env(), ...(opts.env ?? {}) },
       ...(opts.input !== undefined ? { input: opts.input } : {}),
     });
   }
 
   /** `pulumi <args>` that must succeed. */
-  must(args: readonly string[], opts: { input?: string } = {}): Ran {
+  must(args: readonly string[], opts: { input?: string; env?: Record<string, string> } = {}): Ran {
     const r = this.pulumi(args, opts);
     if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}\n--- stdout\n${tail(r.stdout, 120)}\n--- stderr\n${tail(r.stderr, 60)}`);
     return r;
