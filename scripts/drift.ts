@@ -413,7 +413,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   for (const d of differences) out(`  ${formatDifference(d)}\n`);
   out(
     "\nTo put back what the program declares (docs/operations.md#drift): a changed or removed field,\n" +
-      `or a missing object, with PULUMI_K8S_ENABLE_PATCH_FORCE=true pulumi up --refresh --stack ${stack};\n` +
+      `or a missing object, with pulumi up --refresh --stack ${stack} (add PULUMI_K8S_ENABLE_PATCH_FORCE=true\n` +
+      "if it fails with a conflict: a field manager other than kubectl wrote the field);\n" +
       "a field or list item the program does not declare, which pulumi up does not remove, with:\n",
   );
   for (const r of repairs) out(`  ${r}\n`);

@@ -189,18 +189,38 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     assert.equal(drift().code, 0);
   });
 
-  it("1e. a guard scalar set with kubectl shows in preview --refresh; up --refresh needs PULUMI_K8S_ENABLE_PATCH_FORCE to put it back", function () {
+  it("1e. a guard scalar set by hand shows in preview --refresh; up --refresh puts it back, forcing only over a non-kubectl field manager", function () {
     const ks = "kustomizations.kustomize.toolkit.fluxcd.io";
-    ok(rig, "kubectl", ["patch", ks, "team-a", "-n", "team-a", "--type=merge", "-p", JSON.stringify({ spec: { suspend: true } })]);
+    const suspend = (manager?: string) =>
+      ok(rig, "kubectl", ["patch", ks, "team-a", "-n", "team-a", "--type=merge", ...(manager ? [`--field-manager=${manager}`] : []), "-p", JSON.stringify({ spec: { suspend: true } })]);
+    const suspended = () => getObject(rig, ks, "team-a", "team-a").spec.suspend;
+
+    // kubectl patch (field manager kubectl-patch): the provider takes fields over from every
+    // manager named kubectl* before it applies (fixCSAFieldManagers, provider/pkg/await/await.go,
+    // with fluxcd/pkg/ssa's prefix match), so a plain up --refresh repairs it.
+    suspend();
     const preview = stack.pulumi(["preview", "--refresh", "--expect-no-changes", "--diff"]);
     assert.notEqual(preview.code, 0, "the declared suspend: false makes the change visible");
     assert.match(preview.stdout, /suspend\s*:\s*true\s*=>\s*false/);
-    // kubectl-patch owns spec.suspend now: a server-side apply without force is refused.
+    stack.must(["up", "--refresh", "--yes", "--skip-preview"]);
+    assert.equal(suspended(), false);
+
+    // Another field manager (a dashboard, a controller, a script): the apply conflicts without force.
+    suspend("sre-console");
     const plain = stack.pulumi(["up", "--refresh", "--yes", "--skip-preview"]);
     assert.notEqual(plain.code, 0, plain.stdout);
     assert.match(`${plain.stdout}${plain.stderr}`, /conflict/i);
+    assert.match(`${plain.stdout}${plain.stderr}`, /sre-console/);
+    assert.equal(suspended(), true);
     stack.must(["up", "--refresh", "--yes", "--skip-preview"], { env: { PULUMI_K8S_ENABLE_PATCH_FORCE: "true" } });
-    assert.equal(getObject(rig, ks, "team-a", "team-a").spec.suspend, false);
+    assert.equal(suspended(), false);
+    // The SDK records the variable in the provider's inputs (enablePatchForce: "true"), so the next
+    // run without it updates the provider back, and changes no object.
+    const after = stack.pulumi(["preview", "--refresh", "--expect-no-changes", "--diff"]);
+    assert.notEqual(after.code, 0);
+    assert.match(after.stdout, /pulumi:providers:kubernetes: \(update\)(\n\s*\[[^\n]*\])*\n\s*- enablePatchForce: "true"/);
+    assert.match(after.stdout, /~ 1 to update/);
+    stack.must(["up", "--yes", "--skip-preview"]);
     stack.must(["preview", "--refresh", "--expect-no-changes"]);
   });
 
