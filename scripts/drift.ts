@@ -23,8 +23,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import { REPO_ROOT, mapWireLeaves, runProgram, stackConfigAt } from "./evaluate";
-import { isKubernetesObject } from "./render";
+import { REPO_ROOT, mapWireLeaves, runProgram, stackConfigFile } from "./evaluate";
+import { flagValue, isKubernetesObject } from "./render";
 
 /** A desired leaf that cannot be known offline (a secret, a value known after apply): not compared. */
 export const UNKNOWN = Symbol("unknown");
@@ -219,13 +219,27 @@ export function withServerDefaults(desired: KubeObject, crds: CrdSchemas): KubeO
   return o;
 }
 
+/** What is compared of a desired object and its live counterpart. */
+interface Views {
+  readonly want: Record<string, unknown>;
+  readonly have: Record<string, unknown>;
+  readonly quantities: boolean;
+}
+
+function views(desired: KubeObject, live: KubeObject, crds: CrdSchemas): Views {
+  return { want: comparable(withServerDefaults(desired, crds)), have: comparable(live), quantities: QUANTITY_KINDS.has(desired.kind) };
+}
+
+function differencesOf(v: Views, object: string): Difference[] {
+  const out: Difference[] = [];
+  diffValues(v.want, v.have, "", object, v.quantities, out);
+  return out;
+}
+
 /** Every difference between a desired object and its live counterpart (undefined: it does not exist). */
 export function compareObject(desired: KubeObject, live: KubeObject | undefined, crds: CrdSchemas = new Map()): Difference[] {
-  const object = objectName(desired);
-  if (!live) return [{ object, path: "", change: "missing" }];
-  const out: Difference[] = [];
-  diffValues(comparable(withServerDefaults(desired, crds)), comparable(live), "", object, QUANTITY_KINDS.has(desired.kind), out);
-  return out;
+  if (!live) return [{ object: objectName(desired), path: "", change: "missing" }];
+  return differencesOf(views(desired, live, crds), objectName(desired));
 }
 
 /** A JSON pointer (RFC 6901) segment. */
@@ -241,9 +255,10 @@ function containsUnknown(v: unknown): boolean {
  * Undefined when a value to restore is a secret or unknown offline.
  */
 export function repairPatch(desired: KubeObject, live: KubeObject, crds: CrdSchemas = new Map()): object[] | undefined {
-  const want = comparable(withServerDefaults(desired, crds));
-  const have = comparable(live);
-  const quantities = QUANTITY_KINDS.has(desired.kind);
+  return patchOf(views(desired, live, crds));
+}
+
+function patchOf({ want, have, quantities }: Views): object[] | undefined {
   const ops: object[] = [];
   let unknown = false;
   const set = (op: "add" | "replace", at: (string | number)[], value: unknown) => {
@@ -260,9 +275,9 @@ export function repairPatch(desired: KubeObject, live: KubeObject, crds: CrdSche
       }
       return;
     }
-    const same: Difference[] = [];
-    diffValues(d, l, "", "", quantities, same);
-    if (same.length) set("replace", at, d);
+    const differs: Difference[] = [];
+    diffValues(d, l, "", "", quantities, differs);
+    if (differs.length) set("replace", at, d);
   };
   walk(want, have, []);
   return unknown ? undefined : ops;
@@ -314,12 +329,15 @@ export function report(desired: readonly KubeObject[], live: readonly KubeObject
   const repairs: string[] = [];
   for (const d of desired) {
     const l = byKey.get(key(d));
-    const found = compareObject(d, l, crds);
-    differences.push(...found);
-    if (l && found.length) {
-      const patch = repairPatch(d, l, crds);
-      if (patch?.length) repairs.push(patchCommand(d, patch));
+    if (!l) {
+      differences.push(...compareObject(d, l));
+      continue;
     }
+    const v = views(d, l, crds);
+    const found = differencesOf(v, objectName(d));
+    differences.push(...found);
+    const patch = found.length ? patchOf(v) : undefined;
+    if (patch?.length) repairs.push(patchCommand(d, patch));
   }
   return { differences, repairs };
 }
@@ -362,25 +380,15 @@ export function contextFor(config: Record<string, unknown>, flag?: string): stri
   return undefined;
 }
 
-/** Reads the `config:` map of a stack config file (encrypted values become placeholders). */
-function configFile(file: string): { config: Record<string, unknown>; secretKeys: string[] } {
-  if (!fs.existsSync(file)) throw new Error(`no stack config file ${file}`);
-  return stackConfigAt(path.dirname(path.resolve(file)), path.basename(file).replace(/^Pulumi\.|\.yaml$/g, ""));
-}
-
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
   const usage = "usage: npm run drift -- <stack> [--config-file FILE] [--kubeconfig FILE] [--context NAME]";
   const flags = ["--config-file", "--kubeconfig", "--context"];
-  const flag = (name: string) => {
-    const i = argv.indexOf(name);
-    if (i < 0) return undefined;
-    if (!argv[i + 1] || argv[i + 1].startsWith("--")) throw new Error(`${name} needs a value; ${usage}`);
-    return argv[i + 1];
-  };
+  const flag = (name: string) => flagValue(argv, name, usage);
   const stack = argv.find((a, i) => !a.startsWith("--") && !flags.includes(argv[i - 1]));
   if (!stack) throw new Error(usage);
   const file = flag("--config-file") ?? path.join(REPO_ROOT, `Pulumi.${stack}.yaml`);
-  const { config, secretKeys } = configFile(file);
+  if (!fs.existsSync(file)) throw new Error(`no stack config file ${file}`);
+  const { config, secretKeys } = stackConfigFile(file);
   const kubeconfig = flag("--kubeconfig");
   const context = contextFor(config, flag("--context"));
   const kenv = { ...env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}) };

@@ -170,7 +170,11 @@ function encodeConfig(config: Readonly<Record<string, unknown>>): Record<string,
  * be decrypted offline: they become the placeholder "[secret]" and are listed as secret keys.
  */
 export function stackConfigAt(root: string, stack: string): { config: Record<string, unknown>; secretKeys: string[] } {
-  const file = path.join(root, `Pulumi.${stack}.yaml`);
+  return stackConfigFile(path.join(root, `Pulumi.${stack}.yaml`));
+}
+
+/** The `config:` map of a stack config file at any path (`pulumi --config-file`), as stackConfigAt. */
+export function stackConfigFile(file: string): { config: Record<string, unknown>; secretKeys: string[] } {
   const raw = (parseYaml(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null)?.config ?? {};
   const config: Record<string, unknown> = {};
   const secretKeys: string[] = [];

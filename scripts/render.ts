@@ -235,15 +235,18 @@ export async function renderDiff(stack: string, ref: string, root = REPO_ROOT, r
   return unifiedDiff(joinGroups(before), joinGroups(after), label(ref, before.length > 0), label("working-tree", here));
 }
 
+/** The value after flag `name` in `argv`, undefined when absent; fails, with `usage`, when it has none. */
+export function flagValue(argv: readonly string[], name: string, usage: string): string | undefined {
+  const i = argv.indexOf(name);
+  if (i < 0) return undefined;
+  if (!argv[i + 1] || argv[i + 1].startsWith("--")) throw new Error(`${name} needs a value; ${usage}`);
+  return argv[i + 1];
+}
+
 async function main(argv: string[]): Promise<void> {
   const usage = "usage: npm run render -- <stack> [--out DIR] [--diff <git-ref>]";
   const stack = argv.find((a, i) => !a.startsWith("--") && !["--out", "--diff"].includes(argv[i - 1]));
-  const flag = (name: string) => {
-    const i = argv.indexOf(name);
-    if (i < 0) return undefined;
-    if (!argv[i + 1] || argv[i + 1].startsWith("--")) throw new Error(`${name} needs a value; ${usage}`);
-    return argv[i + 1];
-  };
+  const flag = (name: string) => flagValue(argv, name, usage);
   if (!stack) throw new Error(usage);
   const out = flag("--out");
   const ref = flag("--diff");

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { isSecretOutput, isSecretValue, one, providerUrn, runProgram, stackConfig } from "./harness";
+import { isSecretOutput, isSecretValue, one, providerUrn, Registered, runProgram, stackConfig } from "./harness";
 
 const KIND = "pulumi-nodejs:dynamic/fleet:KindCluster";
 const K8S_PROVIDER = "pulumi:providers:kubernetes";
@@ -41,22 +41,26 @@ describe("Cluster: kind", () => {
     assert.equal(result.outputs?.endpoint, "https://127.0.0.1:6443", "the stack exports the API endpoint");
   });
 
-  it("never sets deleteUnreachable: a refresh while Docker is stopped must not drop the cluster's objects from state", async () => {
-    for (const [stack, config, secretKeys] of [
+  /** The Kubernetes provider of a kind stack and of a kubeconfig stack. */
+  async function providers(): Promise<[string, Registered][]> {
+    const stacks = [
       ["staging", stackConfig("staging"), []],
       ["production", KUBECONFIG_STACK, ["fleet:kubeconfig"]],
-    ] as const) {
-      const provider = one(await runProgram({ stack, config, secretKeys: [...secretKeys] }), K8S_PROVIDER);
+    ] as const;
+    const found: [string, Registered][] = [];
+    // One at a time: runProgram sets Pulumi's global mocks for its run.
+    for (const [stack, config, secretKeys] of stacks) found.push([stack, one(await runProgram({ stack, config, secretKeys: [...secretKeys] }), K8S_PROVIDER)]);
+    return found;
+  }
+
+  it("never sets deleteUnreachable: a refresh while Docker is stopped must not drop the cluster's objects from state", async () => {
+    for (const [stack, provider] of await providers()) {
       assert.equal(provider.inputs.deleteUnreachable, undefined, `${stack}: deleteUnreachable is set`);
     }
   });
 
   it("makes Secrets mutable, so a key rotation updates each deploy-key Secret in place instead of deleting it first", async () => {
-    for (const [stack, config, secretKeys] of [
-      ["staging", stackConfig("staging"), []],
-      ["production", KUBECONFIG_STACK, ["fleet:kubeconfig"]],
-    ] as const) {
-      const provider = one(await runProgram({ stack, config, secretKeys: [...secretKeys] }), K8S_PROVIDER);
+    for (const [stack, provider] of await providers()) {
       // The provider reads it as a string from its config (provider.go, enableSecretMutable).
       assert.ok([true, "true"].includes(provider.inputs.enableSecretMutable), `${stack}: enableSecretMutable is ${provider.inputs.enableSecretMutable}`);
     }

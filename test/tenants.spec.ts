@@ -271,8 +271,7 @@ describe("Tenants: ordering for clean removal", () => {
     };
     visit(ks.urn);
     const component = one(result, K.tenant, "payments").urn;
-    const under = (r: Registered): boolean => r.parent === component || (byUrn.has(r.parent) && under(byUrn.get(r.parent)!));
-    const tenantResources = result.resources.filter((r) => r.custom && under(r) && r.urn !== ks.urn);
+    const tenantResources = result.resources.filter((r) => r.custom && isUnder(result, r, component) && r.urn !== ks.urn);
     assert.ok(tenantResources.some((r) => r.type === "github:index/teamRepository:TeamRepository"), "the tenant has a team grant");
     assert.ok(tenantResources.some((r) => r.type === K.quota) && tenantResources.some((r) => r.type === K.limitRange));
     for (const r of tenantResources) assert.ok(upstream.has(r.urn), `the Kustomization must depend on ${r.type}::${r.name}`);
