@@ -127,6 +127,12 @@ export async function github(rig: RigEnv, method: string, route: string, body?: 
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
 
+/** Standard input, and environment variables on top of the rig's, for one `pulumi` command. */
+export interface PulumiOptions {
+  readonly input?: string;
+  readonly env?: Record<string, string>;
+}
+
 /**
  * One Pulumi stack of this program on the rig: the real CLI and engine, the local file backend in
  * a temporary directory, the stack's config in a temporary file (`--config-file`), so the
@@ -153,8 +159,8 @@ export class Stack {
     };
   }
 
-  /** `pulumi <args>` for this stack; the result, whatever the exit code. */
-  pulumi(args: readonly string[], opts: { input?: string; env?: Record<string, string> } = {}): Ran {
+  /** `pulumi <args>` for this stack; the result, whatever the exit code. `env` adds to the rig's. */
+  pulumi(args: readonly string[], opts: PulumiOptions = {}): Ran {
     // Commands that read no config (stack export, output, rm) refuse --config-file.
     const config = ["stack", "state"].includes(args[0]) ? [] : ["--config-file", this.configFile];
     return run(this.rig, "pulumi", [...args, "--stack", this.name, ...config, "--non-interactive", "--color", "never"], {
@@ -164,7 +170,7 @@ export class Stack {
   }
 
   /** `pulumi <args>` that must succeed. */
-  must(args: readonly string[], opts: { input?: string; env?: Record<string, string> } = {}): Ran {
+  must(args: readonly string[], opts: PulumiOptions = {}): Ran {
     const r = this.pulumi(args, opts);
     if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}\n--- stdout\n${tail(r.stdout, 120)}\n--- stderr\n${tail(r.stderr, 60)}`);
     return r;
