@@ -3,15 +3,22 @@
  * Exported as a function so Pulumi runs it once per deployment and tests can run it per case.
  */
 import { Cluster } from "./components/cluster";
-import { loadStackConfig } from "./components/config";
+import { loadStackConfig, StackConfig } from "./components/config";
 import { Flux } from "./components/flux";
 import { fleetReadme, fleetScaffold, sshUrl } from "./components/manifests";
 import { Repository } from "./components/repository";
 import { TenantTemplate } from "./components/template";
 import { Tenant } from "./components/tenant";
+import { withoutDebugStacks } from "./components/perf";
 
 export = async () => {
-  const { config, kubeconfig } = loadStackConfig();
+  const loaded = loadStackConfig();
+  // Config is valid here (errors above keep their stacks); building the resources without the
+  // SDK's debug stacks takes a fraction of the time (components/perf.ts).
+  return withoutDebugStacks(() => compose(loaded));
+};
+
+function compose({ config, kubeconfig }: StackConfig) {
   const { stack, environment, owner, repository } = config;
 
   const cluster = new Cluster(stack, { cluster: config.cluster, ...(kubeconfig ? { kubeconfig } : {}) });
@@ -90,4 +97,4 @@ export = async () => {
         ]),
     ),
   };
-};
+}

@@ -17,6 +17,7 @@
  * at GitHub Enterprise (the variable GitHub Actions sets).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { sharedProvider } from "./perf";
 
 export interface GitHubResponse {
   readonly status: number;
@@ -208,13 +209,16 @@ export interface ScaffoldFileArgs {
   readonly replaceInitial?: pulumi.Input<boolean>;
 }
 
+/** The provider every ScaffoldFile with the real client uses (see `./dynamic`). */
+const scaffoldFileProvider = sharedProvider(() => new ScaffoldFileProvider());
+
 /** A file committed to a GitHub repository once, when absent; never re-created or reverted. */
 export class ScaffoldFile extends pulumi.dynamic.Resource {
   declare readonly written: pulumi.Output<boolean>;
 
   constructor(name: string, args: ScaffoldFileArgs, opts?: pulumi.CustomResourceOptions, request?: GitHubRequest) {
     super(
-      new ScaffoldFileProvider(request),
+      request ? new ScaffoldFileProvider(request) : scaffoldFileProvider(),
       name,
       { ...args, replaceInitial: args.replaceInitial ?? false, written: undefined, commit: undefined },
       opts,
@@ -283,9 +287,11 @@ export interface BranchExistsArgs {
   readonly timeoutSeconds?: pulumi.Input<number>;
 }
 
+const branchExistsProvider = sharedProvider(() => new BranchExistsProvider());
+
 /** A branch that exists: its creation waits for GitHub to fill a generated repository in. */
 export class BranchExists extends pulumi.dynamic.Resource {
   constructor(name: string, args: BranchExistsArgs, opts?: pulumi.CustomResourceOptions, request?: GitHubRequest) {
-    super(new BranchExistsProvider(request), name, { ...args, timeoutSeconds: args.timeoutSeconds ?? 300 }, opts, "fleet", "BranchExists");
+    super(request ? new BranchExistsProvider(request) : branchExistsProvider(), name, { ...args, timeoutSeconds: args.timeoutSeconds ?? 300 }, opts, "fleet", "BranchExists");
   }
 }

@@ -1,0 +1,96 @@
+/**
+ * What keeps evaluation near the SDK's floor (components/perf.ts; numbers from `npm run bench`):
+ * - the dynamic providers are shared: the SDK serializes a provider once per provider object
+ *   (`providerCache` in @pulumi/pulumi dynamic/index.js), so a provider built per resource would
+ *   cost one closure serialization per resource;
+ * - resources are built without the SDK's debug stacks, and the limit is always restored.
+ */
+import * as assert from "assert";
+import { runProgram, stackConfig } from "./harness";
+import { withoutDebugStacks } from "../components/perf";
+import { BranchExists, BranchExistsProvider, ScaffoldFile, ScaffoldFileProvider } from "../components/scaffold-file";
+import { KindCluster, KindProvider } from "../components/kind";
+
+// The module dynamic/index.js loads on demand to serialize a provider; patched to count calls.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as { serializeFunction: (f: () => unknown, o?: unknown) => Promise<unknown> };
+
+describe("Dynamic providers: one object per kind", () => {
+  it("three resources of each kind serialize their provider at most once per kind, and store the same code", async () => {
+    const original = closure.serializeFunction;
+    const serialized: unknown[] = [];
+    closure.serializeFunction = (f, o) => {
+      serialized.push(f());
+      return original(f, o);
+    };
+    try {
+      const result = await runProgram({
+        stack: "dynamic",
+        config: {},
+        program: async () => {
+          for (const i of [1, 2, 3]) {
+            new ScaffoldFile(`file-${i}`, { owner: "o", repository: "r", branch: "main", path: `f${i}`, content: "x", message: "m" });
+            new BranchExists(`branch-${i}`, { owner: "o", repository: `r${i}`, branch: "main" });
+            new KindCluster(`kind-${i}`, { name: `k${i}`, workers: 0 });
+          }
+          return {};
+        },
+      });
+      if (result.error) throw result.error;
+      for (const [kind, type] of [[ScaffoldFileProvider, "ScaffoldFile"], [BranchExistsProvider, "BranchExists"], [KindProvider, "KindCluster"]] as const) {
+        const objects = new Set(serialized.filter((p) => p instanceof kind));
+        assert.ok(objects.size <= 1, `${type}: ${objects.size} provider objects serialized for 3 resources`);
+        const codes = new Set(result.resources.filter((r) => r.type === `pulumi-nodejs:dynamic/fleet:${type}`).map((r) => r.inputs.__provider));
+        assert.equal(codes.size, 1, `${type}: resources store different provider code`);
+      }
+    } finally {
+      closure.serializeFunction = original;
+    }
+  });
+
+  it("an injected client still gets its own provider (tests and the rig inject one)", async () => {
+    const original = closure.serializeFunction;
+    const serialized: unknown[] = [];
+    closure.serializeFunction = (f, o) => {
+      serialized.push(f());
+      return original(f, o);
+    };
+    try {
+      const request = async () => ({ status: 404, body: {} });
+      const result = await runProgram({
+        stack: "dynamic",
+        config: {},
+        program: async () => {
+          new ScaffoldFile("injected-1", { owner: "o", repository: "r", branch: "main", path: "a", content: "x", message: "m" }, undefined, request);
+          new ScaffoldFile("injected-2", { owner: "o", repository: "r", branch: "main", path: "b", content: "x", message: "m" }, undefined, request);
+          return {};
+        },
+      });
+      if (result.error) throw result.error;
+      assert.equal(new Set(serialized.filter((p) => p instanceof ScaffoldFileProvider)).size, 2);
+    } finally {
+      closure.serializeFunction = original;
+    }
+  });
+});
+
+describe("Building without debug stacks", () => {
+  it("restores Error.stackTraceLimit after the build, and after a build that throws (its message kept)", () => {
+    const before = Error.stackTraceLimit;
+    assert.equal(withoutDebugStacks(() => Error.stackTraceLimit), 0);
+    assert.equal(Error.stackTraceLimit, before);
+    assert.throws(() => withoutDebugStacks(() => { throw new Error("tenant team-a: broken"); }), /tenant team-a: broken/);
+    assert.equal(Error.stackTraceLimit, before);
+  });
+
+  it("a whole program run leaves the stack limit as it found it, and config errors keep their stacks", async () => {
+    const before = Error.stackTraceLimit;
+    const ok = await runProgram({ stack: "staging", config: stackConfig("staging") });
+    if (ok.error) throw ok.error;
+    assert.equal(Error.stackTraceLimit, before);
+    const bad = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), "fleet:tenants": [{ name: "Not A Name" }] } });
+    assert.ok(bad.error, "an invalid tenant name must fail");
+    assert.match(String(bad.error.stack), /\n\s+at /, "a config error is raised before the build, with its stack");
+    assert.equal(Error.stackTraceLimit, before);
+  });
+});
