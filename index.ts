@@ -59,6 +59,7 @@ function compose({ config, kubeconfig }: StackConfig) {
         create: repository.create,
         visibility: repository.visibility,
         stack,
+        environments: repository.templateEnvironments,
       })
     : undefined;
 
@@ -73,7 +74,7 @@ function compose({ config, kubeconfig }: StackConfig) {
         visibility: repository.visibility,
         keyAlgorithm: repository.keyAlgorithm,
         keyGeneration: repository.keyGeneration,
-        ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch } } : {}),
+        ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files } } : {}),
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
         sshHost: repository.sshHost,
       }),

@@ -222,6 +222,8 @@ export class Repository extends pulumi.ComponentResource {
   readonly files: ScaffoldFile[] = [];
   /** What a consumer (Flux) must wait for: the deploy key and the last scaffold commit. */
   readonly ready: pulumi.Resource[];
+  /** GitHub content writes its creation makes at most: the repository, the deploy key, each file (components/write-budget.ts). */
+  readonly contentWrites: number;
 
   constructor(name: string, args: RepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleet:repository:Repository", name, {}, opts);
@@ -274,6 +276,7 @@ export class Repository extends pulumi.ComponentResource {
     );
     this.teamAccess = teamAccess;
     this.ready = [this.deployKey, ...this.files.slice(-1)];
+    this.contentWrites = (args.create ? 1 : 0) + 1 + this.files.length;
     this.registerOutputs({ repositoryName: this.repositoryName, fingerprint: this.fingerprint });
   }
 }

@@ -18,6 +18,8 @@ export interface TenantTemplateArgs {
   readonly visibility: Visibility;
   /** The stack, for commit messages. */
   readonly stack: string;
+  /** Environments whose `flux/<environment>/kustomization.yaml` the template holds (created only). */
+  readonly environments: readonly string[];
 }
 
 export class TenantTemplate extends pulumi.ComponentResource {
@@ -25,6 +27,13 @@ export class TenantTemplate extends pulumi.ComponentResource {
   readonly repositoryName: pulumi.Output<string>;
   /** Branch a generated repository starts on. */
   readonly branch = TENANT_TEMPLATE_BRANCH;
+  /**
+   * Paths a repository generated from it starts with, as far as this stack knows: the files it
+   * commits when it creates the template; none for a template it only looks up.
+   */
+  readonly files: ReadonlySet<string>;
+  /** GitHub content writes its creation makes: the repository and its files; 0 when looked up. */
+  readonly contentWrites: number;
 
   constructor(name: string, args: TenantTemplateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleet:template:TenantTemplate", name, {}, opts);
@@ -37,18 +46,23 @@ export class TenantTemplate extends pulumi.ComponentResource {
         branch: TENANT_TEMPLATE_BRANCH,
         isTemplate: true,
       });
+      const layout = tenantTemplateLayout(args.environments);
+      this.files = new Set(layout.map((f) => f.path));
+      this.contentWrites = 1 + layout.length;
       const files = commitFiles(this, name, {
         owner: args.owner,
         repository: repository.name,
         branch: TENANT_TEMPLATE_BRANCH,
         stack: args.stack,
-        files: tenantTemplateLayout(),
+        files: layout,
         replaceInitialReadme: true,
         after: branchReady,
       });
       // Generation copies what is there: tenants are generated only once every file is committed.
       this.repositoryName = pulumi.all([repository.name, ...files.map((f) => f.id)]).apply(([n]) => n);
     } else {
+      this.files = new Set();
+      this.contentWrites = 0;
       this.repositoryName = pulumi.output(lookUpRepository(this, args.owner, args.name, "fleet:repository.create")).name;
     }
     this.registerOutputs({ repositoryName: this.repositoryName });

@@ -40,7 +40,13 @@ export interface TenantArgs {
   readonly visibility: Visibility;
   readonly keyAlgorithm: KeyAlgorithm;
   /** The tenant template a repository this stack creates is generated from. */
-  readonly template?: { readonly owner: string; readonly name: pulumi.Input<string>; readonly branch: string };
+  readonly template?: {
+    readonly owner: string;
+    readonly name: pulumi.Input<string>;
+    readonly branch: string;
+    /** Paths a generated repository starts with (`TenantTemplate.files`). */
+    readonly files: ReadonlySet<string>;
+  };
   /** Deploy key generation (`fleet:repository.keyGeneration`). */
   readonly keyGeneration: number;
   /** known_hosts override (GitHub Enterprise). @default GitHub's published keys */
@@ -64,6 +70,10 @@ export class Tenant extends pulumi.ComponentResource {
     const labels = tenantLabels(t.name);
     this.tenantName = t.name;
     this.namespaces = t.namespaces;
+    const template = t.repository.create ? args.template : undefined;
+    // The environment's file, unless the template already gives it to a generated repository.
+    const environmentFile = tenantEnvironmentFile(t.path);
+    const files = t.scaffold && !template?.files.has(environmentFile.path) ? [environmentFile] : [];
 
     this.repository = new Repository(
       `${name}-repository`,
@@ -82,10 +92,10 @@ export class Tenant extends pulumi.ComponentResource {
         // Only the stack that creates the repository grants the team; a tenant's team never gets
         // the fleet repository or another tenant's.
         ...(t.team ? { team: { slug: t.team, permission: "push" as const, configKey: `the team of tenant ${t.name}` } } : {}),
-        // A created repository is generated from the fleet's template (the seed's layout in one
-        // request); this stack adds only its environment's path.
-        ...(t.repository.create && args.template ? { template: args.template } : {}),
-        files: t.scaffold ? [tenantEnvironmentFile(t.path)] : [],
+        // A created repository is generated from the fleet's template (the seed's layout and each
+        // listed environment's file in one request); this stack adds only a path it lacks.
+        ...(template ? { template: { owner: template.owner, name: template.name, branch: template.branch } } : {}),
+        files,
       },
       { parent: this },
     );

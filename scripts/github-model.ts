@@ -14,7 +14,9 @@
  * - GitHub REST API docs, "Rate limits for the REST API", secondary rate limits: "no more than
  *   80 content-generating requests per minute and no more than 500 content-generating requests
  *   per hour".
- * - `components/scaffold-file.ts`: a ScaffoldFile is one `PUT /contents` when the file is absent.
+ * - `components/scaffold-file.ts`: a ScaffoldFile is one `PUT /contents` when the file is absent,
+ *   and only a GET when it is there (a lookup stack's file that the tenant template already gave
+ *   the repository): `countWrites` takes the files known to exist, `filesAfter` computes them.
  */
 import { Registered } from "./evaluate";
 
@@ -27,13 +29,23 @@ export interface Writes {
 /** Branch a repository starts on: GitHub's default for new repositories, and the tenant template's. */
 const INITIAL_BRANCH = "main";
 
-/** Write requests one registration makes when it is created. */
-export function writesOf(r: Registered): Writes {
+const SCAFFOLD_FILE = "pulumi-nodejs:dynamic/fleet:ScaffoldFile";
+const REPOSITORY = "github:index/repository:Repository";
+
+/** `repository:path`, how `present` names a file. */
+const fileKey = (repository: unknown, path: unknown) => `${String(repository)}:${String(path)}`;
+
+/**
+ * Write requests one registration makes when it is created; `present` holds the files that
+ * already exist (`repository:path`), which a ScaffoldFile only reads.
+ */
+export function writesOf(r: Registered, present: ReadonlySet<string> = new Set()): Writes {
   switch (r.type) {
-    case "github:index/repository:Repository":
+    case REPOSITORY:
       return { content: 1, other: 1 };
+    case SCAFFOLD_FILE:
+      return { content: present.has(fileKey(r.inputs.repository, r.inputs.path)) ? 0 : 1, other: 0 };
     case "github:index/repositoryDeployKey:RepositoryDeployKey":
-    case "pulumi-nodejs:dynamic/fleet:ScaffoldFile":
       return { content: 1, other: 0 };
     case "github:index/teamRepository:TeamRepository":
       return { content: 0, other: 1 };
@@ -44,8 +56,21 @@ export function writesOf(r: Registered): Writes {
   }
 }
 
-export function countWrites(resources: readonly Registered[]): Writes {
-  return resources.map(writesOf).reduce((a, b) => ({ content: a.content + b.content, other: a.other + b.other }), { content: 0, other: 0 });
+export function countWrites(resources: readonly Registered[], present: ReadonlySet<string> = new Set()): Writes {
+  return resources.map((r) => writesOf(r, present)).reduce((a, b) => ({ content: a.content + b.content, other: a.other + b.other }), { content: 0, other: 0 });
+}
+
+/**
+ * The files on GitHub once a run's resources exist (`repository:path`): every scaffold file it
+ * writes, and in each repository it generates from a template, the files that template holds.
+ */
+export function filesAfter(resources: readonly Registered[]): Set<string> {
+  const files = resources.filter((r) => r.type === SCAFFOLD_FILE);
+  const present = new Set(files.map((f) => fileKey(f.inputs.repository, f.inputs.path)));
+  for (const repository of resources.filter((r) => r.type === REPOSITORY && r.inputs.template)) {
+    for (const f of files.filter((f) => f.inputs.repository === repository.inputs.template.repository)) present.add(fileKey(repository.inputs.name, f.inputs.path));
+  }
+  return present;
 }
 
 /** GitHub's secondary limits on content-generating requests, and the provider's default spacing. */
@@ -56,10 +81,17 @@ export const GITHUB_LIMITS = { perMinute: 80, perHour: 500, writeDelayMs: 1000 }
  * each write; content requests past 80 must wait for the next minute, past 500 for the next hour.
  */
 export function writeSeconds(writes: Writes, writeDelayMs: number = GITHUB_LIMITS.writeDelayMs): number {
+  return writeTime(writes, writeDelayMs).seconds;
+}
+
+/** `writeSeconds`, and which bound gives it: the provider's spacing, or GitHub's minute or hour limit. */
+export function writeTime(writes: Writes, writeDelayMs: number = GITHUB_LIMITS.writeDelayMs): { seconds: number; binding: string } {
   const all = writes.content + writes.other;
-  const spacing = (all * writeDelayMs) / 1000;
   const before = Math.max(writes.content - 1, 0); // content requests that must wait for an earlier one
-  const minutes = Math.floor(before / GITHUB_LIMITS.perMinute) * 60;
-  const hours = Math.floor(before / GITHUB_LIMITS.perHour) * 3600;
-  return Math.max(spacing, minutes, hours);
+  const bounds = [
+    { seconds: (all * writeDelayMs) / 1000, binding: `write spacing (${writeDelayMs} ms)` },
+    { seconds: Math.floor(before / GITHUB_LIMITS.perMinute) * 60, binding: `${GITHUB_LIMITS.perMinute}/min` },
+    { seconds: Math.floor(before / GITHUB_LIMITS.perHour) * 3600, binding: `${GITHUB_LIMITS.perHour}/h` },
+  ];
+  return bounds.reduce((a, b) => (b.seconds > a.seconds ? b : a));
 }

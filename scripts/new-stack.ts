@@ -115,6 +115,7 @@ function newConfig(source: Obj, sourceStack: string, o: NewStackOptions, dropped
   const repository: Obj = {};
   for (const [key, value] of Object.entries(isObj(source[CONFIG_KEYS.repository]) ? (source[CONFIG_KEYS.repository] as Obj) : {})) {
     if (key === "create") repository.create = false;
+    else if (key === "templateEnvironments") continue; // the owning stack's list, not a lookup stack's
     else if (key === "path") {
       // Never the source cluster's own path: two clusters syncing one path would fight over it.
       const moved = typeof value === "string" ? movedPath(value, sourceStack, o.stack, DEFAULTS.fleetPath(o.stack), false) : undefined;
@@ -238,6 +239,28 @@ function addToOrder(root: string, stack: string, after: string): { order: string
 }
 
 /**
+ * Adds `environment` to the owning stack's `fleet:repository.templateEnvironments` (listing its
+ * own environment first when the key was unset), keeping the file's comments. Returns whether it
+ * changed the file.
+ */
+function addTemplateEnvironment(root: string, owner: string, environment: string): boolean {
+  const file = path.join(root, `Pulumi.${owner}.yaml`);
+  const doc = parseDocument(fs.readFileSync(file, "utf8"));
+  const keyPath = ["config", CONFIG_KEYS.repository, "templateEnvironments"];
+  const listed = doc.getIn(keyPath, true);
+  if (isSeq(listed)) {
+    if (listed.items.some((item) => isScalar(item) && item.value === environment)) return false;
+    listed.items.push(doc.createNode(environment));
+  } else {
+    const own = String(doc.getIn(["config", CONFIG_KEYS.environment]) ?? DEFAULTS.environment(owner));
+    if (own === environment) return false;
+    doc.setIn(keyPath, doc.createNode([own, environment], { flow: true }));
+  }
+  fs.writeFileSync(file, doc.toString({ lineWidth: 0, flowCollectionPadding: false }));
+  return true;
+}
+
+/**
  * Writes `<root>/Pulumi.<stack>.yaml` for a new cluster, checks it with the program under mocks,
  * and adds the stack to `<root>/stacks.yaml`.
  * @throws NewStackError saying what is wrong; nothing is left written then
@@ -295,6 +318,8 @@ export async function newStack(options: NewStackOptions, root = REPO_ROOT): Prom
   }
 
   const placed = addToOrder(root, stack, from);
+  const templateOwner = owners.length === 1 ? owners[0] : undefined;
+  const addedEnvironment = templateOwner !== undefined && addTemplateEnvironment(root, templateOwner, environment);
   const where = placed.after ? `after ${placed.after}` : "first";
   const steps = [
     `Review Pulumi.${stack}.yaml (cluster, tenants, quotas, paths) and its offline render: npm run render -- ${stack}`,
@@ -303,7 +328,7 @@ export async function newStack(options: NewStackOptions, root = REPO_ROOT): Prom
       : []),
     ...(dropped.length > 0 ? [`Set the encrypted values again for this stack: ${dropped.join(", ")} (pulumi config set --secret --stack ${stack} <key> <value>)`] : []),
     `Create the GitHub environments ${stack} and ${stack}-preview with this stack's secrets and protection rules (docs/environments.md)`,
-    `Commit Pulumi.${stack}.yaml and ${ORDER_FILE}, and open a pull request: CI renders ${stack} (everything added) and previews it`,
+    `Commit Pulumi.${stack}.yaml${addedEnvironment ? `, Pulumi.${templateOwner}.yaml` : ""} and ${ORDER_FILE}, and open a pull request: CI renders ${stack} (everything added) and previews it`,
     `Merge: CI runs pulumi up of ${placed.order.join(", ")}, one at a time in that order` +
       (options.kubeconfig ? "" : ` (a kind stack is skipped there: run npm run up -- ${stack} on the machine that hosts it)`),
   ];
@@ -311,6 +336,9 @@ export async function newStack(options: NewStackOptions, root = REPO_ROOT): Prom
     `Wrote Pulumi.${stack}.yaml from Pulumi.${from}.yaml: environment ${environment}, ${options.kubeconfig ? "an existing cluster (kubeconfig)" : `kind cluster ${DEFAULTS.clusterName(stack)}`}.`,
     `Checked offline: the program accepts it and registers ${registered} resources, no repository.`,
     `Added ${stack} to ${ORDER_FILE} ${where}: the apply order is ${placed.order.join(", ")}. Move it there if it belongs elsewhere.`,
+    ...(addedEnvironment
+      ? [`Added environment ${environment} to fleet:repository.templateEnvironments in Pulumi.${templateOwner}.yaml: tenant repositories generated from now on hold flux/${environment}/kustomization.yaml (docs/github.md).`]
+      : []),
     "",
     "Next:",
     ...steps.map((s, i) => `  ${i + 1}. ${s}`),

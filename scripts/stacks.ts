@@ -15,7 +15,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { parseFleetConfig, programKeys } from "../components/config";
+import { FleetConfig, parseFleetConfig, programKeys } from "../components/config";
 import { REPO_ROOT, stackConfigAt } from "./evaluate";
 
 /** The apply order file, at the repository root. */
@@ -78,26 +78,54 @@ export function readOrder(root = REPO_ROOT): { stacks: string[]; problems: strin
   return { stacks, problems };
 }
 
-/** Each GitHub repository a stack uses, and whether the stack creates it; [] when its config is invalid. */
-function repositoriesOf(root: string, stack: string): { name: string; create: boolean }[] {
+/** A stack's validated config; undefined when invalid (it fails its own render and preview, with the reasons). */
+function configOf(root: string, stack: string): FleetConfig | undefined {
   try {
     const { config } = stackConfigAt(root, stack);
     const values = Object.fromEntries(
       Object.entries(programKeys(config)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
     );
-    const parsed = parseFleetConfig({ stack, values });
-    return [parsed.repository, ...parsed.tenants.map((t) => t.repository)].map((r) => ({ name: r.name.toLowerCase(), create: r.create }));
+    return parseFleetConfig({ stack, values });
   } catch {
-    return []; // an invalid config fails its own render and preview, with the reasons
+    return undefined;
   }
+}
+
+/** Each GitHub repository a stack uses, and whether the stack creates it. */
+function repositoriesOf(config: FleetConfig | undefined): { name: string; create: boolean }[] {
+  if (!config) return [];
+  return [config.repository, ...config.tenants.map((t) => t.repository)].map((r) => ({ name: r.name.toLowerCase(), create: r.create }));
+}
+
+/**
+ * The stack that creates a fleet's tenant template lists every environment of the fleet in
+ * `fleet:repository.templateEnvironments`: otherwise each tenant repository it generates costs
+ * each stack of a missing environment one more commit (docs/github.md, "Write budget").
+ */
+function templateProblems(configs: readonly { stack: string; config: FleetConfig | undefined }[]): string[] {
+  const problems: string[] = [];
+  for (const { stack: owner, config: owning } of configs) {
+    if (!owning?.repository.create) continue;
+    const fleet = owning.repository.name.toLowerCase();
+    const missing = [...new Set(configs.flatMap(({ config }) =>
+      config && config.repository.name.toLowerCase() === fleet && !owning.repository.templateEnvironments.includes(config.environment) ? [config.environment] : []))];
+    if (missing.length > 0) {
+      problems.push(
+        `Pulumi.${owner}.yaml: fleet:repository.templateEnvironments lacks ${missing.join(", ")} (environments of stacks on ${owning.repository.name}); ` +
+          `add ${missing.length > 1 ? "them" : "it"}, so the tenant repositories ${owner} generates already hold flux/<environment>/kustomization.yaml`,
+      );
+    }
+  }
+  return problems;
 }
 
 /**
  * A repository must be created before it is looked up: the stack that creates it comes first. Two
  * stacks creating one repository would race for it.
  */
-function orderProblems(root: string, stacks: readonly string[]): string[] {
-  const repositories = stacks.map((stack) => ({ stack, repositories: repositoriesOf(root, stack) }));
+function orderProblems(configs: readonly { stack: string; config: FleetConfig | undefined }[]): string[] {
+  const stacks = configs.map((c) => c.stack);
+  const repositories = configs.map(({ stack, config }) => ({ stack, repositories: repositoriesOf(config) }));
   const creators = new Map<string, string[]>();
   for (const { stack, repositories: used } of repositories) {
     for (const r of used.filter((r) => r.create)) creators.set(r.name, [...(creators.get(r.name) ?? []), stack]);
@@ -123,7 +151,8 @@ function orderProblems(root: string, stacks: readonly string[]): string[] {
  * The stacks of `root` in apply order: exactly those with a `Pulumi.<stack>.yaml`, in the order of
  * `stacks.yaml`.
  * @throws StackListError naming every stack file missing from stacks.yaml, every entry without a
- * file, and every stack listed before the stack that creates a repository it looks up
+ * file, every stack listed before the stack that creates a repository it looks up, and every
+ * environment the owning stack's tenant template lacks
  */
 export function discoverStacks(root = REPO_ROOT): string[] {
   const files = stackFiles(root);
@@ -135,7 +164,8 @@ export function discoverStacks(root = REPO_ROOT): string[] {
   for (const stack of order.stacks.filter((s) => !files.includes(s))) {
     problems.push(`${ORDER_FILE}: ${stack} has no Pulumi.${stack}.yaml; remove the entry, or add the stack file`);
   }
-  problems.push(...orderProblems(root, order.stacks.filter((s) => files.includes(s))));
+  const configs = order.stacks.filter((s) => files.includes(s)).map((stack) => ({ stack, config: configOf(root, stack) }));
+  problems.push(...orderProblems(configs), ...templateProblems(configs));
   if (problems.length > 0) throw new StackListError(problems);
   return order.stacks;
 }

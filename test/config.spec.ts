@@ -77,6 +77,9 @@ const INVALID: { rule: string; config: Record<string, unknown>; key: string; say
   { rule: "keyGeneration is at least 1", config: { ...BASE, "fleet:repository": { keyGeneration: 0 } }, key: "fleet:repository.keyGeneration", says: /must be 1 or more/ },
   { rule: "keyGeneration is a whole number", config: { ...BASE, "fleet:repository": { keyGeneration: 1.5 } }, key: "fleet:repository.keyGeneration", says: /whole number/ },
   { rule: "no tenant takes the tenant template's repository", config: withTenants({ name: "team-a", repository: { name: "flux-fleet-tenant-template" } }), key: "fleet:tenants[0].repository.name", says: /already used by the tenant template repository/ },
+  { rule: "templateEnvironments only in the stack that creates the template", config: { ...BASE, "fleet:repository": { create: false, templateEnvironments: ["production"] } }, key: "fleet:repository.templateEnvironments", says: /only the stack that creates the tenant template .* list this stack's environment in that stack's/ },
+  { rule: "templateEnvironments lists each environment once", config: { ...BASE, "fleet:repository": { create: true, templateEnvironments: ["production", "production"] } }, key: "fleet:repository.templateEnvironments", says: /lists an environment twice/ },
+  { rule: "templateEnvironments holds environment names", config: { ...BASE, "fleet:repository": { create: true, templateEnvironments: ["Prod"] } }, key: "fleet:repository.templateEnvironments[0]", says: /use a DNS-1123 label/ },
   { rule: "the tenant template is not the fleet repository", config: { ...BASE, "fleet:repository": { tenantTemplate: "flux-fleet" } }, key: "fleet:repository.tenantTemplate", says: /must differ from the fleet repository's name/ },
   { rule: "tenants is a list", config: { ...BASE, "fleet:tenants": { name: "team-a" } }, key: "fleet:tenants", says: /expected a list, got an object/ },
 ];
@@ -221,6 +224,7 @@ describe("stack config: defaults", () => {
         readWrite: false,
         keyGeneration: 1,
         tenantTemplate: "flux-fleet-tenant-template",
+        templateEnvironments: ["production"],
       },
       tenants: [],
     });

@@ -3,7 +3,7 @@
  * team access from the owning stack only, and deploy-key rotation without downtime.
  */
 import { strict as assert } from "assert";
-import { countWrites, writeSeconds } from "../scripts/github-model";
+import { countWrites, filesAfter, writeSeconds } from "../scripts/github-model";
 import { one, Registered, RunResult, runProgram, stackConfig } from "./harness";
 
 const G = {
@@ -171,28 +171,38 @@ describe("GitHub: deploy-key rotation without downtime", () => {
 });
 
 describe("GitHub: write budget per tenant", () => {
-  /** Writes the run registers beyond a baseline run: what adding the tenant costs. */
-  async function addedWrites(stack: string, create: boolean) {
-    const tenants = [{ name: "shop" }, { name: "payments" }];
-    const config = (list: unknown[]) => ({ "github:owner": "acme-org", "fleet:repository": { create }, "fleet:tenants": list });
-    const before = await runProgram({ stack, config: config(tenants) });
-    const after = await runProgram({ stack, config: config([...tenants, { name: "search", team: "search-devs" }]) });
+  const tenants = [{ name: "shop" }, { name: "payments" }];
+  const added = [...tenants, { name: "search", team: "search-devs" }];
+  const config = (list: unknown[], repository: object) => ({ "github:owner": "acme-org", "fleet:repository": repository, "fleet:tenants": list });
+  const owning = (list: unknown[], templateEnvironments = ["staging", "production"]) =>
+    runProgram({ stack: "staging", config: config(list, { create: true, templateEnvironments }) });
+
+  /** Writes the run registers beyond a baseline run: what adding the tenant costs, given the files on GitHub. */
+  async function addedWrites(before: RunResult, after: RunResult, present: ReadonlySet<string> = new Set()) {
     assert.equal(after.error, undefined, after.error?.message);
     const old = new Set(before.resources.map((r) => r.urn));
-    const added = after.resources.filter((r) => !old.has(r.urn));
-    return { writes: countWrites(added), added };
+    const registered = after.resources.filter((r) => !old.has(r.urn));
+    return { writes: countWrites(registered, present), registered };
   }
 
-  it("one added tenant costs the owning stack at most 3 content-creating requests", async () => {
-    const { writes, added } = await addedWrites("staging", true);
-    assert.ok(writes.content <= 3, `${writes.content} content writes: ${added.map((r) => `${r.type}::${r.name}`).join(", ")}`);
-    assert.deepEqual(writes, { content: 3, other: 2 }, "generate + deploy key + flux/<env>; the repository's settings PATCH and the team grant");
+  it("one added tenant costs the owning stack 2 content-creating requests: its repository, generated with flux/<env>, and its key", async () => {
+    const { writes, registered } = await addedWrites(await owning(tenants), await owning(added));
+    assert.deepEqual(writes, { content: 2, other: 2 }, `generate + deploy key; the settings PATCH and the team grant: ${registered.map((r) => `${r.type}::${r.name}`).join(", ")}`);
   });
 
-  it("one added tenant costs a lookup stack at most 2 content-creating requests", async () => {
-    const { writes } = await addedWrites("production", false);
-    assert.ok(writes.content <= 2, `${writes.content} content writes`);
-    assert.deepEqual(writes, { content: 2, other: 0 }, "deploy key + flux/<env>");
+  it("one added tenant costs a lookup stack 1 content-creating request when the template holds its environment, 2 when not", async () => {
+    const lookup = (list: unknown[]) => runProgram({ stack: "production", config: config(list, { create: false }) });
+    const [before, after] = [await lookup(tenants), await lookup(added)];
+    const { writes } = await addedWrites(before, after, filesAfter((await owning(added)).resources));
+    assert.deepEqual(writes, { content: 1, other: 0 }, "its deploy key; flux/production came with the generated repository");
+    const without = await addedWrites(before, after, filesAfter((await owning(added, ["staging"])).resources));
+    assert.deepEqual(without.writes, { content: 2, other: 0 }, "deploy key + flux/production, which the template lacks");
+  });
+
+  it("a tenant on an existing repository costs each stack its key and its file", async () => {
+    const existing = [...tenants, { name: "legacy", repository: { name: "legacy-gitops", create: false } }];
+    const { writes } = await addedWrites(await owning(tenants), await owning(existing));
+    assert.deepEqual(writes, { content: 2, other: 0 }, "deploy key + flux/staging, committed");
   });
 
   it("the time model: write spacing below 80 per minute, the hourly limit beyond 500", () => {

@@ -89,6 +89,22 @@ describe("new-stack: a new cluster's stack", () => {
     assert.match(result.nextSteps, /open a pull request/);
   });
 
+  it("a new environment is added to the owning stack's templateEnvironments, keeping its comments; a known one changes nothing", async () => {
+    const dir = copyRoot();
+    const before = read(dir, "Pulumi.staging.yaml");
+    const qa = await newStack({ stack: "qa" }, dir);
+    assert.deepEqual(configOf(dir, "staging")["fleet:repository"].templateEnvironments, ["staging", "production", "qa"]);
+    assert.equal(read(dir, "Pulumi.staging.yaml"), before.replace("templateEnvironments: [staging, production]\n", "templateEnvironments: [staging, production, qa]\n"));
+    assert.equal(configOf(dir, "qa")["fleet:repository"].templateEnvironments, undefined, "the lookup stack does not copy the owner's list");
+    assert.match(qa.nextSteps, /Added environment qa to fleet:repository\.templateEnvironments in Pulumi\.staging\.yaml/);
+    assert.match(qa.nextSteps, /Commit Pulumi\.qa\.yaml, Pulumi\.staging\.yaml and stacks\.yaml/);
+    const unchanged = read(dir, "Pulumi.staging.yaml");
+    const eu = await newStack({ stack: "production-eu", environment: "production", from: "production" }, dir);
+    assert.equal(read(dir, "Pulumi.staging.yaml"), unchanged);
+    assert.doesNotMatch(eu.nextSteps, /templateEnvironments/);
+    assert.deepEqual(discoverStacks(dir), ["staging", "qa", "production", "production-eu"], "CI's discovery accepts the result");
+  });
+
   it("--environment production joins the production environment: fleet:environment and its shared paths", async () => {
     const dir = copyRoot();
     const result = await newStack({ stack: "production-eu", environment: "production", from: "production" }, dir);

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { parse as parseYaml } from "yaml";
 import { GITHUB_KNOWN_HOSTS } from "../components/manifests";
 import { isSecretPath, one, providerUrn, Registered, RunResult, runProgram, stackConfig } from "./harness";
 import { kubernetesObjects, validateObject } from "./schemas";
@@ -278,13 +279,16 @@ describe("Tenants: ordering for clean removal", () => {
     assert.equal(ks.protect, true);
   });
 
-  it("each GitRepository waits for its Secret, the deploy key and the scaffold commit", async () => {
+  it("each GitRepository waits for its Secret, the deploy key (which waits for the generated branch) and the scaffold commit", async () => {
     const result = await three();
     const shop = single(result, "shop", K.gitRepository).dependencies;
     assert.ok(shop.includes(single(result, "shop", K.secret).urn));
-    assert.ok(shop.includes(single(result, "shop", K.deployKey).urn));
-    const files = of(result, "shop", K.file);
-    assert.ok(shop.includes(files[files.length - 1].urn));
+    const key = single(result, "shop", K.deployKey);
+    assert.ok(shop.includes(key.urn));
+    assert.ok(key.dependencies.includes(single(result, "shop", "github:index/branchDefault:BranchDefault").urn), "the key waits for the branch");
+    const analytics = single(result, "analytics", K.gitRepository).dependencies;
+    const files = of(result, "analytics", K.file);
+    assert.ok(files.length > 0 && analytics.includes(files[files.length - 1].urn), "an existing repository's Flux waits for its scaffold commit");
   });
 
   it("RoleBindings wait for every account they bind and for their namespace", async () => {
@@ -308,23 +312,40 @@ describe("Tenants: repositories and deploy keys", () => {
     );
   });
 
-  it("the template holds the seed's layout (README, flux/, kustomize/, helm/); a created repository adds only flux/<env>", async () => {
-    const result = await three();
+  it("the template holds the seed's layout and flux/<env>/kustomization.yaml of each listed environment; a generated repository gets no commit", async () => {
+    const result = await runProgram({ stack: "staging", config: { ...config(), "fleet:repository": { create: true, templateEnvironments: ["production", "staging"] } } });
     const template = result.resources.filter((r) => r.type === K.file && r.name.startsWith("tenant-template/"));
-    assert.deepEqual(template.map((f) => f.inputs.path), ["README.md", "flux/README.md", "kustomize/README.md", "helm/README.md"]);
+    assert.deepEqual(template.map((f) => f.inputs.path), [
+      "README.md", "flux/README.md", "kustomize/README.md", "helm/README.md", "flux/staging/kustomization.yaml", "flux/production/kustomization.yaml",
+    ]);
     assert.match(template[0].inputs.content, /flux\/<env>\/.*\n.*kustomize\/.*\n.*helm\//s);
+    assert.deepEqual(parseYaml(template[4].inputs.content), { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: [] });
     assert.equal(one(result, K.repository, "tenant-template").inputs.isTemplate, true);
-    const files = of(result, "shop", K.file);
-    assert.deepEqual(files.map((f) => [f.inputs.path, f.inputs.branch, f.inputs.replaceInitial]), [["flux/staging/kustomization.yaml", "main", false]]);
+    assert.deepEqual(of(result, "shop", K.file), [], "generated from the template, which holds flux/staging");
   });
 
-  it("a generated repository is waited for (GitHub fills it in asynchronously) before its branch is set and its path committed", async () => {
+  it("a created repository whose path the template lacks gets that one file, committed after the generated branch", async () => {
+    const result = await runProgram({ stack: "staging", config: config([{ name: "shop", path: "./deploy/staging" }]) });
+    const files = of(result, "shop", K.file);
+    assert.deepEqual(files.map((f) => [f.inputs.path, f.inputs.branch, f.inputs.replaceInitial]), [["deploy/staging/kustomization.yaml", "main", false]]);
+    assert.ok(files[0].dependencies.includes(single(result, "shop", "github:index/branchDefault:BranchDefault").urn), "the commit waits for the branch");
+    assert.ok(single(result, "shop", K.gitRepository).dependencies.includes(files[0].urn));
+  });
+
+  it("a lookup stack still makes sure of its environment's file in every tenant repository (written only when absent)", async () => {
+    const result = await runProgram({ stack: "production", config: config(TENANTS, false) });
+    for (const tenant of ["shop", "payments"]) {
+      assert.deepEqual(of(result, tenant, K.file).map((f) => f.inputs.path), ["flux/production/kustomization.yaml"], tenant);
+    }
+  });
+
+  it("a generated repository is waited for (GitHub fills it in asynchronously) before its branch is set and its key added", async () => {
     const result = await three();
     const generated = single(result, "shop", "pulumi-nodejs:dynamic/fleet:BranchExists");
     assert.deepEqual([generated.inputs.repository, generated.inputs.branch], ["shop-deploy", "main"]);
     const branch = single(result, "shop", "github:index/branchDefault:BranchDefault");
     assert.ok(branch.dependencies.includes(generated.urn), "the branch waits for the generation");
-    assert.ok(of(result, "shop", K.file)[0].dependencies.includes(branch.urn), "the commit waits for the branch");
+    assert.ok(single(result, "shop", K.deployKey).dependencies.includes(branch.urn), "the key waits for the branch");
     const repo = one(result, K.repository, "shop-repository");
     const templateFiles = result.resources.filter((r) => r.type === K.file && r.name.startsWith("tenant-template/"));
     assert.ok(templateFiles.every((f) => repo.dependencies.includes(f.urn)), "a tenant is generated only from a complete template");
@@ -427,7 +448,6 @@ describe("Tenants: stable identity", () => {
       "shop-repository-generated",
       "shop-repository-deploy-key",
       "shop-repository-deploy-key",
-      "shop-repository/flux/staging/kustomization.yaml",
       "shop-repository",
     ].sort());
   });
@@ -443,7 +463,7 @@ describe("Tenant template README", () => {
   it("promises tenants only what they can do: Kustomizations and HelmReleases, not ResourceSets (their admin gets no ResourceSet rights)", () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { tenantTemplateLayout } = require("../components/manifests") as typeof import("../components/manifests");
-    const readme = tenantTemplateLayout().find((f) => f.path === "README.md")!.content;
+    const readme = tenantTemplateLayout(["staging"]).find((f) => f.path === "README.md")!.content;
     assert.match(readme, /Every Kustomization and HelmRelease under/);
     assert.doesNotMatch(readme, /Kustomization, HelmRelease and ResourceSet/);
     assert.match(readme, /ResourceSets are not open to tenants/);

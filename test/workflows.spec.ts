@@ -981,7 +981,8 @@ describe("CI: stack discovery (scripts/stacks.ts)", () => {
     if (order !== undefined) fs.writeFileSync(path.join(dir, ORDER_FILE), order);
     return dir;
   }
-  const owner = { "github:owner": "acme-org", "fleet:repository": { create: true } };
+  // The owning stack's template lists the environments of every stack these cases use.
+  const owner = { "github:owner": "acme-org", "fleet:repository": { create: true, templateEnvironments: ["a", "b", "c", "staging", "qa", "production"] } };
   const lookup = { "github:owner": "acme-org" };
   const problems = (fn: () => unknown) => {
     try {
@@ -1033,6 +1034,16 @@ describe("CI: stack discovery (scripts/stacks.ts)", () => {
     assert.deepEqual(problems(() => discoverStacks(repo({ staging: owner, qa: owner }, "stacks: [staging, qa]\n"))), [
       "repository flux-fleet is created by staging and qa; only one stack may create it: set repository.create: false in the others",
     ]);
+  });
+
+  it("an environment of the fleet that the owning stack's tenant template lacks is an error naming the key and the environments", () => {
+    const staging = { "github:owner": "acme-org", "fleet:repository": { create: true } };
+    const eu = { ...lookup, "fleet:environment": "production" };
+    assert.deepEqual(problems(() => discoverStacks(repo({ staging, qa: lookup, "production-eu": eu, "production-us": eu }, "stacks: [staging, qa, production-eu, production-us]\n"))), [
+      "Pulumi.staging.yaml: fleet:repository.templateEnvironments lacks qa, production (environments of stacks on flux-fleet); add them, so the tenant repositories staging generates already hold flux/<environment>/kustomization.yaml",
+    ]);
+    const other = { ...lookup, "fleet:repository": { name: "other-fleet" } };
+    assert.deepEqual(discoverStacks(repo({ staging, other }, "stacks: [staging, other]\n")), ["staging", "other"], "a stack of another fleet repository is not this template's business");
   });
 
   it("--matrix prints the stacks as one JSON list for GitHub Actions; --since adds the stacks deleted since a ref", function () {

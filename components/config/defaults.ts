@@ -95,7 +95,7 @@ export function fluxWithDefaults(f: RawFlux): FluxConfig {
   };
 }
 
-export function repositoryWithDefaults(r: RawRepository, stack: string): RepositoryConfig {
+export function repositoryWithDefaults(r: RawRepository, stack: string, environment: string): RepositoryConfig {
   return {
     name: r.name ?? DEFAULTS.repositoryName,
     create: r.create ?? DEFAULTS.repositoryCreate,
@@ -108,6 +108,7 @@ export function repositoryWithDefaults(r: RawRepository, stack: string): Reposit
     ...(r.team !== undefined ? { team: r.team } : {}),
     keyGeneration: r.keyGeneration ?? DEFAULTS.keyGeneration,
     tenantTemplate: r.tenantTemplate ?? DEFAULTS.tenantTemplate(r.name ?? DEFAULTS.repositoryName),
+    templateEnvironments: [...new Set([environment, ...(r.templateEnvironments ?? [])])],
     ...(r.knownHosts !== undefined ? { knownHosts: r.knownHosts.endsWith("\n") ? r.knownHosts : `${r.knownHosts}\n` } : {}),
   };
 }

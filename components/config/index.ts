@@ -81,14 +81,19 @@ export function parseFleetConfig(input: RawStackConfig): FleetConfig {
   const rawCluster = section([CONFIG_KEYS.cluster], ClusterSchema, decoded[CONFIG_KEYS.cluster] ?? {});
   const rawFlux = section([CONFIG_KEYS.flux], FluxSchema, decoded[CONFIG_KEYS.flux] ?? {});
   const rawRepository = section([CONFIG_KEYS.repository], RepositorySchema, decoded[CONFIG_KEYS.repository] ?? {});
-  const cluster = rawCluster && clusterWithDefaults(rawCluster, stack);
-  const flux = rawFlux && fluxWithDefaults(rawFlux);
-  const repository = rawRepository && repositoryWithDefaults(rawRepository, stack);
-
   const environment = (decoded[CONFIG_KEYS.environment] as string | undefined) ?? DEFAULTS.environment(stack);
   if (decoded[CONFIG_KEYS.environment] === undefined && !dnsLabel.safeParse(environment).success) {
     problems.push(
       `${CONFIG_KEYS.environment}: the default ${JSON.stringify(environment)} (the stack name) is not a valid environment name; set ${CONFIG_KEYS.environment}, and ${DNS_LABEL_HINT}`,
+    );
+  }
+  const cluster = rawCluster && clusterWithDefaults(rawCluster, stack);
+  const flux = rawFlux && fluxWithDefaults(rawFlux);
+  const repository = rawRepository && repositoryWithDefaults(rawRepository, stack, environment);
+  if (rawRepository?.templateEnvironments !== undefined && repository && !repository.create) {
+    problems.push(
+      `${CONFIG_KEYS.repository}.templateEnvironments: only the stack that creates the tenant template (${CONFIG_KEYS.repository}.create: true) uses it; ` +
+        `remove it here and list this stack's environment in that stack's ${CONFIG_KEYS.repository}.templateEnvironments`,
     );
   }
 

@@ -238,6 +238,14 @@ export const RepositorySchema = z.strictObject({
     description: "Template repository created tenant repositories are generated from; created by the stack that creates the fleet repository.",
     default: DEFAULTS.tenantTemplate("<name>"),
   })),
+  templateEnvironments: z.array(dnsLabel).min(1, { error: "must list at least one environment (or leave it out)" })
+    .refine((list) => new Set(list).size === list.length, { error: "lists an environment twice" })
+    .optional()
+    .meta(doc({
+      description: "Environments whose flux/<environment>/kustomization.yaml the tenant template holds, besides this stack's own (owning stack only): a tenant repository generated from it already has them, so no stack of those environments writes one. List every environment of the fleet (scripts/stacks.ts checks it).",
+      default: "this stack's environment",
+      example: "[staging, production]",
+    })),
 });
 
 export const TenantRepositorySchema = z.strictObject({

@@ -72,6 +72,11 @@ export interface RepositoryConfig {
    * seed's layout by the stack that creates the fleet repository. @default `<name>-tenant-template`
    */
   readonly tenantTemplate: string;
+  /**
+   * Environments whose `flux/<environment>/kustomization.yaml` the tenant template holds: this
+   * stack's own and those of `templateEnvironments`, in that order, once each.
+   */
+  readonly templateEnvironments: readonly string[];
 }
 
 export interface TenantQuota {

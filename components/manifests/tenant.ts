@@ -2,7 +2,7 @@
  * Tenants: the objects `flux create tenant` and the flux2-multi-tenancy example make (v1 APIs
  * only), locked down as docs/tenancy.md describes, and the tenant repositories' files.
  */
-import { PodSecurityLevel } from "../config";
+import { DEFAULTS, PodSecurityLevel } from "../config";
 import { POD_SECURITY_LABELS, TENANT_LABEL, TENANT_SERVICE_ACCOUNT } from "../constants";
 import { RepoFile, cleanPath, metadata, namespace, yamlFile } from "./common";
 
@@ -217,8 +217,10 @@ export const TENANT_TEMPLATE_BRANCH = "main";
  * The seed's layout, committed once to the tenant template repository the fleet owns; every
  * tenant repository the fleet creates is generated from it (one request copies it all). The
  * platform team evolves its golden path by editing the template on GitHub, with no code change.
+ * It holds `flux/<environment>/kustomization.yaml` for each of `environments`, so a generated
+ * repository needs no further commit from the stacks of those environments.
  */
-export function tenantTemplateLayout(): RepoFile[] {
+export function tenantTemplateLayout(environments: readonly string[]): RepoFile[] {
   return [
     {
       path: "README.md",
@@ -257,6 +259,7 @@ The application's source code lives in its own repository; this one only says ho
       path: "helm/README.md",
       content: "# helm\n\nSource of this project's Helm charts, one folder per chart.\n",
     },
+    ...environments.map((environment) => tenantEnvironmentFile(DEFAULTS.tenantPath(environment))),
   ];
 }
 
