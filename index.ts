@@ -10,6 +10,7 @@ import { Repository } from "./components/repository";
 import { TenantTemplate } from "./components/template";
 import { Tenant } from "./components/tenant";
 import { withoutDebugStacks } from "./components/perf";
+import { checkWriteBudget } from "./components/write-budget";
 
 export = async () => {
   const loaded = loadStackConfig();
@@ -80,6 +81,12 @@ function compose({ config, kubeconfig }: StackConfig) {
       }),
   );
 
+  const githubContentWrites = checkWriteBudget({
+    fleet: fleet.contentWrites,
+    ...(template ? { "tenant-template": template.contentWrites } : {}),
+    ...Object.fromEntries(tenants.map((t) => [`tenant:${t.tenantName}`, t.repository.contentWrites])),
+  });
+
   return {
     stack,
     environment,
@@ -97,5 +104,6 @@ function compose({ config, kubeconfig }: StackConfig) {
           { namespaces: t.namespaces, repository: t.repository.htmlUrl, deployKeyFingerprint: t.repository.fingerprint, team: t.repository.teamAccess },
         ]),
     ),
+    githubContentWrites,
   };
 }

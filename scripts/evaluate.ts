@@ -48,6 +48,8 @@ export interface RunResult {
   readonly error?: Error;
   /** Invoke calls made (e.g. `github:index/getRepository:getRepository`). */
   readonly calls: readonly { token: string; inputs: Record<string, any> }[];
+  /** Warnings the program logged (`pulumi.log.warn`: the CLI shows them as warnings). */
+  readonly warnings: readonly string[];
 }
 
 export interface RunOptions {
@@ -70,6 +72,8 @@ export interface RunOptions {
   readonly program?: () => Promise<Record<string, unknown>>;
   /** Run a preview (`pulumi preview`) instead of an update. */
   readonly preview?: boolean;
+  /** The outputs of the stack's last update, which it reads through a StackReference to itself. @default none */
+  readonly previousOutputs?: Readonly<Record<string, unknown>>;
 }
 
 const SECRET_SIG = rpc.specialSecretSig;
@@ -109,7 +113,7 @@ function unwrapSecrets(value: unknown): any {
 }
 
 /** Fake provider outputs, so components can use computed fields as they would after `pulumi up`. */
-function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
+function mockState(type: string, name: string, inputs: Record<string, any>, previousOutputs?: Record<string, unknown>): Record<string, any> {
   switch (type) {
     case "pulumi-nodejs:dynamic/fleet:KindCluster":
       return {
@@ -133,6 +137,9 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
         htmlUrl: `https://github.com/mock-owner/${inputs.name}`,
         sshCloneUrl: `git@github.com:mock-owner/${inputs.name}.git`,
       };
+    case "pulumi:pulumi:StackReference":
+      // A stack's reference to itself (components/write-budget.ts): the outputs of its last update.
+      return { ...inputs, outputs: previousOutputs ?? {}, secretOutputNames: [] };
     default:
       return inputs;
   }
@@ -199,7 +206,10 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     {
       newResource: (args) => ({
         id: `${args.name}-id`,
-        state: options.computed === false ? args.inputs : mockState(args.type, args.name, args.inputs),
+        // A StackReference's outputs are read, known even in a preview.
+        state: options.computed === false && args.type !== "pulumi:pulumi:StackReference"
+          ? args.inputs
+          : mockState(args.type, args.name, args.inputs, options.previousOutputs),
       }),
       call: (args) => {
         calls.push({ token: args.token, inputs: args.inputs });
@@ -210,6 +220,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     "fleet",
     options.stack,
     options.preview ?? false,
+    "organization", // the local file backend's organization
   );
   pulumi.runtime.setAllConfig(encodeConfig(options.config), [...(options.secretKeys ?? [])]);
 
@@ -247,14 +258,24 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
   let outputs: Record<string, unknown> | undefined;
   let exported: Record<string, unknown> | undefined;
   let error: Error | undefined;
+  // Without an engine, pulumi.log.warn writes `warning: [runtime] <message>` to console.warn.
+  const warnings: string[] = [];
+  const consoleWarn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    const line = args.map(String).join(" ");
+    if (line.startsWith("warning: [runtime] ")) warnings.push(line.slice("warning: [runtime] ".length));
+    else consoleWarn(...args);
+  };
   try {
     exported = await program();
     outputs = await resolveOutputs(exported);
   } catch (e) {
     error = e as Error;
+  } finally {
+    console.warn = consoleWarn;
   }
   await (pulumi.runtime as any).waitForRPCs();
-  return { resources, outputs, exported, error, calls };
+  return { resources, outputs, exported, error, calls, warnings };
 }
 
 /** Resolves a tree of Outputs to plain values (secrets unwrapped). */
