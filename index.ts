@@ -85,7 +85,7 @@ function compose({ config, kubeconfig }: StackConfig) {
     fleet: fleet.contentWrites,
     ...(template ? { "tenant-template": template.contentWrites } : {}),
     ...Object.fromEntries(tenants.map((t) => [`tenant:${t.tenantName}`, t.repository.contentWrites])),
-  });
+  }, repository.contentWritesPerHour);
 
   return {
     stack,

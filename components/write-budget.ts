@@ -1,19 +1,18 @@
 /**
  * GitHub's hourly limit, checked before anything is created: GitHub allows 500
  * content-generating requests an hour (REST API docs, "Rate limits for the REST API", secondary
- * rate limits). Each part of the stack (the fleet repository, the tenant template, each tenant)
+ * rate limits; `fleet:repository.contentWritesPerHour` for a GitHub Enterprise Server that sets
+ * its own). Each part of the stack (the fleet repository, the tenant template, each tenant)
  * says how many content writes its creation makes; the stack exports that map as
- * `githubContentWrites`. A preview reads the map its last update exported, through a
- * StackReference to this very stack, and what was not there then is new: when the new parts
+ * `githubContentWrites`. A preview reads the map its last update exported (the engine's builtin
+ * invoke `pulumi:pulumi:readStackOutputs`, which a StackReference uses too:
+ * pkg/resource/deploy/builtins.go at CLI v3.274.1), and what was not there then is new: when the new parts
  * would pass the limit, it warns, naming the limit, the count and the parts, so the SREs can
  * onboard in waves (docs/github.md, "Onboarding a large batch").
  *
  * The count is an upper bound: a scaffold file that already exists is read, not written.
  */
 import * as pulumi from "@pulumi/pulumi";
-
-/** GitHub's content-generating requests per hour. */
-export const GITHUB_CONTENT_WRITES_PER_HOUR = 500;
 
 /** Part of the stack → content writes its creation makes. */
 export type ContentWrites = Readonly<Record<string, number>>;
@@ -25,14 +24,14 @@ export function newWrites(previous: ContentWrites | undefined, current: ContentW
 }
 
 /** The warning for `current` after `previous`, or undefined when the new parts fit in the hour. */
-export function waveWarning(stack: string, previous: ContentWrites | undefined, current: ContentWrites): string | undefined {
+export function waveWarning(stack: string, previous: ContentWrites | undefined, current: ContentWrites, limit: number): string | undefined {
   const { parts, writes } = newWrites(previous, current);
-  if (writes <= GITHUB_CONTENT_WRITES_PER_HOUR) return undefined;
+  if (writes <= limit) return undefined;
   const shown = parts.length > 10 ? `${parts.slice(0, 10).join(", ")} and ${parts.length - 10} more` : parts.join(", ");
   return (
     `stack ${stack}: this update creates up to ${writes} GitHub content-generating requests (${parts.length} new: ${shown}), ` +
-    `past GitHub's limit of ${GITHUB_CONTENT_WRITES_PER_HOUR} an hour: it will wait on GitHub's secondary rate limit for about ` +
-    `${Math.floor((writes - 1) / GITHUB_CONTENT_WRITES_PER_HOUR)} h. Onboard in waves of at most ${GITHUB_CONTENT_WRITES_PER_HOUR} writes per stack and hour ` +
+    `past GitHub's limit of ${limit} an hour (fleet:repository.contentWritesPerHour): it will wait on GitHub's secondary rate limit for about ` +
+    `${Math.floor((writes - 1) / limit)} h. Onboard in waves of at most ${limit} writes per stack and hour ` +
     `(docs/github.md, "Onboarding a large batch")`
   );
 }
@@ -41,13 +40,19 @@ export function waveWarning(stack: string, previous: ContentWrites | undefined, 
  * Reads the map the stack's last update exported and, in a preview, warns when the new parts pass
  * the hourly limit. Returns the map to export as `githubContentWrites`.
  */
-export function checkWriteBudget(current: ContentWrites): pulumi.Output<ContentWrites> {
+export function checkWriteBudget(current: ContentWrites, limit: number): pulumi.Output<ContentWrites> {
   const stack = pulumi.getStack();
-  const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}`);
-  const warned = pulumi.output(self.getOutputDetails("githubContentWrites")).apply(async (details) => {
-    const warning = waveWarning(stack, details.value as ContentWrites | undefined, current);
-    if (warning && pulumi.runtime.isDryRun()) await pulumi.log.warn(warning);
-    return current;
-  });
-  return warned;
+  // An invoke, not a StackReference resource: a resource reading its own stack would be one update
+  // behind, and every `refresh --expect-no-changes` after an update would see it change.
+  const last = pulumi.runtime.invoke(READ_STACK_OUTPUTS, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}` });
+  return pulumi.output(
+    last.then(async (answer: { outputs?: Record<string, unknown> }) => {
+      const warning = waveWarning(stack, answer?.outputs?.githubContentWrites as ContentWrites | undefined, current, limit);
+      if (warning && pulumi.runtime.isDryRun()) await pulumi.log.warn(warning);
+      return current;
+    }),
+  );
 }
+
+/** The engine's builtin invoke that reads a stack's outputs from the backend. */
+export const READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs";

@@ -72,7 +72,7 @@ export interface RunOptions {
   readonly program?: () => Promise<Record<string, unknown>>;
   /** Run a preview (`pulumi preview`) instead of an update. */
   readonly preview?: boolean;
-  /** The outputs of the stack's last update, which it reads through a StackReference to itself. @default none */
+  /** The outputs of the stack's last update, which it reads (`pulumi:pulumi:readStackOutputs`). @default none */
   readonly previousOutputs?: Readonly<Record<string, unknown>>;
 }
 
@@ -113,7 +113,7 @@ function unwrapSecrets(value: unknown): any {
 }
 
 /** Fake provider outputs, so components can use computed fields as they would after `pulumi up`. */
-function mockState(type: string, name: string, inputs: Record<string, any>, previousOutputs?: Record<string, unknown>): Record<string, any> {
+function mockState(type: string, name: string, inputs: Record<string, any>): Record<string, any> {
   switch (type) {
     case "pulumi-nodejs:dynamic/fleet:KindCluster":
       return {
@@ -137,9 +137,6 @@ function mockState(type: string, name: string, inputs: Record<string, any>, prev
         htmlUrl: `https://github.com/mock-owner/${inputs.name}`,
         sshCloneUrl: `git@github.com:mock-owner/${inputs.name}.git`,
       };
-    case "pulumi:pulumi:StackReference":
-      // A stack's reference to itself (components/write-budget.ts): the outputs of its last update.
-      return { ...inputs, outputs: previousOutputs ?? {}, secretOutputNames: [] };
     default:
       return inputs;
   }
@@ -206,15 +203,16 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     {
       newResource: (args) => ({
         id: `${args.name}-id`,
-        // A StackReference's outputs are read, known even in a preview.
-        state: options.computed === false && args.type !== "pulumi:pulumi:StackReference"
-          ? args.inputs
-          : mockState(args.type, args.name, args.inputs, options.previousOutputs),
+        state: options.computed === false ? args.inputs : mockState(args.type, args.name, args.inputs),
       }),
       call: (args) => {
         calls.push({ token: args.token, inputs: args.inputs });
         const override = options.calls?.[args.token];
-        return override ? override(args.inputs) : defaultCall(args.token, args.inputs);
+        if (override) return override(args.inputs);
+        // The stack reading its own last outputs (components/write-budget.ts); the engine answers
+        // `{ name, outputs, secretOutputNames }`, with no outputs before a first update.
+        if (args.token === "pulumi:pulumi:readStackOutputs") return { name: args.inputs.name, outputs: options.previousOutputs ?? {}, secretOutputNames: [] };
+        return defaultCall(args.token, args.inputs);
       },
     },
     "fleet",

@@ -6,8 +6,9 @@
  *
  * Sources:
  * - terraform-provider-github v6.13.0 (what @pulumi/github 6.15.0 wraps): `resource_github_repository.go`
- *   Create posts the repository (or `POST /repos/{template}/generate`), then continues into Update
- *   (one PATCH of its settings); `resource_github_repository_deploy_key.go` one POST;
+ *   Create posts the repository (or `POST /repos/{template}/generate`), then continues into Update,
+ *   which PATCHes its settings: two PATCHes per created repository, as the real tier's GitHub
+ *   double logs them (test/real/fleet.spec.ts, 1f); `resource_github_repository_deploy_key.go` one POST;
  *   `resource_github_team_repository.go` one PUT; `resource_github_branch_default.go` no write
  *   when the branch is already the default, else one rename. `transport.go`: every request goes
  *   through one lock, and the request after a write waits `writeDelayMs` (default 1000).
@@ -42,7 +43,7 @@ const fileKey = (repository: unknown, path: unknown) => `${String(repository)}:$
 export function writesOf(r: Registered, present: ReadonlySet<string> = new Set()): Writes {
   switch (r.type) {
     case REPOSITORY:
-      return { content: 1, other: 1 };
+      return { content: 1, other: 2 };
     case SCAFFOLD_FILE:
       return { content: present.has(fileKey(r.inputs.repository, r.inputs.path)) ? 0 : 1, other: 0 };
     case "github:index/repositoryDeployKey:RepositoryDeployKey":

@@ -78,6 +78,7 @@ const INVALID: { rule: string; config: Record<string, unknown>; key: string; say
   { rule: "keyGeneration is a whole number", config: { ...BASE, "fleet:repository": { keyGeneration: 1.5 } }, key: "fleet:repository.keyGeneration", says: /whole number/ },
   { rule: "no tenant takes the tenant template's repository", config: withTenants({ name: "team-a", repository: { name: "flux-fleet-tenant-template" } }), key: "fleet:tenants[0].repository.name", says: /already used by the tenant template repository/ },
   { rule: "templateEnvironments only in the stack that creates the template", config: { ...BASE, "fleet:repository": { create: false, templateEnvironments: ["production"] } }, key: "fleet:repository.templateEnvironments", says: /only the stack that creates the tenant template .* list this stack's environment in that stack's/ },
+  { rule: "contentWritesPerHour is a positive whole number", config: { ...BASE, "fleet:repository": { contentWritesPerHour: 0 } }, key: "fleet:repository.contentWritesPerHour", says: /must be 1 or more/ },
   { rule: "templateEnvironments lists each environment once", config: { ...BASE, "fleet:repository": { create: true, templateEnvironments: ["production", "production"] } }, key: "fleet:repository.templateEnvironments", says: /lists an environment twice/ },
   { rule: "templateEnvironments holds environment names", config: { ...BASE, "fleet:repository": { create: true, templateEnvironments: ["Prod"] } }, key: "fleet:repository.templateEnvironments[0]", says: /use a DNS-1123 label/ },
   { rule: "the tenant template is not the fleet repository", config: { ...BASE, "fleet:repository": { tenantTemplate: "flux-fleet" } }, key: "fleet:repository.tenantTemplate", says: /must differ from the fleet repository's name/ },
@@ -225,6 +226,7 @@ describe("stack config: defaults", () => {
         keyGeneration: 1,
         tenantTemplate: "flux-fleet-tenant-template",
         templateEnvironments: ["production"],
+        contentWritesPerHour: 500,
       },
       tenants: [],
     });

@@ -187,7 +187,7 @@ describe("GitHub: write budget per tenant", () => {
 
   it("one added tenant costs the owning stack 2 content-creating requests: its repository, generated with flux/<env>, and its key", async () => {
     const { writes, registered } = await addedWrites(await owning(tenants), await owning(added));
-    assert.deepEqual(writes, { content: 2, other: 2 }, `generate + deploy key; the settings PATCH and the team grant: ${registered.map((r) => `${r.type}::${r.name}`).join(", ")}`);
+    assert.deepEqual(writes, { content: 2, other: 3 }, `generate + deploy key; two settings PATCHes and the team grant: ${registered.map((r) => `${r.type}::${r.name}`).join(", ")}`);
   });
 
   it("one added tenant costs a lookup stack 1 content-creating request when the template holds its environment, 2 when not", async () => {

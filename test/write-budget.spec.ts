@@ -15,8 +15,9 @@ describe("GitHub write budget: warned in the preview", () => {
   it("counts only the parts the last update did not export", () => {
     assert.deepEqual(newWrites({ fleet: 4, "tenant:a": 2 }, { fleet: 4, "tenant:a": 2, "tenant:b": 2, "tenant:c": 3 }), { parts: ["tenant:b", "tenant:c"], writes: 5 });
     assert.deepEqual(newWrites(undefined, { fleet: 4, "tenant:a": 2 }).writes, 6, "a first update: everything is new");
-    assert.equal(waveWarning("staging", undefined, { a: 250, b: 250 }), undefined, "500 fit in the hour");
-    assert.match(String(waveWarning("staging", undefined, { a: 250, b: 251 })), /up to 501 GitHub content-generating requests .*limit of 500 an hour/);
+    assert.equal(waveWarning("staging", undefined, { a: 250, b: 250 }, 500), undefined, "500 fit in the hour");
+    assert.match(String(waveWarning("staging", undefined, { a: 250, b: 251 }, 500)), /up to 501 GitHub content-generating requests .*limit of 500 an hour \(fleet:repository\.contentWritesPerHour\)/);
+    assert.match(String(waveWarning("staging", undefined, { a: 3, b: 3 }, 5)), /up to 6 .*limit of 5 an hour/, "a GitHub Enterprise Server's own limit");
   });
 
   it("the program's own count of each part matches the GitHub model's count of what it registers", async () => {

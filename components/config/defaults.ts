@@ -49,6 +49,8 @@ export const DEFAULTS = {
   readWrite: false,
   /** Deploy key generation; bumping it rotates every deploy key of the stack. */
   keyGeneration: 1,
+  /** GitHub's secondary limit on content-generating requests (REST API docs, "Rate limits for the REST API"). */
+  contentWritesPerHour: 500,
   /** Tenants are protected from removal until they are marked for offboarding. */
   offboard: false,
   /** A single-namespace tenant's Kustomization targets that namespace; a multi-namespace one none. */
@@ -109,6 +111,7 @@ export function repositoryWithDefaults(r: RawRepository, stack: string, environm
     keyGeneration: r.keyGeneration ?? DEFAULTS.keyGeneration,
     tenantTemplate: r.tenantTemplate ?? DEFAULTS.tenantTemplate(r.name ?? DEFAULTS.repositoryName),
     templateEnvironments: [...new Set([environment, ...(r.templateEnvironments ?? [])])],
+    contentWritesPerHour: r.contentWritesPerHour ?? DEFAULTS.contentWritesPerHour,
     ...(r.knownHosts !== undefined ? { knownHosts: r.knownHosts.endsWith("\n") ? r.knownHosts : `${r.knownHosts}\n` } : {}),
   };
 }

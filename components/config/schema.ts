@@ -238,6 +238,11 @@ export const RepositorySchema = z.strictObject({
     description: "Template repository created tenant repositories are generated from; created by the stack that creates the fleet repository.",
     default: DEFAULTS.tenantTemplate("<name>"),
   })),
+  contentWritesPerHour: z.number().int({ error: "must be a whole number" }).min(1, { error: "must be 1 or more" }).optional()
+    .meta(doc({
+      description: "GitHub's limit of content-generating requests an hour, which the preview warns an update would pass: 500 on github.com; GitHub Enterprise Server admins may set their own.",
+      default: show(DEFAULTS.contentWritesPerHour),
+    })),
   templateEnvironments: z.array(dnsLabel).min(1, { error: "must list at least one environment (or leave it out)" })
     .refine((list) => new Set(list).size === list.length, { error: "lists an environment twice" })
     .optional()

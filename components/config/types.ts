@@ -77,6 +77,8 @@ export interface RepositoryConfig {
    * stack's own and those of `templateEnvironments`, in that order, once each.
    */
   readonly templateEnvironments: readonly string[];
+  /** GitHub's content-generating requests per hour, for the preview's warning. @default 500 */
+  readonly contentWritesPerHour: number;
 }
 
 export interface TenantQuota {

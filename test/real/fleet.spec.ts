@@ -224,6 +224,43 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     stack.must(["preview", "--refresh", "--expect-no-changes"]);
   });
 
+  it("1f. GitHub writes: each tenant cost 2 content-generating requests (generated with flux/rig, its key), and the stack's exported count is what the provider sent", async function () {
+    // The GitHub double's request log: every request the real GitHub provider and the scaffold
+    // client sent since the rig started, in order.
+    const answer = await fetch(`${rig.githubUrl}/_rig/log`, { headers: { authorization: `Bearer ${rig.githubToken}` } });
+    assert.equal(answer.status, 200);
+    const log = (await answer.text()).trim().split("\n").map((l) => JSON.parse(l) as { method: string; path: string; status: number });
+    const writes = log.filter((e) => e.method !== "GET" && e.status < 300 && !e.path.startsWith("/_rig/")).map((e) => `${e.method} ${e.path}`);
+    const shown = `\n${writes.join("\n")}`;
+    // Content-generating: a repository, a generation, a key, a commit. Settings PATCHes (two per
+    // created repository), team grants and branch renames are other writes (scripts/github-model.ts).
+    assert.equal(writes.filter((w) => w === `PATCH /repos/${rig.owner}/team-a-deploy`).length, 2, `a created repository's settings PATCHes:${shown}`);
+    const content = writes.filter((w) => w.startsWith("POST ") || /^PUT \S+\/contents\//.test(w));
+    assert.equal(content.filter((w) => w === `POST /repos/${rig.owner}/flux-fleet-tenant-template/generate`).length, 2, `one generation per tenant:${shown}`);
+    for (const repo of ["team-a-deploy", "payments-deploy"]) {
+      assert.deepEqual(content.filter((w) => w.includes(` /repos/${rig.owner}/${repo}/`)), [`POST /repos/${rig.owner}/${repo}/keys`], `${repo}: its key, and no commit:${shown}`);
+      const file = await github(rig, "GET", `repos/${rig.owner}/${repo}/contents/flux/${ENVIRONMENT}/kustomization.yaml`);
+      assert.equal(file.status, 200, `${repo} has flux/${ENVIRONMENT}/kustomization.yaml from the template`);
+    }
+    const exported = stack.outputs().githubContentWrites as Record<string, number>;
+    assert.deepEqual([exported["tenant:team-a"], exported["tenant:payments"]], [2, 2]);
+    assert.equal(content.length, Object.values(exported).reduce((a, b) => a + b, 0), `the program's count against the provider's requests:${shown}`);
+
+    // The preview reads the last update's count from the backend (pulumi:pulumi:readStackOutputs):
+    // under a limit of 1 an hour, a new tenant's 2 writes are warned of, and nothing else is new.
+    const limited = (tenants: TenantEntry[]) => {
+      const config = stackConfig(rig, tenants);
+      return { ...config, "fleet:repository": { ...config["fleet:repository"], contentWritesPerHour: 1 } };
+    };
+    stack.setConfig(limited([TEAM_A, PAYMENTS]));
+    const same = stack.must(["preview"]);
+    assert.doesNotMatch(same.stdout + same.stderr, /content-generating requests/, "nothing new, no warning");
+    stack.setConfig(limited([TEAM_A, PAYMENTS, { name: "search" }]));
+    const wave = stack.must(["preview"]);
+    assert.match(wave.stdout + wave.stderr, /warning: stack rig: this update creates up to 2 GitHub content-generating requests \(1 new: tenant:search\), past GitHub's limit of 1 an hour/);
+    stack.setConfig(stackConfig(rig, [TEAM_A, PAYMENTS]));
+  });
+
   it("2. each tenant account may do its work in its own namespaces and nothing beyond", function () {
     const mine: [string, string, string][] = [
       // [account namespace, verb, resource] in the account's own namespace(s)
