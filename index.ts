@@ -75,16 +75,18 @@ function compose({ config, kubeconfig }: StackConfig) {
         visibility: repository.visibility,
         keyAlgorithm: repository.keyAlgorithm,
         keyGeneration: repository.keyGeneration,
-        ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files } } : {}),
+        ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files, after: template.ready } } : {}),
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
         sshHost: repository.sshHost,
       }),
   );
 
+  // Each part's writes; a deploy key is its own part per generation, so a rotation counts.
+  const parts = (part: string, writes: Repository["contentWrites"]) => ({ [part]: writes.repository, [`${part}/key-gen${repository.keyGeneration}`]: writes.key });
   const githubContentWrites = checkWriteBudget({
-    fleet: fleet.contentWrites,
+    ...parts("fleet", fleet.contentWrites),
     ...(template ? { "tenant-template": template.contentWrites } : {}),
-    ...Object.fromEntries(tenants.map((t) => [`tenant:${t.tenantName}`, t.repository.contentWrites])),
+    ...Object.assign({}, ...tenants.map((t) => parts(`tenant:${t.tenantName}`, t.repository.contentWrites))),
   }, repository.contentWritesPerHour);
 
   return {

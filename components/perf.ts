@@ -24,9 +24,11 @@ export function sharedProvider<P>(make: () => P): () => P {
 /**
  * Runs `build` (synchronous resource construction) with `Error.stackTraceLimit` at 0, and
  * restores it afterwards, also when `build` throws. Errors thrown inside keep their messages;
- * only their stack is empty, so config is validated before, with stacks.
+ * only their stack is empty, so config is validated before, with stacks. With
+ * `PULUMI_DEBUG_PROMISE_LEAKS` set (what the SDK's leak report asks for) stacks are kept.
  */
 export function withoutDebugStacks<T>(build: () => T): T {
+  if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return build();
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {

@@ -116,8 +116,11 @@ export interface CreateRepositoryArgs {
   readonly visibility?: Visibility;
   /** Branch Flux reads and scaffold files are committed to. */
   readonly branch: string;
-  /** Generate from this template repository (one request copies its layout) instead of autoInit. */
-  readonly template?: { readonly owner: string; readonly name: pulumi.Input<string>; readonly branch: string };
+  /**
+   * Generate from this template repository (one request copies its layout) instead of autoInit,
+   * once `after` exist (the template's files: generation copies what is there).
+   */
+  readonly template?: { readonly owner: string; readonly name: pulumi.Input<string>; readonly branch: string; readonly after?: readonly pulumi.Resource[] };
   /** Mark the repository as a template. @default false */
   readonly isTemplate?: boolean;
   /** GitHub client for scaffold files; tests inject a fake. @default `fetch` with GITHUB_TOKEN */
@@ -144,7 +147,9 @@ export function createRepository(parent: pulumi.Resource, name: string, args: Cr
       hasIssues: true,
       deleteBranchOnMerge: true,
     },
-    { parent, retainOnDelete: true },
+    // The order through dependsOn, not through the template's name: a name that waits on new
+    // template files would be unknown in the preview, and `template` is a creation-only input.
+    { parent, retainOnDelete: true, ...(args.template?.after ? { dependsOn: [...args.template.after] } : {}) },
   );
   // GitHub fills a generated repository in asynchronously and the provider does not wait
   // (resource_github_repository.go, Create): wait until the template's branch is there.
@@ -222,8 +227,11 @@ export class Repository extends pulumi.ComponentResource {
   readonly files: ScaffoldFile[] = [];
   /** What a consumer (Flux) must wait for: the deploy key and the last scaffold commit. */
   readonly ready: pulumi.Resource[];
-  /** GitHub content writes its creation makes at most: the repository, the deploy key, each file (components/write-budget.ts). */
-  readonly contentWrites: number;
+  /**
+   * GitHub content writes its creation makes at most (components/write-budget.ts): the repository
+   * and each file, and apart from them this key generation's deploy key, which a rotation makes anew.
+   */
+  readonly contentWrites: { readonly repository: number; readonly key: number };
 
   constructor(name: string, args: RepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleet:repository:Repository", name, {}, opts);
@@ -276,7 +284,7 @@ export class Repository extends pulumi.ComponentResource {
     );
     this.teamAccess = teamAccess;
     this.ready = [this.deployKey, ...this.files.slice(-1)];
-    this.contentWrites = (args.create ? 1 : 0) + 1 + this.files.length;
+    this.contentWrites = { repository: (args.create ? 1 : 0) + this.files.length, key: 1 };
     this.registerOutputs({ repositoryName: this.repositoryName, fingerprint: this.fingerprint });
   }
 }

@@ -23,8 +23,10 @@ export interface TenantTemplateArgs {
 }
 
 export class TenantTemplate extends pulumi.ComponentResource {
-  /** Resolves once the template exists (created with its files, or found). */
+  /** The template's name: known at once when created here; resolves once found when looked up. */
   readonly repositoryName: pulumi.Output<string>;
+  /** What a repository generated from it waits for: the template and every file this stack commits. */
+  readonly ready: readonly pulumi.Resource[];
   /** Branch a generated repository starts on. */
   readonly branch = TENANT_TEMPLATE_BRANCH;
   /**
@@ -59,10 +61,12 @@ export class TenantTemplate extends pulumi.ComponentResource {
         after: branchReady,
       });
       // Generation copies what is there: tenants are generated only once every file is committed.
-      this.repositoryName = pulumi.all([repository.name, ...files.map((f) => f.id)]).apply(([n]) => n);
+      this.repositoryName = pulumi.output(args.name);
+      this.ready = [repository, ...files];
     } else {
       this.files = new Set();
       this.contentWrites = 0;
+      this.ready = [];
       this.repositoryName = pulumi.output(lookUpRepository(this, args.owner, args.name, "fleet:repository.create")).name;
     }
     this.registerOutputs({ repositoryName: this.repositoryName });

@@ -46,6 +46,8 @@ export interface TenantArgs {
     readonly branch: string;
     /** Paths a generated repository starts with (`TenantTemplate.files`). */
     readonly files: ReadonlySet<string>;
+    /** What generation waits for (`TenantTemplate.ready`). */
+    readonly after: readonly pulumi.Resource[];
   };
   /** Deploy key generation (`fleet:repository.keyGeneration`). */
   readonly keyGeneration: number;
@@ -94,7 +96,7 @@ export class Tenant extends pulumi.ComponentResource {
         ...(t.team ? { team: { slug: t.team, permission: "push" as const, configKey: `the team of tenant ${t.name}` } } : {}),
         // A created repository is generated from the fleet's template (the seed's layout and each
         // listed environment's file in one request); this stack adds only a path it lacks.
-        ...(template ? { template: { owner: template.owner, name: template.name, branch: template.branch } } : {}),
+        ...(template ? { template: { owner: template.owner, name: template.name, branch: template.branch, after: template.after } } : {}),
         files,
       },
       { parent: this },

@@ -10,7 +10,8 @@
  * would pass the limit, it warns, naming the limit, the count and the parts, so the SREs can
  * onboard in waves (docs/github.md, "Onboarding a large batch").
  *
- * The count is an upper bound: a scaffold file that already exists is read, not written.
+ * The count is an upper bound: a scaffold file that already exists is read, not written (a lookup
+ * stack cannot tell whether the template gave a repository its file, so it counts it).
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -30,7 +31,7 @@ export function waveWarning(stack: string, previous: ContentWrites | undefined, 
   const shown = parts.length > 10 ? `${parts.slice(0, 10).join(", ")} and ${parts.length - 10} more` : parts.join(", ");
   return (
     `stack ${stack}: this update creates up to ${writes} GitHub content-generating requests (${parts.length} new: ${shown}), ` +
-    `past GitHub's limit of ${limit} an hour (fleet:repository.contentWritesPerHour): it will wait on GitHub's secondary rate limit for about ` +
+    `past GitHub's limit of ${limit} an hour (fleet:repository.contentWritesPerHour): it will wait on GitHub's secondary rate limit, or fail part-way, for about ` +
     `${Math.floor((writes - 1) / limit)} h. Onboard in waves of at most ${limit} writes per stack and hour ` +
     `(docs/github.md, "Onboarding a large batch")`
   );
@@ -46,11 +47,23 @@ export function checkWriteBudget(current: ContentWrites, limit: number): pulumi.
   // behind, and every `refresh --expect-no-changes` after an update would see it change.
   const last = pulumi.runtime.invoke(READ_STACK_OUTPUTS, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}` });
   return pulumi.output(
-    last.then(async (answer: { outputs?: Record<string, unknown> }) => {
-      const warning = waveWarning(stack, answer?.outputs?.githubContentWrites as ContentWrites | undefined, current, limit);
-      if (warning && pulumi.runtime.isDryRun()) await pulumi.log.warn(warning);
-      return current;
-    }),
+    last.then(
+      async (answer: { outputs?: Record<string, unknown> }) => {
+        const outputs = answer?.outputs ?? {};
+        const previous = outputs.githubContentWrites as ContentWrites | undefined;
+        // No outputs: a first update, everything is new. Outputs without the map: the stack was
+        // last updated by a version of the program without it, so what is new is unknown.
+        if (previous === undefined && Object.keys(outputs).length > 0) return current;
+        const warning = waveWarning(stack, previous, current, limit);
+        if (warning && pulumi.runtime.isDryRun()) await pulumi.log.warn(warning);
+        return current;
+      },
+      // Only a warning: a backend that cannot answer must not stop the update.
+      async (e: unknown) => {
+        if (pulumi.runtime.isDryRun()) await pulumi.log.warn(`stack ${stack}: could not read the last update's outputs, so GitHub's hourly write limit is not checked: ${(e as Error)?.message || String(e)}`);
+        return current;
+      },
+    ),
   );
 }
 

@@ -19,6 +19,7 @@
  *   and only a GET when it is there (a lookup stack's file that the tenant template already gave
  *   the repository): `countWrites` takes the files known to exist, `filesAfter` computes them.
  */
+import { DEFAULTS } from "../components/config";
 import { Registered } from "./evaluate";
 
 /** Requests that create content (repositories, commits, keys), and other writes (settings, grants, renames). */
@@ -75,7 +76,7 @@ export function filesAfter(resources: readonly Registered[]): Set<string> {
 }
 
 /** GitHub's secondary limits on content-generating requests, and the provider's default spacing. */
-export const GITHUB_LIMITS = { perMinute: 80, perHour: 500, writeDelayMs: 1000 } as const;
+export const GITHUB_LIMITS = { perMinute: 80, perHour: DEFAULTS.contentWritesPerHour, writeDelayMs: 1000 } as const;
 
 /**
  * Lower bound on the wall time of `writes`, in seconds: the provider pauses `writeDelayMs` after

@@ -318,7 +318,10 @@ export async function newStack(options: NewStackOptions, root = REPO_ROOT): Prom
   }
 
   const placed = addToOrder(root, stack, from);
-  const templateOwner = owners.length === 1 ? owners[0] : undefined;
+  // Only the owner of the fleet repository this stack uses holds its tenant template.
+  const fleetOf = (s: string) => stackConfigAt(root, s).config[CONFIG_KEYS.repository] as Obj | undefined;
+  const sameFleet = (a: Obj | undefined, b: Obj | undefined) => String(a?.name ?? DEFAULTS.repositoryName) === String(b?.name ?? DEFAULTS.repositoryName);
+  const templateOwner = owners.length === 1 && sameFleet(fleetOf(owners[0]), fleetOf(stack)) ? owners[0] : undefined;
   const addedEnvironment = templateOwner !== undefined && addTemplateEnvironment(root, templateOwner, environment);
   const where = placed.after ? `after ${placed.after}` : "first";
   const steps = [

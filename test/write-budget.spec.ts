@@ -24,9 +24,30 @@ describe("GitHub write budget: warned in the preview", () => {
     const result = await runProgram({ stack: "staging", config: owning([...tenants(3), { name: "legacy", repository: { name: "legacy-gitops", create: false } }]) });
     assert.equal(result.error, undefined, result.error?.message);
     const exported = result.outputs?.githubContentWrites as Record<string, number>;
-    assert.deepEqual(Object.keys(exported).sort(), ["fleet", "tenant-template", "tenant:legacy", "tenant:team-000", "tenant:team-001", "tenant:team-002"]);
+    assert.deepEqual(Object.keys(exported).sort(), [
+      "fleet", "fleet/key-gen1", "tenant-template", "tenant:legacy", "tenant:legacy/key-gen1",
+      "tenant:team-000", "tenant:team-000/key-gen1", "tenant:team-001", "tenant:team-001/key-gen1", "tenant:team-002", "tenant:team-002/key-gen1",
+    ]);
     assert.equal(Object.values(exported).reduce((a, b) => a + b, 0), countWrites(result.resources).content);
-    assert.deepEqual([exported["tenant:team-000"], exported["tenant:legacy"]], [2, 2], "generated: repository + key; existing: key + flux/<env>");
+    assert.deepEqual([exported["tenant:team-000"], exported["tenant:legacy"]], [1, 1], "generated: the repository; existing: flux/<env>");
+  });
+
+  it("a key rotation counts one write per key; a stack last updated without the map is not warned; a failed read is a warning", async () => {
+    // Under a limit of 100 an hour (a GitHub Enterprise Server's own), to keep the run small.
+    const limited = (keyGeneration: number) => ({ ...owning(tenants(120)), "fleet:repository": { create: true, keyGeneration, contentWritesPerHour: 100 } });
+    const base = await runProgram({ stack: "staging", config: limited(1) });
+    const rotation = await runProgram({ stack: "staging", preview: true, config: limited(2), previousOutputs: { githubContentWrites: base.outputs?.githubContentWrites } });
+    assert.equal(rotation.warnings.length, 1, rotation.warnings.join("\n"));
+    assert.match(rotation.warnings[0], /up to 121 GitHub content-generating requests \(121 new: fleet\/key-gen2, tenant:team-000\/key-gen2/);
+    const upgraded = await runProgram({ stack: "staging", preview: true, config: limited(1), previousOutputs: { stack: "staging", tenants: {} } });
+    assert.deepEqual(upgraded.warnings, [], "outputs of an older program: what is new is unknown, so no false alarm");
+    const failing = await runProgram({
+      stack: "staging", preview: true, config: owning(tenants(2)),
+      calls: { "pulumi:pulumi:readStackOutputs": () => { throw new Error("backend unavailable"); } },
+    });
+    assert.equal(failing.error, undefined, failing.error?.message);
+    assert.equal(failing.warnings.length, 1);
+    assert.match(failing.warnings[0], /^stack staging: could not read the last update's outputs, so GitHub's hourly write limit is not checked: \S/);
   });
 
   it("a preview adding 260 tenants (520 writes) to a running stack warns, naming the limit and the count; one adding 10 to 300 does not", async () => {
@@ -35,7 +56,7 @@ describe("GitHub write budget: warned in the preview", () => {
     const large = await runProgram({ stack: "staging", preview: true, config: owning(tenants(300)), previousOutputs });
     assert.equal(large.error, undefined, large.error?.message);
     assert.equal(large.warnings.length, 1, large.warnings.join("\n"));
-    assert.match(large.warnings[0], /^stack staging: this update creates up to 520 GitHub content-generating requests \(260 new: tenant:team-040, .* and 250 more\), past GitHub's limit of 500 an hour/);
+    assert.match(large.warnings[0], /^stack staging: this update creates up to 520 GitHub content-generating requests \(520 new: tenant:team-040, tenant:team-040\/key-gen1, .* and 510 more\), past GitHub's limit of 500 an hour/);
     assert.match(large.warnings[0], /Onboard in waves .*docs\/github\.md/);
     // The large wave's own export: what the stack holds once it is up.
     const small = await runProgram({ stack: "staging", preview: true, config: owning(tenants(310)), previousOutputs: { githubContentWrites: large.outputs?.githubContentWrites } });

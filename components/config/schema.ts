@@ -249,7 +249,7 @@ export const RepositorySchema = z.strictObject({
     .meta(doc({
       description: "Environments whose flux/<environment>/kustomization.yaml the tenant template holds, besides this stack's own (owning stack only): a tenant repository generated from it already has them, so no stack of those environments writes one. List every environment of the fleet (scripts/stacks.ts checks it).",
       default: "this stack's environment",
-      example: "[staging, production]",
+      example: ["staging", "production"],
     })),
 });
 
@@ -299,7 +299,7 @@ export const TenantSchema = z.strictObject({
   ingressNamespace: dnsLabel.optional()
     .meta(doc({ description: "Namespace whose pods (an ingress controller) may reach the tenant's pods.", default: "none", example: "ingress-nginx" })),
   scaffold: z.boolean().optional()
-    .meta(doc({ description: "Commit <path>/kustomization.yaml to the tenant repository when absent.", default: show(DEFAULTS.tenantScaffold) })),
+    .meta(doc({ description: "Commit <path>/kustomization.yaml to the tenant repository when absent. A repository generated from the tenant template has the template's files either way.", default: show(DEFAULTS.tenantScaffold) })),
   podSecurity: z.enum(POD_SECURITY_LEVELS).optional()
     .meta(doc({ description: "Pod Security level enforced in every tenant namespace (warn and audit stay at restricted).", default: DEFAULTS.podSecurity })),
   offboard: z.boolean().optional().meta(doc({

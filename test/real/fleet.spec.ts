@@ -243,11 +243,13 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
       assert.equal(file.status, 200, `${repo} has flux/${ENVIRONMENT}/kustomization.yaml from the template`);
     }
     const exported = stack.outputs().githubContentWrites as Record<string, number>;
-    assert.deepEqual([exported["tenant:team-a"], exported["tenant:payments"]], [2, 2]);
+    for (const tenant of ["team-a", "payments"]) {
+      assert.deepEqual([exported[`tenant:${tenant}`], exported[`tenant:${tenant}/key-gen1`]], [1, 1], `${tenant}: its generation, its key`);
+    }
     assert.equal(content.length, Object.values(exported).reduce((a, b) => a + b, 0), `the program's count against the provider's requests:${shown}`);
 
     // The preview reads the last update's count from the backend (pulumi:pulumi:readStackOutputs):
-    // under a limit of 1 an hour, a new tenant's 2 writes are warned of, and nothing else is new.
+    // under a limit of 1 an hour, a new tenant's 2 writes (repository, key) are warned of, and nothing else is new.
     const limited = (tenants: TenantEntry[]) => {
       const config = stackConfig(rig, tenants);
       return { ...config, "fleet:repository": { ...config["fleet:repository"], contentWritesPerHour: 1 } };
@@ -257,7 +259,7 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     assert.doesNotMatch(same.stdout + same.stderr, /content-generating requests/, "nothing new, no warning");
     stack.setConfig(limited([TEAM_A, PAYMENTS, { name: "search" }]));
     const wave = stack.must(["preview"]);
-    assert.match(wave.stdout + wave.stderr, /warning: stack rig: this update creates up to 2 GitHub content-generating requests \(1 new: tenant:search\), past GitHub's limit of 1 an hour/);
+    assert.match(wave.stdout + wave.stderr, /warning: stack rig: this update creates up to 2 GitHub content-generating requests \(2 new: tenant:search, tenant:search\/key-gen1\), past GitHub's limit of 1 an hour/);
     stack.setConfig(stackConfig(rig, [TEAM_A, PAYMENTS]));
   });
 
