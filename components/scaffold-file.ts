@@ -7,6 +7,11 @@
  * scaffold file, `pulumi refresh` + `pulumi up` commits it again and Flux applies it. Here:
  * - create writes the file only when it is absent (or replaces the README GitHub's `autoInit`
  *   made, recognised by its content), and never otherwise touches an existing file;
+ * - a `kustomization.yaml` is never written into a directory that already holds anything: from
+ *   then on Flux would build only what it lists, and `prune: true` would delete the rest. Flux
+ *   builds a directory without one from everything in it, so leaving it is what keeps it working;
+ * - a directory with a `flux-system/` folder (what `flux bootstrap` commits) is refused, in the
+ *   preview already (`check`), naming the way out;
  * - read keeps the state as it is: a file deleted or moved on GitHub stays deleted or moved;
  * - update only stores new provider code (content changes are not applied: written once);
  * - delete leaves the file in the repository.
@@ -146,6 +151,26 @@ export function isInitialReadme(body: any, repository: string): boolean {
   return lines.length >= 1 && lines.length <= 2 && lines[0] === `# ${repository}`;
 }
 
+/** How a preview passes a value not known yet (`unknownValue` in @pulumi/pulumi runtime/rpc). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** The directory of a repository path ("" for the root). */
+const dirOf = (path: string) => path.slice(0, Math.max(path.lastIndexOf("/"), 0));
+
+/** `kustomization.yaml`, the one scaffold file that decides what Flux builds in its directory. */
+function isKustomization(path: string): boolean {
+  return path === "kustomization.yaml" || path.endsWith("/kustomization.yaml");
+}
+
+/** What a `flux bootstrap` directory needs instead of a scaffold. */
+function bootstrapped(spec: ScaffoldFileSpec, dir: string): Error {
+  return new Error(
+    `${spec.owner}/${spec.repository}@${spec.branch}:${dir}/flux-system is a flux bootstrap layout: scaffolding ${spec.path} there would make Flux ` +
+      `build only what it lists and prune the rest, the bootstrapped controllers included. Point this stack's fleet:repository.path at a new ` +
+      `directory (e.g. clusters/<stack>-operator) and move what you keep there (docs/operations.md, "Coming from flux bootstrap")`,
+  );
+}
+
 export class ScaffoldFileProvider implements pulumi.dynamic.ResourceProvider {
   constructor(
     private readonly request: GitHubRequest = fetchGitHub,
@@ -153,10 +178,47 @@ export class ScaffoldFileProvider implements pulumi.dynamic.ResourceProvider {
     private readonly retryDelayMs = 2000,
   ) {}
 
+  /**
+   * What is in the directory a `kustomization.yaml` goes into: nothing (absent or empty), other
+   * entries, or a `flux bootstrap` layout.
+   */
+  private async directory(spec: ScaffoldFileSpec): Promise<"empty" | "populated" | "bootstrapped"> {
+    const dir = dirOf(spec.path);
+    const url = contentsPath({ ...spec, path: dir }).replace(/\/$/, "");
+    const listing = await this.request("GET", `${url}?ref=${encodeURIComponent(spec.branch)}`);
+    if (listing.status === 404) return "empty";
+    if (listing.status !== 200) throw failure(`listing ${spec.owner}/${spec.repository}@${spec.branch}:${dir}`, listing);
+    const entries: { name?: string; type?: string }[] = Array.isArray(listing.body) ? listing.body : [];
+    if (entries.some((e) => e.name === "flux-system" && e.type === "dir")) return "bootstrapped";
+    return entries.length > 0 ? "populated" : "empty";
+  }
+
+  /**
+   * In the preview, before anything is created: refuses a new `kustomization.yaml` in a
+   * bootstrapped directory. Anything it cannot read now (unknown inputs, no token, the repository
+   * not made yet) is left to create.
+   */
+  async check(olds: Partial<ScaffoldFileSpec>, news: ScaffoldFileSpec): Promise<pulumi.dynamic.CheckResult<ScaffoldFileSpec>> {
+    const known = [news.owner, news.repository, news.branch, news.path].every((v) => typeof v === "string" && v !== UNKNOWN);
+    if (olds.path !== undefined || !known || !isKustomization(news.path)) return { inputs: news };
+    let state: string;
+    try {
+      state = await this.directory(news);
+    } catch {
+      return { inputs: news };
+    }
+    return state === "bootstrapped" ? { inputs: news, failures: [{ property: "path", reason: bootstrapped(news, dirOf(news.path)).message }] } : { inputs: news };
+  }
+
   async create(inputs: ScaffoldFileSpec): Promise<pulumi.dynamic.CreateResult<ScaffoldFileState>> {
     const where = `${inputs.owner}/${inputs.repository}@${inputs.branch}:${inputs.path}`;
     const id = where;
     const url = contentsPath(inputs);
+    if (isKustomization(inputs.path)) {
+      const state = await this.directory(inputs);
+      if (state === "bootstrapped") throw bootstrapped(inputs, dirOf(inputs.path));
+      if (state === "populated") return { id, outs: { ...inputs, written: false } }; // someone's directory: Flux builds all of it
+    }
     for (let attempt = 1; ; attempt++) {
       const existing = await this.request("GET", `${url}?ref=${encodeURIComponent(inputs.branch)}`);
       if (existing.status !== 200 && existing.status !== 404) throw failure(`reading ${where}`, existing);

@@ -18,11 +18,20 @@ class FakeGitHub {
     this.calls.push({ method, path, body });
     const queued = this.queued.shift();
     if (queued) return queued;
-    const file = decodeURIComponent(path.replace(/^\/repos\/[^/]+\/[^/]+\/contents\//, "").replace(/\?.*$/, ""));
+    const file = decodeURIComponent(path.replace(/^\/repos\/[^/]+\/[^/]+\/contents\/?/, "").replace(/\?.*$/, ""));
     const existing = this.files.get(file);
     if (method === "GET") {
-      return existing
-        ? { status: 200, body: { sha: existing.sha, path: file, encoding: "base64", content: Buffer.from(existing.content).toString("base64") } }
+      if (existing) return { status: 200, body: { sha: existing.sha, path: file, encoding: "base64", content: Buffer.from(existing.content).toString("base64") } };
+      // A directory: GitHub lists its entries (name, path, type); a path that is neither is a 404.
+      const prefix = file === "" ? "" : `${file}/`;
+      const children = new Map<string, "file" | "dir">();
+      for (const f of this.files.keys()) {
+        if (!f.startsWith(prefix)) continue;
+        const [name, ...rest] = f.slice(prefix.length).split("/");
+        children.set(name, rest.length > 0 ? "dir" : "file");
+      }
+      return children.size > 0
+        ? { status: 200, body: [...children].map(([name, type]) => ({ name, path: `${prefix}${name}`, type })) }
         : { status: 404, body: { message: "Not Found" } };
     }
     const b = body as { content: string; sha?: string };
@@ -130,15 +139,61 @@ describe("Scaffold files: written once, when absent", () => {
 
   it("a 409 (the branch moved) is retried; other errors fail naming the file and GitHub's answer", async () => {
     const github = new FakeGitHub();
-    github.queued.push({ status: 404, body: {} }, { status: 409, body: { message: "is at abc but expected def" } });
+    // The directory listing, the file, then the commit GitHub refuses once.
+    github.queued.push({ status: 404, body: {} }, { status: 404, body: {} }, { status: 409, body: { message: "is at abc but expected def" } });
     await new ScaffoldFileProvider(github.request, 0).create(SPEC);
     assert.equal(github.files.get(SPEC.path)?.content, SPEC.content);
     const denied = new FakeGitHub();
     denied.queued.push({ status: 403, body: { message: "Resource not accessible by integration" } });
     await assert.rejects(
       new ScaffoldFileProvider(denied.request, 0).create(SPEC),
-      /reading acme-org\/shop-deploy@main:flux\/staging\/kustomization.yaml failed: GitHub answered 403 \(Resource not accessible by integration\)/,
+      /listing acme-org\/shop-deploy@main:flux\/staging failed: GitHub answered 403 \(Resource not accessible by integration\)/,
     );
+  });
+});
+
+describe("Scaffold files: a kustomization.yaml never takes over someone's directory", () => {
+  const put = (github: FakeGitHub, path: string, content = "x\n") => github.files.set(path, { content, sha: `blob-${path}` });
+
+  it("a directory that already holds files is left as it is: no kustomization.yaml, so Flux still builds all of it", async () => {
+    const github = new FakeGitHub();
+    put(github, "flux/staging/app.yaml");
+    const created = await new ScaffoldFileProvider(github.request, 0).create(SPEC);
+    assert.equal(created.outs?.written, false);
+    assert.equal(github.writes(), 0);
+    assert.deepEqual([...github.files.keys()], ["flux/staging/app.yaml"]);
+  });
+
+  it("an absent or empty directory gets its kustomization.yaml; a sibling directory does not count", async () => {
+    const github = new FakeGitHub();
+    put(github, "flux/production/app.yaml");
+    const created = await new ScaffoldFileProvider(github.request, 0).create(SPEC);
+    assert.equal(created.outs?.written, true);
+    assert.ok(github.files.has("flux/staging/kustomization.yaml"));
+  });
+
+  it("a flux bootstrap directory (flux-system/) is refused in the preview and at create, naming fleet:repository.path", async () => {
+    const github = new FakeGitHub();
+    put(github, "clusters/staging/flux-system/gotk-sync.yaml");
+    const spec = { ...SPEC, repository: "flux-fleet", path: "clusters/staging/kustomization.yaml" };
+    const provider = new ScaffoldFileProvider(github.request, 0);
+    const checked = await provider.check({}, spec);
+    assert.equal(checked.failures?.length, 1);
+    assert.equal(checked.failures?.[0].property, "path");
+    assert.match(checked.failures![0].reason, /^acme-org\/flux-fleet@main:clusters\/staging\/flux-system is a flux bootstrap layout: .*prune the rest.*Point this stack's fleet:repository\.path at a new directory/);
+    await assert.rejects(provider.create(spec), /flux-system is a flux bootstrap layout/);
+    assert.equal(github.writes(), 0);
+  });
+
+  it("check reads nothing for a file already in state, an unknown input or another file, and passes when GitHub cannot answer", async () => {
+    const github = new FakeGitHub();
+    const provider = new ScaffoldFileProvider(github.request, 0);
+    assert.deepEqual(await provider.check(SPEC, SPEC), { inputs: SPEC });
+    assert.deepEqual(await provider.check({}, { ...SPEC, repository: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" }), { inputs: { ...SPEC, repository: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" } });
+    assert.deepEqual(await provider.check({}, { ...SPEC, path: "README.md" }), { inputs: { ...SPEC, path: "README.md" } });
+    assert.equal(github.calls.length, 0);
+    const denied = new ScaffoldFileProvider(async () => ({ status: 401, body: { message: "Bad credentials" } }), 0);
+    assert.deepEqual(await denied.check({}, SPEC), { inputs: SPEC }, "left to create, which reports it");
   });
 });
 

@@ -263,6 +263,24 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     stack.setConfig(stackConfig(rig, [TEAM_A, PAYMENTS]));
   });
 
+  it("1g. a stack whose cluster directory flux bootstrap made is refused in the preview, naming the way out, and nothing is written", async function () {
+    await push(rig, "flux-fleet", { "clusters/boot/flux-system/gotk-sync.yaml": "# committed by flux bootstrap\n" });
+    const boot = new Stack(rig, "boot");
+    try {
+      const config = stackConfig(rig, []);
+      const lookup: Record<string, unknown> = { ...config["fleet:repository"], create: false };
+      delete lookup.team; // only the owning stack grants teams
+      boot.init({ ...config, "fleet:repository": lookup }, fs.readFileSync(rig.kubeconfig, "utf8"));
+      const preview = boot.pulumi(["preview"]);
+      assert.notEqual(preview.code, 0, "the preview must fail");
+      assert.match(preview.stdout + preview.stderr, new RegExp(`${rig.owner}/flux-fleet@main:clusters/boot/flux-system is a flux bootstrap layout: [^]*fleet:repository\\.path at a new directory`));
+      const listing = await github(rig, "GET", `repos/${rig.owner}/flux-fleet/contents/clusters/boot`);
+      assert.deepEqual(listing.json.map((e: any) => e.name), ["flux-system"], "nothing written beside it");
+    } finally {
+      boot.remove();
+    }
+  });
+
   it("2. each tenant account may do its work in its own namespaces and nothing beyond", function () {
     const mine: [string, string, string][] = [
       // [account namespace, verb, resource] in the account's own namespace(s)
