@@ -48,6 +48,7 @@ function compose({ config, kubeconfig }: StackConfig) {
     identityPub: fleet.publicKey,
     ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
     syncDependsOn: fleet.ready,
+    ...(cluster.kind ? { deletedWith: cluster.kind } : {}),
   });
 
   // Tenant repositories are generated from the fleet's template. The owning stack always keeps
@@ -78,6 +79,7 @@ function compose({ config, kubeconfig }: StackConfig) {
         ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files, after: template.ready } } : {}),
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
         sshHost: repository.sshHost,
+        ...(cluster.kind ? { deletedWith: cluster.kind } : {}),
       }),
   );
 

@@ -26,6 +26,8 @@ export interface FluxArgs {
   readonly knownHosts?: string;
   /** What the first sync needs to exist: the deploy key and the scaffold commits. */
   readonly syncDependsOn: pulumi.Input<pulumi.Resource>[];
+  /** The kind cluster this stack made: deleting it deletes everything in it (`deletedWith`). */
+  readonly deletedWith?: pulumi.Resource;
 }
 
 export class Flux extends pulumi.ComponentResource {
@@ -41,7 +43,7 @@ export class Flux extends pulumi.ComponentResource {
 
   constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleet:flux:Flux", name, {}, opts);
-    const k8sOpts = { parent: this, provider: args.provider };
+    const k8sOpts = { parent: this, provider: args.provider, ...(args.deletedWith ? { deletedWith: args.deletedWith } : {}) };
 
     // With `operator.install: false` the cluster already runs the operator (OperatorHub, a platform
     // add-on), which owns flux-system: neither the namespace nor a Helm release is this stack's.

@@ -55,6 +55,8 @@ export interface TenantArgs {
   readonly knownHosts?: string;
   /** Git host (and port) of the sync URL (`fleet:repository.sshHost`). @default github.com */
   readonly sshHost?: string;
+  /** The kind cluster this stack made: deleting it deletes everything in it (`deletedWith`). */
+  readonly deletedWith?: pulumi.Resource;
 }
 
 export class Tenant extends pulumi.ComponentResource {
@@ -108,7 +110,9 @@ export class Tenant extends pulumi.ComponentResource {
     // namespaces (deleting one deletes everything in it) and its Kustomization (deleting it prunes
     // the workloads). Removing or renaming the entry then fails at preview. The rest (accounts,
     // bindings, policies, quotas, the Secret, the GitRepository) stays editable.
-    const k8sOpts = { parent: this, provider: args.provider };
+    // On a kind stack, a destroy deletes the cluster and skips each object's own delete (and the
+    // wait for Flux's finalizers): nothing in a deleted cluster outlives it anyway.
+    const k8sOpts = { parent: this, provider: args.provider, ...(args.deletedWith ? { deletedWith: args.deletedWith } : {}) };
     const holdsData = { ...k8sOpts, protect: !t.offboard };
     const at = (ns: string, object: string) => `${ns}/${object}`;
     const names = tenantNames(t.name);

@@ -34,6 +34,8 @@ export interface Registered {
   readonly deleteBeforeReplace: boolean;
   readonly protect: boolean;
   readonly retainOnDelete: boolean;
+  /** The URN whose deletion deletes this resource with it (`deletedWith`), if any. */
+  readonly deletedWith?: string;
   readonly ignoreChanges: readonly string[];
 }
 
@@ -244,6 +246,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
           deleteBeforeReplace: req.getDeletebeforereplace(),
           protect: req.getProtect() ?? false,
           retainOnDelete: req.getRetainondelete() ?? false,
+          deletedWith: req.getDeletedwith() || undefined,
           ignoreChanges: req.getIgnorechangesList(),
         });
       }

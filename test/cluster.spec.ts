@@ -121,6 +121,22 @@ describe("Cluster: one Kubernetes provider for everything", () => {
   });
 });
 
+describe("Cluster: a destroy of a kind stack deletes the cluster, not each object in it", () => {
+  it("every Kubernetes object of a kind stack is deletedWith the kind cluster", async () => {
+    const result = await runProgram({ stack: "staging", config: stackConfig("staging") });
+    const kind = one(result, KIND);
+    const objects = result.resources.filter((r) => r.type.startsWith("kubernetes:") && r.custom);
+    assert.ok(objects.length > 20, `${objects.length} objects`);
+    assert.deepEqual(objects.filter((r) => r.deletedWith !== kind.urn).map((r) => `${r.type}::${r.name}`), []);
+  });
+
+  it("on an existing cluster nothing is deletedWith anything: each object is deleted (or kept) on its own", async () => {
+    const result = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), ...KUBECONFIG_STACK }, secretKeys: ["fleet:kubeconfig"] });
+    assert.equal(result.error, undefined, result.error?.message);
+    assert.deepEqual(result.resources.filter((r) => r.deletedWith).map((r) => r.name), []);
+  });
+});
+
 describe("Cluster: a kind cluster's provider stays put unless the cluster is recreated", () => {
   it("in a preview where the kind cluster's outputs are unknown, the provider's context and clusterIdentifier are known", async () => {
     // pulumi-kubernetes' DiffConfig replaces the provider (and every object in the cluster) when
