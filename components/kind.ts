@@ -12,7 +12,6 @@
  * in Pulumi state, as a secret. See docs/kind.md.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { sharedProvider } from "./perf";
 
 /** Result of running one command. `notFound` is set when the executable is not on PATH. */
 export interface CommandResult {
@@ -302,7 +301,8 @@ export interface KindClusterArgs {
   readonly workers: pulumi.Input<number>;
 }
 
-const kindProvider = sharedProvider(() => new KindProvider());
+/** The provider every KindCluster with the real runner uses: one object, serialized once (components/perf.ts). */
+const kindProvider = new KindProvider();
 
 /** A kind cluster on the machine running Pulumi. `kubeconfig` is a secret output. */
 export class KindCluster extends pulumi.dynamic.Resource {
@@ -312,7 +312,7 @@ export class KindCluster extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: KindClusterArgs, opts?: pulumi.CustomResourceOptions, runner?: CommandRunner) {
     super(
-      runner ? new KindProvider(runner) : kindProvider(),
+      runner ? new KindProvider(runner) : kindProvider,
       name,
       { ...args, kubeconfig: undefined, endpoint: undefined, context: undefined },
       { ...opts, additionalSecretOutputs: ["kubeconfig"] },

@@ -6,7 +6,8 @@
  *   closure, into every resource's `__provider` input) once per provider *object*: it keeps the
  *   result in a WeakMap keyed by the object (`providerCache` in @pulumi/pulumi
  *   `dynamic/index.js`, on by default since 3.0). A provider built per resource pays that
- *   serialization for every resource; a shared one pays it once per run.
+ *   serialization for every resource; a shared one pays it once per run. Hence one module-level
+ *   provider object each in scaffold-file.ts and kind.ts, used unless a test injects a client.
  * - **No debug stacks while resources are built.** For its leak report the SDK wraps every
  *   output's promises in `debuggablePromise` (`runtime/debuggable.js`), which stores
  *   `new Error().stack` on each: a few per output property, dozens per resource. Under ts-node
@@ -14,12 +15,6 @@
  *   by frame, and that was most of the program's evaluation time at 200 tenants. The resource's
  *   own source position is unaffected: `Resource.callsites()` lifts the limit for itself.
  */
-
-/** A lazily built provider, the same object for every caller. */
-export function sharedProvider<P>(make: () => P): () => P {
-  let provider: P | undefined;
-  return () => (provider ??= make());
-}
 
 /**
  * Runs `build` (synchronous resource construction) with `Error.stackTraceLimit` at 0, and

@@ -22,7 +22,6 @@
  * at GitHub Enterprise (the variable GitHub Actions sets).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { sharedProvider } from "./perf";
 
 export interface GitHubResponse {
   readonly status: number;
@@ -271,8 +270,8 @@ export interface ScaffoldFileArgs {
   readonly replaceInitial?: pulumi.Input<boolean>;
 }
 
-/** The provider every ScaffoldFile with the real client uses (see `./dynamic`). */
-const scaffoldFileProvider = sharedProvider(() => new ScaffoldFileProvider());
+/** The provider every ScaffoldFile with the real client uses: one object, serialized once (components/perf.ts). */
+const scaffoldFileProvider = new ScaffoldFileProvider();
 
 /** A file committed to a GitHub repository once, when absent; never re-created or reverted. */
 export class ScaffoldFile extends pulumi.dynamic.Resource {
@@ -280,7 +279,7 @@ export class ScaffoldFile extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ScaffoldFileArgs, opts?: pulumi.CustomResourceOptions, request?: GitHubRequest) {
     super(
-      request ? new ScaffoldFileProvider(request) : scaffoldFileProvider(),
+      request ? new ScaffoldFileProvider(request) : scaffoldFileProvider,
       name,
       { ...args, replaceInitial: args.replaceInitial ?? false, written: undefined, commit: undefined },
       opts,
@@ -349,11 +348,11 @@ export interface BranchExistsArgs {
   readonly timeoutSeconds?: pulumi.Input<number>;
 }
 
-const branchExistsProvider = sharedProvider(() => new BranchExistsProvider());
+const branchExistsProvider = new BranchExistsProvider();
 
 /** A branch that exists: its creation waits for GitHub to fill a generated repository in. */
 export class BranchExists extends pulumi.dynamic.Resource {
   constructor(name: string, args: BranchExistsArgs, opts?: pulumi.CustomResourceOptions, request?: GitHubRequest) {
-    super(request ? new BranchExistsProvider(request) : branchExistsProvider(), name, { ...args, timeoutSeconds: args.timeoutSeconds ?? 300 }, opts, "fleet", "BranchExists");
+    super(request ? new BranchExistsProvider(request) : branchExistsProvider, name, { ...args, timeoutSeconds: args.timeoutSeconds ?? 300 }, opts, "fleet", "BranchExists");
   }
 }
