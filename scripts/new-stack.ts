@@ -16,7 +16,7 @@ import { parseArgs } from "util";
 import { Document, isMap, isScalar, isSeq, Pair, parseDocument, parse as parseYaml, YAMLMap } from "yaml";
 import { CONFIG_KEYS, DEFAULTS } from "../components/config";
 import { REPO_ROOT, runProgram, stackConfigAt } from "./evaluate";
-import { ORDER_FILE, readOrder, stackFiles } from "./stacks";
+import { configOf, ORDER_FILE, readOrder, stackFiles } from "./stacks";
 
 export interface NewStackOptions {
   /** The new stack's name: also its default environment and its kind cluster's name `fleet-<stack>`. */
@@ -319,9 +319,8 @@ export async function newStack(options: NewStackOptions, root = REPO_ROOT): Prom
 
   const placed = addToOrder(root, stack, from);
   // Only the owner of the fleet repository this stack uses holds its tenant template.
-  const fleetOf = (s: string) => stackConfigAt(root, s).config[CONFIG_KEYS.repository] as Obj | undefined;
-  const sameFleet = (a: Obj | undefined, b: Obj | undefined) => String(a?.name ?? DEFAULTS.repositoryName) === String(b?.name ?? DEFAULTS.repositoryName);
-  const templateOwner = owners.length === 1 && sameFleet(fleetOf(owners[0]), fleetOf(stack)) ? owners[0] : undefined;
+  const fleetOf = (s: string) => configOf(root, s)?.repository.name.toLowerCase();
+  const templateOwner = owners.length === 1 && fleetOf(owners[0]) === fleetOf(stack) ? owners[0] : undefined;
   const addedEnvironment = templateOwner !== undefined && addTemplateEnvironment(root, templateOwner, environment);
   const where = placed.after ? `after ${placed.after}` : "first";
   const steps = [

@@ -79,7 +79,7 @@ export function readOrder(root = REPO_ROOT): { stacks: string[]; problems: strin
 }
 
 /** A stack's validated config; undefined when invalid (it fails its own render and preview, with the reasons). */
-function configOf(root: string, stack: string): FleetConfig | undefined {
+export function configOf(root: string, stack: string): FleetConfig | undefined {
   try {
     const { config } = stackConfigAt(root, stack);
     const values = Object.fromEntries(
