@@ -39,7 +39,7 @@ function compose({ config, kubeconfig }: StackConfig) {
     files: [...(repository.create ? [fleetReadme(repository.name)] : []), ...fleetScaffold(environment, repository.path)],
   });
   const flux = new Flux("flux", {
-    provider: cluster.provider,
+    inCluster: cluster.inCluster,
     flux: config.flux,
     url: sshUrl(owner, repository.name, repository.sshHost),
     branch: repository.branch,
@@ -48,7 +48,6 @@ function compose({ config, kubeconfig }: StackConfig) {
     identityPub: fleet.publicKey,
     ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
     syncDependsOn: fleet.ready,
-    ...(cluster.kind ? { deletedWith: cluster.kind } : {}),
   });
 
   // Tenant repositories are generated from the fleet's template. The owning stack always keeps
@@ -71,7 +70,7 @@ function compose({ config, kubeconfig }: StackConfig) {
         tenant,
         owner,
         stack,
-        provider: cluster.provider,
+        inCluster: cluster.inCluster,
         fluxInstance: flux.instance,
         visibility: repository.visibility,
         keyAlgorithm: repository.keyAlgorithm,
@@ -79,7 +78,6 @@ function compose({ config, kubeconfig }: StackConfig) {
         ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files, after: template.ready } } : {}),
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
         sshHost: repository.sshHost,
-        ...(cluster.kind ? { deletedWith: cluster.kind } : {}),
       }),
   );
 

@@ -27,9 +27,21 @@ export function kindClusterIdentifier(cluster: { readonly name: string; readonly
   return `kind/${cluster.name}/${cluster.nodeImage ?? "default-image"}/${cluster.workers}-workers`;
 }
 
+/**
+ * The options every Kubernetes object in the cluster takes: its provider, and on a kind stack
+ * `deletedWith` the KindCluster, so a destroy deletes the cluster and skips each object's own
+ * delete (and the wait for Flux's finalizers): nothing in a deleted cluster outlives it anyway.
+ */
+export interface InCluster {
+  readonly provider: k8s.Provider;
+  readonly deletedWith?: pulumi.Resource;
+}
+
 export class Cluster extends pulumi.ComponentResource {
   /** The only Kubernetes provider resources in this program may use. */
   readonly provider: k8s.Provider;
+  /** What every Kubernetes object in this cluster is registered with. */
+  readonly inCluster: InCluster;
   /** Kubeconfig of the cluster; always a secret. */
   readonly kubeconfig: pulumi.Output<string>;
   /** API server URL (kind clusters only; empty for kubeconfig clusters). */
@@ -87,6 +99,7 @@ export class Cluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    this.inCluster = { provider: this.provider, ...(this.kind ? { deletedWith: this.kind } : {}) };
     this.registerOutputs({ kubeconfig: this.kubeconfig, endpoint: this.endpoint, context: this.context });
   }
 }

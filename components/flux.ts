@@ -5,13 +5,14 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { InCluster } from "./cluster";
 import { FluxConfig } from "./config";
 import { FLUX_NAMESPACE } from "./constants";
 import { FLUX_SYNC_NAME, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, namespace, sshSecret } from "./manifests";
 
 export interface FluxArgs {
-  /** The cluster's provider; Flux is installed through it. */
-  readonly provider: k8s.Provider;
+  /** The cluster's provider and object options (`Cluster.inCluster`); Flux is installed through it. */
+  readonly inCluster: InCluster;
   /** The validated `fleet:flux` config. */
   readonly flux: FluxConfig;
   /** `ssh://` URL of the fleet repository. */
@@ -26,8 +27,6 @@ export interface FluxArgs {
   readonly knownHosts?: string;
   /** What the first sync needs to exist: the deploy key and the scaffold commits. */
   readonly syncDependsOn: pulumi.Input<pulumi.Resource>[];
-  /** The kind cluster this stack made: deleting it deletes everything in it (`deletedWith`). */
-  readonly deletedWith?: pulumi.Resource;
 }
 
 export class Flux extends pulumi.ComponentResource {
@@ -43,7 +42,7 @@ export class Flux extends pulumi.ComponentResource {
 
   constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleet:flux:Flux", name, {}, opts);
-    const k8sOpts = { parent: this, provider: args.provider, ...(args.deletedWith ? { deletedWith: args.deletedWith } : {}) };
+    const k8sOpts = { parent: this, ...args.inCluster };
 
     // With `operator.install: false` the cluster already runs the operator (OperatorHub, a platform
     // add-on), which owns flux-system: neither the namespace nor a Helm release is this stack's.

@@ -7,6 +7,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { InCluster } from "./cluster";
 import { KeyAlgorithm, TenantConfig, Visibility } from "./config";
 import {
   sshSecret,
@@ -23,7 +24,7 @@ import {
   tenantNamespace,
   tenantServiceAccount,
 } from "./manifests";
-import { Repository } from "./repository";
+import { CreateRepositoryArgs, Repository } from "./repository";
 
 export interface TenantArgs {
   /** The validated tenant entry of `fleet:tenants`. */
@@ -32,22 +33,17 @@ export interface TenantArgs {
   readonly owner: string;
   /** The stack (one cluster): titles the deploy key. */
   readonly stack: string;
-  /** The cluster's Kubernetes provider. */
-  readonly provider: k8s.Provider;
+  /** The cluster's Kubernetes provider and object options (`Cluster.inCluster`). */
+  readonly inCluster: InCluster;
   /** The FluxInstance: every Flux object waits for it, and is deleted before it. */
   readonly fluxInstance: pulumi.Resource;
   /** Visibility of a repository this stack creates. */
   readonly visibility: Visibility;
   readonly keyAlgorithm: KeyAlgorithm;
   /** The tenant template a repository this stack creates is generated from. */
-  readonly template?: {
-    readonly owner: string;
-    readonly name: pulumi.Input<string>;
-    readonly branch: string;
+  readonly template?: NonNullable<CreateRepositoryArgs["template"]> & {
     /** Paths a generated repository starts with (`TenantTemplate.files`). */
     readonly files: ReadonlySet<string>;
-    /** What generation waits for (`TenantTemplate.ready`). */
-    readonly after: readonly pulumi.Resource[];
   };
   /** Deploy key generation (`fleet:repository.keyGeneration`). */
   readonly keyGeneration: number;
@@ -55,8 +51,6 @@ export interface TenantArgs {
   readonly knownHosts?: string;
   /** Git host (and port) of the sync URL (`fleet:repository.sshHost`). @default github.com */
   readonly sshHost?: string;
-  /** The kind cluster this stack made: deleting it deletes everything in it (`deletedWith`). */
-  readonly deletedWith?: pulumi.Resource;
 }
 
 export class Tenant extends pulumi.ComponentResource {
@@ -98,7 +92,7 @@ export class Tenant extends pulumi.ComponentResource {
         ...(t.team ? { team: { slug: t.team, permission: "push" as const, configKey: `the team of tenant ${t.name}` } } : {}),
         // A created repository is generated from the fleet's template (the seed's layout and each
         // listed environment's file in one request); this stack adds only a path it lacks.
-        ...(template ? { template: { owner: template.owner, name: template.name, branch: template.branch, after: template.after } } : {}),
+        ...(template ? { template } : {}),
         files,
       },
       { parent: this },
@@ -110,9 +104,7 @@ export class Tenant extends pulumi.ComponentResource {
     // namespaces (deleting one deletes everything in it) and its Kustomization (deleting it prunes
     // the workloads). Removing or renaming the entry then fails at preview. The rest (accounts,
     // bindings, policies, quotas, the Secret, the GitRepository) stays editable.
-    // On a kind stack, a destroy deletes the cluster and skips each object's own delete (and the
-    // wait for Flux's finalizers): nothing in a deleted cluster outlives it anyway.
-    const k8sOpts = { parent: this, provider: args.provider, ...(args.deletedWith ? { deletedWith: args.deletedWith } : {}) };
+    const k8sOpts = { parent: this, ...args.inCluster };
     const holdsData = { ...k8sOpts, protect: !t.offboard };
     const at = (ns: string, object: string) => `${ns}/${object}`;
     const names = tenantNames(t.name);
