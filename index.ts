@@ -2,6 +2,7 @@
  * The fleet program: read and validate stack config, compose the components, export outputs.
  * Exported as a function so Pulumi runs it once per deployment and tests can run it per case.
  */
+import { Existing, existingRepository, lookUpExisting } from "./components/adopt";
 import { Cluster } from "./components/cluster";
 import { loadStackConfig, StackConfig } from "./components/config";
 import { Flux } from "./components/flux";
@@ -14,12 +15,19 @@ import { checkWriteBudget } from "./components/write-budget";
 
 export = async () => {
   const loaded = loadStackConfig();
+  // What this stack would create and already exists is adopted (components/adopt.ts); decided
+  // before anything is registered, so a repository that cannot be adopted stops the preview.
+  const existing = await lookUpExisting(loaded.config);
   // Config is valid here (errors above keep their stacks); building the resources without the
   // SDK's debug stacks takes a fraction of the time (components/perf.ts).
-  return withoutDebugStacks(() => compose(loaded));
+  return withoutDebugStacks(() => compose(loaded, existing));
 };
 
-function compose({ config, kubeconfig }: StackConfig) {
+function compose({ config, kubeconfig }: StackConfig, existing: Existing) {
+  const found = (create: boolean, name: string) => {
+    const repo = create ? existingRepository(existing, name) : undefined;
+    return repo ? { existing: repo } : {};
+  };
   const { stack, environment, owner, repository } = config;
 
   const cluster = new Cluster(stack, { cluster: config.cluster, ...(kubeconfig ? { kubeconfig } : {}) });
@@ -37,6 +45,7 @@ function compose({ config, kubeconfig }: StackConfig) {
     createKey: "fleet:repository.create",
     ...(repository.team ? { team: { slug: repository.team, permission: "maintain" as const, configKey: "fleet:repository.team" } } : {}),
     files: [...(repository.create ? [fleetReadme(repository.name)] : []), ...fleetScaffold(environment, repository.path)],
+    ...found(repository.create, repository.name),
   });
   const flux = new Flux("flux", {
     inCluster: cluster.inCluster,
@@ -61,6 +70,7 @@ function compose({ config, kubeconfig }: StackConfig) {
         visibility: repository.visibility,
         stack,
         environments: repository.templateEnvironments,
+        ...found(repository.create, repository.tenantTemplate),
       })
     : undefined;
 
@@ -78,6 +88,7 @@ function compose({ config, kubeconfig }: StackConfig) {
         ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files, after: template.ready } } : {}),
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
         sshHost: repository.sshHost,
+        ...found(tenant.repository.create, tenant.repository.name),
       }),
   );
 

@@ -6,6 +6,7 @@
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { ExistingRepository } from "./adopt";
 import { KeyAlgorithm, Visibility } from "./config";
 import { RepoFile } from "./manifests";
 import { BranchExists, GitHubRequest, ScaffoldFile } from "./scaffold-file";
@@ -21,12 +22,17 @@ export interface RepositoryArgs extends CreateRepositoryArgs {
   readonly readWrite?: boolean;
   /** Deploy key generation: a new generation is a new key, created before the old one goes. @default 1 */
   readonly keyGeneration?: number;
-  /** A GitHub team granted a permission on the repository, when this stack creates it. */
-  readonly team?: { readonly slug: string; readonly permission: "push" | "maintain"; readonly configKey: string };
+  /**
+   * A GitHub team granted a permission on the repository, when this stack creates it. `retain`
+   * keeps the grant on GitHub when it leaves the program (an offboarded tenant's kept repository).
+   */
+  readonly team?: { readonly slug: string; readonly permission: "push" | "maintain"; readonly configKey: string; readonly retain?: boolean };
   /** The config key that makes this stack create the repository, for error messages. */
   readonly createKey: string;
   /** Files committed once to `branch` when absent; later edits, moves and deletions stand. */
   readonly files?: readonly RepoFile[];
+  /** Paths a repository generated from `template` starts with: their scaffold files find them there and write nothing. */
+  readonly templateFiles?: ReadonlySet<string>;
 }
 
 /** `tls.PrivateKey` arguments per algorithm; never the provider's P-224 ECDSA default. */
@@ -88,6 +94,7 @@ function grantTeam(
   owner: string,
   team: NonNullable<RepositoryArgs["team"]>,
   repository: github.Repository,
+  importId: string | undefined,
 ): github.TeamRepository {
   const found = pulumi.output(
     github.getTeam({ slug: team.slug, summaryOnly: true }, { parent }).catch((e: Error) => {
@@ -100,7 +107,8 @@ function grantTeam(
   return new github.TeamRepository(
     `${name}-team`,
     { teamId: found.id, repository: repository.name, permission: team.permission },
-    { parent },
+    // A grant that exists is imported (components/adopt.ts); its permission is then set as configured.
+    { parent, ...(importId ? { import: importId } : {}), ...(team.retain ? { retainOnDelete: true } : {}) },
   );
 }
 
@@ -125,7 +133,23 @@ export interface CreateRepositoryArgs {
   readonly isTemplate?: boolean;
   /** GitHub client for scaffold files; tests inject a fake. @default `fetch` with GITHUB_TOKEN */
   readonly githubRequest?: GitHubRequest;
+  /** The repository as found on GitHub, when it exists already: it is imported, not created (components/adopt.ts). */
+  readonly existing?: ExistingRepository;
 }
+
+/**
+ * Inputs a repository that exists keeps as it is: this program sets them only when it creates one.
+ * Without this, importing a hand-made repository would be followed by an update to this program's
+ * values (and to the provider's defaults for what it leaves unset: merge settings), and `template`
+ * and `autoInit`, which only creation reads, would show as changes. Ignored on every repository
+ * that exists, this stack's own included, so a visibility change in config never flips a live
+ * repository (adopt.ts warns about the difference instead).
+ */
+export const CREATION_ONLY: readonly string[] = [
+  "description", "visibility", "hasIssues", "deleteBranchOnMerge", "template", "autoInit",
+  "allowAutoMerge", "allowMergeCommit", "allowRebaseMerge", "allowSquashMerge",
+  "mergeCommitMessage", "mergeCommitTitle", "squashMergeCommitMessage", "squashMergeCommitTitle",
+];
 
 /**
  * Creates a repository and makes `branch` its default branch. Destroy leaves the repository in
@@ -149,12 +173,26 @@ export function createRepository(parent: pulumi.Resource, name: string, args: Cr
     },
     // The order through dependsOn, not through the template's name: a name that waits on new
     // template files would be unknown in the preview, and `template` is a creation-only input.
-    { parent, retainOnDelete: true, ...(args.template?.after ? { dependsOn: [...args.template.after] } : {}) },
+    {
+      parent,
+      retainOnDelete: true,
+      ...(args.template?.after ? { dependsOn: [...args.template.after] } : {}),
+      ...(args.existing ? { import: args.existing.importId, ignoreChanges: [...CREATION_ONLY] } : {}),
+    },
   );
   // GitHub fills a generated repository in asynchronously and the provider does not wait
-  // (resource_github_repository.go, Create): wait until the template's branch is there.
+  // (resource_github_repository.go, Create): wait until the template's branch is there. A
+  // repository that exists was not generated here: it is on the configured branch (adopt.ts
+  // checked), which the wait then finds at once; the branch it waited for at creation stands.
   const generated = args.template
-    ? [new BranchExists(`${name}-generated`, { owner: args.owner, repository: repository.name, branch: args.template.branch }, { parent }, args.githubRequest)]
+    ? [
+        new BranchExists(
+          `${name}-generated`,
+          { owner: args.owner, repository: repository.name, branch: args.existing ? args.branch : args.template.branch },
+          { parent, ...(args.existing ? { ignoreChanges: ["branch"] } : {}) },
+          args.githubRequest,
+        ),
+      ]
     : [];
   // autoInit commits to the owner's default branch for new repositories, which need not be
   // `main`: rename whatever it is to the configured branch and wait until GitHub reports the
@@ -246,7 +284,7 @@ export class Repository extends pulumi.ComponentResource {
       this.htmlUrl = this.repository.htmlUrl;
       const team = args.team;
       if (team) {
-        this.team = grantTeam(this, name, args.owner, team, this.repository);
+        this.team = grantTeam(this, name, args.owner, team, this.repository, args.existing?.teamGrants.get(team.slug));
         teamAccess = this.team.id.apply(() => `${team.slug} (${team.permission})`);
       }
     } else {
@@ -276,15 +314,20 @@ export class Repository extends pulumi.ComponentResource {
         branch: args.branch,
         stack: args.stack,
         files: args.files ?? [],
-        // autoInit wrote a README.md: replace that first one (a generated repository has the template's).
-        replaceInitialReadme: args.create && args.template === undefined,
+        // autoInit wrote a README.md: replace that first one (a generated repository has the
+        // template's; an adopted one keeps whatever it has).
+        replaceInitialReadme: args.create && args.template === undefined && args.existing === undefined,
         after: branchReady,
         ...(args.githubRequest ? { githubRequest: args.githubRequest } : {}),
       }),
     );
     this.teamAccess = teamAccess;
     this.ready = [this.deployKey, ...this.files.slice(-1)];
-    this.contentWrites = { repository: (args.create ? 1 : 0) + this.files.length, key: 1 };
+    // A file a generated repository starts with is found there, not written. The count is of
+    // creation, and stays the same once the repository exists (it is exported, and compared).
+    const generated = args.create && args.template !== undefined ? (args.templateFiles ?? new Set<string>()) : new Set<string>();
+    const writes = (args.files ?? []).filter((f) => !generated.has(f.path)).length;
+    this.contentWrites = { repository: (args.create ? 1 : 0) + writes, key: 1 };
     this.registerOutputs({ repositoryName: this.repositoryName, fingerprint: this.fingerprint });
   }
 }

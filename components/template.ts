@@ -5,6 +5,7 @@
  * request instead of one commit per file. Other stacks look it up, loudly.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { ExistingRepository } from "./adopt";
 import { Visibility } from "./config";
 import { TENANT_TEMPLATE_BRANCH, tenantTemplateLayout } from "./manifests";
 import { commitFiles, createRepository, lookUpRepository } from "./repository";
@@ -20,6 +21,8 @@ export interface TenantTemplateArgs {
   readonly stack: string;
   /** Environments whose `flux/<environment>/kustomization.yaml` the template holds (created only). */
   readonly environments: readonly string[];
+  /** The template as found on GitHub, when this stack would create it and it exists (adopt.ts). */
+  readonly existing?: ExistingRepository;
 }
 
 export class TenantTemplate extends pulumi.ComponentResource {
@@ -47,6 +50,7 @@ export class TenantTemplate extends pulumi.ComponentResource {
         visibility: args.visibility,
         branch: TENANT_TEMPLATE_BRANCH,
         isTemplate: true,
+        ...(args.existing ? { existing: args.existing } : {}),
       });
       const layout = tenantTemplateLayout(args.environments);
       this.files = new Set(layout.map((f) => f.path));

@@ -24,6 +24,7 @@ import {
   tenantNamespace,
   tenantServiceAccount,
 } from "./manifests";
+import { ExistingRepository } from "./adopt";
 import { CreateRepositoryArgs, Repository } from "./repository";
 
 export interface TenantArgs {
@@ -45,6 +46,8 @@ export interface TenantArgs {
     /** Paths a generated repository starts with (`TenantTemplate.files`). */
     readonly files: ReadonlySet<string>;
   };
+  /** The tenant's repository as found on GitHub, when this stack would create it and it exists (adopt.ts). */
+  readonly existing?: ExistingRepository;
   /** Deploy key generation (`fleet:repository.keyGeneration`). */
   readonly keyGeneration: number;
   /** known_hosts override (GitHub Enterprise). @default GitHub's published keys */
@@ -69,9 +72,11 @@ export class Tenant extends pulumi.ComponentResource {
     this.tenantName = t.name;
     this.namespaces = t.namespaces;
     const template = t.repository.create ? args.template : undefined;
-    // The environment's file, unless the template already gives it to a generated repository.
-    const environmentFile = tenantEnvironmentFile(t.path);
-    const files = t.scaffold && !template?.files.has(environmentFile.path) ? [environmentFile] : [];
+    // The environment's file, written when absent. A repository generated from the template
+    // starts with it when the template lists the environment (then it is only read, not written);
+    // an adopted one may lack it. Listed either way, so adopting a repository and creating one
+    // register the same resources.
+    const files = t.scaffold ? [tenantEnvironmentFile(t.path)] : [];
 
     this.repository = new Repository(
       `${name}-repository`,
@@ -89,10 +94,12 @@ export class Tenant extends pulumi.ComponentResource {
         createKey: `the repository.create of tenant ${t.name}`,
         // Only the stack that creates the repository grants the team; a tenant's team never gets
         // the fleet repository or another tenant's.
-        ...(t.team ? { team: { slug: t.team, permission: "push" as const, configKey: `the team of tenant ${t.name}` } } : {}),
+        // An offboarded tenant's repository is kept, and so is its team's access to it.
+        ...(t.team ? { team: { slug: t.team, permission: "push" as const, configKey: `the team of tenant ${t.name}`, retain: t.offboard } } : {}),
         // A created repository is generated from the fleet's template (the seed's layout and each
         // listed environment's file in one request); this stack adds only a path it lacks.
-        ...(template ? { template } : {}),
+        ...(template ? { template, templateFiles: template.files } : {}),
+        ...(args.existing ? { existing: args.existing } : {}),
         files,
       },
       { parent: this },

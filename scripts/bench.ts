@@ -15,7 +15,7 @@
 import { execFileSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { runProgram } from "./evaluate";
-import { countWrites, filesAfter, GITHUB_LIMITS, writeTime } from "./github-model";
+import { countWrites, filesAfter, generatedFiles, GITHUB_LIMITS, writeTime } from "./github-model";
 
 const SIZES = [50, 200];
 const RUNS = 3;
@@ -67,7 +67,7 @@ async function githubModel(): Promise<void> {
   for (const n of GITHUB_SIZES) {
     const owning = await run(n, true);
     // The lookup stack runs after the owning stack: what that one made is on GitHub.
-    for (const [label, resources, present] of [["owning", owning, new Set<string>()], ["lookup", await run(n, false), filesAfter(owning)]] as const) {
+    for (const [label, resources, present] of [["owning", owning, generatedFiles(owning)], ["lookup", await run(n, false), filesAfter(owning)]] as const) {
       const writes = countWrites(resources, present);
       const base = countWrites(await run(0, label === "owning"), present);
       const time = writeTime(writes);

@@ -37,6 +37,8 @@ export interface Registered {
   /** The URN whose deletion deletes this resource with it (`deletedWith`), if any. */
   readonly deletedWith?: string;
   readonly ignoreChanges: readonly string[];
+  /** The `import` ID, "" when the resource is created, not imported. */
+  readonly importId: string;
 }
 
 export interface RunResult {
@@ -76,6 +78,13 @@ export interface RunOptions {
   readonly preview?: boolean;
   /** The outputs of the stack's last update, which it reads (`pulumi:pulumi:readStackOutputs`). @default none */
   readonly previousOutputs?: Readonly<Record<string, unknown>>;
+  /**
+   * Which repositories exist on GitHub (by name), as `getRepository` answers.
+   * @default every repository but those this stack's config creates: a first `up`
+   */
+  readonly exists?: (name: string) => boolean;
+  /** Repositories each team (by slug) has a grant on, as `getTeam` lists them. @default none */
+  readonly teamRepositories?: Readonly<Record<string, readonly string[]>>;
 }
 
 const SECRET_SIG = rpc.specialSecretSig;
@@ -144,22 +153,54 @@ function mockState(type: string, name: string, inputs: Record<string, any>): Rec
   }
 }
 
-function defaultCall(token: string, inputs: Record<string, any>): Record<string, any> {
+/**
+ * What the GitHub provider answers for a repository that is missing: not an error, every property
+ * empty or zero (terraform-provider-github v6.13.0, data_source_github_repository.go:
+ * `d.SetId("")`; the rig's double answers the same).
+ */
+export const MISSING_REPOSITORY = Object.freeze({ id: "", name: "", fullName: "", htmlUrl: "", sshCloneUrl: "", defaultBranch: "", visibility: "", archived: false });
+
+function defaultCall(token: string, inputs: Record<string, any>, world: { exists: (name: string) => boolean; teams: Readonly<Record<string, readonly string[]>> }): Record<string, any> {
   if (token === "github:index/getRepository:getRepository") {
     const name = inputs.name ?? String(inputs.fullName ?? "").split("/").pop();
+    if (!world.exists(name)) return { ...MISSING_REPOSITORY };
+    const fullName = inputs.fullName ?? `mock-owner/${name}`;
     return {
+      id: name,
       name,
-      fullName: inputs.fullName ?? `mock-owner/${name}`,
-      htmlUrl: `https://github.com/mock-owner/${name}`,
-      sshCloneUrl: `git@github.com:mock-owner/${name}.git`,
+      fullName,
+      htmlUrl: `https://github.com/${fullName}`,
+      sshCloneUrl: `git@github.com:${fullName}.git`,
       defaultBranch: "main",
+      visibility: "private",
+      archived: false,
     };
   }
   if (token === "github:index/getTeam:getTeam") {
     // A team that exists; the provider rejects the invoke on 404 (data_source_github_team.go).
-    return { id: `team-${inputs.slug}`, nodeId: `T_${inputs.slug}`, slug: inputs.slug, name: inputs.slug };
+    // GitHub's id is numeric; this one names the slug, so tests can read a grant's team.
+    const id = `team-${inputs.slug}`;
+    const repos = inputs.summaryOnly ? [] : [...(world.teams[inputs.slug] ?? [])];
+    return {
+      id, nodeId: `T_${inputs.slug}`, slug: inputs.slug, name: inputs.slug,
+      repositories: repos,
+      repositoriesDetaileds: repos.map((r, i) => ({ repoId: i + 1, repoName: r, roleName: "push" })),
+    };
   }
   return inputs;
+}
+
+/** The repositories the config just set makes the stack create (none when it does not load). */
+function createdByConfig(): Set<string> {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { loadStackConfig } = require(path.join(REPO_ROOT, "components", "config")) as typeof import("../components/config");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { wantedRepositories } = require(path.join(REPO_ROOT, "components", "adopt")) as typeof import("../components/adopt");
+    return new Set(wantedRepositories(loadStackConfig().config).map((w) => w.name));
+  } catch {
+    return new Set();
+  }
 }
 
 /** Encodes config values the way the Pulumi CLI hands them to a program: strings, objects as JSON. */
@@ -214,7 +255,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
         // The stack reading its own last outputs (components/write-budget.ts); the engine answers
         // `{ name, outputs, secretOutputNames }`, with no outputs before a first update.
         if (args.token === "pulumi:pulumi:readStackOutputs") return { name: args.inputs.name, outputs: options.previousOutputs ?? {}, secretOutputNames: [] };
-        return defaultCall(args.token, args.inputs);
+        return defaultCall(args.token, args.inputs, world);
       },
     },
     "fleet",
@@ -223,6 +264,8 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     "organization", // the local file backend's organization
   );
   pulumi.runtime.setAllConfig(encodeConfig(options.config), [...(options.secretKeys ?? [])]);
+  const created = options.exists ? undefined : createdByConfig();
+  const world = { exists: options.exists ?? ((name: string) => !created!.has(name)), teams: options.teamRepositories ?? {} };
 
   // Wrap the mock monitor to keep what MockResourceArgs leaves out (dependencies, parent, options).
   const monitor = pulumi.runtime.getMonitor() as any;
@@ -248,6 +291,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
           retainOnDelete: req.getRetainondelete() ?? false,
           deletedWith: req.getDeletedwith() || undefined,
           ignoreChanges: req.getIgnorechangesList(),
+          importId: req.getImportid() ?? "",
         });
       }
       callback(err, res);

@@ -44,13 +44,14 @@ const fileKey = (repository: unknown, path: unknown) => `${String(repository)}:$
 export function writesOf(r: Registered, present: ReadonlySet<string> = new Set()): Writes {
   switch (r.type) {
     case REPOSITORY:
-      return { content: 1, other: 2 };
+      // An imported repository is read, not created (components/adopt.ts).
+      return r.importId ? { content: 0, other: 0 } : { content: 1, other: 2 };
     case SCAFFOLD_FILE:
       return { content: present.has(fileKey(r.inputs.repository, r.inputs.path)) ? 0 : 1, other: 0 };
     case "github:index/repositoryDeployKey:RepositoryDeployKey":
       return { content: 1, other: 0 };
     case "github:index/teamRepository:TeamRepository":
-      return { content: 0, other: 1 };
+      return { content: 0, other: r.importId ? 0 : 1 };
     case "github:index/branchDefault:BranchDefault":
       return { content: 0, other: r.inputs.branch === INITIAL_BRANCH ? 0 : 1 };
     default:
@@ -68,8 +69,18 @@ export function countWrites(resources: readonly Registered[], present: ReadonlyS
  */
 export function filesAfter(resources: readonly Registered[]): Set<string> {
   const files = resources.filter((r) => r.type === SCAFFOLD_FILE);
-  const present = new Set(files.map((f) => fileKey(f.inputs.repository, f.inputs.path)));
-  for (const repository of resources.filter((r) => r.type === REPOSITORY && r.inputs.template)) {
+  return new Set([...files.map((f) => fileKey(f.inputs.repository, f.inputs.path)), ...generatedFiles(resources)]);
+}
+
+/**
+ * The files each repository a run generates from a template starts with (`repository:path`):
+ * the template's scaffold files. A generated repository's own scaffold file for one of them
+ * finds it there and writes nothing.
+ */
+export function generatedFiles(resources: readonly Registered[]): Set<string> {
+  const files = resources.filter((r) => r.type === SCAFFOLD_FILE);
+  const present = new Set<string>();
+  for (const repository of resources.filter((r) => r.type === REPOSITORY && r.inputs.template && !r.importId)) {
     for (const f of files.filter((f) => f.inputs.repository === repository.inputs.template.repository)) present.add(fileKey(repository.inputs.name, f.inputs.path));
   }
   return present;

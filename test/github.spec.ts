@@ -3,7 +3,7 @@
  * team access from the owning stack only, and deploy-key rotation without downtime.
  */
 import { strict as assert } from "assert";
-import { countWrites, filesAfter, writeSeconds } from "../scripts/github-model";
+import { countWrites, filesAfter, generatedFiles, writeSeconds } from "../scripts/github-model";
 import { one, Registered, RunResult, runProgram, stackConfig } from "./harness";
 
 const G = {
@@ -23,13 +23,9 @@ const GET_TEAM = "github:index/getTeam:getTeam";
  * (terraform-provider-github v6.13.0, data_source_github_repository.go clears the id on 404 and
  * sets no field; the bridge then resolves the invoke to `{}`).
  */
+/** A GitHub where `names` are missing and every other repository exists. */
 function missing(...names: string[]) {
-  return {
-    [GET_REPOSITORY]: (inputs: Record<string, any>) => {
-      const name = String(inputs.fullName).split("/")[1];
-      return names.includes(name) ? {} : { id: inputs.fullName, name, fullName: inputs.fullName, htmlUrl: `https://github.com/${inputs.fullName}` };
-    },
-  };
+  return (name: string) => !names.includes(name);
 }
 
 function underComponent(result: RunResult, componentName: string): Registered[] {
@@ -39,19 +35,19 @@ function underComponent(result: RunResult, componentName: string): Registered[] 
 
 describe("GitHub: lookups fail loudly", () => {
   it("a missing fleet repository (an empty lookup result) fails, naming the repository, the owner and the fix", async () => {
-    const result = await runProgram({ stack: "production", config: stackConfig("production"), calls: missing("flux-fleet") });
+    const result = await runProgram({ stack: "production", config: stackConfig("production"), exists: missing("flux-fleet") });
     assert.ok(result.error, "the run must fail");
     assert.match(result.error.message, /GitHub repository acme-org\/flux-fleet does not exist, or GITHUB_TOKEN cannot see it \(owner acme-org, repository flux-fleet\)/);
     assert.match(result.error.message, /run the stack that owns it \(fleet:repository\.create: true\) first, or set fleet:repository\.create: true in this stack/);
   });
 
   it("nothing is attempted on a missing repository: no deploy key, no file", async () => {
-    const result = await runProgram({ stack: "production", config: stackConfig("production"), calls: missing("flux-fleet") });
+    const result = await runProgram({ stack: "production", config: stackConfig("production"), exists: missing("flux-fleet") });
     assert.deepEqual(underComponent(result, "fleet").filter((r) => r.type === G.deployKey || r.type === G.file).map((r) => r.name), []);
   });
 
   it("a missing tenant repository names the tenant's key", async () => {
-    const result = await runProgram({ stack: "production", config: stackConfig("production"), calls: missing("analytics-gitops") });
+    const result = await runProgram({ stack: "production", config: stackConfig("production"), exists: missing("analytics-gitops") });
     assert.ok(result.error, "the run must fail");
     assert.match(result.error.message, /acme-org\/analytics-gitops does not exist.*the repository\.create of tenant analytics/);
     assert.deepEqual(underComponent(result, "analytics-repository").filter((r) => r.type === G.deployKey || r.type === G.file), []);
@@ -67,7 +63,7 @@ describe("GitHub: lookups fail loudly", () => {
   });
 
   it("existing repositories are looked up by their full name", async () => {
-    const result = await runProgram({ stack: "production", config: stackConfig("production"), calls: missing() });
+    const result = await runProgram({ stack: "production", config: stackConfig("production"), exists: missing() });
     assert.equal(result.error, undefined, result.error?.message);
     const looked = result.calls.filter((c) => c.token === GET_REPOSITORY).map((c) => c.inputs.fullName).sort();
     assert.deepEqual(looked, ["acme-org/analytics-gitops", "acme-org/flux-fleet", "acme-org/payments-deploy", "acme-org/shop-deploy"]);
@@ -186,7 +182,8 @@ describe("GitHub: write budget per tenant", () => {
   }
 
   it("one added tenant costs the owning stack 2 content-creating requests: its repository, generated with flux/<env>, and its key", async () => {
-    const { writes, registered } = await addedWrites(await owning(tenants), await owning(added));
+    const after = await owning(added);
+    const { writes, registered } = await addedWrites(await owning(tenants), after, generatedFiles(after.resources));
     assert.deepEqual(writes, { content: 2, other: 3 }, `generate + deploy key; two settings PATCHes and the team grant: ${registered.map((r) => `${r.type}::${r.name}`).join(", ")}`);
   });
 

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { parse as parseYaml } from "yaml";
 import { GITHUB_KNOWN_HOSTS } from "../components/manifests";
+import { countWrites, generatedFiles } from "../scripts/github-model";
 import { isSecretPath, one, providerUrn, Registered, RunResult, runProgram, stackConfig } from "./harness";
 import { kubernetesObjects, validateObject } from "./schemas";
 
@@ -321,7 +322,11 @@ describe("Tenants: repositories and deploy keys", () => {
     assert.match(template[0].inputs.content, /flux\/<env>\/.*\n.*kustomize\/.*\n.*helm\//s);
     assert.deepEqual(parseYaml(template[4].inputs.content), { apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: [] });
     assert.equal(one(result, K.repository, "tenant-template").inputs.isTemplate, true);
-    assert.deepEqual(of(result, "shop", K.file), [], "generated from the template, which holds flux/staging");
+    // Generated from the template, which holds flux/staging: the tenant's file is registered (an
+    // adopted repository may lack it) but finds it there and writes nothing.
+    assert.deepEqual(of(result, "shop", K.file).map((f) => f.inputs.path), ["flux/staging/kustomization.yaml"]);
+    assert.ok(generatedFiles(result.resources).has("shop-deploy:flux/staging/kustomization.yaml"));
+    assert.equal(countWrites(of(result, "shop", K.file), generatedFiles(result.resources)).content, 0, "no commit");
   });
 
   it("a created repository whose path the template lacks gets that one file, committed after the generated branch", async () => {
@@ -397,7 +402,7 @@ describe("Tenants: repositories and deploy keys", () => {
       deployKeyFingerprint: "SHA256:mock-payments-repository-deploy-key",
       team: "",
     });
-    assert.equal(outputs.analytics.repository, "https://github.com/mock-owner/analytics-gitops");
+    assert.equal(outputs.analytics.repository, "https://github.com/acme-org/analytics-gitops", "the lookup's htmlUrl");
   });
 });
 
@@ -446,6 +451,7 @@ describe("Tenants: stable identity", () => {
       "shop-repository",
       "shop-repository-default-branch",
       "shop-repository-generated",
+      "shop-repository/flux/staging/kustomization.yaml",
       "shop-repository-deploy-key",
       "shop-repository-deploy-key",
       "shop-repository",

@@ -6,7 +6,7 @@
 import { strict as assert } from "assert";
 import { newWrites, waveWarning } from "../components/write-budget";
 import { runProgram } from "./harness";
-import { countWrites } from "../scripts/github-model";
+import { countWrites, generatedFiles } from "../scripts/github-model";
 
 const tenants = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ name: `team-${String(from + i).padStart(3, "0")}` }));
 const owning = (list: unknown[]) => ({ "github:owner": "acme-org", "fleet:repository": { create: true }, "fleet:tenants": list });
@@ -28,7 +28,7 @@ describe("GitHub write budget: warned in the preview", () => {
       "fleet", "fleet/key-gen1", "tenant-template", "tenant:legacy", "tenant:legacy/key-gen1",
       "tenant:team-000", "tenant:team-000/key-gen1", "tenant:team-001", "tenant:team-001/key-gen1", "tenant:team-002", "tenant:team-002/key-gen1",
     ]);
-    assert.equal(Object.values(exported).reduce((a, b) => a + b, 0), countWrites(result.resources).content);
+    assert.equal(Object.values(exported).reduce((a, b) => a + b, 0), countWrites(result.resources, generatedFiles(result.resources)).content);
     assert.deepEqual([exported["tenant:team-000"], exported["tenant:legacy"]], [1, 1], "generated: the repository; existing: flux/<env>");
   });
 
