@@ -146,9 +146,16 @@ export interface CreateRepositoryArgs {
  * repository (adopt.ts warns about the difference instead).
  */
 export const CREATION_ONLY: readonly string[] = [
+  // What this program sets when it creates a repository.
   "description", "visibility", "hasIssues", "deleteBranchOnMerge", "template", "autoInit",
+  // What it leaves to the provider's defaults (TF `Default:`), which would be set on every update.
   "allowAutoMerge", "allowMergeCommit", "allowRebaseMerge", "allowSquashMerge",
   "mergeCommitMessage", "mergeCommitTitle", "squashMergeCommitMessage", "squashMergeCommitTitle",
+  // What the import reads and the program leaves unset, which the diff would clear: the real tier
+  // (test/real/fleet.spec.ts, 5c) showed `update [diff: -hasDownloads,hasProjects,hasWiki]` after
+  // importing a hand-made repository, before these were listed.
+  "hasDiscussions", "hasDownloads", "hasProjects", "hasWiki", "homepageUrl", "allowUpdateBranch",
+  "gitignoreTemplate", "licenseTemplate", "pages", "topics",
 ];
 
 /**

@@ -23,6 +23,7 @@ interface TenantEntry {
   team?: string;
   quota?: Record<string, string>;
   offboard?: boolean;
+  repository?: { name: string };
 }
 
 const TEAM_A: TenantEntry = { name: "team-a", team: "team-a-devs" };
@@ -483,6 +484,51 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.equal(repo.json.archived, false);
     const keys = await github(rig, "GET", `repos/${rig.owner}/payments-deploy/keys`);
     assert.deepEqual(keys.json, []);
+    // So is its team's access: the grant was retained once the tenant was marked offboard.
+    const grant = await github(rig, "GET", `orgs/${rig.owner}/teams/payments-devs/repos/${rig.owner}/payments-deploy`);
+    assert.equal(grant.status, 204, "the offboarded tenant's team keeps its repository");
+  });
+
+  it("5c. adopt: re-onboarding the offboarded tenant and onboarding a hand-made repository import them (preview says so), keep their settings, add only a key and the missing file, and a second preview is clean", async function () {
+    // A repository a team made by hand, with settings of its own.
+    const made = await github(rig, "POST", `orgs/${rig.owner}/repos`, { name: "legacy-deploy", description: "made by hand", auto_init: true, has_issues: false, allow_merge_commit: false, visibility: "private" });
+    assert.equal(made.status, 201, JSON.stringify(made.json));
+    const logged = async () => {
+      const answer = await fetch(`${rig.githubUrl}/_rig/log`, { headers: { authorization: `Bearer ${rig.githubToken}` } });
+      return (await answer.text()).trim().split("\n").map((l) => JSON.parse(l) as { method: string; path: string; status: number });
+    };
+    const since = (await logged()).length;
+    const LEGACY: TenantEntry = { name: "legacy", repository: { name: "legacy-deploy" } };
+    stack.setConfig(stackConfig(rig, [TEAM_A, PAYMENTS, LEGACY]));
+
+    // The preview plans imports where a create would have met 422 "name already exists".
+    const preview = stack.must(["preview"]);
+    const plan = preview.stdout;
+    for (const [type, name] of [["github:index:Repository", "payments-repository"], ["github:index:TeamRepository", "payments-repository-team"], ["github:index:Repository", "legacy-repository"]]) {
+      assert.match(plan, new RegExp(`=\\s+${type.replace(/[/.]/g, "\\$&")}\\s+${name}\\s+import`), `${name} imported:\n${plan}`);
+    }
+    assert.doesNotMatch(plan, /[+~]\s+github:index:(Repository|TeamRepository)\s/, `no repository or grant created or updated:\n${plan}`);
+
+    stack.must(["up", "--yes", "--skip-preview"]);
+    const writes = (await logged()).slice(since).filter((e) => e.method !== "GET" && e.status < 300 && !e.path.startsWith("/_rig/")).map((e) => `${e.method} ${e.path}`);
+    const shown = `\n${writes.join("\n")}`;
+    assert.deepEqual(writes.filter((w) => /^(POST|PATCH|DELETE) \/(orgs\/[^/]+\/repos|repos\/[^/]+\/[^/]+)$/.test(w) || w.includes("/generate")), [], `no repository created, generated or edited:${shown}`);
+    assert.deepEqual(writes.filter((w) => w.includes("/teams/")), [], `the retained grant is imported, not granted again:${shown}`);
+    assert.deepEqual(writes.filter((w) => w.includes("/legacy-deploy/")).sort(), [`POST /repos/${rig.owner}/legacy-deploy/keys`, `PUT /repos/${rig.owner}/legacy-deploy/contents/flux/${ENVIRONMENT}/kustomization.yaml`].sort(), `the adopted repository gets a key and its missing file only:${shown}`);
+
+    const legacy = await github(rig, "GET", `repos/${rig.owner}/legacy-deploy`);
+    assert.deepEqual([legacy.json.description, legacy.json.has_issues, legacy.json.allow_merge_commit, legacy.json.default_branch], ["made by hand", false, false, "main"], "its settings are its own");
+    const readme = await github(rig, "GET", `repos/${rig.owner}/legacy-deploy/contents/README.md`);
+    assert.equal(Buffer.from(readme.json.content, "base64").toString(), "# legacy-deploy\n\nmade by hand\n", "its README is kept");
+    for (const repo of ["legacy-deploy", "payments-deploy"]) {
+      const keys = await github(rig, "GET", `repos/${rig.owner}/${repo}/keys`);
+      assert.deepEqual(keys.json.map((k: any) => k.title), [`flux-${STACK}`], `${repo}: this cluster's new key`);
+    }
+    // The adopted repository syncs: the new key opens it and the committed file builds.
+    await eventually("legacy Kustomization Ready", 120_000, () => (ready(getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "legacy", "legacy"))?.status === "True" ? true : undefined));
+    // An import on a resource already in state is an ordinary diff (pulumi v3.274.1,
+    // step_generator.go): the imports the program keeps on these repositories change nothing now.
+    stack.must(["preview", "--expect-no-changes"]);
   });
 
   it("6. destroy finishes and leaves what docs/ says: repositories kept unarchived, keys revoked, tenants and Flux objects gone", async function () {
@@ -493,7 +539,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.equal(getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system"), undefined);
     // flux-system belongs to the pre-installed operator (operator.install: false): kept.
     assert.ok(getObject(rig, "namespace", "flux-system"));
-    for (const repo of ["flux-fleet", "flux-fleet-tenant-template", "team-a-deploy", "payments-deploy"]) {
+    for (const repo of ["flux-fleet", "flux-fleet-tenant-template", "team-a-deploy", "payments-deploy", "legacy-deploy"]) {
       const r = await github(rig, "GET", `repos/${rig.owner}/${repo}`);
       assert.equal(r.status, 200, `${repo} kept`);
       assert.equal(r.json.archived, false, `${repo} unarchived`);
