@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # `pulumi up` of one stack (default: staging). State goes to a local file backend under
 # ~/.pulumi-fleet unless PULUMI_BACKEND_URL names another (s3://, azblob://, gs://, https://api.pulumi.com).
-# Extra arguments go to `pulumi up` (e.g. --yes, --diff).
+# Extra arguments go to `pulumi up` (e.g. --yes, --diff). With --refresh among them, or as
+# `scripts/up.sh --refresh-only <stack> [args]` (npm run refresh), scripts/refresh-guard.ts first
+# checks that GITHUB_TOKEN sees every repository in the stack's state: a refresh would read a 404
+# as "deleted" and drop them from state for good.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+refresh_only=false
+if [ "${1:-}" = "--refresh-only" ]; then refresh_only=true; shift; fi
 stack="${1:-staging}"
 shift || true
 
@@ -21,4 +26,13 @@ fi
 
 echo "backend: $PULUMI_BACKEND_URL, stack: $stack" >&2
 pulumi stack select --create "$stack"
-pulumi up --stack "$stack" "$@"
+guard=$refresh_only
+for arg in "$@"; do case "$arg" in --refresh|--refresh=true) guard=true ;; esac; done
+if $guard; then
+  node -r ts-node/register scripts/refresh-guard.ts "$stack"
+fi
+if $refresh_only; then
+  pulumi refresh --stack "$stack" "$@"
+else
+  pulumi up --stack "$stack" "$@"
+fi

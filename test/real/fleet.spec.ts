@@ -12,6 +12,7 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as path from "path";
 import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, run, Stack } from "./rig";
 
 const STACK = "rig";
@@ -280,6 +281,27 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     } finally {
       boot.remove();
     }
+  });
+
+  it("1h. the refresh guard sees every repository in the real state, and stops on one GitHub answers 404 or a token it refuses", function () {
+    const state = path.join(path.dirname(stack.configFile), "state.json");
+    fs.writeFileSync(state, stack.must(["stack", "export"]).stdout);
+    const guard = (file: string, env: Record<string, string> = {}) => run(rig, "npm", ["run", "--silent", "refresh-guard", "--", STACK, "--state", file], { env });
+    const seen = guard(state);
+    assert.equal(seen.code, 0, seen.stdout + seen.stderr);
+    assert.match(seen.stdout, /GITHUB_TOKEN sees all 4 repositories of stack rig/, "flux-fleet, the template, team-a-deploy, payments-deploy");
+    const refused = guard(state, { GITHUB_TOKEN: "not-a-token" });
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /do not refresh stack rig[^]*flux-fleet: GitHub answers 401/);
+    // A repository the token cannot see: GitHub answers 404, as for one that is gone.
+    const doc = JSON.parse(fs.readFileSync(state, "utf8"));
+    doc.deployment.resources.push({ type: "github:index/repositoryDeployKey:RepositoryDeployKey", urn: "urn:pulumi:rig::fleet::x", outputs: { repository: "hidden-deploy" } });
+    const hidden = path.join(path.dirname(stack.configFile), "hidden.json");
+    fs.writeFileSync(hidden, JSON.stringify(doc));
+    const unseen = guard(hidden);
+    assert.equal(unseen.code, 1, unseen.stdout + unseen.stderr);
+    assert.match(unseen.stderr, new RegExp(`${rig.owner}/hidden-deploy: GitHub answers 404 to GITHUB_TOKEN`));
+    assert.doesNotMatch(unseen.stderr, /flux-fleet:/, "only the unseen one is named");
   });
 
   it("2. each tenant account may do its work in its own namespaces and nothing beyond", function () {

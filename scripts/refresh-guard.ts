@@ -1,0 +1,120 @@
+/**
+ * npm run refresh-guard -- <stack> [--state FILE]
+ *
+ * Checks, before a refresh, that GITHUB_TOKEN sees every GitHub repository the stack's state holds
+ * something on (the repositories it owns, and those it only holds deploy keys, grants or files in).
+ * GitHub answers 404, not 403, for a private repository a token cannot see, and the GitHub
+ * provider reads a 404 as "deleted": terraform-provider-github v6.13.0,
+ * resource_github_repository.go (Read: `d.SetId("")` on 404), and the same in the deploy key,
+ * team repository and branch default resources. A refresh then drops the repository, its keys and
+ * grants from state for good, and every later `up` meets 422 "name already exists" (or, since the
+ * program adopts what exists, imports it again, but with this cluster's deploy key orphaned on
+ * GitHub). So this stops first, naming each repository and the fix.
+ *
+ * The state comes from `pulumi stack export --stack <stack>` (pulumi on PATH), or from FILE.
+ * `scripts/up.sh` runs it before any `--refresh`; `npm run refresh -- <stack>` runs it, then
+ * `pulumi refresh`. Exit status: 0 every repository seen, 1 some not, 2 the check could not run.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import { fetchGitHub, GitHubRequest } from "../components/scaffold-file";
+import { flagValue } from "./render";
+
+/** One resource of a `pulumi stack export` deployment, as far as the guard reads it. */
+interface StateResource {
+  readonly type: string;
+  readonly urn: string;
+  readonly inputs?: Record<string, any>;
+  readonly outputs?: Record<string, any>;
+}
+
+/** Resource types that live in a repository, and where their state names it. */
+export const IN_REPOSITORY: Readonly<Record<string, (r: StateResource) => unknown>> = {
+  "github:index/repository:Repository": (r) => r.outputs?.name ?? r.inputs?.name,
+  "github:index/repositoryDeployKey:RepositoryDeployKey": (r) => r.outputs?.repository ?? r.inputs?.repository,
+  "github:index/teamRepository:TeamRepository": (r) => r.outputs?.repository ?? r.inputs?.repository,
+  "github:index/branchDefault:BranchDefault": (r) => r.outputs?.repository ?? r.inputs?.repository,
+  "pulumi-nodejs:dynamic/fleet:ScaffoldFile": (r) => r.outputs?.repository ?? r.inputs?.repository,
+  "pulumi-nodejs:dynamic/fleet:BranchExists": (r) => r.outputs?.repository ?? r.inputs?.repository,
+};
+
+/** The owner (`github:owner`, on the GitHub provider in state) and every repository the state holds something in. */
+export function repositoriesInState(deployment: { resources?: readonly StateResource[] }): { owner?: string; repositories: string[] } {
+  const resources = deployment.resources ?? [];
+  const provider = resources.find((r) => r.type === "pulumi:providers:github");
+  const owner = provider?.outputs?.owner ?? provider?.inputs?.owner;
+  const names = new Set<string>();
+  for (const r of resources) {
+    const name = IN_REPOSITORY[r.type]?.(r);
+    if (typeof name === "string" && name !== "") names.add(name);
+  }
+  return { ...(typeof owner === "string" && owner !== "" ? { owner } : {}), repositories: [...names].sort() };
+}
+
+/** The problems a refresh would turn into lost state: one line per repository the token does not see. */
+export async function unseenRepositories(owner: string, repositories: readonly string[], request: GitHubRequest = fetchGitHub): Promise<string[]> {
+  const problems: string[] = [];
+  for (const name of repositories) {
+    const answer = await request("GET", `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`);
+    if (answer.status === 200) continue;
+    const message = typeof answer.body === "object" && answer.body !== null ? answer.body.message : answer.body;
+    problems.push(
+      answer.status === 404
+        ? `${owner}/${name}: GitHub answers 404 to GITHUB_TOKEN (the repository is gone, or the token cannot see it)`
+        : `${owner}/${name}: GitHub answers ${answer.status}${message ? ` (${String(message)})` : ""}`,
+    );
+  }
+  return problems;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const usage = "usage: npm run refresh-guard -- <stack> [--state FILE]";
+  const stack = argv.find((a, i) => !a.startsWith("--") && !(i > 0 && argv[i - 1] === "--state"));
+  if (!stack) {
+    console.error(usage);
+    return 2;
+  }
+  const stateFile = flagValue(argv, "--state", usage);
+  let text: string;
+  if (stateFile) {
+    text = fs.readFileSync(stateFile, "utf8");
+  } else {
+    const r = spawnSync(process.env.PULUMI ?? "pulumi", ["stack", "export", "--stack", stack], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+    if (r.status !== 0) {
+      console.error(`refresh-guard: pulumi stack export --stack ${stack} failed: ${r.error?.message ?? r.stderr}`);
+      return 2;
+    }
+    text = r.stdout;
+  }
+  const { owner, repositories } = repositoriesInState((JSON.parse(text) as { deployment?: object }).deployment ?? {});
+  if (repositories.length === 0) {
+    console.log(`refresh-guard: stack ${stack} holds nothing on GitHub yet`);
+    return 0;
+  }
+  if (!owner) {
+    console.error(`refresh-guard: stack ${stack}'s state names no github:owner on its GitHub provider`);
+    return 2;
+  }
+  const problems = await unseenRepositories(owner, repositories);
+  if (problems.length === 0) {
+    console.log(`refresh-guard: GITHUB_TOKEN sees all ${repositories.length} repositories of stack ${stack}`);
+    return 0;
+  }
+  console.error(
+    `refresh-guard: do not refresh stack ${stack}: the GitHub provider reads a 404 as "deleted" and would drop these repositories, ` +
+      `their deploy keys and grants from state for good:\n${problems.map((p) => `  - ${p}`).join("\n")}\n` +
+      `Give GITHUB_TOKEN access to them (a fine-grained token lists its repositories; a classic one needs the repo scope and membership), ` +
+      `then refresh. A repository deleted on purpose: remove what the stack holds in it from config and run pulumi up first.`,
+  );
+  return 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(`refresh-guard: ${(e as Error).message}`);
+      process.exit(2);
+    },
+  );
+}
