@@ -97,7 +97,8 @@ function compose({ config, kubeconfig }: StackConfig, existing: Existing) {
   const githubContentWrites = checkWriteBudget({
     ...parts("fleet", fleet.contentWrites),
     ...(template ? { "tenant-template": template.contentWrites } : {}),
-    ...Object.assign({}, ...tenants.map((t) => parts(`tenant:${t.tenantName}`, t.repository.contentWrites))),
+    // Keyed by what the tenant's objects are named after, so a rename is not a new part.
+    ...Object.assign({}, ...tenants.map((t) => parts(`tenant:${t.identity}`, t.repository.contentWrites))),
   }, repository.contentWritesPerHour);
 
   return {

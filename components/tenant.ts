@@ -59,17 +59,26 @@ export interface TenantArgs {
 export class Tenant extends pulumi.ComponentResource {
   /** The tenant's name, from config. */
   readonly tenantName: string;
+  /** What its objects are named after (`TenantConfig.identity`). */
+  readonly identity: string;
   readonly namespaces: readonly string[];
   readonly repository: Repository;
   readonly gitRepository: k8s.apiextensions.CustomResource;
   readonly kustomization: k8s.apiextensions.CustomResource;
 
   constructor(name: string, args: TenantArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("fleet:tenant:Tenant", name, {}, opts);
     const t = args.tenant;
+    // A renamed tenant (renamedFrom) is moved in state, not replaced: the alias is the component's
+    // old name, and every child named after the component (its repository, keys, grant, files)
+    // inherits it (Pulumi's child aliases by name prefix). The Kubernetes children are named by
+    // their Kubernetes identities, which a rename does not change, so their URNs stay as they are.
+    super("fleet:tenant:Tenant", name, {}, { ...opts, ...(t.renamedFrom ? { aliases: [...(opts?.aliases ?? []), { name: t.renamedFrom }] } : {}) });
+    // What the tenant's objects are named after: its former name, after a rename.
+    const id = t.identity;
     const home = t.namespaces[0];
-    const labels = tenantLabels(t.name);
+    const labels = tenantLabels(id);
     this.tenantName = t.name;
+    this.identity = id;
     this.namespaces = t.namespaces;
     const template = t.repository.create ? args.template : undefined;
     // The environment's file, written when absent. A repository generated from the template
@@ -86,7 +95,7 @@ export class Tenant extends pulumi.ComponentResource {
         create: t.repository.create,
         visibility: args.visibility,
         branch: t.branch,
-        description: `Deployment repository of tenant ${t.name}: flux/, kustomize/, helm/`,
+        description: `Deployment repository of tenant ${id}: flux/, kustomize/, helm/`,
         stack: args.stack,
         keyAlgorithm: args.keyAlgorithm,
         readWrite: t.repository.readWrite,
@@ -114,25 +123,25 @@ export class Tenant extends pulumi.ComponentResource {
     const k8sOpts = { parent: this, ...args.inCluster };
     const holdsData = { ...k8sOpts, protect: !t.offboard };
     const at = (ns: string, object: string) => `${ns}/${object}`;
-    const names = tenantNames(t.name);
-    const namespaces = t.namespaces.map((ns) => new k8s.core.v1.Namespace(ns, tenantNamespace(t.name, ns, t.podSecurity), holdsData));
+    const names = tenantNames(id);
+    const namespaces = t.namespaces.map((ns) => new k8s.core.v1.Namespace(ns, tenantNamespace(id, ns, t.podSecurity), holdsData));
     const accounts = t.namespaces.map(
       (ns, i) =>
-        new k8s.core.v1.ServiceAccount(at(ns, names.serviceAccount), tenantServiceAccount(t.name, ns), {
+        new k8s.core.v1.ServiceAccount(at(ns, names.serviceAccount), tenantServiceAccount(id, ns), {
           ...k8sOpts,
           dependsOn: [namespaces[i]],
         }),
     );
     const rbac = t.namespaces.map(
       (ns, i) =>
-        new k8s.rbac.v1.RoleBinding(at(ns, names.roleBinding), tenantRoleBinding(t.name, ns, t.namespaces, t.clusterRole), {
+        new k8s.rbac.v1.RoleBinding(at(ns, names.roleBinding), tenantRoleBinding(id, ns, t.namespaces, t.clusterRole), {
           ...k8sOpts,
           dependsOn: [namespaces[i], ...accounts],
         }),
     );
     const isolation = t.namespaces.map(
       (ns, i) =>
-        new k8s.networking.v1.NetworkPolicy(at(ns, names.networkPolicy), tenantNetworkPolicy(t.name, ns, t.ingressNamespace), {
+        new k8s.networking.v1.NetworkPolicy(at(ns, names.networkPolicy), tenantNetworkPolicy(id, ns, t.ingressNamespace), {
           ...k8sOpts,
           dependsOn: [namespaces[i]],
         }),
@@ -143,8 +152,8 @@ export class Tenant extends pulumi.ComponentResource {
       t.namespaces.forEach((ns, i) => {
         const inNamespace = { ...k8sOpts, dependsOn: [namespaces[i]] };
         limits.push(
-          new k8s.core.v1.ResourceQuota(at(ns, names.quota), tenantResourceQuota(t.name, ns, quota), inNamespace),
-          new k8s.core.v1.LimitRange(at(ns, names.limitRange), tenantLimitRange(t.name, ns), inNamespace),
+          new k8s.core.v1.ResourceQuota(at(ns, names.quota), tenantResourceQuota(id, ns, quota), inNamespace),
+          new k8s.core.v1.LimitRange(at(ns, names.limitRange), tenantLimitRange(id, ns), inNamespace),
         );
       });
     }
@@ -162,7 +171,7 @@ export class Tenant extends pulumi.ComponentResource {
     );
 
     const sync = {
-      tenant: t.name,
+      tenant: id,
       namespace: home,
       url: sshUrl(args.owner, t.repository.name, args.sshHost),
       branch: t.branch,

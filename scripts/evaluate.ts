@@ -39,6 +39,8 @@ export interface Registered {
   readonly ignoreChanges: readonly string[];
   /** The `import` ID, "" when the resource is created, not imported. */
   readonly importId: string;
+  /** Aliases as sent to the engine: alias specs (`{ name, type, parentUrn, ... }`, empty fields left out) or URNs. */
+  readonly aliases: readonly Record<string, unknown>[];
 }
 
 export interface RunResult {
@@ -292,6 +294,14 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
           deletedWith: req.getDeletedwith() || undefined,
           ignoreChanges: req.getIgnorechangesList(),
           importId: req.getImportid() ?? "",
+          aliases: [
+            ...(req.getAliasesList?.() ?? []).map((a: any) => {
+              const spec = a.getSpec?.();
+              const raw = spec ? spec.toObject() : { urn: a.getUrn?.() };
+              return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== "" && v !== undefined && v !== false));
+            }),
+            ...(req.getAliasurnsList?.() ?? []).map((urn: string) => ({ urn })),
+          ],
         });
       }
       callback(err, res);

@@ -117,14 +117,17 @@ export function repositoryWithDefaults(r: RawRepository, stack: string, environm
 }
 
 export function tenantWithDefaults(t: RawTenant, environment: string, createRepositories: boolean): TenantConfig {
-  const namespaces = t.namespaces ?? [t.name];
+  const identity = t.renamedFrom ?? t.name;
+  const namespaces = t.namespaces ?? [identity];
   const targetNamespace = t.targetNamespace ?? DEFAULTS.targetNamespace(namespaces);
   return {
     name: t.name,
+    ...(t.renamedFrom !== undefined ? { renamedFrom: t.renamedFrom } : {}),
+    identity,
     namespaces,
     ...(targetNamespace !== undefined ? { targetNamespace } : {}),
     repository: {
-      name: t.repository?.name ?? DEFAULTS.tenantRepository(t.name),
+      name: t.repository?.name ?? DEFAULTS.tenantRepository(identity),
       create: t.repository?.create ?? createRepositories,
       readWrite: t.repository?.readWrite ?? DEFAULTS.readWrite,
     },

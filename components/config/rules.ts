@@ -110,6 +110,18 @@ export function tenantProblems(tenants: readonly IndexedTenant[], fleet: Reposit
     } else {
       tenantByName.set(tenant.name, index);
     }
+    if (tenant.renamedFrom !== undefined) {
+      // The former name is an identity too: Pulumi aliases from it, and the objects carry it.
+      const other = tenants.find((o) => o.index !== index && (o.tenant.name === tenant.renamedFrom || o.tenant.renamedFrom === tenant.renamedFrom));
+      if (tenant.renamedFrom === tenant.name) {
+        problems.push(`${at}.renamedFrom: is the tenant's own name; leave it out, or set it to the name the tenant had before`);
+      } else if (other !== undefined) {
+        problems.push(
+          `${at}.renamedFrom: ${JSON.stringify(tenant.renamedFrom)} is also the name or former name of ${CONFIG_KEYS.tenants}[${other.index}]; ` +
+            `a former name belongs to one tenant`,
+        );
+      }
+    }
     const defaulted = raw.namespaces === undefined;
     tenant.namespaces.forEach((ns, j) => {
       const nsAt = defaulted ? `${at}.name` : `${at}.namespaces[${j}]`;

@@ -306,6 +306,11 @@ export const TenantSchema = z.strictObject({
     description: "true: the tenant may be removed; until then its cluster objects are protected and removing it fails at preview (docs/tenancy.md).",
     default: show(DEFAULTS.offboard),
   })),
+  renamedFrom: dnsLabel.optional().meta(doc({
+    description: "The tenant's former name, after renaming it: Pulumi moves its resources in state (aliases) instead of replacing them, and its namespaces, repository and Kubernetes objects keep the names they have (from the former name). Keep it set (docs/operations.md).",
+    default: "none",
+    example: "team-a",
+  })),
 });
 
 /** Config keys the program reads, as Pulumi names them. */

@@ -101,6 +101,13 @@ export interface TenantRepositoryConfig {
 
 export interface TenantConfig {
   readonly name: string;
+  /** The tenant's former name, after a rename (`renamedFrom`): its Pulumi resources are aliased from it. */
+  readonly renamedFrom?: string;
+  /**
+   * What the tenant's objects are named after, on GitHub and in the cluster: `renamedFrom` when
+   * set (a rename moves the tenant in Pulumi's state and leaves every live object as it is), else `name`.
+   */
+  readonly identity: string;
   /** The tenant's namespaces; its Flux objects live in the first. @default `[name]` */
   readonly namespaces: readonly string[];
   /**

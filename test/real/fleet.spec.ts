@@ -25,9 +25,12 @@ interface TenantEntry {
   quota?: Record<string, string>;
   offboard?: boolean;
   repository?: { name: string };
+  renamedFrom?: string;
 }
 
 const TEAM_A: TenantEntry = { name: "team-a", team: "team-a-devs" };
+/** A tenant whose repository a team made by hand (5c). */
+const LEGACY: TenantEntry = { name: "legacy", repository: { name: "legacy-deploy" } };
 const PAYMENTS: TenantEntry = { name: "payments", namespaces: ["payments", "payments-jobs"], team: "payments-devs", quota: { cpu: "4", memory: "8Gi", pods: "50" } };
 
 /** `fleet:repository.keyGeneration` of every later config: test 4c rotates the keys. */
@@ -520,7 +523,6 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
       return (await answer.text()).trim().split("\n").map((l) => JSON.parse(l) as { method: string; path: string; status: number });
     };
     const since = (await logged()).length;
-    const LEGACY: TenantEntry = { name: "legacy", repository: { name: "legacy-deploy" } };
     stack.setConfig(stackConfig(rig, [TEAM_A, PAYMENTS, LEGACY]));
 
     // The preview plans imports where a create would have met 422 "name already exists".
@@ -551,6 +553,23 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // An import on a resource already in state is an ordinary diff (pulumi v3.274.1,
     // step_generator.go): the imports the program keeps on these repositories change nothing now.
     stack.must(["preview", "--expect-no-changes"]);
+  });
+
+  it("5d. rename: renamedFrom moves the tenant in state; the preview replaces and deletes nothing, no live object is re-created, and the next preview is clean", async function () {
+    const uid = (kind: string, name: string, ns?: string) => getObject(rig, kind, name, ns)?.metadata?.uid;
+    const before = { ns: uid("namespace", "team-a"), ks: uid("kustomizations.kustomize.toolkit.fluxcd.io", "team-a", "team-a"), secret: uid("secret", "team-a-git", "team-a") };
+    const keys = (await github(rig, "GET", `repos/${rig.owner}/team-a-deploy/keys`)).json.map((k: any) => k.id);
+    stack.setConfig(stackConfig(rig, [{ ...TEAM_A, name: "team-alpha", renamedFrom: "team-a" }, PAYMENTS, LEGACY]));
+    const preview = stack.must(["preview", "--diff"]);
+    assert.doesNotMatch(preview.stdout, /\d+ to (create|delete|replace)/, `no create, replace or delete:\n${preview.stdout}`);
+    stack.must(["up", "--yes", "--skip-preview"]);
+    stack.must(["preview", "--expect-no-changes"]);
+    assert.deepEqual({ ns: uid("namespace", "team-a"), ks: uid("kustomizations.kustomize.toolkit.fluxcd.io", "team-a", "team-a"), secret: uid("secret", "team-a-git", "team-a") }, before, "the same objects");
+    assert.deepEqual((await github(rig, "GET", `repos/${rig.owner}/team-a-deploy/keys`)).json.map((k: any) => k.id), keys, "the same deploy key");
+    const urns = stack.resources().map((r) => r.urn as string);
+    assert.ok(urns.some((u) => u.endsWith("fleet:tenant:Tenant::team-alpha")) && !urns.some((u) => u.endsWith("::team-a") && u.includes("fleet:tenant:Tenant::")), "the tenant is team-alpha in state");
+    assert.ok(urns.some((u) => u.endsWith("::team-alpha-repository")), "its repository moved with it (inherited alias)");
+    assert.deepEqual(Object.keys(stack.outputs().tenants).sort(), ["legacy", "payments", "team-alpha"]);
   });
 
   it("6. destroy finishes and leaves what docs/ says: repositories kept unarchived, keys revoked, tenants and Flux objects gone", async function () {
