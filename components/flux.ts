@@ -47,7 +47,11 @@ export class Flux extends pulumi.ComponentResource {
     // With `operator.install: false` the cluster already runs the operator (OperatorHub, a platform
     // add-on), which owns flux-system: neither the namespace nor a Helm release is this stack's.
     if (args.flux.operator.install) {
-      this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, namespace(FLUX_NAMESPACE), k8sOpts);
+      // On an existing cluster, destroy keeps flux-system, with whatever SREs keep there by hand
+      // (SOPS keys, registry credentials), as Terraform's Flux provider does; on a kind cluster it
+      // goes with the cluster (deletedWith).
+      const existingCluster = args.inCluster.deletedWith === undefined;
+      this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, namespace(FLUX_NAMESPACE), { ...k8sOpts, ...(existingCluster ? { retainOnDelete: true } : {}) });
       this.operator = new k8s.helm.v3.Release(
         `${name}-operator`,
         {

@@ -135,6 +135,17 @@ describe("Cluster: a destroy of a kind stack deletes the cluster, not each objec
     assert.equal(result.error, undefined, result.error?.message);
     assert.deepEqual(result.resources.filter((r) => r.deletedWith).map((r) => r.name), []);
   });
+
+  it("on an existing cluster destroy keeps flux-system (hand-made secrets in it outlive the stack); on kind it goes with the cluster", async () => {
+    const existing = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), ...KUBECONFIG_STACK }, secretKeys: ["fleet:kubeconfig"] });
+    const ns = (r: typeof existing) => one(r, "kubernetes:core/v1:Namespace", "flux-namespace");
+    assert.equal(ns(existing).retainOnDelete, true);
+    const kind = await runProgram({ stack: "staging", config: stackConfig("staging") });
+    assert.equal(ns(kind).retainOnDelete, false);
+    assert.equal(ns(kind).deletedWith, one(kind, KIND).urn);
+    // Only flux-system: a tenant's namespaces go on offboarding.
+    assert.deepEqual(existing.resources.filter((r) => r.type === "kubernetes:core/v1:Namespace" && r.retainOnDelete).map((r) => r.name), ["flux-namespace"]);
+  });
 });
 
 describe("Cluster: a kind cluster's provider stays put unless the cluster is recreated", () => {
