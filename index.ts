@@ -6,6 +6,7 @@ import { Existing, existingRepository, lookUpExisting } from "./components/adopt
 import { Cluster } from "./components/cluster";
 import { loadStackConfig, StackConfig } from "./components/config";
 import { Flux } from "./components/flux";
+import { AdmissionPolicies } from "./components/policy";
 import { fleetReadme, fleetScaffold, sshUrl } from "./components/manifests";
 import { Repository } from "./components/repository";
 import { TenantTemplate } from "./components/template";
@@ -74,6 +75,8 @@ function compose({ config, kubeconfig }: StackConfig, existing: Existing) {
       })
     : undefined;
 
+  const policies = config.flux.admissionPolicies ? new AdmissionPolicies("admission-policies", { inCluster: cluster.inCluster }) : undefined;
+
   const tenants = config.tenants.map(
     (tenant) =>
       new Tenant(tenant.name, {
@@ -85,6 +88,7 @@ function compose({ config, kubeconfig }: StackConfig, existing: Existing) {
         visibility: repository.visibility,
         keyAlgorithm: repository.keyAlgorithm,
         keyGeneration: repository.keyGeneration,
+        ...(policies ? { policies } : {}),
         ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files, after: template.ready } } : {}),
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
         sshHost: repository.sshHost,

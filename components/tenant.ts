@@ -25,6 +25,7 @@ import {
   tenantServiceAccount,
 } from "./manifests";
 import { ExistingRepository } from "./adopt";
+import { AdmissionPolicies, tenantAdmission } from "./policy";
 import { CreateRepositoryArgs, Repository } from "./repository";
 
 export interface TenantArgs {
@@ -48,6 +49,8 @@ export interface TenantArgs {
   };
   /** The tenant's repository as found on GitHub, when this stack would create it and it exists (adopt.ts). */
   readonly existing?: ExistingRepository;
+  /** The admission policy pack, when on (`fleet:flux.admissionPolicies`): the tenant binds it. */
+  readonly policies?: AdmissionPolicies;
   /** Deploy key generation (`fleet:repository.keyGeneration`). */
   readonly keyGeneration: number;
   /** known_hosts override (GitHub Enterprise). @default GitHub's published keys */
@@ -178,9 +181,13 @@ export class Tenant extends pulumi.ComponentResource {
       path: t.path,
       ...(t.targetNamespace !== undefined ? { targetNamespace: t.targetNamespace } : {}),
     };
+    // The tenant's admission parameters and bindings: its own repository and its config's sources.
+    const admission = args.policies
+      ? tenantAdmission(this, args.inCluster, args.policies, { tenant: id, sources: [sync.url, ...t.sources], buckets: t.buckets, imageAutomation: t.repository.readWrite })
+      : [];
     this.gitRepository = new k8s.apiextensions.CustomResource(at(home, names.source), tenantGitRepository(sync), {
       ...k8sOpts,
-      dependsOn: [args.fluxInstance, namespaces[0], secret, ...this.repository.ready],
+      dependsOn: [args.fluxInstance, namespaces[0], secret, ...this.repository.ready, ...admission],
     });
     // Removed first: Flux prunes the tenant's workloads while its accounts still have rights.
     // It depends on everything else of the tenant, quotas and the team grant included, so the

@@ -28,7 +28,7 @@ export const AFTER_APPLY = "(known after apply)";
 
 /** One component's part of the render. */
 export interface RenderedGroup {
-  /** `cluster`, `flux`, `fleet-repository`, `tenant-<name>`. */
+  /** `cluster`, `flux`, `fleet-repository`, `admission-policies`, `tenant-<name>`. */
   readonly name: string;
   readonly text: string;
 }
@@ -68,13 +68,15 @@ function groupName(root: Registered): string {
       return `${root.name}-repository`;
     case "fleet:tenant:Tenant":
       return `tenant-${root.name}`;
+    case "fleet:policy:AdmissionPolicies":
+      return "admission-policies";
     default:
       return root.name;
   }
 }
 
 function groupOrder(name: string): string {
-  const fixed = ["cluster", "flux", "fleet-repository"];
+  const fixed = ["cluster", "flux", "fleet-repository", "admission-policies"];
   return fixed.includes(name) ? `${fixed.indexOf(name)}` : `9-${name}`;
 }
 

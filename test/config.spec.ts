@@ -134,7 +134,7 @@ describe("stack config: bad input fails before anything is registered", () => {
 
   it("says what is wrong and what to do, word for word", () => {
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namepsaces: ["team-a"] })), [
-      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, targetNamespace, repository, branch, path, clusterRole, team, quota, ingressNamespace, scaffold, podSecurity, offboard, renamedFrom",
+      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, targetNamespace, repository, branch, path, clusterRole, team, quota, ingressNamespace, scaffold, podSecurity, offboard, sources, buckets, renamedFrom",
     ]);
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namespaces: ["kube-system"] })), [
       'fleet:tenants[0].namespaces[0]: namespace "kube-system" is reserved for Kubernetes or Flux (default, kube-*, flux-system)',
@@ -174,6 +174,8 @@ describe("stack config: defaults", () => {
       {
         name: "team-a",
         identity: "team-a",
+        sources: [],
+        buckets: false,
         namespaces: ["team-a"],
         branch: "main",
         path: "./flux/staging",
@@ -209,6 +211,7 @@ describe("stack config: defaults", () => {
         components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
         multitenant: true,
         networkPolicy: true,
+        admissionPolicies: true,
         web: false,
         registry: "ghcr.io/fluxcd",
         artifact: `oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:v${DEFAULTS.operatorVersion}`,

@@ -34,8 +34,8 @@ describe("render: desired state as YAML", () => {
 
     it(`${stack}: stdout is valid multi-document YAML, grouped by component in a stable order`, async () => {
       const groups = await render(stack);
-      assert.deepEqual(groups.slice(0, 3).map((g) => g.name), ["cluster", "flux", "fleet-repository"]);
-      const tenantGroups = groups.slice(3).map((g) => g.name);
+      assert.deepEqual(groups.slice(0, 4).map((g) => g.name), ["cluster", "flux", "fleet-repository", "admission-policies"]);
+      const tenantGroups = groups.slice(4).map((g) => g.name);
       assert.deepEqual(tenantGroups, [...tenantGroups].sort());
       assert.ok(tenantGroups.every((g) => g.startsWith("tenant-")));
       documents(joinGroups(groups));
@@ -191,9 +191,9 @@ describe("render: command line", () => {
         encoding: "utf8",
       });
       const files = fs.readdirSync(out).sort();
-      assert.deepEqual(files.slice(0, 3), ["cluster.yaml", "fleet-repository.yaml", "flux.yaml"]);
+      assert.deepEqual(files.slice(0, 4), ["admission-policies.yaml", "cluster.yaml", "fleet-repository.yaml", "flux.yaml"]);
       assert.ok(files.includes("tenant-payments.yaml"));
-      const joined = ["cluster", "flux", "fleet-repository", ...files.filter((f) => f.startsWith("tenant-")).map((f) => f.slice(0, -5))]
+      const joined = ["cluster", "flux", "fleet-repository", "admission-policies", ...files.filter((f) => f.startsWith("tenant-")).map((f) => f.slice(0, -5))]
         .map((g) => fs.readFileSync(path.join(out, `${g}.yaml`), "utf8"))
         .join("---\n");
       assert.equal(stdout, joined);

@@ -24,6 +24,15 @@ const MODELS: Record<string, readonly [string, string]> = {
   "networking.k8s.io/v1/NetworkPolicy": ["kubernetes-models/networking.k8s.io/v1", "NetworkPolicy"],
   "source.toolkit.fluxcd.io/v1/GitRepository": ["@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1", "GitRepository"],
   "kustomize.toolkit.fluxcd.io/v1/Kustomization": ["@kubernetes-models/flux-cd/kustomize.toolkit.fluxcd.io/v1", "Kustomization"],
+  "v1/ConfigMap": ["kubernetes-models/v1", "ConfigMap"],
+  "v1/Pod": ["kubernetes-models/v1", "Pod"],
+  "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy": ["kubernetes-models/admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy"],
+  "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding": ["kubernetes-models/admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding"],
+  "source.toolkit.fluxcd.io/v1/OCIRepository": ["@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1", "OCIRepository"],
+  "source.toolkit.fluxcd.io/v1/HelmRepository": ["@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1", "HelmRepository"],
+  "source.toolkit.fluxcd.io/v1/Bucket": ["@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1", "Bucket"],
+  "helm.toolkit.fluxcd.io/v2/HelmRelease": ["@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2", "HelmRelease"],
+  "image.toolkit.fluxcd.io/v1/ImageUpdateAutomation": ["@kubernetes-models/flux-cd/image.toolkit.fluxcd.io/v1", "ImageUpdateAutomation"],
 };
 
 /**

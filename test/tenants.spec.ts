@@ -441,6 +441,10 @@ describe("Tenants: stable identity", () => {
     const shop = one(result, K.tenant, "shop").urn;
     const names = result.resources.filter((r) => isUnder(result, r, shop)).map((r) => r.name).sort();
     assert.deepEqual(names, [
+      "fleet-tenant-buckets-shop",
+      "fleet-tenant-image-automation-shop",
+      "fleet-tenant-sources-shop",
+      "flux-system/tenant-policy-shop",
       "shop/shop-git",
       "shop/shop",
       "shop/shop",

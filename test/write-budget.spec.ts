@@ -50,7 +50,8 @@ describe("GitHub write budget: warned in the preview", () => {
     assert.match(failing.warnings[0], /^stack staging: could not read the last update's outputs, so GitHub's hourly write limit is not checked: \S/);
   });
 
-  it("a preview adding 260 tenants (520 writes) to a running stack warns, naming the limit and the count; one adding 10 to 300 does not", async () => {
+  it("a preview adding 260 tenants (520 writes) to a running stack warns, naming the limit and the count; one adding 10 to 300 does not", async function () {
+    this.timeout(90_000); // three evaluations of up to 300 tenants, about 10 s each under mocks
     const base = await runProgram({ stack: "staging", config: owning(tenants(40)) });
     const previousOutputs = { githubContentWrites: base.outputs?.githubContentWrites };
     const large = await runProgram({ stack: "staging", preview: true, config: owning(tenants(300)), previousOutputs });

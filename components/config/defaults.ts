@@ -20,6 +20,8 @@ export const DEFAULTS = {
   ] as FluxComponent[],
   multitenant: true,
   networkPolicy: true,
+  admissionPolicies: true,
+  tenantBuckets: false,
   /** The Flux Operator's status web UI: unauthenticated, so off unless asked for. */
   web: false,
   /** Where the controller images come from. */
@@ -89,6 +91,7 @@ export function fluxWithDefaults(f: RawFlux): FluxConfig {
     components: f.components ?? DEFAULTS.components,
     multitenant: f.multitenant ?? DEFAULTS.multitenant,
     networkPolicy: f.networkPolicy ?? DEFAULTS.networkPolicy,
+    admissionPolicies: f.admissionPolicies ?? DEFAULTS.admissionPolicies,
     web: f.web ?? DEFAULTS.web,
     registry: f.registry ?? DEFAULTS.registry,
     artifact: f.artifact ?? DEFAULTS.artifact(f.operatorVersion ?? DEFAULTS.operatorVersion),
@@ -140,6 +143,8 @@ export function tenantWithDefaults(t: RawTenant, environment: string, createRepo
     scaffold: t.scaffold ?? DEFAULTS.tenantScaffold,
     podSecurity: t.podSecurity ?? DEFAULTS.podSecurity,
     offboard: t.offboard ?? DEFAULTS.offboard,
+    sources: [...(t.sources ?? [])],
+    buckets: t.buckets ?? DEFAULTS.tenantBuckets,
   };
 }
 

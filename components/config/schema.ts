@@ -156,6 +156,10 @@ export const FluxSchema = z.strictObject({
   })),
   networkPolicy: z.boolean().optional()
     .meta(doc({ description: "The FluxInstance's network policies in flux-system.", default: show(DEFAULTS.networkPolicy) })),
+  admissionPolicies: z.boolean().optional().meta(doc({
+    description: "The tenant admission policy pack (ValidatingAdmissionPolicies, Kubernetes 1.30 or newer): each tenant's sources limited to its own repository and its sources, no spec.kubeConfig, no Buckets or image automation unless allowed, no Pod as the tenant account (docs/tenancy.md).",
+    default: show(DEFAULTS.admissionPolicies),
+  })),
   web: z.boolean().optional().meta(doc({
     description: "The Flux Operator's status web UI; it has no authentication, so it is off unless asked for (docs/tenancy.md).",
     default: show(DEFAULTS.web),
@@ -306,6 +310,12 @@ export const TenantSchema = z.strictObject({
     description: "true: the tenant may be removed; until then its cluster objects are protected and removing it fails at preview (docs/tenancy.md).",
     default: show(DEFAULTS.offboard),
   })),
+  sources: z.array(z.string().regex(/^(ssh|https|oci):\/\/[^\s/]+(\/\S*)?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not an ssh://, https:// or oci:// URL` })).optional().meta(doc({
+    description: "Source URLs (GitRepository, OCIRepository, HelmRepository) the tenant may use besides its own repository, matched exactly by the admission policy pack.",
+    default: "none",
+    example: "[https://charts.example.com]",
+  })),
+  buckets: z.boolean().optional().meta(doc({ description: "Allow the tenant Bucket sources.", default: show(DEFAULTS.tenantBuckets) })),
   renamedFrom: dnsLabel.optional().meta(doc({
     description: "The tenant's former name, after renaming it: Pulumi moves its resources in state (aliases) instead of replacing them, and its namespaces, repository and Kubernetes objects keep the names they have (from the former name). Keep it set (docs/operations.md).",
     default: "none",

@@ -35,6 +35,8 @@ export interface FluxConfig {
   readonly components: readonly FluxComponent[];
   readonly multitenant: boolean;
   readonly networkPolicy: boolean;
+  /** The tenant admission policy pack (components/manifests/policy.ts). @default true */
+  readonly admissionPolicies: boolean;
   /** Turn on the Flux Operator's status web UI (no authentication). @default false */
   readonly web: boolean;
   /** Registry (and path) of the controller images. @default ghcr.io/fluxcd */
@@ -108,6 +110,10 @@ export interface TenantConfig {
    * set (a rename moves the tenant in Pulumi's state and leaves every live object as it is), else `name`.
    */
   readonly identity: string;
+  /** Source URLs the tenant may use besides its own repository (admission policy pack). @default [] */
+  readonly sources: readonly string[];
+  /** Bucket sources allowed. @default false */
+  readonly buckets: boolean;
   /** The tenant's namespaces; its Flux objects live in the first. @default `[name]` */
   readonly namespaces: readonly string[];
   /**

@@ -10,3 +10,4 @@
 export * from "./common";
 export * from "./flux";
 export * from "./tenant";
+export * from "./policy";

@@ -13,9 +13,12 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { policyFixtures } from "../policy-fixtures";
 import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, run, Stack } from "./rig";
 
 const STACK = "rig";
+/** A source team-a's config allows besides its own repository (the admission policy pack, 3b). */
+const ALLOWED_SOURCE = "https://charts.example.com";
 const ENVIRONMENT = STACK;
 
 interface TenantEntry {
@@ -26,9 +29,10 @@ interface TenantEntry {
   offboard?: boolean;
   repository?: { name: string };
   renamedFrom?: string;
+  sources?: string[];
 }
 
-const TEAM_A: TenantEntry = { name: "team-a", team: "team-a-devs" };
+const TEAM_A: TenantEntry = { name: "team-a", team: "team-a-devs", sources: [ALLOWED_SOURCE] };
 /** A tenant whose repository a team made by hand (5c). */
 const LEGACY: TenantEntry = { name: "legacy", repository: { name: "legacy-deploy" } };
 const PAYMENTS: TenantEntry = { name: "payments", namespaces: ["payments", "payments-jobs"], team: "payments-devs", quota: { cpu: "4", memory: "8Gi", pods: "50" } };
@@ -369,6 +373,32 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     assert.equal(admitted.code, 0, admitted.stderr);
     // warn stays at restricted: the API server says so while admitting.
     assert.match(admitted.stderr, /would violate PodSecurity "restricted:latest"/);
+  });
+
+  it("3b. the admission policy pack: the real API server admits or refuses each fixture applied as the tenant (--dry-run=server), naming the policy", function () {
+    // The Pod fixture with its own account needs the account: the ServiceAccount admission plugin checks it exists.
+    ok(rig, "kubectl", ["create", "serviceaccount", "app", "-n", "team-a"]);
+    const fixtures = policyFixtures({
+      namespace: "team-a",
+      ownUrl: `ssh://git@${rig.sshHost}/${rig.owner}/team-a-deploy.git`,
+      otherUrl: `ssh://git@${rig.sshHost}/${rig.owner}/payments-deploy.git`,
+      allowedUrl: ALLOWED_SOURCE,
+    });
+    const onRig = fixtures.filter((f) => !f.offlineOnly && !f.params);
+    assert.ok(onRig.length >= 12, `${onRig.length} fixtures`);
+    const outcomes: string[] = [];
+    for (const f of onRig) {
+      const r = runWithInput(rig, ["apply", "--dry-run=server", "-f", "-", "--as=system:serviceaccount:team-a:flux"], JSON.stringify(f.object));
+      const said = `${r.stdout}${r.stderr}`.trim();
+      if (f.admitted) {
+        if (r.code !== 0) outcomes.push(`${f.title}: refused, expected admitted: ${said}`);
+      } else if (r.code === 0) {
+        outcomes.push(`${f.title}: admitted, expected refused`);
+      } else if (!new RegExp(`ValidatingAdmissionPolicy '${f.policy}' with binding '${f.policy}(-team-a)?' denied request`).test(said)) {
+        outcomes.push(`${f.title}: refused, but not by ${f.policy}: ${said}`);
+      }
+    }
+    assert.deepEqual(outcomes, []);
   });
 
   it("4. Flux applies a tenant's repository as the tenant: its own objects yes, a ClusterRoleBinding and another tenant's namespace no", async function () {
