@@ -30,17 +30,12 @@ import { TENANT_TEMPLATE_BRANCH } from "./manifests";
 export interface ExistingRepository {
   /** `import` ID of the repository (its name). */
   readonly importId: string;
-  readonly defaultBranch: string;
-  readonly visibility: string;
   /** Team grants found on it: team slug → `import` ID (`<team id>:<repository>`). */
   readonly teamGrants: ReadonlyMap<string, string>;
 }
 
 /** What exists of what this stack would create: repository name (lower case) → what was found. */
 export type Existing = ReadonlyMap<string, ExistingRepository>;
-
-/** No repository exists: everything is created (tests of components, and `create: false` stacks). */
-export const NOTHING_EXISTS: Existing = new Map();
 
 /** Looks an existing repository up in `existing`, by GitHub's case-insensitive name. */
 export function existingRepository(existing: Existing, name: string): ExistingRepository | undefined {
@@ -165,7 +160,7 @@ export async function lookUpExisting(config: FleetConfig, lookups: GitHubLookups
       if (repo.visibility && repo.visibility !== w.visibility) {
         pulumi.log.warn(`GitHub repository ${full} exists as ${repo.visibility}, not ${w.visibility} (fleet:repository.visibility): it is adopted as it is; change its visibility on GitHub if that is wrong`);
       }
-      return [w.name.toLowerCase(), { importId: repo.name, defaultBranch: repo.defaultBranch, visibility: repo.visibility, teamGrants: grants }];
+      return [w.name.toLowerCase(), { importId: repo.name, teamGrants: grants }];
     }),
   );
   if (problems.length > 0) throw new AdoptionError(problems);
