@@ -4,10 +4,10 @@
  */
 import { Existing, existingRepository, lookUpExisting } from "./components/adopt";
 import { Cluster } from "./components/cluster";
-import { loadStackConfig, StackConfig } from "./components/config";
-import { Flux } from "./components/flux";
+import { loadStackConfig, RepositoryConfig, StackConfig } from "./components/config";
+import { FleetSyncAuth, Flux } from "./components/flux";
 import { AdmissionPolicies } from "./components/policy";
-import { fleetReadme, fleetScaffold, sshUrl } from "./components/manifests";
+import { fleetReadme, fleetScaffold, githubAppUrl, sshUrl } from "./components/manifests";
 import { Repository } from "./components/repository";
 import { TenantTemplate } from "./components/template";
 import { Tenant } from "./components/tenant";
@@ -24,7 +24,22 @@ export = async () => {
   return withoutDebugStacks(() => compose(loaded, existing));
 };
 
-function compose({ config, kubeconfig }: StackConfig, existing: Existing) {
+/**
+ * How the fleet sync reaches the fleet repository: over HTTPS as the GitHub App when one is
+ * configured (the fleet then has no deploy key), else over SSH with this cluster's deploy key.
+ */
+function fleetSync(fleet: Repository, owner: string, repository: RepositoryConfig, githubApp: StackConfig["githubApp"]): { url: string; auth: FleetSyncAuth } {
+  if (githubApp) {
+    return { url: githubAppUrl(owner, repository.name, githubApp.app.apiUrl), auth: { kind: "github-app", ...githubApp } };
+  }
+  if (!fleet.key) throw new Error("the fleet repository was made without a deploy key, and no GitHub App is configured");
+  return {
+    url: sshUrl(owner, repository.name, repository.sshHost),
+    auth: { kind: "deploy-key", identity: fleet.key.privateKey, identityPub: fleet.key.publicKey, ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}) },
+  };
+}
+
+function compose({ config, kubeconfig, githubApp }: StackConfig, existing: Existing) {
   const found = (create: boolean, name: string) => {
     const repo = create ? existingRepository(existing, name) : undefined;
     return repo ? { existing: repo } : {};
@@ -43,6 +58,8 @@ function compose({ config, kubeconfig }: StackConfig, existing: Existing) {
     keyAlgorithm: repository.keyAlgorithm,
     readWrite: repository.readWrite,
     keyGeneration: repository.keyGeneration,
+    // With a GitHub App (fleet:repository.githubApp), the sync needs no deploy key.
+    deployKey: githubApp === undefined,
     createKey: "fleet:repository.create",
     ...(repository.team ? { team: { slug: repository.team, permission: "maintain" as const, configKey: "fleet:repository.team" } } : {}),
     files: [...(repository.create ? [fleetReadme(repository.name)] : []), ...fleetScaffold(environment, repository.path)],
@@ -51,12 +68,9 @@ function compose({ config, kubeconfig }: StackConfig, existing: Existing) {
   const flux = new Flux("flux", {
     inCluster: cluster.inCluster,
     flux: config.flux,
-    url: sshUrl(owner, repository.name, repository.sshHost),
     branch: repository.branch,
     path: repository.path,
-    identity: fleet.privateKey,
-    identityPub: fleet.publicKey,
-    ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
+    ...fleetSync(fleet, owner, repository, githubApp),
     syncDependsOn: fleet.ready,
   });
 
@@ -112,14 +126,19 @@ function compose({ config, kubeconfig }: StackConfig, existing: Existing) {
     kubeconfig: cluster.kubeconfig,
     endpoint: cluster.endpoint,
     context: cluster.context,
-    fleetRepository: { url: fleet.htmlUrl, deployKeyFingerprint: fleet.fingerprint, team: fleet.teamAccess },
+    fleetRepository: {
+      url: fleet.htmlUrl,
+      ...(fleet.key ? { deployKeyFingerprint: fleet.key.fingerprint } : {}),
+      ...(githubApp ? { githubApp: { appId: githubApp.app.appId, installationId: githubApp.app.installationId } } : {}),
+      team: fleet.teamAccess,
+    },
     fluxInstance: flux.instance.metadata.name,
     tenants: Object.fromEntries(
       [...tenants]
         .sort((a, b) => a.tenantName.localeCompare(b.tenantName))
         .map((t) => [
           t.tenantName,
-          { namespaces: t.namespaces, repository: t.repository.htmlUrl, deployKeyFingerprint: t.repository.fingerprint, team: t.repository.teamAccess },
+          { namespaces: t.namespaces, repository: t.repository.htmlUrl, deployKeyFingerprint: t.key.fingerprint, team: t.repository.teamAccess },
         ]),
     ),
     githubContentWrites,

@@ -1,33 +1,47 @@
 /**
  * Flux, installed the Flux Operator way: the flux-system namespace, the operator's Helm chart at a
- * pinned version with multitenancy on and its unauthenticated web UI off, the fleet pull secret, and one FluxInstance that installs the controllers and
+ * pinned version with multitenancy on and its unauthenticated web UI off, the fleet pull secret (a
+ * deploy key's, or a GitHub App's), and one FluxInstance that installs the controllers and
  * CRDs, locks Flux down for multi-tenancy and syncs `clusters/<env>` from the fleet repository.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { InCluster } from "./cluster";
-import { FluxConfig } from "./config";
+import { FluxConfig, GitHubAppConfig } from "./config";
 import { FLUX_NAMESPACE } from "./constants";
-import { FLUX_SYNC_NAME, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, namespace, sshSecret } from "./manifests";
+import { FLUX_SYNC_NAME, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, githubAppSecret, namespace, sshSecret } from "./manifests";
 
 export interface FluxArgs {
   /** The cluster's provider and object options (`Cluster.inCluster`); Flux is installed through it. */
   readonly inCluster: InCluster;
   /** The validated `fleet:flux` config. */
   readonly flux: FluxConfig;
-  /** `ssh://` URL of the fleet repository. */
+  /** URL of the fleet repository: `ssh://` with a deploy key, `https://` with a GitHub App. */
   readonly url: string;
   readonly branch: string;
   /** Path the cluster syncs (`clusters/<env>`). */
   readonly path: string;
-  /** Deploy key private half (OpenSSH); kept secret. */
-  readonly identity: pulumi.Input<string>;
-  readonly identityPub: pulumi.Input<string>;
-  /** known_hosts override (GitHub Enterprise). @default GitHub's published keys */
-  readonly knownHosts?: string;
+  /** How the sync authenticates: this cluster's deploy key, or a GitHub App. */
+  readonly auth: FleetSyncAuth;
   /** What the first sync needs to exist: the deploy key and the scaffold commits. */
   readonly syncDependsOn: pulumi.Input<pulumi.Resource>[];
 }
+
+export type FleetSyncAuth =
+  | {
+      readonly kind: "deploy-key";
+      /** Deploy key private half (OpenSSH); kept secret. */
+      readonly identity: pulumi.Input<string>;
+      readonly identityPub: pulumi.Input<string>;
+      /** known_hosts override (GitHub Enterprise). @default GitHub's published keys */
+      readonly knownHosts?: string;
+    }
+  | {
+      readonly kind: "github-app";
+      readonly app: GitHubAppConfig;
+      /** The App's private key (PEM); kept secret. */
+      readonly privateKey: pulumi.Input<string>;
+    };
 
 export class Flux extends pulumi.ComponentResource {
   /** flux-system, when this stack installs the operator (`fleet:flux.operator.install`). */
@@ -70,15 +84,18 @@ export class Flux extends pulumi.ComponentResource {
     }
     // What lives in flux-system waits for the namespace when this stack creates it.
     const inFluxSystem = { ...k8sOpts, dependsOn: this.namespace ? [this.namespace] : [] };
+    const auth = args.auth;
     this.pullSecret = new k8s.core.v1.Secret(
       `${name}-pull-secret`,
-      sshSecret({
-        name: FLUX_SYNC_NAME,
-        namespace: FLUX_NAMESPACE,
-        identity: pulumi.secret(args.identity),
-        identityPub: args.identityPub,
-        ...(args.knownHosts ? { knownHosts: args.knownHosts } : {}),
-      }),
+      auth.kind === "github-app"
+        ? githubAppSecret({ name: FLUX_SYNC_NAME, namespace: FLUX_NAMESPACE, app: auth.app, privateKey: pulumi.secret(auth.privateKey) })
+        : sshSecret({
+            name: FLUX_SYNC_NAME,
+            namespace: FLUX_NAMESPACE,
+            identity: pulumi.secret(auth.identity),
+            identityPub: auth.identityPub,
+            ...(auth.knownHosts ? { knownHosts: auth.knownHosts } : {}),
+          }),
       inFluxSystem,
     );
     // flux-system's own default account under the lockdown (fluxSystemAccount explains why).
@@ -101,6 +118,7 @@ export class Flux extends pulumi.ComponentResource {
         branch: args.branch,
         path: args.path,
         pullSecret: FLUX_SYNC_NAME,
+        ...(auth.kind === "github-app" ? { provider: "github" as const } : {}),
       }),
       { ...k8sOpts, dependsOn: [...(this.operator ? [this.operator] : []), this.pullSecret, this.systemAccountBinding, ...args.syncDependsOn] },
     );

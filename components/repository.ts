@@ -22,6 +22,8 @@ export interface RepositoryArgs extends CreateRepositoryArgs {
   readonly readWrite?: boolean;
   /** Deploy key generation: a new generation is a new key, created before the old one goes. @default 1 */
   readonly keyGeneration?: number;
+  /** false: no deploy key for this cluster (the fleet sync authenticates as a GitHub App). @default true */
+  readonly deployKey?: boolean;
   /**
    * A GitHub team granted a permission on the repository, when this stack creates it. `retain`
    * keeps the grant on GitHub when it leaves the program (an offboarded tenant's kept repository).
@@ -252,16 +254,22 @@ export function commitFiles(
   return committed;
 }
 
+/** A cluster's deploy key on a repository, and the key pair behind it. */
+export interface DeployKeyPair {
+  /** OpenSSH private key: a secret. */
+  readonly privateKey: pulumi.Output<string>;
+  readonly publicKey: pulumi.Output<string>;
+  /** SHA256 fingerprint. */
+  readonly fingerprint: pulumi.Output<string>;
+  readonly deployKey: github.RepositoryDeployKey;
+}
+
 export class Repository extends pulumi.ComponentResource {
   /** The repository name, resolved after the lookup or creation succeeded. */
   readonly repositoryName: pulumi.Output<string>;
   readonly htmlUrl: pulumi.Output<string>;
-  /** OpenSSH private key of this cluster's deploy key: a secret. */
-  readonly privateKey: pulumi.Output<string>;
-  readonly publicKey: pulumi.Output<string>;
-  /** SHA256 fingerprint of the deploy key. */
-  readonly fingerprint: pulumi.Output<string>;
-  readonly deployKey: github.RepositoryDeployKey;
+  /** This cluster's deploy key, unless `deployKey: false`. */
+  readonly key?: DeployKeyPair;
   /** The repository resource, when this stack owns it. */
   readonly repository?: github.Repository;
   /** The team grant, when this stack owns the repository and a team is configured. */
@@ -270,7 +278,7 @@ export class Repository extends pulumi.ComponentResource {
   readonly teamAccess: pulumi.Output<string>;
   /** Scaffold files in commit order. */
   readonly files: ScaffoldFile[] = [];
-  /** What a consumer (Flux) must wait for: the deploy key and the last scaffold commit. */
+  /** What a consumer (Flux) must wait for: the deploy key, if any, and the last scaffold commit. */
   readonly ready: pulumi.Resource[];
   /**
    * GitHub content writes its creation makes at most (components/write-budget.ts): the repository
@@ -303,16 +311,20 @@ export class Repository extends pulumi.ComponentResource {
     // A new generation is a new resource name: Pulumi creates the new key pair and deploy key,
     // updates the cluster Secret that uses them, and deletes the old ones only at the end of the
     // update (resources gone from the program are deleted last), so Flux never loses access.
-    const keyName = deployKeyName(name, args.keyGeneration ?? 1);
-    const key = new tls.PrivateKey(keyName, privateKeyArgs(args.keyAlgorithm ?? "ed25519"), { parent: this });
-    this.privateKey = pulumi.secret(key.privateKeyOpenssh);
-    this.publicKey = key.publicKeyOpenssh;
-    this.fingerprint = key.publicKeyFingerprintSha256;
-    this.deployKey = new github.RepositoryDeployKey(
-      keyName,
-      { repository: this.repositoryName, title: deployKeyTitle(args.stack), key: key.publicKeyOpenssh, readOnly: !(args.readWrite ?? false) },
-      { parent: this, dependsOn: branchReady },
-    );
+    if (args.deployKey ?? true) {
+      const keyName = deployKeyName(name, args.keyGeneration ?? 1);
+      const pair = new tls.PrivateKey(keyName, privateKeyArgs(args.keyAlgorithm ?? "ed25519"), { parent: this });
+      this.key = {
+        privateKey: pulumi.secret(pair.privateKeyOpenssh),
+        publicKey: pair.publicKeyOpenssh,
+        fingerprint: pair.publicKeyFingerprintSha256,
+        deployKey: new github.RepositoryDeployKey(
+          keyName,
+          { repository: this.repositoryName, title: deployKeyTitle(args.stack), key: pair.publicKeyOpenssh, readOnly: !(args.readWrite ?? false) },
+          { parent: this, dependsOn: branchReady },
+        ),
+      };
+    }
 
     this.files.push(
       ...commitFiles(this, name, {
@@ -329,12 +341,12 @@ export class Repository extends pulumi.ComponentResource {
       }),
     );
     this.teamAccess = teamAccess;
-    this.ready = [this.deployKey, ...this.files.slice(-1)];
+    this.ready = [...(this.key ? [this.key.deployKey] : []), ...this.files.slice(-1)];
     // A file a generated repository starts with is found there, not written. The count is of
     // creation, and stays the same once the repository exists (it is exported, and compared).
     const generated = args.create && args.template !== undefined ? (args.templateFiles ?? new Set<string>()) : new Set<string>();
     const writes = (args.files ?? []).filter((f) => !generated.has(f.path)).length;
-    this.contentWrites = { repository: (args.create ? 1 : 0) + writes, key: 1 };
-    this.registerOutputs({ repositoryName: this.repositoryName, fingerprint: this.fingerprint });
+    this.contentWrites = { repository: (args.create ? 1 : 0) + writes, key: this.key ? 1 : 0 };
+    this.registerOutputs({ repositoryName: this.repositoryName, ...(this.key ? { fingerprint: this.key.fingerprint } : {}) });
   }
 }

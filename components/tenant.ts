@@ -26,7 +26,7 @@ import {
 } from "./manifests";
 import { ExistingRepository } from "./adopt";
 import { AdmissionPolicies, tenantAdmission } from "./policy";
-import { CreateRepositoryArgs, Repository } from "./repository";
+import { CreateRepositoryArgs, DeployKeyPair, Repository } from "./repository";
 
 export interface TenantArgs {
   /** The validated tenant entry of `fleet:tenants`. */
@@ -66,6 +66,8 @@ export class Tenant extends pulumi.ComponentResource {
   readonly identity: string;
   readonly namespaces: readonly string[];
   readonly repository: Repository;
+  /** The tenant's own deploy key: every tenant has one, whatever the fleet sync uses. */
+  readonly key: DeployKeyPair;
   readonly gitRepository: k8s.apiextensions.CustomResource;
   readonly kustomization: k8s.apiextensions.CustomResource;
 
@@ -116,6 +118,8 @@ export class Tenant extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    if (!this.repository.key) throw new Error(`tenant ${t.name}: its repository was made without a deploy key`);
+    this.key = this.repository.key;
 
     // Pulumi names are the Kubernetes identities (`<namespace>` or `<namespace>/<name>`): a
     // namespace belongs to one tenant, so no two tenants' resources can share a URN.
@@ -165,8 +169,8 @@ export class Tenant extends pulumi.ComponentResource {
       sshSecret({
         name: names.secret,
         namespace: home,
-        identity: this.repository.privateKey,
-        identityPub: this.repository.publicKey,
+        identity: this.key.privateKey,
+        identityPub: this.key.publicKey,
         labels,
         ...(args.knownHosts ? { knownHosts: args.knownHosts } : {}),
       }),
@@ -201,6 +205,6 @@ export class Tenant extends pulumi.ComponentResource {
         ...(this.repository.team ? [this.repository.team] : []),
       ],
     });
-    this.registerOutputs({ namespaces: this.namespaces, fingerprint: this.repository.fingerprint });
+    this.registerOutputs({ namespaces: this.namespaces, fingerprint: this.key.fingerprint });
   }
 }

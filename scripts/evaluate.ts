@@ -5,6 +5,7 @@
  * call many times in one process: the program is a function, mocks and config are set afresh per
  * run, and it waits until every registration has settled.
  */
+import { generateKeyPairSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -216,7 +217,8 @@ function encodeConfig(config: Readonly<Record<string, unknown>>): Record<string,
 
 /**
  * Reads the `config:` map of `<root>/Pulumi.<stack>.yaml`. Encrypted values (`secure: …`) cannot
- * be decrypted offline: they become the placeholder "[secret]" and are listed as secret keys.
+ * be decrypted offline: they become the placeholder "[secret]" and are listed as secret keys;
+ * `fleet:githubAppPrivateKey`, whose type the config check reads, becomes a throwaway RSA key.
  */
 export function stackConfigAt(root: string, stack: string): { config: Record<string, unknown>; secretKeys: string[] } {
   return stackConfigFile(path.join(root, `Pulumi.${stack}.yaml`));
@@ -229,10 +231,17 @@ export function stackConfigFile(file: string): { config: Record<string, unknown>
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(raw)) {
     const secure = value !== null && typeof value === "object" && "secure" in (value as object);
-    config[key] = secure ? "[secret]" : value;
+    config[key] = secure ? (key === "fleet:githubAppPrivateKey" ? placeholderRsaKey() : "[secret]") : value;
     if (secure) secretKeys.push(key);
   }
   return { config, secretKeys };
+}
+
+let rsaKey: string | undefined;
+/** An RSA private key made for this process only, in place of an App's key that cannot be decrypted here. */
+function placeholderRsaKey(): string {
+  rsaKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  return rsaKey;
 }
 
 /** The `config:` map of this checkout's `Pulumi.<stack>.yaml`. */

@@ -19,7 +19,7 @@ describe("Secrets stay secret", () => {
       config: {},
       program: async () => {
         const repo = new Repository("r", { owner: "acme-org", name: "x", create: true, branch: "main", stack: "staging", createKey: "fleet:repository.create" });
-        return { privateKey: repo.privateKey, publicKey: repo.publicKey };
+        return { privateKey: repo.key?.privateKey, publicKey: repo.key?.publicKey };
       },
     });
     assert.equal(result.error, undefined, result.error?.message);

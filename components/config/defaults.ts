@@ -115,6 +115,7 @@ export function repositoryWithDefaults(r: RawRepository, stack: string, environm
     tenantTemplate: r.tenantTemplate ?? DEFAULTS.tenantTemplate(r.name ?? DEFAULTS.repositoryName),
     templateEnvironments: [...new Set([environment, ...(r.templateEnvironments ?? [])])],
     contentWritesPerHour: r.contentWritesPerHour ?? DEFAULTS.contentWritesPerHour,
+    ...(r.githubApp !== undefined ? { githubApp: r.githubApp } : {}),
     ...(r.knownHosts !== undefined ? { knownHosts: r.knownHosts.endsWith("\n") ? r.knownHosts : `${r.knownHosts}\n` } : {}),
   };
 }

@@ -3,7 +3,7 @@
  * `key.path: message` lines with "did you mean" hints.
  */
 import { z } from "zod";
-import { CONFIG_KEYS, ClusterSchema, FluxSchema, QuotaSchema, RepositorySchema, StackSchema, TenantRepositorySchema, TenantSchema } from "./schema";
+import { CONFIG_KEYS, ClusterSchema, FluxSchema, GitHubAppSchema, QuotaSchema, RepositorySchema, StackSchema, TenantRepositorySchema, TenantSchema } from "./schema";
 
 
 /** One error for a whole config: every problem, each prefixed by its key path. */
@@ -51,6 +51,8 @@ const ALLOWED_KEYS: Readonly<Record<string, readonly string[]>> = {
   [CONFIG_KEYS.cluster]: Object.keys(ClusterSchema.shape),
   [CONFIG_KEYS.flux]: Object.keys(FluxSchema.shape),
   [CONFIG_KEYS.repository]: Object.keys(RepositorySchema.shape),
+  [`${CONFIG_KEYS.repository}.githubApp`]: Object.keys(GitHubAppSchema.shape),
+  [`${CONFIG_KEYS.flux}.operator`]: Object.keys(FluxSchema.shape.operator.unwrap().shape),
   tenant: Object.keys(TenantSchema.shape),
   "tenant.repository": Object.keys(TenantRepositorySchema.shape),
   "tenant.quota": Object.keys(QuotaSchema.shape),
@@ -62,7 +64,7 @@ function allowedKeys(path: readonly PropertyKey[]): readonly string[] {
     const rest = path.slice(2).filter((p) => typeof p === "string");
     return ALLOWED_KEYS[["tenant", ...rest].join(".")] ?? [];
   }
-  return ALLOWED_KEYS[String(path[0])] ?? [];
+  return ALLOWED_KEYS[path.filter((p) => typeof p === "string").join(".")] ?? ALLOWED_KEYS[String(path[0])] ?? [];
 }
 
 const REQUIRED_HINTS: Record<string, string> = {

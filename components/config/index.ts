@@ -13,9 +13,9 @@ import { z } from "zod";
 import { PROJECT } from "../constants";
 import { DEFAULTS, clusterWithDefaults, fluxWithDefaults, repositoryWithDefaults, tenantWithDefaults } from "./defaults";
 import { ConfigError, formatIssues } from "./errors";
-import { IndexedTenant, clusterProblems, fluxProblems, tenancyProblems, tenantProblems } from "./rules";
+import { IndexedTenant, clusterProblems, fluxProblems, githubAppProblems, tenancyProblems, tenantProblems } from "./rules";
 import { CONFIG_KEYS, ClusterSchema, DNS_LABEL_HINT, FluxSchema, RepositorySchema, StackSchema, TenantSchema, dnsLabel, repoPathProblem } from "./schema";
-import { FleetConfig } from "./types";
+import { FleetConfig, GitHubAppConfig } from "./types";
 
 export * from "./types";
 export { DEFAULTS } from "./defaults";
@@ -121,6 +121,7 @@ export function parseFleetConfig(input: RawStackConfig): FleetConfig {
   if (rawRepository?.path === undefined && repository && repoPathProblem(repository.path)) {
     problems.push(`${CONFIG_KEYS.repository}.path: the default ${JSON.stringify(repository.path)} is not valid; set it`);
   }
+  if (repository) problems.push(...githubAppProblems(repository, decoded[CONFIG_KEYS.githubAppPrivateKey] !== undefined));
   problems.push(...tenantProblems(tenants, repository));
 
   if (problems.length > 0 || !result.success || !cluster || !flux || !repository) throw new ConfigError(problems);
@@ -147,14 +148,19 @@ export interface StackConfig {
   readonly config: FleetConfig;
   /** The secret `fleet:kubeconfig`, for `cluster.type: kubeconfig`. */
   readonly kubeconfig?: pulumi.Output<string>;
+  /** `fleet:repository.githubApp`, with its private key, the secret `fleet:githubAppPrivateKey`. */
+  readonly githubApp?: { readonly app: GitHubAppConfig; readonly privateKey: pulumi.Output<string> };
 }
 
 /** Reads this stack's config from the Pulumi runtime and validates it before anything is registered. */
 export function loadStackConfig(): StackConfig {
   const values = programKeys(pulumi.runtime.allConfig());
   const config = parseFleetConfig({ stack: pulumi.getStack(), values });
-  const kubeconfig =
-    config.cluster.type === "kubeconfig" ? new pulumi.Config(PROJECT).requireSecret("kubeconfig") : undefined;
-  return kubeconfig ? { config, kubeconfig } : { config };
+  const secrets = new pulumi.Config(PROJECT);
+  return {
+    config,
+    ...(config.cluster.type === "kubeconfig" ? { kubeconfig: secrets.requireSecret("kubeconfig") } : {}),
+    ...(config.repository.githubApp ? { githubApp: { app: config.repository.githubApp, privateKey: secrets.requireSecret("githubAppPrivateKey") } } : {}),
+  };
 }
 

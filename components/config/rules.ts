@@ -85,6 +85,31 @@ export function tenancyProblems(flux: FluxConfig, repository: RepositoryConfig |
   return problems;
 }
 
+/**
+ * `fleet:repository.githubApp` and its private key go together; with the App the fleet has no
+ * deploy key, so there is none to make writable.
+ */
+export function githubAppProblems(repository: RepositoryConfig, privateKeySet: boolean): string[] {
+  const at = `${CONFIG_KEYS.repository}.githubApp`;
+  const problems: string[] = [];
+  if (repository.githubApp && !privateKeySet) {
+    problems.push(
+      `${CONFIG_KEYS.githubAppPrivateKey}: is required with ${at}; set the App's private key with: ` +
+        `pulumi config set --secret ${CONFIG_KEYS.githubAppPrivateKey} < app.private-key.pem`,
+    );
+  }
+  if (!repository.githubApp && privateKeySet) {
+    problems.push(`${CONFIG_KEYS.githubAppPrivateKey}: is set but ${at} is not; set ${at} ({appId, installationId}), or remove the key (pulumi config rm ${CONFIG_KEYS.githubAppPrivateKey})`);
+  }
+  if (repository.githubApp && repository.readWrite) {
+    problems.push(
+      `${CONFIG_KEYS.repository}.readWrite: the fleet sync authenticates as ${at}, so this cluster has no fleet deploy key to make writable; ` +
+        `remove readWrite (image automation can push with a tenant's writable key), or remove githubApp`,
+    );
+  }
+  return problems;
+}
+
 export interface IndexedTenant {
   readonly index: number;
   readonly raw: RawTenant;

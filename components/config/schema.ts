@@ -3,6 +3,7 @@
  * key optional, unknown keys rejected. No defaults here (`defaults.ts`), no cross-key rules
  * (`rules.ts`).
  */
+import { createPrivateKey } from "crypto";
 import { z } from "zod";
 import { FLUX_COMPONENTS, PROJECT } from "../constants";
 import { DEFAULTS } from "./defaults";
@@ -198,6 +199,34 @@ export const FluxSchema = z.strictObject({
   }).optional().meta(doc({ description: "The Flux Operator itself." })),
 });
 
+/** Whether `pem` is an RSA private key (what GitHub makes for an App, and Flux's JWT signing needs). */
+function isRsaPrivateKey(pem: string): boolean {
+  try {
+    return createPrivateKey(pem).asymmetricKeyType === "rsa";
+  } catch {
+    return false;
+  }
+}
+
+/** Where a GitHub App's REST API is: https, or plain http only on loopback (a test server). */
+const apiUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://github.example.com/api/v3" })
+  .refine((v) => { const u = new URL(v); return u.protocol === "https:" || ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname); }, {
+    error: "must be https: over plain http the App's installation token would cross the network in the clear (http is accepted on loopback only, for a test server)",
+  });
+const appNumber = z.number().int({ error: "must be a whole number" }).min(1, { error: "must be 1 or more" });
+
+export const GitHubAppSchema = z.strictObject({
+  appId: appNumber.meta(doc({ description: "The GitHub App's ID (its settings page, \"App ID\").", example: 123456 })),
+  installationId: appNumber.meta(doc({
+    description: "The ID of the App's installation on github:owner (the number its settings URL ends with): install it on the fleet repository only.",
+    example: 7890123,
+  })),
+  apiUrl: apiUrl.optional().meta(doc({
+    description: "GitHub's REST API, for GitHub Enterprise Server (https://<host>/api/v3); the sync URL is https://<host>/<owner>/<repository>.git.",
+    default: "https://api.github.com (sync URL https://github.com/<owner>/<repository>.git)",
+  })),
+});
+
 export const RepositorySchema = z.strictObject({
   name: repoName.optional().meta(doc({ description: "The fleet repository.", default: DEFAULTS.repositoryName })),
   create: z.boolean().optional().meta(doc({
@@ -232,6 +261,11 @@ export const RepositorySchema = z.strictObject({
       default: DEFAULTS.sshHost,
       example: "github.example.com",
     })),
+  githubApp: GitHubAppSchema.optional().meta(doc({
+    description: "The fleet sync authenticates as this GitHub App (provider: github, its private key in the secret fleet:githubAppPrivateKey) instead of with a deploy key: no fleet deploy key is made for this cluster. Tenants keep their own deploy keys (docs/github.md).",
+    default: "none: a read-only deploy key per cluster",
+    example: { appId: 123456, installationId: 7890123 },
+  })),
   readWrite: z.boolean().optional()
     .meta(doc({ description: "A writable fleet deploy key (image automation pushing to the fleet repository).", default: show(DEFAULTS.readWrite) })),
   team: teamSlug.optional()
@@ -331,6 +365,7 @@ export const CONFIG_KEYS = {
   repository: `${PROJECT}:repository`,
   tenants: `${PROJECT}:tenants`,
   kubeconfig: `${PROJECT}:kubeconfig`,
+  githubAppPrivateKey: `${PROJECT}:githubAppPrivateKey`,
   environment: `${PROJECT}:environment`,
 } as const;
 
@@ -347,6 +382,14 @@ export const StackSchema = z.strictObject({
   [CONFIG_KEYS.kubeconfig]: z.string().min(1).optional()
     .meta(doc({
       description: "Kubeconfig of an existing cluster (type kubeconfig), set as a secret: pulumi config set --secret fleet:kubeconfig < kubeconfig.yaml.",
+      example: { secure: "v1:…" },
+    })),
+  [CONFIG_KEYS.githubAppPrivateKey]: z.string()
+    // Never echo the value: the message is fixed.
+    .refine(isRsaPrivateKey, { error: "must be the App's RSA private key as GitHub downloads it (a .pem file, -----BEGIN RSA PRIVATE KEY-----)" })
+    .optional()
+    .meta(doc({
+      description: "Private key of fleet:repository.githubApp, set as a secret: pulumi config set --secret fleet:githubAppPrivateKey < app.private-key.pem.",
       example: { secure: "v1:…" },
     })),
   [CONFIG_KEYS.flux]: FluxSchema.optional().meta(doc({ description: "Flux, installed through the Flux Operator." })),

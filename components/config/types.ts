@@ -81,6 +81,16 @@ export interface RepositoryConfig {
   readonly templateEnvironments: readonly string[];
   /** GitHub's content-generating requests per hour, for the preview's warning. @default 500 */
   readonly contentWritesPerHour: number;
+  /** The fleet sync authenticates as this GitHub App instead of with a deploy key. @default none */
+  readonly githubApp?: GitHubAppConfig;
+}
+
+/** A GitHub App the fleet sync authenticates as; its private key is the secret `fleet:githubAppPrivateKey`. */
+export interface GitHubAppConfig {
+  readonly appId: number;
+  readonly installationId: number;
+  /** GitHub Enterprise Server's REST API. @default none: github.com */
+  readonly apiUrl?: string;
 }
 
 export interface TenantQuota {

@@ -1,8 +1,10 @@
 /**
  * Flux: the Flux Operator's Helm values, the FluxInstance, and the fleet repository's scaffold.
  */
+import * as pulumi from "@pulumi/pulumi";
+import type { GitHubAppConfig } from "../config/types";
 import { FLUX_NAMESPACE, FluxComponent, TENANT_SERVICE_ACCOUNT } from "../constants";
-import { RepoFile, cleanPath, yamlFile } from "./common";
+import { RepoFile, cleanPath, metadata, yamlFile } from "./common";
 
 /**
  * Helm values of the flux-operator chart, each default that widens rights or exposes data turned
@@ -84,13 +86,15 @@ export interface FluxInstanceArgs {
   readonly components: readonly FluxComponent[];
   readonly multitenant: boolean;
   readonly networkPolicy: boolean;
-  /** `ssh://` URL of the fleet repository. */
+  /** `ssh://` URL of the fleet repository, or its `https://` URL with `provider: "github"`. */
   readonly url: string;
   readonly branch: string;
   /** Path in the fleet repository this cluster syncs (`clusters/<stack>`). */
   readonly path: string;
-  /** Name of the SSH secret in flux-system. */
+  /** Name of the pull secret in flux-system: SSH keys, or a GitHub App's (`githubAppSecret`). */
   readonly pullSecret: string;
+  /** `github`: source-controller authenticates as the GitHub App in the pull secret. @default none: SSH */
+  readonly provider?: "github";
 }
 
 /** How long `pulumi up` waits for the FluxInstance to be Ready. */
@@ -148,9 +152,54 @@ export function fluxInstance(args: FluxInstanceArgs) {
         ref: `refs/heads/${args.branch}`,
         path: args.path,
         pullSecret: args.pullSecret,
+        ...(args.provider ? { provider: args.provider } : {}),
       },
     },
   };
+}
+
+/**
+ * The keys of a Flux GitHub App secret (fluxcd/pkg auth v0.54.3, githubapp/client.go:40-44, which
+ * source-controller v1.9.5 reads for `provider: github`, internal/controller/gitrepository_controller.go:746-794).
+ */
+export const GITHUB_APP_SECRET_KEYS = {
+  appId: "githubAppID",
+  installationId: "githubAppInstallationID",
+  privateKey: "githubAppPrivateKey",
+  baseUrl: "githubAppBaseURL",
+} as const;
+
+/**
+ * The fleet pull secret when the sync authenticates as a GitHub App, as `flux create secret
+ * githubapp` makes it. source-controller mints an installation token with the key for each
+ * fetch (cached until shortly before it expires) and clones over HTTPS as `x-access-token`.
+ */
+export function githubAppSecret(args: { readonly name: string; readonly namespace: string; readonly app: GitHubAppConfig; readonly privateKey: pulumi.Input<string> }) {
+  return {
+    apiVersion: "v1" as const,
+    kind: "Secret" as const,
+    metadata: metadata(args.name, args.namespace),
+    type: "Opaque",
+    stringData: {
+      [GITHUB_APP_SECRET_KEYS.appId]: String(args.app.appId),
+      [GITHUB_APP_SECRET_KEYS.installationId]: String(args.app.installationId),
+      [GITHUB_APP_SECRET_KEYS.privateKey]: args.privateKey,
+      ...(args.app.apiUrl ? { [GITHUB_APP_SECRET_KEYS.baseUrl]: args.app.apiUrl } : {}),
+    },
+  };
+}
+
+/**
+ * The fleet repository's HTTPS clone URL for a GitHub App sync: github.com's, or the Enterprise
+ * host's that serves `apiUrl` (`https://<host>/api/v3`, or `https://api.<host>` for GitHub
+ * Enterprise Cloud with data residency, which clones from `<host>`).
+ */
+export function githubAppUrl(owner: string, repository: string, apiUrl?: string): string {
+  if (!apiUrl) return `https://github.com/${owner}/${repository}.git`;
+  const u = new URL(apiUrl);
+  const host = u.host.startsWith("api.") ? u.host.slice("api.".length) : u.host;
+  const base = u.pathname.replace(/\/+$/, "").replace(/\/api\/v3$/, "");
+  return `${u.protocol}//${host}${base}/${owner}/${repository}.git`;
 }
 
 /**
