@@ -39,6 +39,10 @@ KC_HEALTH_PORT="${RIG_KC_HEALTH_PORT:-29094}"
 KCM_PORT="${RIG_KCM_PORT:-29257}"
 GITHUB_OWNER="${RIG_GITHUB_OWNER:-acme}"
 GITHUB_TEAMS=(platform team-a-devs payments-devs)
+# A GitHub App installed on the organisation (githubd makes its key on first start), for the
+# fleet sync as an App (fleet:repository.githubApp; test/real/fleet.spec.ts, 6).
+GITHUB_APP_ID=1001
+GITHUB_APP_INSTALLATION_ID=2002
 HOST=127.0.0.1
 
 log() { echo "rig: $*" >&2; }
@@ -221,7 +225,8 @@ cmd_start() {
   local teams=(); for t in "${GITHUB_TEAMS[@]}"; do teams+=(--team "$t"); done
   rm -f "$state/githubd.ready"
   start_proc githubd githubd --data "$state/github" --http "$HOST:$GITHUB_HTTP_PORT" --ssh "$HOST:$GITHUB_SSH_PORT" \
-    --owner "$GITHUB_OWNER" --token "$token" "${teams[@]}" --ready-file "$state/githubd.ready"
+    --owner "$GITHUB_OWNER" --token "$token" "${teams[@]}" --app-id "$GITHUB_APP_ID" --app-installation "$GITHUB_APP_INSTALLATION_ID" \
+    --ready-file "$state/githubd.ready"
   wait_for "githubd" githubd 30 test -f "$state/githubd.ready"
 
   # Flux's controllers, each as its own service account (a token kubeconfig), with the flags Flux
@@ -262,6 +267,9 @@ export GITHUB_API_URL="http://$HOST:$GITHUB_HTTP_PORT"
 export FLEET_RIG_GITHUB_OWNER="$GITHUB_OWNER"
 export FLEET_RIG_SSH_HOST="$HOST:$GITHUB_SSH_PORT"
 export FLEET_RIG_KNOWN_HOSTS="$state/github/known_hosts"
+export FLEET_RIG_GITHUB_APP_ID="$GITHUB_APP_ID"
+export FLEET_RIG_GITHUB_APP_INSTALLATION_ID="$GITHUB_APP_INSTALLATION_ID"
+export FLEET_RIG_GITHUB_APP_KEY="$state/github/app-private-key.pem"
 export FLEET_RIG_DIR="$state"
 export PULUMI_SKIP_UPDATE_CHECKS=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

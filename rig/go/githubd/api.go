@@ -78,6 +78,7 @@ func (s *server) routes() http.Handler {
 	add("GET /repos/{owner}/{repo}/contents/{path...}", s.getContents)
 	add("PUT /repos/{owner}/{repo}/contents/{path...}", s.changeContents)
 	add("DELETE /repos/{owner}/{repo}/contents/{path...}", s.changeContents)
+	add("POST /app/installations/{id}/access_tokens", s.accessToken)
 	add("GET /_rig/state", s.rigState)
 	add("POST /_rig/repos/{owner}/{repo}/commit", s.rigCommit)
 	add("GET /_rig/log", s.rigLog)

@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -404,5 +408,106 @@ func TestSiblingFilesDoNotCollide(t *testing.T) {
 	}
 	if _, err := commitFiles(dir, "main", first, first, map[string][]byte{"clusters/rig/infrastructure.yaml": []byte("b")}, nil, "two", rigIdent, rigIdent); err != nil {
 		t.Fatalf("sibling file refused: %v", err)
+	}
+}
+
+// jwtFor signs a GitHub App JWT as fluxcd/pkg's githubapp client does (RS256, iss the App ID).
+func jwtFor(t *testing.T, keyFile string, iss string, iat, exp time.Time) string {
+	t.Helper()
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := func(v any) string { j, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(j) }
+	signing := enc(M{"alg": "RS256", "typ": "JWT"}) + "." + enc(M{"iss": iss, "iat": iat.Unix(), "exp": exp.Unix()})
+	digest := sha256.Sum256([]byte(signing))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signing + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func TestGitHubApp(t *testing.T) {
+	dir := t.TempDir()
+	s, err := newServer(config{data: dir, httpAddr: "127.0.0.1:0", sshAddr: "127.0.0.1:0", owner: "acme", token: testToken, appID: 1001, appInstallation: 2002})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.close)
+	c := &client{t: t, s: s, base: "http://" + s.httpLn.Addr().String()}
+	c.must(201, "POST", "/orgs/acme/repos", M{"name": "fleet", "auto_init": true})
+	keyFile := filepath.Join(dir, "app-private-key.pem")
+	now := time.Now()
+	good := jwtFor(t, keyFile, "1001", now.Add(-30*time.Second), now.Add(90*time.Second))
+
+	mint := func(jwt string, installation string) (int, any) {
+		req, _ := http.NewRequest("POST", c.base+"/api/v3/app/installations/"+installation+"/access_tokens", nil)
+		req.Header.Set("Authorization", "Bearer "+jwt)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	for name, jwt := range map[string]string{
+		"the personal token": testToken,
+		"another App's JWT":  jwtFor(t, keyFile, "9999", now.Add(-30*time.Second), now.Add(90*time.Second)),
+		"an expired JWT":     jwtFor(t, keyFile, "1001", now.Add(-10*time.Minute), now.Add(-time.Minute)),
+		"a JWT over 10 min":  jwtFor(t, keyFile, "1001", now, now.Add(11*time.Minute)),
+		"a tampered JWT":     good[:len(good)-4] + "AAAA",
+	} {
+		if status, out := mint(jwt, "2002"); status != 401 {
+			t.Errorf("%s: status %d, want 401: %v", name, status, out)
+		}
+	}
+	if status, _ := mint(good, "3003"); status != 404 {
+		t.Errorf("another installation: status %d, want 404", status)
+	}
+	status, out := mint(good, "2002")
+	token, _ := out.(M)["token"].(string)
+	if status != 201 || !strings.HasPrefix(token, "ghs_") {
+		t.Fatalf("mint: %d %v", status, out)
+	}
+
+	work := t.TempDir()
+	gitHTTP := func(args ...string) (string, error) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	url := func(user, repo string) string {
+		return fmt.Sprintf("http://%s@%s/acme/%s.git", user, s.httpLn.Addr(), repo)
+	}
+	if out, err := gitHTTP("clone", url("x-access-token:"+token, "fleet"), "fleet"); err != nil {
+		t.Fatalf("clone with the installation token: %v\n%s", err, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(work, "fleet", "README.md")); err != nil || string(b) != "# fleet\n" {
+		t.Errorf("cloned README %q %v", b, err)
+	}
+	if out, err := gitHTTP("clone", url("x-access-token:ghs_wrong", "fleet"), "no"); err == nil || !strings.Contains(out, "Authentication failed") && !strings.Contains(out, "401") {
+		t.Errorf("clone with a token never issued: %v\n%s", err, out)
+	}
+	if out, err := gitHTTP("clone", url("x-access-token:"+token, "missing"), "missing"); err == nil || !strings.Contains(out, "not found") {
+		t.Errorf("clone of a missing repository: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(work, "fleet", "new.txt"), []byte("x\n"), 0o644)
+	gitHTTP("-C", "fleet", "add", "new.txt")
+	gitHTTP("-C", "fleet", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+	if out, err := gitHTTP("-C", "fleet", "push", "origin", "main"); err == nil || !strings.Contains(out, "403") {
+		t.Errorf("push with a contents:read token: %v\n%s", err, out)
 	}
 }

@@ -33,6 +33,7 @@ import (
 type config struct {
 	data, httpAddr, sshAddr, owner, token, readyFile string
 	teams                                            []string
+	appID, appInstallation                           int64
 }
 
 type team struct {
@@ -59,6 +60,7 @@ type server struct {
 	used      int // requests in the current rate-limit hour
 	window    time.Time
 	fillDelay time.Duration // how long a generated repository stays empty, as on GitHub
+	app       *githubApp    // with --app-id: the one GitHub App, installed on the organisation
 
 	sshPort       int
 	httpLn, sshLn net.Listener
@@ -75,6 +77,8 @@ func main() {
 	flag.StringVar(&cfg.owner, "owner", "", "the one organisation that exists")
 	flag.StringVar(&cfg.token, "token", "", "the one token accepted")
 	flag.StringVar(&cfg.readyFile, "ready-file", "", "written with the PID once both listeners are up")
+	flag.Int64Var(&cfg.appID, "app-id", 0, "ID of a GitHub App installed on the organisation (its key: DIR/app-private-key.pem, made on first start)")
+	flag.Int64Var(&cfg.appInstallation, "app-installation", 0, "ID of that App's installation")
 	flag.Func("team", "team slug in the organisation (repeatable)", func(v string) error {
 		cfg.teams = append(cfg.teams, v)
 		return nil
@@ -119,6 +123,13 @@ func newServer(cfg config) (*server, error) {
 	s := &server{cfg: cfg, st: st, window: time.Now(), fillDelay: time.Second}
 	for i, slug := range cfg.teams {
 		s.teams = append(s.teams, team{ID: int64(i + 1), Slug: slug})
+	}
+	if cfg.appID != 0 {
+		key, err := appKey(filepath.Join(cfg.data, "app-private-key.pem"))
+		if err != nil {
+			return nil, fmt.Errorf("app key: %w", err)
+		}
+		s.app = &githubApp{id: cfg.appID, installation: cfg.appInstallation, key: key, tokens: map[string]time.Time{}}
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -192,6 +203,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.URL.Path, r.URL.RawPath, base = "/"+strings.TrimPrefix(p, "/"), strings.TrimPrefix(r.URL.RawPath, "/api/v3"), base+"/api/v3"
 	}
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, base))
+	if owner, name, rest, ok := gitHTTPPath(r.URL.Path); ok {
+		s.serveGitHTTP(w, r, owner, name, rest)
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.used++
@@ -203,6 +218,20 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
 	rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 	switch auth := r.Header.Get("Authorization"); {
+	case strings.HasPrefix(r.URL.Path, "/app/"):
+		// App endpoints take the App's JWT, and only that.
+		jwt, bearer := strings.CutPrefix(auth, "Bearer ")
+		if s.app == nil {
+			respondTo(rec)(notFound())
+		} else if err := s.app.verifyJWT(jwt, time.Now()); !bearer || err != nil {
+			msg := "A JSON web token could not be decoded"
+			if err != nil {
+				msg = err.Error()
+			}
+			respondTo(rec)(fail(http.StatusUnauthorized, msg))
+		} else {
+			s.handler.ServeHTTP(rec, r)
+		}
 	case auth == "":
 		respondTo(rec)(fail(http.StatusUnauthorized, "Requires authentication"))
 	case auth != "token "+s.cfg.token && auth != "Bearer "+s.cfg.token:
