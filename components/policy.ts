@@ -7,7 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { InCluster } from "./cluster";
 import { FLUX_NAMESPACE } from "./constants";
-import { admissionPolicy, allTenantsPolicyBinding, POLICY_RULES, tenantPolicyBinding, tenantPolicyParams, tenantPolicyParamsName, TenantPolicyParams } from "./manifests/policy";
+import { admissionPolicy, POLICY_RULES, policyBinding, tenantPolicyParams, tenantPolicyParamsName, TenantPolicyParams } from "./manifests/policy";
 
 export class AdmissionPolicies extends pulumi.ComponentResource {
   /** Every policy and shared binding: what a tenant's bindings wait for. */
@@ -18,7 +18,7 @@ export class AdmissionPolicies extends pulumi.ComponentResource {
     const k8sOpts = { parent: this, ...args.inCluster };
     const policies = POLICY_RULES.map((rule) => new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(rule.name, admissionPolicy(rule), k8sOpts));
     const shared = POLICY_RULES.map((rule, i) =>
-      rule.perTenant ? undefined : new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(rule.name, allTenantsPolicyBinding(rule), { ...k8sOpts, dependsOn: [policies[i]] }),
+      rule.perTenant ? undefined : new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(rule.name, policyBinding(rule), { ...k8sOpts, dependsOn: [policies[i]] }),
     ).filter((b): b is k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding => b !== undefined);
     this.ready = [...policies, ...shared];
     this.registerOutputs({});
@@ -36,7 +36,7 @@ export function tenantAdmission(parent: pulumi.Resource, inCluster: InCluster, p
   const config = new k8s.core.v1.ConfigMap(`${FLUX_NAMESPACE}/${tenantPolicyParamsName(params.tenant)}`, tenantPolicyParams(params), k8sOpts);
   const bindings = POLICY_RULES.filter((rule) => rule.perTenant).map(
     (rule) =>
-      new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(`${rule.name}-${params.tenant}`, tenantPolicyBinding(rule, params.tenant), {
+      new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(`${rule.name}-${params.tenant}`, policyBinding(rule, params.tenant), {
         ...k8sOpts,
         dependsOn: [config, ...policies.ready],
       }),

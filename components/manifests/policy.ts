@@ -133,31 +133,24 @@ export function tenantPolicyParams(p: TenantPolicyParams) {
   };
 }
 
-/** The binding of a per-tenant rule to one tenant's namespaces, with its parameters. */
-export function tenantPolicyBinding(rule: Rule, tenant: string) {
+/**
+ * A rule's binding, Deny: with `tenant`, to that tenant's namespaces with its parameters (a missing
+ * ConfigMap denies); without, to every tenant namespace, for a rule that is the same for all.
+ */
+export function policyBinding(rule: Rule, tenant?: string) {
   return {
     apiVersion: "admissionregistration.k8s.io/v1" as const,
     kind: "ValidatingAdmissionPolicyBinding" as const,
-    metadata: metadata(`${rule.name}-${tenant}`, undefined, { [TENANT_LABEL]: tenant }),
+    metadata: tenant ? metadata(`${rule.name}-${tenant}`, undefined, { [TENANT_LABEL]: tenant }) : metadata(rule.name),
     spec: {
       policyName: rule.name,
       validationActions: ["Deny"],
-      paramRef: { name: tenantPolicyParamsName(tenant), namespace: FLUX_NAMESPACE, parameterNotFoundAction: "Deny" },
-      matchResources: { namespaceSelector: { matchLabels: { [TENANT_LABEL]: tenant } }, objectSelector: {}, matchPolicy: "Equivalent" },
-    },
-  };
-}
-
-/** The binding of a rule that is the same for every tenant, to every tenant namespace. */
-export function allTenantsPolicyBinding(rule: Rule) {
-  return {
-    apiVersion: "admissionregistration.k8s.io/v1" as const,
-    kind: "ValidatingAdmissionPolicyBinding" as const,
-    metadata: metadata(rule.name),
-    spec: {
-      policyName: rule.name,
-      validationActions: ["Deny"],
-      matchResources: { namespaceSelector: { matchExpressions: [{ key: TENANT_LABEL, operator: "Exists" }] }, objectSelector: {}, matchPolicy: "Equivalent" },
+      ...(tenant ? { paramRef: { name: tenantPolicyParamsName(tenant), namespace: FLUX_NAMESPACE, parameterNotFoundAction: "Deny" } } : {}),
+      matchResources: {
+        namespaceSelector: tenant ? { matchLabels: { [TENANT_LABEL]: tenant } } : { matchExpressions: [{ key: TENANT_LABEL, operator: "Exists" }] },
+        objectSelector: {},
+        matchPolicy: "Equivalent",
+      },
     },
   };
 }
