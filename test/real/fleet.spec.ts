@@ -40,6 +40,9 @@ const PAYMENTS: TenantEntry = { name: "payments", namespaces: ["payments", "paym
 /** `fleet:repository.keyGeneration` of every later config: test 4c rotates the keys. */
 let keyGeneration = 1;
 
+/** The fleet sync as the rig's GitHub App (5e), from then on. */
+let fleetApp: Record<string, unknown> | undefined;
+
 function stackConfig(rig: RigEnv, tenants: TenantEntry[]) {
   return {
     "pulumi:disable-default-providers": ["kubernetes"],
@@ -50,7 +53,7 @@ function stackConfig(rig: RigEnv, tenants: TenantEntry[]) {
     "fleet:cluster": { type: "kubeconfig" },
     // The rig's cluster runs the operator already (its stand-in), as an OperatorHub install would.
     "fleet:flux": { operator: { install: false }, components: ["source-controller", "kustomize-controller"] },
-    "fleet:repository": { create: true, sshHost: rig.sshHost, knownHosts: rig.knownHosts, team: "platform", keyGeneration },
+    "fleet:repository": { create: true, sshHost: rig.sshHost, knownHosts: rig.knownHosts, team: "platform", keyGeneration, ...(fleetApp ? { githubApp: fleetApp } : {}) },
     "fleet:tenants": tenants,
   };
 }
@@ -600,6 +603,57 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.ok(urns.some((u) => u.endsWith("fleet:tenant:Tenant::team-alpha")) && !urns.some((u) => u.endsWith("::team-a") && u.includes("fleet:tenant:Tenant::")), "the tenant is team-alpha in state");
     assert.ok(urns.some((u) => u.endsWith("::team-alpha-repository")), "its repository moved with it (inherited alias)");
     assert.deepEqual(Object.keys(stack.outputs().tenants).sort(), ["legacy", "payments", "team-alpha"]);
+  });
+
+  it("5e. GitHub App: the fleet sync moves from this cluster's deploy key to the App; the key is revoked, source-controller fetches a new fleet commit with an installation token, and tenants keep their own keys", async function () {
+    const uid = (kind: string, name: string, ns?: string) => getObject(rig, kind, name, ns)?.metadata?.uid;
+    const secretBefore = uid("secret", "flux-system", "flux-system");
+    fleetApp = { appId: rig.githubApp.appId, installationId: rig.githubApp.installationId, apiUrl: rig.githubUrl };
+    stack.setConfig(stackConfig(rig, [{ ...TEAM_A, name: "team-alpha", renamedFrom: "team-a" }, PAYMENTS, LEGACY]));
+    stack.must(["config", "set", "--secret", "fleet:githubAppPrivateKey"], { input: fs.readFileSync(rig.githubApp.keyFile, "utf8") });
+    // The preview: the fleet key pair and deploy key go, the pull Secret and the FluxInstance change in place.
+    const preview = stack.must(["preview", "--diff"]);
+    assert.match(preview.stdout, /- 2 to delete/, preview.stdout);
+    assert.doesNotMatch(preview.stdout, /\d+ to (create|replace)/, preview.stdout);
+    stack.must(["up", "--yes", "--skip-preview"]);
+    assert.deepEqual((await github(rig, "GET", `repos/${rig.owner}/flux-fleet/keys`)).json, [], "no fleet deploy key for this cluster");
+    const secret = getObject(rig, "secret", "flux-system", "flux-system");
+    assert.equal(secret.metadata.uid, secretBefore, "the pull Secret is updated in place");
+    assert.deepEqual(Object.keys(secret.data).sort(), ["githubAppBaseURL", "githubAppID", "githubAppInstallationID", "githubAppPrivateKey"]);
+    const source = getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
+    assert.equal(source.spec.provider, "github");
+    assert.equal(source.spec.url, `${rig.githubUrl}/${rig.owner}/flux-fleet.git`);
+    // A new fleet commit, fetched only with an installation token (the double serves HTTP Git to nothing else), applied.
+    await push(rig, "flux-fleet", {
+      [`infrastructure/${ENVIRONMENT}/cluster-wide/kustomization.yaml`]: kustomization(["role.yaml", "app.yaml"]),
+      [`infrastructure/${ENVIRONMENT}/cluster-wide/app.yaml`]: `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: rig-github-app-probe }
+rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
+`,
+    });
+    const sha = (await github(rig, "GET", `repos/${rig.owner}/flux-fleet/branches/main`)).json.commit.sha as string;
+    await eventually(`the fleet GitRepository at ${sha}, fetched as the App`, 180_000, () => {
+      const g = getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
+      const c = ready(g);
+      if (c?.status === "False" && /github app|access_tokens|authentication|401|403/i.test(c.message)) throw new Fatal(`the App fetch failed: ${c.message}`);
+      if (String(g?.status?.artifact?.revision ?? "").includes(sha) && c?.status === "True") return g;
+      reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
+      return undefined;
+    }, 5000);
+    await eventually("the ClusterRole of that commit", 240_000, () => {
+      if (getObject(rig, "clusterrole", "rig-github-app-probe")) return true;
+      for (const name of ["flux-system", "infrastructure", "infra-nested"]) reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", name, "flux-system");
+      return undefined;
+    }, 5000);
+    // Tenants: their own keys, their own SSH Secrets, and they still sync.
+    assert.equal((await github(rig, "GET", `repos/${rig.owner}/team-a-deploy/keys`)).json.length, 1);
+    assert.ok(getObject(rig, "secret", "team-a-git", "team-a").data.identity, "team-a keeps its SSH key");
+    assert.equal(getObject(rig, "secret", "team-a-git", "team-a").data.githubAppPrivateKey, undefined);
+    const c = await syncTenant(rig, "team-a", "team-a-deploy", { [`flux/${ENVIRONMENT}/after-app.yaml`]: configMap("after-app"), [`flux/${ENVIRONMENT}/kustomization.yaml`]: kustomization(["app.yaml", "rotated.yaml", "after-app.yaml"]) });
+    assert.equal(c.status, "True", c.message);
+    assert.equal(stack.outputs().fleetRepository.deployKeyFingerprint, undefined);
+    stack.must(["preview", "--expect-no-changes"]);
   });
 
   it("6. destroy finishes and leaves what docs/ says: repositories kept unarchived, keys revoked, tenants and Flux objects gone", async function () {

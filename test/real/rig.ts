@@ -19,6 +19,8 @@ export interface RigEnv {
   readonly githubUrl: string;
   readonly githubToken: string;
   readonly kubeconfig: string;
+  /** The GitHub App githubd has installed on the organisation, and the file holding its private key. */
+  readonly githubApp: { readonly appId: number; readonly installationId: number; readonly keyFile: string };
 }
 
 /** The running rig's environment (`.rig/env`, written by `npm run rig -- start`); fails loudly without one. */
@@ -42,6 +44,7 @@ export function rigEnv(): RigEnv {
     githubUrl: env.GITHUB_API_URL,
     githubToken: env.GITHUB_TOKEN,
     kubeconfig: env.KUBECONFIG,
+    githubApp: { appId: Number(env.FLEET_RIG_GITHUB_APP_ID), installationId: Number(env.FLEET_RIG_GITHUB_APP_INSTALLATION_ID), keyFile: env.FLEET_RIG_GITHUB_APP_KEY },
   };
 }
 
