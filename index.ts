@@ -4,10 +4,10 @@
  */
 import { Existing, existingRepository, lookUpExisting } from "./components/adopt";
 import { Cluster } from "./components/cluster";
-import { loadStackConfig, RepositoryConfig, StackConfig } from "./components/config";
-import { FleetSyncAuth, Flux } from "./components/flux";
+import { loadStackConfig, StackConfig } from "./components/config";
+import { Flux, fleetSync } from "./components/flux";
 import { AdmissionPolicies } from "./components/policy";
-import { fleetReadme, fleetScaffold, githubAppUrl, sshUrl } from "./components/manifests";
+import { fleetReadme, fleetScaffold } from "./components/manifests";
 import { Repository } from "./components/repository";
 import { TenantTemplate } from "./components/template";
 import { Tenant } from "./components/tenant";
@@ -23,21 +23,6 @@ export = async () => {
   // SDK's debug stacks takes a fraction of the time (components/perf.ts).
   return withoutDebugStacks(() => compose(loaded, existing));
 };
-
-/**
- * How the fleet sync reaches the fleet repository: over HTTPS as the GitHub App when one is
- * configured (the fleet then has no deploy key), else over SSH with this cluster's deploy key.
- */
-function fleetSync(fleet: Repository, owner: string, repository: RepositoryConfig, githubApp: StackConfig["githubApp"]): { url: string; auth: FleetSyncAuth } {
-  if (githubApp) {
-    return { url: githubAppUrl(owner, repository.name, githubApp.app.apiUrl), auth: { kind: "github-app", ...githubApp } };
-  }
-  if (!fleet.key) throw new Error("the fleet repository was made without a deploy key, and no GitHub App is configured");
-  return {
-    url: sshUrl(owner, repository.name, repository.sshHost),
-    auth: { kind: "deploy-key", identity: fleet.key.privateKey, identityPub: fleet.key.publicKey, ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}) },
-  };
-}
 
 function compose({ config, kubeconfig, githubApp }: StackConfig, existing: Existing) {
   const found = (create: boolean, name: string) => {

@@ -7,9 +7,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { InCluster } from "./cluster";
-import { FluxConfig, GitHubAppConfig } from "./config";
+import { FluxConfig, GitHubAppConfig, RepositoryConfig } from "./config";
 import { FLUX_NAMESPACE } from "./constants";
-import { FLUX_SYNC_NAME, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, githubAppSecret, namespace, sshSecret } from "./manifests";
+import { FLUX_SYNC_NAME, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, githubAppSecret, githubAppUrl, namespace, sshSecret, sshUrl } from "./manifests";
+import type { Repository } from "./repository";
 
 export interface FluxArgs {
   /** The cluster's provider and object options (`Cluster.inCluster`); Flux is installed through it. */
@@ -124,4 +125,24 @@ export class Flux extends pulumi.ComponentResource {
     );
     this.registerOutputs({});
   }
+}
+
+/**
+ * How the fleet sync reaches the fleet repository: over HTTPS as the GitHub App when one is
+ * configured (the fleet then has no deploy key), else over SSH with this cluster's deploy key.
+ */
+export function fleetSync(
+  fleet: Repository,
+  owner: string,
+  repository: RepositoryConfig,
+  githubApp: { readonly app: GitHubAppConfig; readonly privateKey: pulumi.Input<string> } | undefined,
+): { url: string; auth: FleetSyncAuth } {
+  if (githubApp) {
+    return { url: githubAppUrl(owner, repository.name, githubApp.app.apiUrl), auth: { kind: "github-app", ...githubApp } };
+  }
+  if (!fleet.key) throw new Error("the fleet repository was made without a deploy key, and no GitHub App is configured");
+  return {
+    url: sshUrl(owner, repository.name, repository.sshHost),
+    auth: { kind: "deploy-key", identity: fleet.key.privateKey, identityPub: fleet.key.publicKey, ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}) },
+  };
 }
