@@ -40,7 +40,7 @@ KCM_PORT="${RIG_KCM_PORT:-29257}"
 GITHUB_OWNER="${RIG_GITHUB_OWNER:-acme}"
 GITHUB_TEAMS=(platform team-a-devs payments-devs)
 # A GitHub App installed on the organisation (githubd makes its key on first start), for the
-# fleet sync as an App (fleet:repository.githubApp; test/real/fleet.spec.ts, 6).
+# fleet sync as an App (fleet:repository.githubApp; test/real/fleet.spec.ts, 5e).
 GITHUB_APP_ID=1001
 GITHUB_APP_INSTALLATION_ID=2002
 HOST=127.0.0.1

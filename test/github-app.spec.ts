@@ -3,7 +3,7 @@
  * the App's credentials in Flux's format, the FluxInstance syncs over HTTPS with
  * `provider: github`, the fleet repository gets no deploy key for this cluster, and every tenant
  * keeps a deploy key of its own. What source-controller does with the Secret is shown on the
- * rig's real tier (test/real/fleet.spec.ts, 6); here, what the program registers.
+ * rig's real tier (test/real/fleet.spec.ts, 5e); here, what the program registers.
  */
 import { strict as assert } from "assert";
 import { generateKeyPairSync } from "crypto";
@@ -19,6 +19,8 @@ const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
 const APP_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
 const APP = { appId: 123456, installationId: 7890123 };
+/** The repositories on a GitHub Enterprise Server: its Git host and host key. */
+const GHES = { sshHost: "github.example.com", knownHosts: "github.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl" };
 
 /** The staging example with the App set (and `extra` merged into fleet:repository). */
 function withApp(stack = "staging", extra: Record<string, unknown> = {}, key: string | null = APP_KEY) {
@@ -102,9 +104,10 @@ describe("GitHub App for the fleet sync: what is registered", () => {
     }
   });
 
-  it("the App's key goes nowhere but the flux-system pull Secret", () => {
+  it("the App's key goes nowhere but the flux-system pull Secret, and into no stack output", () => {
     const line = APP_KEY.split("\n")[1];
     assert.deepEqual(result.resources.filter((r) => JSON.stringify(r.inputs).includes(line)).map((r) => r.urn), [pullSecret(result).urn]);
+    assert.ok(!JSON.stringify(result.outputs).includes(line), "no output carries the key");
   });
 
   it("the FluxInstance still waits for the pull Secret and the scaffold", () => {
@@ -126,7 +129,7 @@ describe("GitHub App for the fleet sync: what is registered", () => {
 
 describe("GitHub App for the fleet sync: GitHub Enterprise and lookup stacks", () => {
   it("with apiUrl, the Secret carries githubAppBaseURL and the sync clones from that host", async () => {
-    const result = ok(await run(withApp("staging", { githubApp: { ...APP, apiUrl: "https://github.example.com/api/v3" } })));
+    const result = ok(await run(withApp("staging", { ...GHES, githubApp: { ...APP, apiUrl: "https://github.example.com/api/v3" } })));
     assert.equal(pullSecret(result).inputs.stringData.githubAppBaseURL, "https://github.example.com/api/v3");
     assert.equal(one(result, INSTANCE).inputs.spec.sync.url, "https://github.example.com/acme-org/flux-fleet.git");
   });
@@ -136,6 +139,8 @@ describe("GitHub App for the fleet sync: GitHub Enterprise and lookup stacks", (
     assert.equal(githubAppUrl("o", "r", "https://ghe.example.com/api/v3/"), "https://ghe.example.com/o/r.git");
     assert.equal(githubAppUrl("o", "r", "https://api.acme.ghe.com"), "https://acme.ghe.com/o/r.git", "GitHub Enterprise Cloud with data residency");
     assert.equal(githubAppUrl("o", "r", "http://127.0.0.1:28080"), "http://127.0.0.1:28080/o/r.git", "a loopback test server");
+    assert.equal(githubAppUrl("o", "r", "https://api.corp.example/api/v3"), "https://api.corp.example/o/r.git", "a GitHub Enterprise Server whose host is named api.*");
+    assert.equal(githubAppUrl("o", "r", "https://git.corp.example/gh/api/v3"), "https://git.corp.example/gh/o/r.git", "under a path prefix");
   });
 
   it("a lookup stack (production) with the App adds no deploy key to the fleet repository, only its tenants'", async () => {
@@ -153,7 +158,7 @@ describe("GitHub App for the fleet sync: GitHub Enterprise and lookup stacks", (
     const added = [...urns(after)].filter((u) => !urns(before).has(u));
     assert.deepEqual(added, []);
     const tenantSecrets = (r: RunResult) => r.resources.filter((x) => x.type === SECRET && x.inputs.metadata.namespace !== "flux-system").map((x) => [x.urn, Object.keys(x.inputs.stringData).sort()]);
-    assert.deepEqual(tenantSecrets(after).map(([u, k]) => [u, k]), tenantSecrets(before).map(([u, k]) => [u, k]));
+    assert.deepEqual(tenantSecrets(after), tenantSecrets(before));
   });
 });
 
@@ -186,6 +191,24 @@ describe("GitHub App for the fleet sync: bad config registers nothing", () => {
 
   it("readWrite with the App is an error: there is no fleet deploy key to make writable", async () => {
     assert.match(await problems(withApp("staging", { readWrite: true })), /fleet:repository\.readWrite: the fleet sync authenticates as fleet:repository\.githubApp/);
+  });
+
+  it("an App on another GitHub than the repositories' (sshHost) is refused, naming both hosts", async () => {
+    const ghes = GHES;
+    assert.match(await problems(withApp("staging", ghes)), /fleet:repository\.githubApp\.apiUrl: the App's GitHub is github\.com, but fleet:repository\.sshHost is github\.example\.com; set apiUrl to that host's API \(https:\/\/github\.example\.com\/api\/v3/);
+    assert.match(await problems(withApp("staging", { githubApp: { ...APP, apiUrl: "https://other.example.com/api/v3" } })), /the App's GitHub is other\.example\.com, but fleet:repository\.sshHost is github\.com; make them the same host/);
+    ok(await run(withApp("staging", { ...ghes, githubApp: { ...APP, apiUrl: "https://github.example.com/api/v3" } })));
+    ok(await run(withApp("staging", { sshHost: "127.0.0.1:28022", knownHosts: ghes.knownHosts.replace("github.example.com", "[127.0.0.1]:28022"), githubApp: { ...APP, apiUrl: "http://127.0.0.1:28080" } })));
+  });
+
+  it("an apiUrl without a scheme is a config error naming the key, not a crash", async () => {
+    assert.match(await problems(withApp("staging", { githubApp: { ...APP, apiUrl: "github.example.com/api/v3" } })), /fleet:repository\.githubApp\.apiUrl: must be an http\(s\) URL/);
+  });
+
+  it("a private key pasted under another key is not repeated in the error", async () => {
+    const message = await problems(withApp("staging", { githubApp: { ...APP, appId: APP_KEY } }));
+    assert.match(message, /fleet:repository\.githubApp\.appId: expected a number, got a string of \d+ characters/);
+    assert.ok(!message.includes(APP_KEY.split("\n")[1]));
   });
 
   it("plain http off loopback, IDs that are not whole numbers, and unknown keys are refused by key", async () => {

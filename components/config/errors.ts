@@ -74,6 +74,8 @@ const REQUIRED_HINTS: Record<string, string> = {
 
 function describe(value: unknown): string {
   if (value === null) return "null";
+  // A key or certificate pasted under the wrong key is not repeated in the error (nor in CI logs).
+  if (typeof value === "string" && (/PRIVATE KEY|BEGIN /.test(value) || value.length > 200)) return `a string of ${value.length} characters`;
   if (Array.isArray(value)) return "a list";
   return typeof value === "object" ? "an object" : `${typeof value} ${JSON.stringify(value)}`;
 }

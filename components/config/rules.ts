@@ -4,6 +4,7 @@
  */
 import { RESERVED_NAMESPACES, RESERVED_NAMESPACE_PREFIX } from "../constants";
 import type { RawCluster, RawTenant } from "./defaults";
+import { githubAppGitHost } from "../manifests/flux";
 import { CONFIG_KEYS, DNS_LABEL_HINT, dnsLabel, repoName } from "./schema";
 import type { ClusterConfig, FluxConfig, RepositoryConfig, TenantConfig } from "./types";
 
@@ -100,6 +101,16 @@ export function githubAppProblems(repository: RepositoryConfig, privateKeySet: b
   }
   if (!repository.githubApp && privateKeySet) {
     problems.push(`${CONFIG_KEYS.githubAppPrivateKey}: is set but ${at} is not; set ${at} ({appId, installationId}), or remove the key (pulumi config rm ${CONFIG_KEYS.githubAppPrivateKey})`);
+  }
+  // The App's host and the tenants' Git host are one GitHub: an App sync to github.com from a
+  // stack whose repositories are on GitHub Enterprise would ask the wrong GitHub for its token.
+  const sshHostname = repository.sshHost.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+  const appHost = repository.githubApp && githubAppGitHost(repository.githubApp.apiUrl);
+  if (appHost && appHost.replace(/^\[(.*)\]$/, "$1") !== sshHostname) {
+    problems.push(
+      `${at}.apiUrl: the App's GitHub is ${appHost}, but ${CONFIG_KEYS.repository}.sshHost is ${repository.sshHost}; ` +
+        (repository.githubApp?.apiUrl ? "make them the same host" : `set apiUrl to that host's API (https://${sshHostname}/api/v3 for GitHub Enterprise Server)`),
+    );
   }
   if (repository.githubApp && repository.readWrite) {
     problems.push(

@@ -210,7 +210,7 @@ function isRsaPrivateKey(pem: string): boolean {
 
 /** Where a GitHub App's REST API is: https, or plain http only on loopback (a test server). */
 const apiUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://github.example.com/api/v3" })
-  .refine((v) => { const u = new URL(v); return u.protocol === "https:" || ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname); }, {
+  .refine((v) => { const u = URL.parse(v); return u === null || u.protocol === "https:" || ["127.0.0.1", "localhost", "[::1]"].includes(u.hostname); }, {
     error: "must be https: over plain http the App's installation token would cross the network in the clear (http is accepted on loopback only, for a test server)",
   });
 const appNumber = z.number().int({ error: "must be a whole number" }).min(1, { error: "must be 1 or more" });

@@ -190,16 +190,24 @@ export function githubAppSecret(args: { readonly name: string; readonly namespac
 }
 
 /**
- * The fleet repository's HTTPS clone URL for a GitHub App sync: github.com's, or the Enterprise
- * host's that serves `apiUrl` (`https://<host>/api/v3`, or `https://api.<host>` for GitHub
- * Enterprise Cloud with data residency, which clones from `<host>`).
+ * The fleet repository's HTTPS clone URL for a GitHub App sync: github.com's, or that of the
+ * GitHub Enterprise host whose API is `apiUrl`. As fluxcd/pkg auth v0.54.3 reads `apiUrl`
+ * (githubapp/client.go, githubEnterpriseBaseURL): a path ending in `/api/v3` is a GitHub
+ * Enterprise Server's API on its own host, whatever the host is called; an `api.` host with no such
+ * path is GitHub Enterprise Cloud with data residency (`api.<sub>.ghe.com`), which clones from `<sub>.ghe.com`.
  */
 export function githubAppUrl(owner: string, repository: string, apiUrl?: string): string {
   if (!apiUrl) return `https://github.com/${owner}/${repository}.git`;
   const u = new URL(apiUrl);
-  const host = u.host.startsWith("api.") ? u.host.slice("api.".length) : u.host;
-  const base = u.pathname.replace(/\/+$/, "").replace(/\/api\/v3$/, "");
-  return `${u.protocol}//${host}${base}/${owner}/${repository}.git`;
+  const path = u.pathname.replace(/\/+$/, "");
+  const server = path.endsWith("/api/v3");
+  const host = !server && u.host.startsWith("api.") ? u.host.slice("api.".length) : u.host;
+  return `${u.protocol}//${host}${server ? path.slice(0, -"/api/v3".length) : path}/${owner}/${repository}.git`;
+}
+
+/** The host (no port) the fleet sync's clone URL reaches with `apiUrl`, to compare with `sshHost`. */
+export function githubAppGitHost(apiUrl?: string): string {
+  return new URL(githubAppUrl("o", "r", apiUrl)).hostname;
 }
 
 /**
