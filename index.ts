@@ -3,6 +3,7 @@
  * Exported as a function so Pulumi runs it once per deployment and tests can run it per case.
  */
 import { Existing, existingRepository, lookUpExisting } from "./components/adopt";
+import { bootstrapKeyTitles } from "./components/bootstrap";
 import { Cluster } from "./components/cluster";
 import { loadStackConfig, StackConfig } from "./components/config";
 import { Flux, fleetSync } from "./components/flux";
@@ -57,6 +58,9 @@ function compose({ config, kubeconfig, githubApp }: StackConfig, existing: Exist
     path: repository.path,
     ...fleetSync(fleet, owner, repository, githubApp),
     syncDependsOn: fleet.ready,
+    ...(config.flux.takeOverBootstrap
+      ? { takeOver: { owner, repository: repository.name, keyTitles: bootstrapKeyTitles(config.flux.takeOverBootstrap.branch ?? repository.branch, config.flux.takeOverBootstrap.path) } }
+      : {}),
   });
 
   // Tenant repositories are generated from the fleet's template. The owning stack always keeps

@@ -9,8 +9,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { InCluster } from "./cluster";
 import { FluxConfig, GitHubAppConfig, RepositoryConfig } from "./config";
 import { FLUX_NAMESPACE } from "./constants";
-import { FLUX_SYNC_NAME, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, githubAppSecret, githubAppUrl, namespace, sshSecret, sshUrl } from "./manifests";
+import { FLUX_SYNC_NAME, FLUX_TAKEOVER_PULL_SECRET, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, githubAppSecret, githubAppUrl, namespace, sshSecret, sshUrl } from "./manifests";
 import type { Repository } from "./repository";
+import { BootstrapKeyRevocation } from "./bootstrap";
 
 export interface FluxArgs {
   /** The cluster's provider and object options (`Cluster.inCluster`); Flux is installed through it. */
@@ -26,6 +27,11 @@ export interface FluxArgs {
   readonly auth: FleetSyncAuth;
   /** What the first sync needs to exist: the deploy key and the scaffold commits. */
   readonly syncDependsOn: pulumi.Input<pulumi.Resource>[];
+  /**
+   * The cluster runs Flux as `flux bootstrap github` set it up (`fleet:flux.takeOverBootstrap`):
+   * bootstrap's deploy key on the fleet repository (its titles), revoked once the FluxInstance is Ready.
+   */
+  readonly takeOver?: { readonly owner: string; readonly repository: string; readonly keyTitles: readonly string[] };
 }
 
 export type FleetSyncAuth =
@@ -54,6 +60,8 @@ export class Flux extends pulumi.ComponentResource {
   readonly systemAccountBinding: k8s.rbac.v1.ClusterRoleBinding;
   /** The FluxInstance. Every Flux custom resource elsewhere depends on it. */
   readonly instance: k8s.apiextensions.CustomResource;
+  /** Revokes `flux bootstrap`'s deploy key, when taking over a bootstrapped cluster. */
+  readonly bootstrapKey?: BootstrapKeyRevocation;
 
   constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleet:flux:Flux", name, {}, opts);
@@ -64,9 +72,11 @@ export class Flux extends pulumi.ComponentResource {
     if (args.flux.operator.install) {
       // On an existing cluster, destroy keeps flux-system, with whatever SREs keep there by hand
       // (SOPS keys, registry credentials), as Terraform's Flux provider does; on a kind cluster it
-      // goes with the cluster (deletedWith).
+      // goes with the cluster (deletedWith). A bootstrapped cluster's is bootstrap's: not created.
       const existingCluster = args.inCluster.deletedWith === undefined;
-      this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, namespace(FLUX_NAMESPACE), { ...k8sOpts, ...(existingCluster ? { retainOnDelete: true } : {}) });
+      if (!args.takeOver) {
+        this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, namespace(FLUX_NAMESPACE), { ...k8sOpts, ...(existingCluster ? { retainOnDelete: true } : {}) });
+      }
       this.operator = new k8s.helm.v3.Release(
         `${name}-operator`,
         {
@@ -80,18 +90,22 @@ export class Flux extends pulumi.ComponentResource {
           // same wait as the FluxInstance's, not Helm's default 300 s.
           timeout: FLUX_INSTANCE_TIMEOUT_SECONDS,
         },
-        { ...k8sOpts, dependsOn: [this.namespace] },
+        { ...k8sOpts, dependsOn: this.namespace ? [this.namespace] : [] },
       );
     }
     // What lives in flux-system waits for the namespace when this stack creates it.
     const inFluxSystem = { ...k8sOpts, dependsOn: this.namespace ? [this.namespace] : [] };
     const auth = args.auth;
+    // bootstrap's own flux-system Secret holds its key: pulumi-kubernetes 4.34 will not create over
+    // an object that exists (AlreadyExists), and adopting it would take its data as it is. The
+    // stack's credentials get a Secret of their own, and the FluxInstance syncs with that.
+    const pullSecretName = args.takeOver ? FLUX_TAKEOVER_PULL_SECRET : FLUX_SYNC_NAME;
     this.pullSecret = new k8s.core.v1.Secret(
       `${name}-pull-secret`,
       auth.kind === "github-app"
-        ? githubAppSecret({ name: FLUX_SYNC_NAME, namespace: FLUX_NAMESPACE, app: auth.app, privateKey: pulumi.secret(auth.privateKey) })
+        ? githubAppSecret({ name: pullSecretName, namespace: FLUX_NAMESPACE, app: auth.app, privateKey: pulumi.secret(auth.privateKey) })
         : sshSecret({
-            name: FLUX_SYNC_NAME,
+            name: pullSecretName,
             namespace: FLUX_NAMESPACE,
             identity: pulumi.secret(auth.identity),
             identityPub: auth.identityPub,
@@ -118,11 +132,20 @@ export class Flux extends pulumi.ComponentResource {
         url: args.url,
         branch: args.branch,
         path: args.path,
-        pullSecret: FLUX_SYNC_NAME,
+        pullSecret: pullSecretName,
         ...(auth.kind === "github-app" ? { provider: "github" as const } : {}),
       }),
       { ...k8sOpts, dependsOn: [...(this.operator ? [this.operator] : []), this.pullSecret, this.systemAccountBinding, ...args.syncDependsOn] },
     );
+    if (args.takeOver) {
+      // Revoked only once the FluxInstance is Ready: the operator's sync then reads with this
+      // stack's key, so nothing still needs bootstrap's.
+      this.bootstrapKey = new BootstrapKeyRevocation(
+        `${name}-bootstrap-key`,
+        { owner: args.takeOver.owner, repository: args.takeOver.repository, titles: [...args.takeOver.keyTitles] },
+        { parent: this, dependsOn: [this.instance] },
+      );
+    }
     this.registerOutputs({});
   }
 }

@@ -31,7 +31,7 @@ export interface GitHubResponse {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One GitHub REST call; `path` starts with `/repos/…`. Injected in tests. */
-export type GitHubRequest = (method: "GET" | "PUT", path: string, body?: unknown) => Promise<GitHubResponse>;
+export type GitHubRequest = (method: "GET" | "PUT" | "DELETE", path: string, body?: unknown) => Promise<GitHubResponse>;
 
 /**
  * The real client: `fetch` with `GITHUB_TOKEN`, against `GITHUB_API_URL` or api.github.com.
@@ -113,14 +113,14 @@ export interface ScaffoldFileState extends ScaffoldFileSpec {
   readonly commit?: string;
 }
 
-type WithCode<T> = T & { readonly __provider?: string };
+export type WithCode<T> = T & { readonly __provider?: string };
 
 /**
  * A diff that replaces on a change of `identity`, and otherwise takes an in-place update only
  * when the provider code Pulumi serialized changed: the dynamic-provider host runs read and
  * delete with the code stored in state, so new code must be stored through an update.
  */
-function diffOf<T extends object>(olds: WithCode<T>, news: WithCode<T>, identity: readonly (keyof T)[]): pulumi.dynamic.DiffResult {
+export function diffOf<T extends object>(olds: WithCode<T>, news: WithCode<T>, identity: readonly (keyof T)[]): pulumi.dynamic.DiffResult {
   const replaces = identity.filter((key) => olds[key] !== news[key]).map(String);
   if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
   return { changes: olds.__provider !== undefined && news.__provider !== undefined && olds.__provider !== news.__provider, replaces: [] };
@@ -134,7 +134,7 @@ function contentsPath(spec: ScaffoldFileSpec): string {
   return `/repos/${encodeURIComponent(spec.owner)}/${encodeURIComponent(spec.repository)}/contents/${file}`;
 }
 
-function failure(what: string, response: GitHubResponse): Error {
+export function failure(what: string, response: GitHubResponse): Error {
   const message = typeof response.body === "object" && response.body !== null ? response.body.message : response.body;
   return new Error(`${what} failed: GitHub answered ${response.status}${message ? ` (${String(message)})` : ""}`);
 }

@@ -97,6 +97,7 @@ export function fluxWithDefaults(f: RawFlux): FluxConfig {
     artifact: f.artifact ?? DEFAULTS.artifact(f.operatorVersion ?? DEFAULTS.operatorVersion),
     chart: f.chart ?? DEFAULTS.chart,
     operator: { install: f.operator?.install ?? DEFAULTS.operatorInstall },
+    ...(f.takeOverBootstrap !== undefined ? { takeOverBootstrap: f.takeOverBootstrap } : {}),
   };
 }
 

@@ -53,6 +53,7 @@ const ALLOWED_KEYS: Readonly<Record<string, readonly string[]>> = {
   [CONFIG_KEYS.repository]: Object.keys(RepositorySchema.shape),
   [`${CONFIG_KEYS.repository}.githubApp`]: Object.keys(GitHubAppSchema.shape),
   [`${CONFIG_KEYS.flux}.operator`]: Object.keys(FluxSchema.shape.operator.unwrap().shape),
+  [`${CONFIG_KEYS.flux}.takeOverBootstrap`]: Object.keys(FluxSchema.shape.takeOverBootstrap.unwrap().shape),
   tenant: Object.keys(TenantSchema.shape),
   "tenant.repository": Object.keys(TenantRepositorySchema.shape),
   "tenant.quota": Object.keys(QuotaSchema.shape),

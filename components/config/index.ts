@@ -13,7 +13,7 @@ import { z } from "zod";
 import { PROJECT } from "../constants";
 import { DEFAULTS, clusterWithDefaults, fluxWithDefaults, repositoryWithDefaults, tenantWithDefaults } from "./defaults";
 import { ConfigError, formatIssues } from "./errors";
-import { IndexedTenant, clusterProblems, fluxProblems, githubAppProblems, tenancyProblems, tenantProblems } from "./rules";
+import { IndexedTenant, clusterProblems, fluxProblems, githubAppProblems, takeOverProblems, tenancyProblems, tenantProblems } from "./rules";
 import { CONFIG_KEYS, ClusterSchema, DNS_LABEL_HINT, FluxSchema, RepositorySchema, StackSchema, TenantSchema, dnsLabel, repoPathProblem } from "./schema";
 import { FleetConfig, GitHubAppConfig } from "./types";
 
@@ -122,6 +122,7 @@ export function parseFleetConfig(input: RawStackConfig): FleetConfig {
     problems.push(`${CONFIG_KEYS.repository}.path: the default ${JSON.stringify(repository.path)} is not valid; set it`);
   }
   if (repository) problems.push(...githubAppProblems(repository, decoded[CONFIG_KEYS.githubAppPrivateKey] !== undefined));
+  if (flux && cluster && repository) problems.push(...takeOverProblems(flux, cluster, repository));
   problems.push(...tenantProblems(tenants, repository));
 
   if (problems.length > 0 || !result.success || !cluster || !flux || !repository) throw new ConfigError(problems);

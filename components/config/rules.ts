@@ -121,6 +121,28 @@ export function githubAppProblems(repository: RepositoryConfig, privateKeySet: b
   return problems;
 }
 
+/**
+ * Taking over a `flux bootstrap` cluster: only an existing cluster can have been bootstrapped, and
+ * bootstrap's directory (with its `flux-system/`) is not one this stack can sync from.
+ */
+export function takeOverProblems(flux: FluxConfig, cluster: ClusterConfig, repository: RepositoryConfig): string[] {
+  const takeOver = flux.takeOverBootstrap;
+  if (!takeOver) return [];
+  const at = `${CONFIG_KEYS.flux}.takeOverBootstrap`;
+  const problems: string[] = [];
+  if (cluster.type !== "kubeconfig") {
+    problems.push(`${at}: only an existing cluster (${CONFIG_KEYS.cluster}.type: kubeconfig) can have been set up by flux bootstrap; remove it for a kind cluster this stack makes`);
+  }
+  const clean = (p: string) => p.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+  if (clean(takeOver.path) === clean(repository.path)) {
+    problems.push(
+      `${at}.path: is ${CONFIG_KEYS.repository}.path too, but bootstrap's directory holds its own flux-system/ manifests, which would fight the Flux Operator; ` +
+        `set ${CONFIG_KEYS.repository}.path to a new directory (e.g. ${clean(takeOver.path)}-operator) and move there what the cluster keeps syncing (docs/operations.md, "Coming from flux bootstrap")`,
+    );
+  }
+  return problems;
+}
+
 export interface IndexedTenant {
   readonly index: number;
   readonly raw: RawTenant;

@@ -197,6 +197,14 @@ export const FluxSchema = z.strictObject({
       default: show(DEFAULTS.operatorInstall),
     })),
   }).optional().meta(doc({ description: "The Flux Operator itself." })),
+  takeOverBootstrap: z.strictObject({
+    path: repoPath.meta(doc({ description: "The --path flux bootstrap github was run with.", example: "clusters/production" })),
+    branch: branch.optional().meta(doc({ description: "The --branch it was run with.", default: "fleet:repository.branch" })),
+  }).optional().meta(doc({
+    description: "This cluster runs Flux as flux bootstrap github set it up: the FluxInstance takes over bootstrap's controllers and its flux-system sync, the stack's own deploy key goes into the Secret flux-system/flux-fleet (bootstrap's flux-system Secret is left alone), flux-system is not created, and once the FluxInstance is Ready the deploy key bootstrap made for this path is revoked (docs/operations.md).",
+    default: "none: Flux is new on this cluster",
+    example: { path: "clusters/production" },
+  })),
 });
 
 /** Whether `pem` is an RSA private key (what GitHub makes for an App, and Flux's JWT signing needs). */

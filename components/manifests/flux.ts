@@ -75,6 +75,8 @@ export const FLUX_SYSTEM_ACCOUNT_BINDING = "flux-system-flux";
 /** Name of the FluxInstance, its sync objects and the fleet pull secret, as `flux bootstrap` names them. */
 export const FLUX_INSTANCE_NAME = "flux";
 export const FLUX_SYNC_NAME = "flux-system";
+/** The fleet pull secret on a cluster taken over from `flux bootstrap`, whose `flux-system` Secret is bootstrap's. */
+export const FLUX_TAKEOVER_PULL_SECRET = "flux-fleet";
 
 export interface FluxInstanceArgs {
   /** Flux distribution version (exact or range). */

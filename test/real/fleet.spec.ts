@@ -11,6 +11,7 @@
  * Each step needs the one before it, so the suite stops at the first failure (mocha --bail).
  */
 import { strict as assert } from "assert";
+import { generateKeyPairSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { policyFixtures } from "../policy-fixtures";
@@ -133,7 +134,9 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
   });
   after(function () {
     stack?.remove();
+    takeover?.remove();
   });
+  let takeover: Stack | undefined;
 
   it("1a. previews an empty cluster without error", function () {
     const r = stack.must(["preview", "--diff"]);
@@ -672,6 +675,80 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
       assert.deepEqual(keys.json, [], `${repo}: this cluster's keys revoked`);
     }
     assert.equal(stack.resources().length, 0);
+  });
+
+  it("7. taking over a flux bootstrap cluster: the FluxInstance takes bootstrap's sync over with the stack's own key, bootstrap's key is revoked after, and what moved to the new path keeps syncing", async function () {
+    // What `flux bootstrap github --path=clusters/rig-bootstrap` leaves (fluxcd/flux2 v2.9.5):
+    // its key in flux-system/flux-system and on GitHub titled flux-system-main-flux-system-<path>,
+    // and a flux-system GitRepository and Kustomization syncing that path, which holds flux-system/.
+    const bootstrapPath = "clusters/rig-bootstrap";
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    const raw = Buffer.from(publicKey.export({ format: "jwk" }).x as string, "base64url");
+    const wire = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+    const authorized = `ssh-ed25519 ${Buffer.concat([wire(Buffer.from("ssh-ed25519")), wire(raw)]).toString("base64")}`;
+    const title = `flux-system-main-flux-system-${bootstrapPath}`;
+    const added = await github(rig, "POST", `repos/${rig.owner}/flux-fleet/keys`, { title, key: authorized, read_only: true });
+    assert.equal(added.status, 201, JSON.stringify(added.json));
+    const sync = (secret: string) => `apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: { name: flux-system, namespace: flux-system }
+spec: { interval: 1m, ref: { branch: main }, secretRef: { name: ${secret} }, url: "ssh://git@${rig.sshHost}/${rig.owner}/flux-fleet.git" }
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: { name: flux-system, namespace: flux-system }
+spec: { interval: 10m, path: ./${bootstrapPath}, prune: true, sourceRef: { kind: GitRepository, name: flux-system }, serviceAccountName: kustomize-controller }
+`;
+    // (bootstrap's Kustomization names no account; under the rig's multi-tenancy flags it would
+    // run as flux-system:flux, which the first stack's destroy removed, so it names the controller's.)
+    const keep = configMap("kept-through-takeover", "flux-system");
+    await push(rig, "flux-fleet", { [`${bootstrapPath}/flux-system/gotk-sync.yaml`]: sync("flux-system"), [`${bootstrapPath}/app.yaml`]: keep });
+    ok(rig, "kubectl", ["create", "secret", "generic", "flux-system", "-n", "flux-system", `--from-literal=identity=${privateKey.export({ format: "pem", type: "pkcs8" })}`, `--from-literal=identity.pub=${authorized}`, `--from-file=known_hosts=${rig.env.FLEET_RIG_KNOWN_HOSTS}`]);
+    ok(rig, "kubectl", ["apply", "--server-side", "--field-manager=flux", "-f", "-"], { input: sync("flux-system") });
+    await eventually("bootstrap's sync to apply its path with bootstrap's key", 180_000, () => {
+      if (getObject(rig, "configmap", "kept-through-takeover", "flux-system")) return true;
+      reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
+      reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system", "flux-system");
+      return undefined;
+    }, 5000);
+    const bootstrapSecret = getObject(rig, "secret", "flux-system", "flux-system");
+
+    // docs/operations.md, "Coming from flux bootstrap": a new path with what the cluster keeps, then up.
+    await push(rig, "flux-fleet", { [`clusters/rig-operator/app.yaml`]: keep });
+    takeover = new Stack(rig, "rig-takeover");
+    takeover.init({
+      ...stackConfig(rig, []),
+      "fleet:flux": { operator: { install: false }, components: ["source-controller", "kustomize-controller"], takeOverBootstrap: { path: bootstrapPath } },
+      "fleet:repository": { create: true, sshHost: rig.sshHost, knownHosts: rig.knownHosts, path: "clusters/rig-operator" },
+    }, fs.readFileSync(rig.kubeconfig, "utf8"));
+    const preview = takeover.must(["preview", "--diff"]);
+    assert.match(preview.stdout, /BootstrapKeyRevocation/, preview.stdout);
+    assert.deepEqual((await github(rig, "GET", `repos/${rig.owner}/flux-fleet/keys`)).json.map((k: any) => k.title), [title], "the preview revokes nothing");
+    takeover.must(["up", "--yes", "--skip-preview"]);
+
+    const source = getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
+    assert.equal(source.spec.secretRef.name, "flux-fleet", "the operator's sync reads with the stack's key");
+    assert.equal(source.metadata.labels["app.kubernetes.io/managed-by"], "flux-operator");
+    assert.equal(getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system", "flux-system").spec.path, "clusters/rig-operator");
+    const keys = (await github(rig, "GET", `repos/${rig.owner}/flux-fleet/keys`)).json.map((k: any) => k.title);
+    assert.deepEqual(keys, ["flux-rig-takeover"], "bootstrap's key is revoked; the stack's own is there");
+    assert.ok(takeover.outputs().fleetRepository.deployKeyFingerprint, "the stack's own fleet key");
+    // The sync now fetches with the stack's key (bootstrap's no longer opens the repository) and applies the new path.
+    const sha = (await github(rig, "GET", `repos/${rig.owner}/flux-fleet/branches/main`)).json.commit.sha as string;
+    await eventually(`the taken-over GitRepository at ${sha}`, 180_000, () => {
+      const g = getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
+      if (String(g?.status?.artifact?.revision ?? "").includes(sha) && ready(g)?.status === "True") return g;
+      reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
+      return undefined;
+    }, 5000);
+    assert.ok(getObject(rig, "configmap", "kept-through-takeover", "flux-system"), "what moved to the new path is still there");
+    const untouched = getObject(rig, "secret", "flux-system", "flux-system");
+    assert.equal(untouched.metadata.uid, bootstrapSecret.metadata.uid);
+    assert.equal(untouched.data.identity, bootstrapSecret.data.identity, "bootstrap's Secret is left as it was");
+    takeover.must(["preview", "--expect-no-changes"]);
+    takeover.must(["state", "unprotect", "--all", "--yes"]);
+    takeover.must(["destroy", "--yes", "--skip-preview"]);
+    assert.deepEqual((await github(rig, "GET", `repos/${rig.owner}/flux-fleet/keys`)).json, [], "destroy revokes the stack's key and restores none");
   });
 });
 

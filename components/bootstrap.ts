@@ -1,0 +1,91 @@
+/**
+ * Taking over a cluster that `flux bootstrap github` set up (`fleet:flux.takeOverBootstrap`):
+ * once the FluxInstance is Ready with this stack's own key, the deploy key bootstrap made on the
+ * fleet repository for that cluster is revoked, as a Pulumi dynamic resource over GitHub's REST API.
+ *
+ * bootstrap titles its key `<namespace>-<branch>-<secret name>-<path>`: fluxcd/flux2 v2.9.5
+ * pkg/bootstrap/bootstrap_provider.go:289 (`deployKeyName(options.Namespace, b.branch,
+ * options.Name, options.TargetPath)`) and :611 (the parts joined by `-`), with the namespace and
+ * secret name `flux-system` and `--path` as given, in slashes (cmd/flux/bootstrap_github.go:207-219).
+ * Only keys with exactly that title are revoked: another cluster bootstrapped from the same
+ * repository has another path, so another title, and keeps its key.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub } from "./scaffold-file";
+
+/** The titles `flux bootstrap github` gives its deploy key for `path`: as typed, with or without `./`. */
+export function bootstrapKeyTitles(branch: string, path: string): string[] {
+  const clean = path.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+  return [clean, `./${clean}`].map((p) => `flux-system-${branch}-flux-system-${p}`);
+}
+
+export interface BootstrapKeyRevocationSpec {
+  readonly owner: string;
+  readonly repository: string;
+  /** Deploy keys with one of these titles are revoked. */
+  readonly titles: readonly string[];
+}
+
+export interface BootstrapKeyRevocationState extends BootstrapKeyRevocationSpec {
+  /** What was revoked: `<id> <title>`, empty when no such key was there. */
+  readonly revoked: readonly string[];
+}
+
+export class BootstrapKeyRevocationProvider implements pulumi.dynamic.ResourceProvider {
+  constructor(private readonly request: GitHubRequest = fetchGitHub) {}
+
+  async create(inputs: BootstrapKeyRevocationSpec): Promise<pulumi.dynamic.CreateResult<BootstrapKeyRevocationState>> {
+    const repo = `/repos/${encodeURIComponent(inputs.owner)}/${encodeURIComponent(inputs.repository)}`;
+    const keys: { id: number; title: string }[] = [];
+    // GitHub pages the list by 100 at most (REST API, "List deploy keys").
+    for (let page = 1; page <= 50; page++) {
+      const answer = await this.request("GET", `${repo}/keys?per_page=100&page=${page}`);
+      if (answer.status !== 200) throw failure(`listing the deploy keys of ${inputs.owner}/${inputs.repository}`, answer);
+      const batch = Array.isArray(answer.body) ? answer.body : [];
+      keys.push(...batch);
+      if (batch.length < 100) break;
+    }
+    const revoked: string[] = [];
+    for (const key of keys.filter((k) => inputs.titles.includes(k.title))) {
+      const answer = await this.request("DELETE", `${repo}/keys/${key.id}`);
+      // 404: revoked meanwhile, by hand or by another run.
+      if (answer.status !== 204 && answer.status !== 404) throw failure(`revoking deploy key ${key.id} (${key.title}) of ${inputs.owner}/${inputs.repository}`, answer);
+      revoked.push(`${key.id} ${key.title}`);
+    }
+    return { id: `${inputs.owner}/${inputs.repository}:bootstrap-key`, outs: { ...inputs, revoked } };
+  }
+
+  async diff(_id: string, olds: WithCode<BootstrapKeyRevocationState>, news: WithCode<BootstrapKeyRevocationSpec>): Promise<pulumi.dynamic.DiffResult> {
+    const titles = (s: BootstrapKeyRevocationSpec) => [...s.titles].sort().join("\n");
+    // Other titles or another repository: revoke again (a replacement is a new create).
+    if (titles(olds) !== titles(news)) return { changes: true, replaces: ["titles"], deleteBeforeReplace: false };
+    return diffOf<BootstrapKeyRevocationSpec>(olds, news, ["owner", "repository"]);
+  }
+
+  async update(_id: string, olds: BootstrapKeyRevocationState, news: BootstrapKeyRevocationSpec): Promise<pulumi.dynamic.UpdateResult<BootstrapKeyRevocationState>> {
+    return { outs: { ...news, revoked: olds.revoked } };
+  }
+
+  async read(id: string, props?: BootstrapKeyRevocationState): Promise<pulumi.dynamic.ReadResult<BootstrapKeyRevocationState>> {
+    return { id, props };
+  }
+
+  /** A revoked key is not restored: bootstrap's Secret holding it is not this stack's either. */
+  async delete(): Promise<void> {}
+}
+
+export interface BootstrapKeyRevocationArgs {
+  readonly owner: pulumi.Input<string>;
+  readonly repository: pulumi.Input<string>;
+  readonly titles: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+const bootstrapKeyRevocationProvider = new BootstrapKeyRevocationProvider();
+
+/** Revokes the deploy key `flux bootstrap github` made for this cluster, once what it dependsOn is done. */
+export class BootstrapKeyRevocation extends pulumi.dynamic.Resource {
+  declare readonly revoked: pulumi.Output<string[]>;
+  constructor(name: string, args: BootstrapKeyRevocationArgs, opts?: pulumi.CustomResourceOptions, request?: GitHubRequest) {
+    super(request ? new BootstrapKeyRevocationProvider(request) : bootstrapKeyRevocationProvider, name, { ...args, revoked: undefined }, opts, "fleet", "BootstrapKeyRevocation");
+  }
+}
