@@ -5,18 +5,26 @@
  *
  * bootstrap titles its key `<namespace>-<branch>-<secret name>-<path>`: fluxcd/flux2 v2.9.5
  * pkg/bootstrap/bootstrap_provider.go:289 (`deployKeyName(options.Namespace, b.branch,
- * options.Name, options.TargetPath)`) and :611 (the parts joined by `-`), with the namespace and
- * secret name `flux-system` and `--path` as given, in slashes (cmd/flux/bootstrap_github.go:207-219).
- * Only keys with exactly that title are revoked: another cluster bootstrapped from the same
- * repository has another path, so another title, and keeps its key.
+ * options.Name, options.TargetPath)`) and :611 (the non-empty parts joined by `-`), with the
+ * namespace and secret name `flux-system`, `--branch` (default `main`, cmd/flux/bootstrap.go:97)
+ * and `--path` as `flags.SafeRelativePath` stores it: securejoin-flattened and prefixed with `./`
+ * (internal/flags/safe_relative_path.go), so `--path=clusters/production/` titles the key
+ * `flux-system-main-flux-system-./clusters/production`. Only a key with exactly that title is
+ * revoked: another cluster bootstrapped from the same repository has another path, so another
+ * title, and keeps its key.
  */
+import { posix } from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub } from "./scaffold-file";
 
-/** The titles `flux bootstrap github` gives its deploy key for `path`: as typed, with or without `./`. */
+/** `flux bootstrap`'s `--branch` default (fluxcd/flux2 v2.9.5 cmd/flux/bootstrap.go:97). */
+export const BOOTSTRAP_DEFAULT_BRANCH = "main";
+
+/** The title `flux bootstrap github --branch=<branch> --path=<path>` gives its deploy key (one, in a list). */
 export function bootstrapKeyTitles(branch: string, path: string): string[] {
-  const clean = path.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
-  return [clean, `./${clean}`].map((p) => `flux-system-${branch}-flux-system-${p}`);
+  // securejoin("./", path) within the root: `..` cannot leave it, `//` and `.` collapse.
+  const clean = posix.normalize(`/${path.trim()}`).replace(/^\/+|\/+$/g, "");
+  return [`flux-system-${branch}-flux-system-./${clean}`];
 }
 
 export interface BootstrapKeyRevocationSpec {

@@ -22,7 +22,8 @@ function bootstrapped(takeOver: Record<string, unknown> = { path: "clusters/prod
     ...base,
     "fleet:cluster": { type: "kubeconfig" },
     "fleet:kubeconfig": "apiVersion: v1\nkind: Config\n",
-    "fleet:flux": { ...(base["fleet:flux"] as object), takeOverBootstrap: takeOver },
+    // What `flux bootstrap` installs by default, listed as the takeover requires.
+    "fleet:flux": { ...(base["fleet:flux"] as object), components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"], takeOverBootstrap: takeOver },
     "fleet:repository": { ...(base["fleet:repository"] as object), path: "clusters/production-operator" },
     ...extra,
   };
@@ -56,15 +57,24 @@ describe("Taking over a flux bootstrap cluster: what is registered", () => {
 
   it("bootstrap's deploy key for this path is revoked, once the FluxInstance is Ready", () => {
     const revocation: Registered = one(result, REVOCATION);
-    assert.deepEqual(revocation.inputs.titles, ["flux-system-main-flux-system-clusters/production", "flux-system-main-flux-system-./clusters/production"]);
+    // What `flux bootstrap github --path=clusters/production` titles its key: the path as
+    // flags.SafeRelativePath stores it, with `./` (fluxcd/flux2 v2.9.5).
+    assert.deepEqual(revocation.inputs.titles, ["flux-system-main-flux-system-./clusters/production"]);
     assert.deepEqual([revocation.inputs.owner, revocation.inputs.repository], ["acme-org", "flux-fleet"]);
     assert.ok(revocation.dependencies.includes(one(result, INSTANCE).urn), "after the FluxInstance");
   });
 
-  it("the branch is bootstrap's --branch when given, else fleet:repository.branch", async () => {
-    const other = await run(bootstrapped({ path: "./clusters/production/", branch: "fleet" }));
+  it("the branch is bootstrap's --branch when given, else bootstrap's default main; the path is cleaned as bootstrap cleans it", async () => {
+    const other = await run(bootstrapped({ path: "./clusters//production/", branch: "fleet" }));
     assert.equal(other.error, undefined, other.error?.message);
-    assert.deepEqual(one(other, REVOCATION).inputs.titles, ["flux-system-fleet-flux-system-clusters/production", "flux-system-fleet-flux-system-./clusters/production"]);
+    assert.deepEqual(one(other, REVOCATION).inputs.titles, ["flux-system-fleet-flux-system-./clusters/production"]);
+    const onOtherBranch = await run(bootstrapped(undefined, { "fleet:repository": { ...(stackConfig("production")["fleet:repository"] as object), branch: "fleet", path: "clusters/production-operator" } }));
+    assert.equal(onOtherBranch.error, undefined, onOtherBranch.error?.message);
+    assert.deepEqual(one(onOtherBranch, REVOCATION).inputs.titles, ["flux-system-main-flux-system-./clusters/production"], "not fleet:repository.branch");
+  });
+
+  it("the stack outputs which of bootstrap's keys were revoked, so a title that matched nothing shows", () => {
+    assert.ok("bootstrapKeyRevoked" in (result.outputs ?? {}));
   });
 
   it("a stack that takes nothing over registers no revocation and keeps the pull secret flux-system", async () => {
@@ -90,9 +100,17 @@ describe("Taking over a flux bootstrap cluster: bad config registers nothing", (
     assert.match(await problems(kind), /fleet:flux\.takeOverBootstrap: only an existing cluster \(fleet:cluster\.type: kubeconfig\)/);
   });
 
-  it("syncing bootstrap's own directory, whose flux-system/ would fight the operator, names a new path", async () => {
-    const same = bootstrapped({ path: "./clusters/production" }, { "fleet:repository": { ...(stackConfig("production")["fleet:repository"] as object), path: "clusters/production" } });
-    assert.match(await problems(same), /fleet:flux\.takeOverBootstrap\.path: is fleet:repository\.path too, .*set fleet:repository\.path to a new directory \(e\.g\. clusters\/production-operator\)/);
+  it("syncing bootstrap's own directory, or one inside it, names a new path", async () => {
+    for (const path of ["clusters/production", "clusters/production/apps"]) {
+      const same = bootstrapped({ path: "./clusters/production" }, { "fleet:repository": { ...(stackConfig("production")["fleet:repository"] as object), path } });
+      assert.match(await problems(same), /fleet:flux\.takeOverBootstrap\.path: fleet:repository\.path is bootstrap's directory or inside it, .*Set fleet:repository\.path to a new directory \(e\.g\. clusters\/production-operator\)/, path);
+    }
+  });
+
+  it("without fleet:flux.components spelled out, since a controller bootstrap installed and the FluxInstance lacks is pruned", async () => {
+    const flux: Record<string, unknown> = { ...(stackConfig("production")["fleet:flux"] as Record<string, unknown>), takeOverBootstrap: { path: "clusters/production" } };
+    delete flux.components;
+    assert.match(await problems({ ...bootstrapped(), "fleet:flux": flux }), /fleet:flux\.takeOverBootstrap: needs fleet:flux\.components set to every controller flux bootstrap installed/);
   });
 
   it("an unknown key lists takeOverBootstrap's own keys", async () => {
@@ -131,13 +149,14 @@ describe("Taking over a flux bootstrap cluster: revoking bootstrap's key", () =>
   it("revokes this cluster's bootstrap key only: not the stack's own key, not another cluster's bootstrap key", async () => {
     const github = keysDouble([
       { id: 1, title: "flux-production" },
-      { id: 2, title: "flux-system-main-flux-system-clusters/production" },
-      { id: 3, title: "flux-system-main-flux-system-clusters/staging" },
-      { id: 4, title: "flux-system-main-flux-system-clusters/production-eu" },
+      { id: 2, title: "flux-system-main-flux-system-./clusters/production" },
+      { id: 3, title: "flux-system-main-flux-system-./clusters/staging" },
+      { id: 4, title: "flux-system-main-flux-system-./clusters/production-eu" },
+      { id: 5, title: "flux-system-fleet-flux-system-./clusters/production" },
     ]);
     const created = await new BootstrapKeyRevocationProvider(github.request).create(spec);
-    assert.deepEqual(created.outs?.revoked, ["2 flux-system-main-flux-system-clusters/production"]);
-    assert.deepEqual(github.keys.map((k) => k.id), [1, 3, 4]);
+    assert.deepEqual(created.outs?.revoked, ["2 flux-system-main-flux-system-./clusters/production"]);
+    assert.deepEqual(github.keys.map((k) => k.id), [1, 3, 4, 5]);
   });
 
   it("finds the key past GitHub's first page of 100", async () => {
@@ -156,12 +175,15 @@ describe("Taking over a flux bootstrap cluster: revoking bootstrap's key", () =>
 
   it("a refused revocation fails the update, naming the key and GitHub's answer", async () => {
     const github = keysDouble([{ id: 2, title: titles[0] }], 2);
-    await assert.rejects(new BootstrapKeyRevocationProvider(github.request).create(spec), /revoking deploy key 2 \(flux-system-main-flux-system-clusters\/production\) of acme-org\/flux-fleet failed: GitHub answered 403 \(Resource not accessible by integration\)/);
+    assert.equal(titles[0], "flux-system-main-flux-system-./clusters/production");
+    await assert.rejects(new BootstrapKeyRevocationProvider(github.request).create(spec), /revoking deploy key 2 \(flux-system-main-flux-system-\.\/clusters\/production\) of acme-org\/flux-fleet failed: GitHub answered 403 \(Resource not accessible by integration\)/);
   });
 
   it("destroy restores nothing, and other titles revoke again", async () => {
-    const provider = new BootstrapKeyRevocationProvider(keysDouble([]).request);
+    const github = keysDouble([{ id: 2, title: titles[0] }]);
+    const provider = new BootstrapKeyRevocationProvider(github.request);
     await provider.delete();
+    assert.deepEqual(github.calls, [], "destroy sends nothing to GitHub");
     const diff = await provider.diff("id", { ...spec, revoked: [] }, { ...spec, titles: bootstrapKeyTitles("main", "clusters/prod") });
     assert.deepEqual(diff.replaces, ["titles"]);
     assert.equal((await provider.diff("id", { ...spec, revoked: [] }, spec)).changes, false);

@@ -122,7 +122,7 @@ export function parseFleetConfig(input: RawStackConfig): FleetConfig {
     problems.push(`${CONFIG_KEYS.repository}.path: the default ${JSON.stringify(repository.path)} is not valid; set it`);
   }
   if (repository) problems.push(...githubAppProblems(repository, decoded[CONFIG_KEYS.githubAppPrivateKey] !== undefined));
-  if (flux && cluster && repository) problems.push(...takeOverProblems(flux, cluster, repository));
+  if (flux && cluster && repository) problems.push(...takeOverProblems(flux, cluster, repository, rawFlux?.components !== undefined));
   problems.push(...tenantProblems(tenants, repository));
 
   if (problems.length > 0 || !result.success || !cluster || !flux || !repository) throw new ConfigError(problems);

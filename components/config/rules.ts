@@ -4,6 +4,7 @@
  */
 import { RESERVED_NAMESPACES, RESERVED_NAMESPACE_PREFIX } from "../constants";
 import type { RawCluster, RawTenant } from "./defaults";
+import { posix } from "path";
 import { githubAppGitHost } from "../manifests/flux";
 import { CONFIG_KEYS, DNS_LABEL_HINT, dnsLabel, repoName } from "./schema";
 import type { ClusterConfig, FluxConfig, RepositoryConfig, TenantConfig } from "./types";
@@ -125,7 +126,7 @@ export function githubAppProblems(repository: RepositoryConfig, privateKeySet: b
  * Taking over a `flux bootstrap` cluster: only an existing cluster can have been bootstrapped, and
  * bootstrap's directory (with its `flux-system/`) is not one this stack can sync from.
  */
-export function takeOverProblems(flux: FluxConfig, cluster: ClusterConfig, repository: RepositoryConfig): string[] {
+export function takeOverProblems(flux: FluxConfig, cluster: ClusterConfig, repository: RepositoryConfig, componentsSet: boolean): string[] {
   const takeOver = flux.takeOverBootstrap;
   if (!takeOver) return [];
   const at = `${CONFIG_KEYS.flux}.takeOverBootstrap`;
@@ -133,11 +134,21 @@ export function takeOverProblems(flux: FluxConfig, cluster: ClusterConfig, repos
   if (cluster.type !== "kubeconfig") {
     problems.push(`${at}: only an existing cluster (${CONFIG_KEYS.cluster}.type: kubeconfig) can have been set up by flux bootstrap; remove it for a kind cluster this stack makes`);
   }
-  const clean = (p: string) => p.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
-  if (clean(takeOver.path) === clean(repository.path)) {
+  // What bootstrap installed and the FluxInstance does not list, its Kustomization prunes once the
+  // operator has taken it over (CRDs too, and with them every object of those kinds).
+  if (!componentsSet) {
     problems.push(
-      `${at}.path: is ${CONFIG_KEYS.repository}.path too, but bootstrap's directory holds its own flux-system/ manifests, which would fight the Flux Operator; ` +
-        `set ${CONFIG_KEYS.repository}.path to a new directory (e.g. ${clean(takeOver.path)}-operator) and move there what the cluster keeps syncing (docs/operations.md, "Coming from flux bootstrap")`,
+      `${at}: needs ${CONFIG_KEYS.flux}.components set to every controller flux bootstrap installed (its four defaults and each --components-extra): ` +
+        `one left out is pruned after the takeover, with its CRDs and every object of their kinds`,
+    );
+  }
+  const clean = (p: string) => posix.normalize(`/${p}`).replace(/^\/+|\/+$/g, "");
+  const [old, next] = [clean(takeOver.path), clean(repository.path)];
+  if (next === old || next.startsWith(`${old}/`)) {
+    problems.push(
+      `${at}.path: ${CONFIG_KEYS.repository}.path is bootstrap's directory or inside it, which holds bootstrap's flux-system/; this program scaffolds no ` +
+        `kustomization.yaml there (Flux would build only what it lists). Set ${CONFIG_KEYS.repository}.path to a new directory (e.g. ${old}-operator) and ` +
+        `copy there what the cluster keeps syncing (docs/operations.md, "Taking over a bootstrapped cluster")`,
     );
   }
   return problems;

@@ -686,7 +686,8 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const raw = Buffer.from(publicKey.export({ format: "jwk" }).x as string, "base64url");
     const wire = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
     const authorized = `ssh-ed25519 ${Buffer.concat([wire(Buffer.from("ssh-ed25519")), wire(raw)]).toString("base64")}`;
-    const title = `flux-system-main-flux-system-${bootstrapPath}`;
+    // flux2 v2.9.5: `--path` is stored as `./<path>` (internal/flags/safe_relative_path.go).
+    const title = `flux-system-main-flux-system-./${bootstrapPath}`;
     const added = await github(rig, "POST", `repos/${rig.owner}/flux-fleet/keys`, { title, key: authorized, read_only: true });
     assert.equal(added.status, 201, JSON.stringify(added.json));
     const sync = (secret: string) => `apiVersion: source.toolkit.fluxcd.io/v1
@@ -712,6 +713,7 @@ spec: { interval: 10m, path: ./${bootstrapPath}, prune: true, sourceRef: { kind:
       return undefined;
     }, 5000);
     const bootstrapSecret = getObject(rig, "secret", "flux-system", "flux-system");
+    const keptUid = getObject(rig, "configmap", "kept-through-takeover", "flux-system").metadata.uid;
 
     // docs/operations.md, "Coming from flux bootstrap": a new path with what the cluster keeps, then up.
     await push(rig, "flux-fleet", { [`clusters/rig-operator/app.yaml`]: keep });
@@ -741,7 +743,8 @@ spec: { interval: 10m, path: ./${bootstrapPath}, prune: true, sourceRef: { kind:
       reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
       return undefined;
     }, 5000);
-    assert.ok(getObject(rig, "configmap", "kept-through-takeover", "flux-system"), "what moved to the new path is still there");
+    assert.equal(getObject(rig, "configmap", "kept-through-takeover", "flux-system")?.metadata.uid, keptUid, "what moved to the new path is still there, never pruned and re-made");
+    assert.deepEqual(takeover.outputs().bootstrapKeyRevoked.map((r: string) => r.replace(/^\d+ /, "")), [title]);
     const untouched = getObject(rig, "secret", "flux-system", "flux-system");
     assert.equal(untouched.metadata.uid, bootstrapSecret.metadata.uid);
     assert.equal(untouched.data.identity, bootstrapSecret.data.identity, "bootstrap's Secret is left as it was");
