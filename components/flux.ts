@@ -51,8 +51,11 @@ export type FleetSyncAuth =
     };
 
 export class Flux extends pulumi.ComponentResource {
-  /** flux-system, when this stack installs the operator (`fleet:flux.operator.install`). */
-  readonly namespace?: k8s.core.v1.Namespace;
+  /**
+   * flux-system, when this stack installs the operator (`fleet:flux.operator.install`): on an
+   * existing cluster a NamespacePatch, which takes a namespace that is there already.
+   */
+  readonly namespace?: k8s.core.v1.Namespace | k8s.core.v1.NamespacePatch;
   /** The Flux Operator's Helm release, when this stack installs it. */
   readonly operator?: k8s.helm.v3.Release;
   readonly pullSecret: k8s.core.v1.Secret;
@@ -70,12 +73,19 @@ export class Flux extends pulumi.ComponentResource {
     // With `operator.install: false` the cluster already runs the operator (OperatorHub, a platform
     // add-on), which owns flux-system: neither the namespace nor a Helm release is this stack's.
     if (args.flux.operator.install) {
-      // On an existing cluster, destroy keeps flux-system, with whatever SREs keep there by hand
-      // (SOPS keys, registry credentials), as Terraform's Flux provider does; on a kind cluster it
-      // goes with the cluster (deletedWith). A bootstrapped cluster's is bootstrap's: not created.
+      // On a kind cluster flux-system is new, and goes with the cluster (deletedWith). On an
+      // existing cluster it may be there already (kept by an earlier destroy, made by a platform
+      // team), which a Namespace would meet with AlreadyExists on pulumi-kubernetes 4.34 (a
+      // create is client-side since pulumi-kubernetes#4278): a NamespacePatch is a server-side
+      // apply, which creates the namespace when it is missing and takes it when it is there
+      // (pulumi-kubernetes await.go, Creation, for Patch resources). Destroy keeps it, with
+      // whatever SREs keep there by hand (SOPS keys, registry credentials), as Terraform's Flux
+      // provider does. A bootstrapped cluster's is bootstrap's: not registered at all.
       const existingCluster = args.inCluster.deletedWith === undefined;
       if (!args.takeOver) {
-        this.namespace = new k8s.core.v1.Namespace(`${name}-namespace`, namespace(FLUX_NAMESPACE), { ...k8sOpts, ...(existingCluster ? { retainOnDelete: true } : {}) });
+        this.namespace = existingCluster
+          ? new k8s.core.v1.NamespacePatch(`${name}-namespace`, namespace(FLUX_NAMESPACE), { ...k8sOpts, retainOnDelete: true })
+          : new k8s.core.v1.Namespace(`${name}-namespace`, namespace(FLUX_NAMESPACE), k8sOpts);
       }
       this.operator = new k8s.helm.v3.Release(
         `${name}-operator`,

@@ -29,6 +29,13 @@ import { flagValue, isKubernetesObject } from "./render";
 /** A desired leaf that cannot be known offline (a secret, a value known after apply): not compared. */
 export const UNKNOWN = Symbol("unknown");
 
+/**
+ * Marks a desired object the program only patches (a `*Patch` resource, e.g. flux-system's
+ * NamespacePatch on an existing cluster): the object is someone else's too, so what the program
+ * does not declare on it is not drift; what it declares still is.
+ */
+export const PARTIAL = Symbol("partial");
+
 export interface KubeObject {
   apiVersion: string;
   kind: string;
@@ -239,7 +246,8 @@ function differencesOf(v: Views, object: string): Difference[] {
 /** Every difference between a desired object and its live counterpart (undefined: it does not exist). */
 export function compareObject(desired: KubeObject, live: KubeObject | undefined, crds: CrdSchemas = new Map()): Difference[] {
   if (!live) return [{ object: objectName(desired), path: "", change: "missing" }];
-  return differencesOf(views(desired, live, crds), objectName(desired));
+  const all = differencesOf(views(desired, live, crds), objectName(desired));
+  return (desired as { [PARTIAL]?: boolean })[PARTIAL] ? all.filter((d) => d.change !== "added") : all;
 }
 
 /** A JSON pointer (RFC 6901) segment. */
@@ -255,7 +263,8 @@ function containsUnknown(v: unknown): boolean {
  * Undefined when a value to restore is a secret or unknown offline.
  */
 export function repairPatch(desired: KubeObject, live: KubeObject, crds: CrdSchemas = new Map()): object[] | undefined {
-  return patchOf(views(desired, live, crds));
+  const ops = patchOf(views(desired, live, crds));
+  return (desired as { [PARTIAL]?: boolean })[PARTIAL] ? ops?.filter((op) => (op as { op: string }).op !== "remove") : ops;
 }
 
 function patchOf({ want, have, quantities }: Views): object[] | undefined {
@@ -300,7 +309,10 @@ export async function desiredObjects(stack: string, config: Record<string, unkno
   if (result.error) throw result.error;
   return result.resources
     .filter((r) => r.custom && isKubernetesObject(r) && r.type !== "pulumi:providers:kubernetes")
-    .map((r) => mapWireLeaves(r.rawInputs, (leaf, inSecret) => (inSecret || leaf === rpc.unknownValue ? UNKNOWN : leaf)) as KubeObject);
+    .map((r) => {
+      const object = mapWireLeaves(r.rawInputs, (leaf, inSecret) => (inSecret || leaf === rpc.unknownValue ? UNKNOWN : leaf)) as KubeObject;
+      return r.type.endsWith("Patch") ? Object.assign(object, { [PARTIAL]: true }) : object;
+    });
 }
 
 /** The CRDs' schemas by `group/version/Kind`, from `kubectl get crd -o json` output. */
@@ -333,10 +345,9 @@ export function report(desired: readonly KubeObject[], live: readonly KubeObject
       differences.push(...compareObject(d, l));
       continue;
     }
-    const v = views(d, l, crds);
-    const found = differencesOf(v, objectName(d));
+    const found = compareObject(d, l, crds);
     differences.push(...found);
-    const patch = found.length ? patchOf(v) : undefined;
+    const patch = found.length ? repairPatch(d, l, crds) : undefined;
     if (patch?.length) repairs.push(patchCommand(d, patch));
   }
   return { differences, repairs };

@@ -136,15 +136,21 @@ describe("Cluster: a destroy of a kind stack deletes the cluster, not each objec
     assert.deepEqual(result.resources.filter((r) => r.deletedWith).map((r) => r.name), []);
   });
 
-  it("on an existing cluster destroy keeps flux-system (hand-made secrets in it outlive the stack); on kind it goes with the cluster", async () => {
+  it("on an existing cluster flux-system is a retained NamespacePatch: taken if it is there, kept on destroy (hand-made secrets in it outlive the stack); on kind a Namespace that goes with the cluster", async () => {
     const existing = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), ...KUBECONFIG_STACK }, secretKeys: ["fleet:kubeconfig"] });
-    const ns = (r: typeof existing) => one(r, "kubernetes:core/v1:Namespace", "flux-namespace");
-    assert.equal(ns(existing).retainOnDelete, true);
+    const patch = one(existing, "kubernetes:core/v1:NamespacePatch", "flux-namespace");
+    assert.deepEqual(patch.inputs.metadata, { name: "flux-system" });
+    assert.equal(patch.retainOnDelete, true);
+    assert.deepEqual(existing.resources.filter((r) => r.type === "kubernetes:core/v1:Namespace" && r.inputs.metadata.name === "flux-system"), []);
     const kind = await runProgram({ stack: "staging", config: stackConfig("staging") });
-    assert.equal(ns(kind).retainOnDelete, false);
-    assert.equal(ns(kind).deletedWith, one(kind, KIND).urn);
+    const ns = one(kind, "kubernetes:core/v1:Namespace", "flux-namespace");
+    assert.equal(ns.retainOnDelete, false);
+    assert.equal(ns.deletedWith, one(kind, KIND).urn);
+    assert.deepEqual(kind.resources.filter((r) => r.type === "kubernetes:core/v1:NamespacePatch"), []);
     // Only flux-system: a tenant's namespaces go on offboarding.
-    assert.deepEqual(existing.resources.filter((r) => r.type === "kubernetes:core/v1:Namespace" && r.retainOnDelete).map((r) => r.name), ["flux-namespace"]);
+    assert.deepEqual(existing.resources.filter((r) => r.type.startsWith("kubernetes:core/v1:Namespace") && r.retainOnDelete).map((r) => r.name), ["flux-namespace"]);
+    // What lives in flux-system still waits for it.
+    assert.ok(one(existing, "kubernetes:core/v1:Secret", "flux-pull-secret").dependencies.includes(patch.urn));
   });
 });
 

@@ -11,6 +11,7 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import {
   KubeObject,
+  PARTIAL,
   UNKNOWN,
   applySchemaDefaults,
   compareObject,
@@ -95,6 +96,24 @@ describe("drift: the exact comparison of the declared objects with the live ones
     assert.ok(!objects.some((o) => o.kind === undefined), "no provider or Helm release among them");
     const secret = find(objects, "Secret", "shop-git", "shop");
     assert.equal(secret.stringData, UNKNOWN, "the deploy key is a secret: not known offline");
+  });
+
+  it("an object the program only patches (flux-system's NamespacePatch on an existing cluster) drifts in what it declares, not in what others added", async () => {
+    const { config, secretKeys } = stackConfigAt(REPO_ROOT, "staging");
+    const existing = await desiredObjects("staging", { ...config, "fleet:cluster": { type: "kubeconfig" }, "fleet:kubeconfig": "apiVersion: v1\nkind: Config\n" }, [...secretKeys, "fleet:kubeconfig"]);
+    const ns = find(existing, "Namespace", "flux-system");
+    assert.equal((ns as any)[PARTIAL], true, "taken from a NamespacePatch");
+    const live = { ...ns, metadata: { name: "flux-system", labels: { "kubernetes.io/metadata.name": "flux-system", team: "platform" }, annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{}" }, uid: "1" }, spec: { finalizers: ["kubernetes"] } } as KubeObject;
+    assert.deepEqual(compareObject(ns, live), [], "a platform team's labels and annotations are theirs");
+    assert.deepEqual(repairPatch(ns, live), [], "and no repair removes them");
+    assert.deepEqual(report([ns], [live], new Map()), { differences: [], repairs: [] }, "what npm run drift prints");
+    // What it declares still counts: its own label gone is drift.
+    const unlabelled = { ...live, metadata: { ...live.metadata, labels: { team: "platform" } } };
+    assert.deepEqual(report([ns], [unlabelled], new Map()).differences.map((d) => d.change), ["removed"]);
+    // A full Namespace (a tenant's) still reports the same addition.
+    const tenant = find(existing, "Namespace", "shop");
+    assert.equal((tenant as any)[PARTIAL], undefined);
+    assert.ok(compareObject(tenant, { ...tenant, metadata: { ...tenant.metadata, annotations: { x: "y" } } }).some((d) => d.change === "added"));
   });
 
   it("finds no drift in a cluster that holds exactly what the stack declares, as the API server stores it", async () => {

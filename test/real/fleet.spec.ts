@@ -18,6 +18,8 @@ import { policyFixtures } from "../policy-fixtures";
 import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, run, Stack } from "./rig";
 
 const STACK = "rig";
+/** The rig's stand-in for the flux-operator chart (rig/chart/flux-operator/Chart.yaml says what it is). */
+const RIG_CHART = path.resolve(__dirname, "../../rig/chart/flux-operator");
 /** A source team-a's config allows besides its own repository (the admission policy pack, 3b). */
 const ALLOWED_SOURCE = "https://charts.example.com";
 const ENVIRONMENT = STACK;
@@ -52,8 +54,10 @@ function stackConfig(rig: RigEnv, tenants: TenantEntry[]) {
     // The provider waits 1 s after every write by default (writeDelayMs); the double needs no spacing.
     "github:writeDelayMs": 0,
     "fleet:cluster": { type: "kubeconfig" },
-    // The rig's cluster runs the operator already (its stand-in), as an OperatorHub install would.
-    "fleet:flux": { operator: { install: false }, components: ["source-controller", "kustomize-controller"] },
+    // The operator's FluxInstance reconciler is the rig's stand-in, already running; the Helm
+    // release the program makes installs the rig's stand-in chart (rig/chart/flux-operator), so
+    // the release and flux-system (a NamespacePatch on an existing cluster) are real here.
+    "fleet:flux": { operator: { install: true }, chart: RIG_CHART, components: ["source-controller", "kustomize-controller"] },
     "fleet:repository": { create: true, sshHost: rig.sshHost, knownHosts: rig.knownHosts, team: "platform", keyGeneration, ...(fleetApp ? { githubApp: fleetApp } : {}) },
     "fleet:tenants": tenants,
   };
@@ -146,6 +150,11 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
 
   it("1b. up creates everything, and the FluxInstance is Ready", async function () {
     stack.must(["up", "--yes", "--skip-preview"]);
+    // The operator's Helm release went into flux-system with the program's values; flux-system,
+    // which the rig made before the stack, was taken by the NamespacePatch, not refused.
+    const marker = getObject(rig, "configmap", "flux-operator-rig-chart", "flux-system");
+    assert.deepEqual(marker?.data, { multitenancy: "true", web: "false" }, "the release installed the chart with the program's values");
+    assert.ok(stack.resources().some((r) => r.type === "kubernetes:core/v1:NamespacePatch" && r.outputs?.metadata?.name === "flux-system"), "flux-system in state as a NamespacePatch");
     const fi = getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system");
     assert.equal(ready(fi)?.status, "True", JSON.stringify(fi?.status));
     // The rig runs the controllers with the flags these fields give them (rig/flux-flags.sh): if the
@@ -665,8 +674,10 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     stack.must(["destroy", "--yes", "--skip-preview"]);
     await eventually("namespace team-a to be gone", 180_000, () => (getObject(rig, "namespace", "team-a") === undefined ? true : undefined));
     assert.equal(getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system"), undefined);
-    // flux-system belongs to the pre-installed operator (operator.install: false): kept.
+    // flux-system is kept on an existing cluster (a retained NamespacePatch), and the operator's
+    // Helm release is uninstalled.
     assert.ok(getObject(rig, "namespace", "flux-system"));
+    assert.equal(getObject(rig, "configmap", "flux-operator-rig-chart", "flux-system"), undefined, "the Helm release is uninstalled");
     for (const repo of ["flux-fleet", "flux-fleet-tenant-template", "team-a-deploy", "payments-deploy", "legacy-deploy"]) {
       const r = await github(rig, "GET", `repos/${rig.owner}/${repo}`);
       assert.equal(r.status, 200, `${repo} kept`);
@@ -720,7 +731,7 @@ spec: { interval: 10m, path: ./${bootstrapPath}, prune: true, sourceRef: { kind:
     takeover = new Stack(rig, "rig-takeover");
     takeover.init({
       ...stackConfig(rig, []),
-      "fleet:flux": { operator: { install: false }, components: ["source-controller", "kustomize-controller"], takeOverBootstrap: { path: bootstrapPath } },
+      "fleet:flux": { operator: { install: true }, chart: RIG_CHART, components: ["source-controller", "kustomize-controller"], takeOverBootstrap: { path: bootstrapPath } },
       "fleet:repository": { create: true, sshHost: rig.sshHost, knownHosts: rig.knownHosts, path: "clusters/rig-operator" },
     }, fs.readFileSync(rig.kubeconfig, "utf8"));
     const preview = takeover.must(["preview", "--diff"]);
