@@ -9,9 +9,7 @@ import { strict as assert } from "assert";
 import { generateKeyPairSync } from "crypto";
 import { githubAppUrl } from "../components/manifests";
 import { isSecretPath, one, Registered, RunResult, runProgram, stackConfig } from "./harness";
-import { fluxInstanceCrd, validateObject } from "./schemas";
-
-const esmImport = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<any>;
+import { esmImport, fluxInstanceCrd, validateObject } from "./schemas";
 
 const INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";
 const SECRET = "kubernetes:core/v1:Secret";

@@ -8,10 +8,7 @@ import { strict as assert } from "assert";
 import { POLICY_RULES } from "../components/manifests/policy";
 import { one, Registered, RunResult, runProgram, stackConfig } from "./harness";
 import { PolicyFixture, policyFixtures } from "./policy-fixtures";
-import { validateObject } from "./schemas";
-
-/** A real dynamic import: the evaluator is ESM-only, and ts-node would turn `import()` into `require`. */
-const esmImport = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<any>;
+import { esmImport, validateObject } from "./schemas";
 
 const VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy";
 const BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding";

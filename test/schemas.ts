@@ -11,7 +11,7 @@ import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { REPO_ROOT, Registered } from "./harness";
 
 /** A real dynamic import: the model packages are ESM-only, and ts-node would turn `import()` into `require`. */
-const esmImport = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<any>;
+export const esmImport = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<any>;
 
 const MODELS: Record<string, readonly [string, string]> = {
   "v1/Namespace": ["kubernetes-models/v1", "Namespace"],
