@@ -13,8 +13,8 @@
  * revoked: another cluster bootstrapped from the same repository has another path, so another
  * title, and keeps its key.
  */
-import { posix } from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { flattenedPath } from "./manifests/common";
 import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub } from "./scaffold-file";
 
 /** `flux bootstrap`'s `--branch` default (fluxcd/flux2 v2.9.5 cmd/flux/bootstrap.go:97). */
@@ -22,9 +22,7 @@ export const BOOTSTRAP_DEFAULT_BRANCH = "main";
 
 /** The title `flux bootstrap github --branch=<branch> --path=<path>` gives its deploy key (one, in a list). */
 export function bootstrapKeyTitles(branch: string, path: string): string[] {
-  // securejoin("./", path) within the root: `..` cannot leave it, `//` and `.` collapse.
-  const clean = posix.normalize(`/${path.trim()}`).replace(/^\/+|\/+$/g, "");
-  return [`flux-system-${branch}-flux-system-./${clean}`];
+  return [`flux-system-${branch}-flux-system-./${flattenedPath(path)}`];
 }
 
 export interface BootstrapKeyRevocationSpec {

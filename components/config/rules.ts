@@ -4,7 +4,7 @@
  */
 import { RESERVED_NAMESPACES, RESERVED_NAMESPACE_PREFIX } from "../constants";
 import type { RawCluster, RawTenant } from "./defaults";
-import { posix } from "path";
+import { flattenedPath } from "../manifests/common";
 import { githubAppGitHost } from "../manifests/flux";
 import { CONFIG_KEYS, DNS_LABEL_HINT, dnsLabel, repoName } from "./schema";
 import type { ClusterConfig, FluxConfig, RepositoryConfig, TenantConfig } from "./types";
@@ -142,8 +142,7 @@ export function takeOverProblems(flux: FluxConfig, cluster: ClusterConfig, repos
         `one left out is pruned after the takeover, with its CRDs and every object of their kinds`,
     );
   }
-  const clean = (p: string) => posix.normalize(`/${p}`).replace(/^\/+|\/+$/g, "");
-  const [old, next] = [clean(takeOver.path), clean(repository.path)];
+  const [old, next] = [flattenedPath(takeOver.path), flattenedPath(repository.path)];
   if (next === old || next.startsWith(`${old}/`)) {
     problems.push(
       `${at}.path: ${CONFIG_KEYS.repository}.path is bootstrap's directory or inside it, which holds bootstrap's flux-system/; this program scaffolds no ` +

@@ -2,6 +2,7 @@
  * Builders every concern shares: object metadata, namespaces, Flux SSH source secrets, GitHub's
  * host keys and SSH URLs, and repository files serialised by the `yaml` library (byte-stable).
  */
+import { posix } from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { SSH_SECRET_KEYS } from "../constants";
@@ -64,6 +65,15 @@ export interface RepoFile {
 
 export function yamlFile(path: string, ...docs: object[]): RepoFile {
   return { path, content: docs.map((d) => stringify(d, { lineWidth: 0 })).join("---\n") };
+}
+
+/**
+ * A repository path flattened as `flux bootstrap` stores `--path` (securejoin within the root,
+ * fluxcd/flux2 v2.9.5 internal/flags/safe_relative_path.go), without its `./`: `..` cannot leave
+ * the root, `//` and `.` collapse, `./clusters//prod/` → `clusters/prod`.
+ */
+export function flattenedPath(path: string): string {
+  return posix.normalize(`/${path.trim()}`).replace(/^\/+|\/+$/g, "");
 }
 
 /** Strips a leading `./` and trailing `/`: `./flux/staging/` → `flux/staging`. */
