@@ -17,9 +17,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { flattenedPath } from "./manifests/common";
 import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub } from "./scaffold-file";
 
-/** `flux bootstrap`'s `--branch` default (fluxcd/flux2 v2.9.5 cmd/flux/bootstrap.go:97). */
-export const BOOTSTRAP_DEFAULT_BRANCH = "main";
-
 /** The title `flux bootstrap github --branch=<branch> --path=<path>` gives its deploy key (one, in a list). */
 export function bootstrapKeyTitles(branch: string, path: string): string[] {
   return [`flux-system-${branch}-flux-system-./${flattenedPath(path)}`];

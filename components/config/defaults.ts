@@ -34,6 +34,8 @@ export const DEFAULTS = {
   chart: "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator",
   /** Install the Flux Operator's Helm chart; false when the cluster already runs the operator. */
   operatorInstall: true,
+  /** `flux bootstrap`'s `--branch` default, for a takeover (fluxcd/flux2 v2.9.5 cmd/flux/bootstrap.go:97). */
+  bootstrapBranch: "main",
   /** Git host of sync URLs. */
   sshHost: "github.com",
   repositoryName: "flux-fleet",
@@ -97,7 +99,7 @@ export function fluxWithDefaults(f: RawFlux): FluxConfig {
     artifact: f.artifact ?? DEFAULTS.artifact(f.operatorVersion ?? DEFAULTS.operatorVersion),
     chart: f.chart ?? DEFAULTS.chart,
     operator: { install: f.operator?.install ?? DEFAULTS.operatorInstall },
-    ...(f.takeOverBootstrap !== undefined ? { takeOverBootstrap: f.takeOverBootstrap } : {}),
+    ...(f.takeOverBootstrap !== undefined ? { takeOverBootstrap: { path: f.takeOverBootstrap.path, branch: f.takeOverBootstrap.branch ?? DEFAULTS.bootstrapBranch } } : {}),
   };
 }
 

@@ -199,7 +199,7 @@ export const FluxSchema = z.strictObject({
   }).optional().meta(doc({ description: "The Flux Operator itself." })),
   takeOverBootstrap: z.strictObject({
     path: repoPath.meta(doc({ description: "The --path flux bootstrap github was run with.", example: "clusters/production" })),
-    branch: branch.optional().meta(doc({ description: "The --branch it was run with.", default: "main (flux bootstrap's default)" })),
+    branch: branch.optional().meta(doc({ description: "The --branch it was run with.", default: `${DEFAULTS.bootstrapBranch} (flux bootstrap's default)` })),
   }).optional().meta(doc({
     description: "This cluster runs Flux as flux bootstrap github set it up: the FluxInstance takes over bootstrap's controllers and its flux-system sync, the stack's own deploy key goes into the Secret flux-system/flux-fleet (bootstrap's flux-system Secret is left alone), flux-system is not created, and once the FluxInstance is Ready the deploy key bootstrap made for this path is revoked (docs/operations.md). Needs fleet:flux.components set to what bootstrap installed. Keep it in the stack for good: it is what says flux-system and its flux-system Secret are not this stack's.",
     default: "none: Flux is new on this cluster",

@@ -47,8 +47,8 @@ export interface FluxConfig {
   readonly chart: string;
   /** The Flux Operator: `install: false` when the cluster already runs it. @default install true */
   readonly operator: { readonly install: boolean };
-  /** The cluster was set up by `flux bootstrap github` with this path and branch: take it over. @default none */
-  readonly takeOverBootstrap?: { readonly path: string; readonly branch?: string };
+  /** The cluster was set up by `flux bootstrap github` with this path and branch (@default main): take it over. @default none */
+  readonly takeOverBootstrap?: { readonly path: string; readonly branch: string };
 }
 
 export interface RepositoryConfig {
