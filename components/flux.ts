@@ -7,7 +7,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { InCluster } from "./cluster";
-import { FluxConfig, GitHubAppConfig, RepositoryConfig } from "./config";
+import { FluxConfig, GitHubAppConfig, RepositoryConfig, StackConfig } from "./config";
 import { FLUX_NAMESPACE } from "./constants";
 import { FLUX_SYNC_NAME, FLUX_TAKEOVER_PULL_SECRET, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, githubAppSecret, githubAppUrl, namespace, sshSecret, sshUrl } from "./manifests";
 import type { Repository } from "./repository";
@@ -168,7 +168,7 @@ export function fleetSync(
   fleet: Repository,
   owner: string,
   repository: RepositoryConfig,
-  githubApp: { readonly app: GitHubAppConfig; readonly privateKey: pulumi.Input<string> } | undefined,
+  githubApp: StackConfig["githubApp"],
 ): { url: string; auth: FleetSyncAuth } {
   if (githubApp) {
     return { url: githubAppUrl(owner, repository.name, githubApp.app.apiUrl), auth: { kind: "github-app", ...githubApp } };

@@ -35,6 +35,7 @@ export const UNKNOWN = Symbol("unknown");
  * does not declare on it is not drift; what it declares still is.
  */
 export const PARTIAL = Symbol("partial");
+const isPartial = (o: KubeObject) => (o as { [PARTIAL]?: boolean })[PARTIAL] === true;
 
 export interface KubeObject {
   apiVersion: string;
@@ -247,7 +248,7 @@ function differencesOf(v: Views, object: string): Difference[] {
 export function compareObject(desired: KubeObject, live: KubeObject | undefined, crds: CrdSchemas = new Map()): Difference[] {
   if (!live) return [{ object: objectName(desired), path: "", change: "missing" }];
   const all = differencesOf(views(desired, live, crds), objectName(desired));
-  return (desired as { [PARTIAL]?: boolean })[PARTIAL] ? all.filter((d) => d.change !== "added") : all;
+  return isPartial(desired) ? all.filter((d) => d.change !== "added") : all;
 }
 
 /** A JSON pointer (RFC 6901) segment. */
@@ -264,7 +265,7 @@ function containsUnknown(v: unknown): boolean {
  */
 export function repairPatch(desired: KubeObject, live: KubeObject, crds: CrdSchemas = new Map()): object[] | undefined {
   const ops = patchOf(views(desired, live, crds));
-  return (desired as { [PARTIAL]?: boolean })[PARTIAL] ? ops?.filter((op) => (op as { op: string }).op !== "remove") : ops;
+  return isPartial(desired) ? ops?.filter((op) => (op as { op: string }).op !== "remove") : ops;
 }
 
 function patchOf({ want, have, quantities }: Views): object[] | undefined {
