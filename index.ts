@@ -3,7 +3,7 @@
  * Exported as a function so Pulumi runs it once per deployment and tests can run it per case.
  */
 import { Existing, existingRepository, lookUpExisting } from "./components/adopt";
-import { bootstrapKeyTitles } from "./components/bootstrap";
+import { bootstrapKeyTitle } from "./components/bootstrap";
 import { Cluster } from "./components/cluster";
 import { loadStackConfig, StackConfig } from "./components/config";
 import { Flux, fleetSync } from "./components/flux";
@@ -59,7 +59,7 @@ function compose({ config, kubeconfig, githubApp }: StackConfig, existing: Exist
     ...fleetSync(fleet, owner, repository, githubApp),
     syncDependsOn: fleet.ready,
     ...(config.flux.takeOverBootstrap
-      ? { takeOver: { owner, repository: repository.name, keyTitles: bootstrapKeyTitles(config.flux.takeOverBootstrap.branch, config.flux.takeOverBootstrap.path) } }
+      ? { takeOver: { owner, repository: repository.name, keyTitle: bootstrapKeyTitle(config.flux.takeOverBootstrap.branch, config.flux.takeOverBootstrap.path) } }
       : {}),
   });
 

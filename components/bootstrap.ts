@@ -17,16 +17,16 @@ import * as pulumi from "@pulumi/pulumi";
 import { flattenedPath } from "./manifests/common";
 import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub } from "./scaffold-file";
 
-/** The title `flux bootstrap github --branch=<branch> --path=<path>` gives its deploy key (one, in a list). */
-export function bootstrapKeyTitles(branch: string, path: string): string[] {
-  return [`flux-system-${branch}-flux-system-./${flattenedPath(path)}`];
+/** The title `flux bootstrap github --branch=<branch> --path=<path>` gives its deploy key. */
+export function bootstrapKeyTitle(branch: string, path: string): string {
+  return `flux-system-${branch}-flux-system-./${flattenedPath(path)}`;
 }
 
 export interface BootstrapKeyRevocationSpec {
   readonly owner: string;
   readonly repository: string;
-  /** Deploy keys with one of these titles are revoked. */
-  readonly titles: readonly string[];
+  /** Deploy keys with this title are revoked. */
+  readonly title: string;
 }
 
 export interface BootstrapKeyRevocationState extends BootstrapKeyRevocationSpec {
@@ -49,7 +49,7 @@ export class BootstrapKeyRevocationProvider implements pulumi.dynamic.ResourcePr
       if (batch.length < 100) break;
     }
     const revoked: string[] = [];
-    for (const key of keys.filter((k) => inputs.titles.includes(k.title))) {
+    for (const key of keys.filter((k) => k.title === inputs.title)) {
       const answer = await this.request("DELETE", `${repo}/keys/${key.id}`);
       // 404: revoked meanwhile, by hand or by another run.
       if (answer.status !== 204 && answer.status !== 404) throw failure(`revoking deploy key ${key.id} (${key.title}) of ${inputs.owner}/${inputs.repository}`, answer);
@@ -59,10 +59,8 @@ export class BootstrapKeyRevocationProvider implements pulumi.dynamic.ResourcePr
   }
 
   async diff(_id: string, olds: WithCode<BootstrapKeyRevocationState>, news: WithCode<BootstrapKeyRevocationSpec>): Promise<pulumi.dynamic.DiffResult> {
-    const titles = (s: BootstrapKeyRevocationSpec) => [...s.titles].sort().join("\n");
-    // Other titles or another repository: revoke again (a replacement is a new create).
-    if (titles(olds) !== titles(news)) return { changes: true, replaces: ["titles"], deleteBeforeReplace: false };
-    return diffOf<BootstrapKeyRevocationSpec>(olds, news, ["owner", "repository"]);
+    // Another title or another repository: revoke again (a replacement is a new create).
+    return diffOf<BootstrapKeyRevocationSpec>(olds, news, ["owner", "repository", "title"]);
   }
 
   async update(_id: string, olds: BootstrapKeyRevocationState, news: BootstrapKeyRevocationSpec): Promise<pulumi.dynamic.UpdateResult<BootstrapKeyRevocationState>> {
@@ -80,7 +78,7 @@ export class BootstrapKeyRevocationProvider implements pulumi.dynamic.ResourcePr
 export interface BootstrapKeyRevocationArgs {
   readonly owner: pulumi.Input<string>;
   readonly repository: pulumi.Input<string>;
-  readonly titles: pulumi.Input<pulumi.Input<string>[]>;
+  readonly title: pulumi.Input<string>;
 }
 
 const bootstrapKeyRevocationProvider = new BootstrapKeyRevocationProvider();

@@ -29,9 +29,9 @@ export interface FluxArgs {
   readonly syncDependsOn: pulumi.Input<pulumi.Resource>[];
   /**
    * The cluster runs Flux as `flux bootstrap github` set it up (`fleet:flux.takeOverBootstrap`):
-   * bootstrap's deploy key on the fleet repository (its titles), revoked once the FluxInstance is Ready.
+   * bootstrap's deploy key on the fleet repository (its title), revoked once the FluxInstance is Ready.
    */
-  readonly takeOver?: { readonly owner: string; readonly repository: string; readonly keyTitles: readonly string[] };
+  readonly takeOver?: { readonly owner: string; readonly repository: string; readonly keyTitle: string };
 }
 
 export type FleetSyncAuth =
@@ -152,7 +152,7 @@ export class Flux extends pulumi.ComponentResource {
       // stack's key, so nothing still needs bootstrap's.
       this.bootstrapKey = new BootstrapKeyRevocation(
         `${name}-bootstrap-key`,
-        { owner: args.takeOver.owner, repository: args.takeOver.repository, titles: [...args.takeOver.keyTitles] },
+        { owner: args.takeOver.owner, repository: args.takeOver.repository, title: args.takeOver.keyTitle },
         { parent: this, dependsOn: [this.instance] },
       );
     }

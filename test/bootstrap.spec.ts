@@ -5,7 +5,7 @@
  * flow against the rig's real API server, engine and Flux controllers: test/real/fleet.spec.ts, 7.
  */
 import { strict as assert } from "assert";
-import { BootstrapKeyRevocationProvider, bootstrapKeyTitles } from "../components/bootstrap";
+import { BootstrapKeyRevocationProvider, bootstrapKeyTitle } from "../components/bootstrap";
 import { GitHubRequest } from "../components/scaffold-file";
 import { one, Registered, RunResult, runProgram, stackConfig } from "./harness";
 
@@ -59,7 +59,7 @@ describe("Taking over a flux bootstrap cluster: what is registered", () => {
     const revocation: Registered = one(result, REVOCATION);
     // What `flux bootstrap github --path=clusters/production` titles its key: the path as
     // flags.SafeRelativePath stores it, with `./` (fluxcd/flux2 v2.9.5).
-    assert.deepEqual(revocation.inputs.titles, ["flux-system-main-flux-system-./clusters/production"]);
+    assert.equal(revocation.inputs.title, "flux-system-main-flux-system-./clusters/production");
     assert.deepEqual([revocation.inputs.owner, revocation.inputs.repository], ["acme-org", "flux-fleet"]);
     assert.ok(revocation.dependencies.includes(one(result, INSTANCE).urn), "after the FluxInstance");
   });
@@ -67,10 +67,10 @@ describe("Taking over a flux bootstrap cluster: what is registered", () => {
   it("the branch is bootstrap's --branch when given, else bootstrap's default main; the path is cleaned as bootstrap cleans it", async () => {
     const other = await run(bootstrapped({ path: "./clusters//production/", branch: "fleet" }));
     assert.equal(other.error, undefined, other.error?.message);
-    assert.deepEqual(one(other, REVOCATION).inputs.titles, ["flux-system-fleet-flux-system-./clusters/production"]);
+    assert.equal(one(other, REVOCATION).inputs.title, "flux-system-fleet-flux-system-./clusters/production");
     const onOtherBranch = await run(bootstrapped(undefined, { "fleet:repository": { ...(stackConfig("production")["fleet:repository"] as object), branch: "fleet", path: "clusters/production-operator" } }));
     assert.equal(onOtherBranch.error, undefined, onOtherBranch.error?.message);
-    assert.deepEqual(one(onOtherBranch, REVOCATION).inputs.titles, ["flux-system-main-flux-system-./clusters/production"], "not fleet:repository.branch");
+    assert.equal(one(onOtherBranch, REVOCATION).inputs.title, "flux-system-main-flux-system-./clusters/production", "not fleet:repository.branch");
   });
 
   it("the stack outputs which of bootstrap's keys were revoked, so a title that matched nothing shows", () => {
@@ -143,8 +143,8 @@ function keysDouble(keys: { id: number; title: string }[], failDelete?: number) 
 }
 
 describe("Taking over a flux bootstrap cluster: revoking bootstrap's key", () => {
-  const titles = bootstrapKeyTitles("main", "clusters/production");
-  const spec = { owner: "acme-org", repository: "flux-fleet", titles };
+  const title = bootstrapKeyTitle("main", "clusters/production");
+  const spec = { owner: "acme-org", repository: "flux-fleet", title };
 
   it("revokes this cluster's bootstrap key only: not the stack's own key, not another cluster's bootstrap key", async () => {
     const github = keysDouble([
@@ -174,18 +174,18 @@ describe("Taking over a flux bootstrap cluster: revoking bootstrap's key", () =>
   });
 
   it("a refused revocation fails the update, naming the key and GitHub's answer", async () => {
-    const github = keysDouble([{ id: 2, title: titles[0] }], 2);
-    assert.equal(titles[0], "flux-system-main-flux-system-./clusters/production");
+    const github = keysDouble([{ id: 2, title }], 2);
+    assert.equal(title, "flux-system-main-flux-system-./clusters/production");
     await assert.rejects(new BootstrapKeyRevocationProvider(github.request).create(spec), /revoking deploy key 2 \(flux-system-main-flux-system-\.\/clusters\/production\) of acme-org\/flux-fleet failed: GitHub answered 403 \(Resource not accessible by integration\)/);
   });
 
-  it("destroy restores nothing, and other titles revoke again", async () => {
-    const github = keysDouble([{ id: 2, title: titles[0] }]);
+  it("destroy restores nothing, and another title revokes again", async () => {
+    const github = keysDouble([{ id: 2, title }]);
     const provider = new BootstrapKeyRevocationProvider(github.request);
     await provider.delete();
     assert.deepEqual(github.calls, [], "destroy sends nothing to GitHub");
-    const diff = await provider.diff("id", { ...spec, revoked: [] }, { ...spec, titles: bootstrapKeyTitles("main", "clusters/prod") });
-    assert.deepEqual(diff.replaces, ["titles"]);
+    const diff = await provider.diff("id", { ...spec, revoked: [] }, { ...spec, title: bootstrapKeyTitle("main", "clusters/prod") });
+    assert.deepEqual(diff.replaces, ["title"]);
     assert.equal((await provider.diff("id", { ...spec, revoked: [] }, spec)).changes, false);
   });
 });
