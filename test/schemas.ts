@@ -46,14 +46,18 @@ export function fluxInstanceCrd(): string | undefined {
 }
 
 let fluxInstanceValidator: ((o: unknown) => string | undefined) | undefined;
+/** The FluxInstance CRD's `v1` OpenAPI schema; throws when the CRD is not found. */
+export function fluxInstanceSchema(): any {
+  const file = fluxInstanceCrd();
+  if (!file) throw new Error("FluxInstance CRD not found: set FLUX_INSTANCE_CRD to fluxcd.controlplane.io_fluxinstances.yaml");
+  const crd = parseYaml(fs.readFileSync(file, "utf8"));
+  return crd.spec.versions.find((v: any) => v.name === "v1").schema.openAPIV3Schema;
+}
+
 function validateFluxInstance(object: any): string | undefined {
   if (!fluxInstanceValidator) {
-    const file = fluxInstanceCrd();
-    if (!file) throw new Error("FluxInstance CRD not found: set FLUX_INSTANCE_CRD to fluxcd.controlplane.io_fluxinstances.yaml");
-    const crd = parseYaml(fs.readFileSync(file, "utf8"));
-    const version = crd.spec.versions.find((v: any) => v.name === "v1");
     const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
-    const validate = ajv.compile(version.schema.openAPIV3Schema);
+    const validate = ajv.compile(fluxInstanceSchema());
     fluxInstanceValidator = (o) => (validate(o) ? undefined : ajv.errorsText(validate.errors));
   }
   return fluxInstanceValidator(object);
