@@ -701,10 +701,10 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const title = `flux-system-main-flux-system-./${bootstrapPath}`;
     const added = await github(rig, "POST", `repos/${rig.owner}/flux-fleet/keys`, { title, key: authorized, read_only: true });
     assert.equal(added.status, 201, JSON.stringify(added.json));
-    const sync = (secret: string) => `apiVersion: source.toolkit.fluxcd.io/v1
+    const sync = `apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
 metadata: { name: flux-system, namespace: flux-system }
-spec: { interval: 1m, ref: { branch: main }, secretRef: { name: ${secret} }, url: "ssh://git@${rig.sshHost}/${rig.owner}/flux-fleet.git" }
+spec: { interval: 1m, ref: { branch: main }, secretRef: { name: flux-system }, url: "ssh://git@${rig.sshHost}/${rig.owner}/flux-fleet.git" }
 ---
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
@@ -714,9 +714,9 @@ spec: { interval: 10m, path: ./${bootstrapPath}, prune: true, sourceRef: { kind:
     // (bootstrap's Kustomization names no account; under the rig's multi-tenancy flags it would
     // run as flux-system:flux, which the first stack's destroy removed, so it names the controller's.)
     const keep = configMap("kept-through-takeover", "flux-system");
-    await push(rig, "flux-fleet", { [`${bootstrapPath}/flux-system/gotk-sync.yaml`]: sync("flux-system"), [`${bootstrapPath}/app.yaml`]: keep });
+    await push(rig, "flux-fleet", { [`${bootstrapPath}/flux-system/gotk-sync.yaml`]: sync, [`${bootstrapPath}/app.yaml`]: keep });
     ok(rig, "kubectl", ["create", "secret", "generic", "flux-system", "-n", "flux-system", `--from-literal=identity=${privateKey.export({ format: "pem", type: "pkcs8" })}`, `--from-literal=identity.pub=${authorized}`, `--from-file=known_hosts=${rig.env.FLEET_RIG_KNOWN_HOSTS}`]);
-    ok(rig, "kubectl", ["apply", "--server-side", "--field-manager=flux", "-f", "-"], { input: sync("flux-system") });
+    ok(rig, "kubectl", ["apply", "--server-side", "--field-manager=flux", "-f", "-"], { input: sync });
     await eventually("bootstrap's sync to apply its path with bootstrap's key", 180_000, () => {
       if (getObject(rig, "configmap", "kept-through-takeover", "flux-system")) return true;
       reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
