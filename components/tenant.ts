@@ -187,7 +187,7 @@ export class Tenant extends pulumi.ComponentResource {
     };
     // The tenant's admission parameters and bindings: its own repository and its config's sources.
     const admission = args.policies
-      ? tenantAdmission(this, args.inCluster, args.policies, { tenant: id, sources: [sync.url, ...t.sources], buckets: t.buckets, imageAutomation: t.repository.readWrite })
+      ? tenantAdmission(this, args.inCluster, args.policies, { tenant: id, sources: [sync.url, ...t.sources], buckets: t.buckets, imageAutomation: t.repository.readWrite, serviceTypes: t.serviceTypes })
       : [];
     this.gitRepository = new k8s.apiextensions.CustomResource(at(home, names.source), tenantGitRepository(sync), {
       ...k8sOpts,

@@ -134,7 +134,7 @@ describe("stack config: bad input fails before anything is registered", () => {
 
   it("says what is wrong and what to do, word for word", () => {
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namepsaces: ["team-a"] })), [
-      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, targetNamespace, repository, branch, path, clusterRole, team, quota, ingressNamespace, scaffold, podSecurity, offboard, sources, buckets, renamedFrom",
+      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, targetNamespace, repository, branch, path, clusterRole, team, quota, ingressNamespace, scaffold, podSecurity, offboard, sources, buckets, serviceTypes, renamedFrom",
     ]);
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namespaces: ["kube-system"] })), [
       'fleet:tenants[0].namespaces[0]: namespace "kube-system" is reserved for Kubernetes or Flux (default, kube-*, flux-system)',
@@ -176,6 +176,7 @@ describe("stack config: defaults", () => {
         identity: "team-a",
         sources: [],
         buckets: false,
+        serviceTypes: [],
         namespaces: ["team-a"],
         branch: "main",
         path: "./flux/staging",
@@ -213,6 +214,7 @@ describe("stack config: defaults", () => {
         networkPolicy: true,
         admissionPolicies: true,
         web: false,
+        kustomizeEgress: { proxy: "http://127.0.0.1:9", direct: [] },
         registry: "ghcr.io/fluxcd",
         artifact: `oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:v${DEFAULTS.operatorVersion}`,
         chart: "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator",

@@ -7,7 +7,7 @@
 import { strict as assert } from "assert";
 import { POLICY_RULES } from "../components/manifests/policy";
 import { one, Registered, RunResult, runProgram, stackConfig } from "./harness";
-import { PolicyFixture, policyFixtures } from "./policy-fixtures";
+import { PolicyFixture, policyFixtures, serviceAccountUser } from "./policy-fixtures";
 import { esmImport, validateObject } from "./schemas";
 
 const VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy";
@@ -25,22 +25,25 @@ function ok(result: RunResult): RunResult {
   return result;
 }
 
-/** Which rule matches an object: its group and plural resource in the rule's resourceRules. */
-function matches(policy: Registered, object: Record<string, any>): boolean {
+/** Which rule matches a fixture: its group and plural resource (or the wildcard of its subresource) in the rule's resourceRules. */
+function matches(policy: Registered, fixture: PolicyFixture): boolean {
+  const object = fixture.object;
   const group = object.apiVersion.includes("/") ? object.apiVersion.split("/")[0] : "";
   const kind = object.kind.toLowerCase();
   const plural = kind.endsWith("y") ? `${kind.slice(0, -1)}ies` : `${kind}s`;
-  return policy.inputs.spec.matchConstraints.resourceRules.some((r: any) => r.apiGroups.includes(group) && r.resources.includes(plural));
+  const resource = fixture.subresource ? [`${plural}/${fixture.subresource}`, `*/${fixture.subresource}`] : [plural];
+  return policy.inputs.spec.matchConstraints.resourceRules.some((r: any) => r.apiGroups.includes(group) && resource.some((x) => r.resources.includes(x)));
 }
 
 describe("Admission policy pack: rendered from stack config", () => {
   it("one policy per rule, denying, and each tenant's parameters and bindings to its own namespaces", async () => {
-    const result = ok(await runProgram({ stack: "staging", config: config([{ name: "shop", sources: ["https://charts.example.com"] }, { name: "payments", namespaces: ["payments", "payments-jobs"], repository: { readWrite: true } }]) }));
+    const result = ok(await runProgram({ stack: "staging", config: config([{ name: "shop", sources: ["https://charts.example.com"] }, { name: "payments", namespaces: ["payments", "payments-jobs"], repository: { readWrite: true }, serviceTypes: ["LoadBalancer"] }]) }));
     assert.deepEqual(result.resources.filter((r) => r.type === VAP).map((r) => r.name).sort(), POLICY_RULES.map((r) => r.name).sort());
     for (const b of result.resources.filter((r) => r.type === BINDING)) assert.deepEqual(b.inputs.spec.validationActions, ["Deny"], b.name);
     const params = one(result, CONFIG_MAP, "flux-system/tenant-policy-shop").inputs;
     assert.equal(params.metadata.namespace, "flux-system", "where no tenant can write");
     assert.deepEqual(params.data, { "source-0": "ssh://git@github.com/acme-org/shop-deploy.git", "source-1": "https://charts.example.com", buckets: "false", imageAutomation: "false" });
+    assert.deepEqual(one(result, CONFIG_MAP, "flux-system/tenant-policy-payments").inputs.data["serviceType-LoadBalancer"], "true", "serviceTypes: [LoadBalancer]");
     assert.equal(one(result, CONFIG_MAP, "flux-system/tenant-policy-payments").inputs.data.imageAutomation, "true", "a writable key allows image automation");
     const sources = one(result, BINDING, "fleet-tenant-sources-payments").inputs.spec;
     assert.deepEqual(sources.matchResources.namespaceSelector, { matchLabels: { "toolkit.fluxcd.io/tenant": "payments" } });
@@ -72,11 +75,14 @@ describe("Admission policy pack: rendered from stack config", () => {
 });
 
 describe("Admission policy pack: each rule's CEL on fixtures", () => {
-  const tenant = { namespace: "shop", ownUrl: "ssh://git@github.com/acme-org/shop-deploy.git", otherUrl: "ssh://git@github.com/acme-org/payments-deploy.git", allowedUrl: "https://charts.example.com" };
+  const tenant = {
+    namespace: "shop", ownUrl: "ssh://git@github.com/acme-org/shop-deploy.git", otherUrl: "ssh://git@github.com/acme-org/payments-deploy.git",
+    allowedUrl: "https://charts.example.com", allowedImage: "ghcr.io/acme-org/shop",
+  };
   let run: RunResult;
   let cel: { evaluate: (expression: string, context: object) => unknown };
   before(async () => {
-    run = ok(await runProgram({ stack: "staging", config: config([{ name: "shop", sources: [tenant.allowedUrl] }]) }));
+    run = ok(await runProgram({ stack: "staging", config: config([{ name: "shop", sources: [tenant.allowedUrl, `oci://${tenant.allowedImage}`] }]) }));
     cel = await esmImport("@marcbachmann/cel-js");
   });
 
@@ -84,15 +90,18 @@ describe("Admission policy pack: each rule's CEL on fixtures", () => {
   function verdict(fixture: PolicyFixture): boolean {
     const policy = one(run, VAP, fixture.policy);
     const data = { ...one(run, CONFIG_MAP, "flux-system/tenant-policy-shop").inputs.data, ...(fixture.params ?? {}) };
-    const context = { object: fixture.object, ...(policy.inputs.spec.paramKind ? { params: { data } } : {}) };
+    const request = { namespace: fixture.object.metadata.namespace, userInfo: { username: fixture.as ?? serviceAccountUser(tenant.namespace, "flux") } };
+    const context = { object: fixture.object, request, ...(policy.inputs.spec.paramKind ? { params: { data } } : {}) };
     return policy.inputs.spec.validations.every((v: any) => cel.evaluate(v.expression, context) === true);
   }
 
   for (const fixture of policyFixtures(tenant)) {
     it(`${fixture.admitted ? "admits" : "refuses"} ${fixture.title}`, async () => {
-      await validateObject(fixture.object); // a fixture the API server would reject anyway proves nothing
+      // A fixture the API server would reject anyway proves nothing.
+      if (fixture.newerThanModels) assert.match(fixture.newerThanModels, /\.go:\d+/, "names the upstream definition");
+      else await validateObject(fixture.object);
       const policy = one(run, VAP, fixture.policy);
-      assert.ok(matches(policy, fixture.object), `${fixture.policy} does not match ${fixture.object.kind}`);
+      assert.ok(matches(policy, fixture), `${fixture.policy} does not match ${fixture.object.kind}`);
       assert.equal(verdict(fixture), fixture.admitted);
     });
   }
@@ -109,5 +118,19 @@ describe("Admission policy pack: each rule's CEL on fixtures", () => {
     assert.equal(cel.evaluate("has(o.spec.kubeConfig)", { o: { spec: { kubeConfig: {} } } }), true);
     assert.equal(cel.evaluate("m.exists(k, k.startsWith('source-') && m[k] == 'u')", { m: { "source-0": "x", "source-1": "u" } }), true);
     assert.equal(cel.evaluate("m.exists(k, k.startsWith('source-') && m[k] == 'u')", { m: { other: "u" } }), false);
+    // all() over a list, `in` over a list and a map, a conditional, string concatenation.
+    assert.equal(cel.evaluate("l.all(d, !has(d.namespace) || d.namespace == 'a')", { l: [{ name: "x" }, { name: "y", namespace: "a" }] }), true);
+    assert.equal(cel.evaluate("l.all(d, !has(d.namespace) || d.namespace == 'a')", { l: [{ name: "y", namespace: "b" }] }), false);
+    assert.equal(cel.evaluate("t in ['x', 'y']", { t: "y" }), true);
+    assert.equal(cel.evaluate("('p-' + t) in m", { t: "x", m: { "p-x": "true" } }), true);
+    assert.equal(cel.evaluate("('p-' + t) in m", { t: "z", m: { "p-x": "true" } }), false);
+    assert.equal(cel.evaluate("k == 'B' ? 'https://' + e : u", { k: "B", e: "h", u: "v" }), "https://h");
+  });
+
+  it("a rule that every tenant's binding shares never reads parameters, and a per-tenant rule always does", () => {
+    for (const rule of POLICY_RULES) {
+      const reads = rule.validations.some((v) => v.expression.includes("params."));
+      assert.equal(reads, rule.perTenant, rule.name);
+    }
   });
 });

@@ -33,6 +33,12 @@ const MODELS: Record<string, readonly [string, string]> = {
   "source.toolkit.fluxcd.io/v1/Bucket": ["@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1", "Bucket"],
   "helm.toolkit.fluxcd.io/v2/HelmRelease": ["@kubernetes-models/flux-cd/helm.toolkit.fluxcd.io/v2", "HelmRelease"],
   "image.toolkit.fluxcd.io/v1/ImageUpdateAutomation": ["@kubernetes-models/flux-cd/image.toolkit.fluxcd.io/v1", "ImageUpdateAutomation"],
+  "image.toolkit.fluxcd.io/v1/ImageRepository": ["@kubernetes-models/flux-cd/image.toolkit.fluxcd.io/v1", "ImageRepository"],
+  "source.toolkit.fluxcd.io/v1/ExternalArtifact": ["@kubernetes-models/flux-cd/source.toolkit.fluxcd.io/v1", "ExternalArtifact"],
+  "v1/Service": ["kubernetes-models/v1", "Service"],
+  "notification.toolkit.fluxcd.io/v1beta3/Provider": ["@kubernetes-models/flux-cd/notification.toolkit.fluxcd.io/v1beta3", "Provider"],
+  "notification.toolkit.fluxcd.io/v1beta3/Alert": ["@kubernetes-models/flux-cd/notification.toolkit.fluxcd.io/v1beta3", "Alert"],
+  "notification.toolkit.fluxcd.io/v1/Receiver": ["@kubernetes-models/flux-cd/notification.toolkit.fluxcd.io/v1", "Receiver"],
 };
 
 /**

@@ -443,6 +443,7 @@ describe("Tenants: stable identity", () => {
     assert.deepEqual(names, [
       "fleet-tenant-buckets-shop",
       "fleet-tenant-image-automation-shop",
+      "fleet-tenant-services-shop",
       "fleet-tenant-sources-shop",
       "flux-system/tenant-policy-shop",
       "shop/shop-git",

@@ -22,6 +22,12 @@ export const DEFAULTS = {
   networkPolicy: true,
   admissionPolicies: true,
   tenantBuckets: false,
+  tenantServiceTypes: [] as const,
+  /**
+   * kustomize-controller's default egress proxy: a closed port on the pod's own loopback, so a
+   * remote resource a tenant's kustomization.yaml names is never fetched (docs/tenancy.md).
+   */
+  kustomizeEgressProxy: "http://127.0.0.1:9",
   /** The Flux Operator's status web UI: unauthenticated, so off unless asked for. */
   web: false,
   /** Where the controller images come from. */
@@ -95,6 +101,7 @@ export function fluxWithDefaults(f: RawFlux): FluxConfig {
     networkPolicy: f.networkPolicy ?? DEFAULTS.networkPolicy,
     admissionPolicies: f.admissionPolicies ?? DEFAULTS.admissionPolicies,
     web: f.web ?? DEFAULTS.web,
+    kustomizeEgress: { proxy: f.kustomizeEgress?.proxy ?? DEFAULTS.kustomizeEgressProxy, direct: [...(f.kustomizeEgress?.direct ?? [])] },
     registry: f.registry ?? DEFAULTS.registry,
     artifact: f.artifact ?? DEFAULTS.artifact(f.operatorVersion ?? DEFAULTS.operatorVersion),
     chart: f.chart ?? DEFAULTS.chart,
@@ -149,6 +156,7 @@ export function tenantWithDefaults(t: RawTenant, environment: string, createRepo
     offboard: t.offboard ?? DEFAULTS.offboard,
     sources: [...(t.sources ?? [])],
     buckets: t.buckets ?? DEFAULTS.tenantBuckets,
+    serviceTypes: [...(t.serviceTypes ?? DEFAULTS.tenantServiceTypes)],
   };
 }
 

@@ -7,7 +7,7 @@ import { createPrivateKey } from "crypto";
 import { z } from "zod";
 import { FLUX_COMPONENTS, PROJECT } from "../constants";
 import { DEFAULTS } from "./defaults";
-import { KEY_ALGORITHMS, POD_SECURITY_LEVELS } from "./types";
+import { KEY_ALGORITHMS, POD_SECURITY_LEVELS, SERVICE_TYPES } from "./types";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS_LABEL_HINT =
@@ -160,6 +160,15 @@ export const FluxSchema = z.strictObject({
   admissionPolicies: z.boolean().optional().meta(doc({
     description: "The tenant admission policy pack (ValidatingAdmissionPolicies, Kubernetes 1.30 or newer): each tenant's sources limited to its own repository and its sources, no spec.kubeConfig, no Buckets or image automation unless allowed, no Pod as the tenant account (docs/tenancy.md).",
     default: show(DEFAULTS.admissionPolicies),
+  })),
+  kustomizeEgress: z.strictObject({
+    proxy: z.string().regex(/^(http|https|socks5):\/\/[^\s/]+\/?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a proxy URL; write e.g. "http://proxy.internal:3128"` }).optional()
+      .meta(doc({ description: "Egress proxy kustomize-controller's HTTP(S) connections go through.", default: `${DEFAULTS.kustomizeEgressProxy} (closed: nothing is fetched)` })),
+    direct: z.array(z.string().regex(/^[A-Za-z0-9.*:/[\]-]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a NO_PROXY entry; write a host, .domain, IP or CIDR` })).optional()
+      .meta(doc({ description: "Hosts kustomize-controller reaches without the proxy (NO_PROXY entries), besides the API server and Flux's services: a remote cluster's API server (spec.kubeConfig), a cloud KMS for SOPS.", default: "none", example: "[vault.internal:8200]" })),
+  }).optional().meta(doc({
+    description: "kustomize-controller's egress. By default it fetches nothing outside the cluster: a remote resource in a kustomization.yaml (which --no-remote-bases does not stop for plain HTTP files) fails instead of connecting (docs/tenancy.md).",
+    default: "closed",
   })),
   web: z.boolean().optional().meta(doc({
     description: "The Flux Operator's status web UI; it has no authentication, so it is off unless asked for (docs/tenancy.md).",
@@ -357,7 +366,12 @@ export const TenantSchema = z.strictObject({
     default: "none",
     example: "[https://charts.example.com]",
   })),
-  buckets: z.boolean().optional().meta(doc({ description: "Allow the tenant Bucket sources.", default: show(DEFAULTS.tenantBuckets) })),
+  buckets: z.boolean().optional().meta(doc({ description: "Allow the tenant Bucket sources (their endpoint, as https://<endpoint>, must be among its sources too).", default: show(DEFAULTS.tenantBuckets) })),
+  serviceTypes: z.array(z.enum(SERVICE_TYPES)).optional().meta(doc({
+    description: "Service types the tenant may create besides ClusterIP: NodePort and LoadBalancer open ports on every node or an address outside the cluster, ExternalName points a cluster name anywhere (docs/tenancy.md).",
+    default: "none: ClusterIP only",
+    example: "[LoadBalancer]",
+  })),
   renamedFrom: dnsLabel.optional().meta(doc({
     description: "The tenant's former name, after renaming it: Pulumi moves its resources in state (aliases) instead of replacing them, and its namespaces, repository and Kubernetes objects keep the names they have (from the former name). Keep it set (docs/operations.md).",
     default: "none",

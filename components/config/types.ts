@@ -47,6 +47,12 @@ export interface FluxConfig {
   readonly chart: string;
   /** The Flux Operator: `install: false` when the cluster already runs it. @default install true */
   readonly operator: { readonly install: boolean };
+  /**
+   * kustomize-controller's egress: every HTTP(S) connection it makes goes through `proxy`, except to
+   * the cluster's API server, Flux's own services and `direct` (NO_PROXY entries). @default proxy
+   * a closed address, direct []
+   */
+  readonly kustomizeEgress: { readonly proxy: string; readonly direct: readonly string[] };
   /** The cluster was set up by `flux bootstrap github` with this path and branch (@default main): take it over. @default none */
   readonly takeOverBootstrap?: { readonly path: string; readonly branch: string };
 }
@@ -101,6 +107,10 @@ export interface TenantQuota {
   readonly pods?: string;
 }
 
+/** Service types a tenant's config may allow besides ClusterIP (`serviceTypes`). */
+export const SERVICE_TYPES = ["NodePort", "LoadBalancer", "ExternalName"] as const;
+export type ServiceType = (typeof SERVICE_TYPES)[number];
+
 export const POD_SECURITY_LEVELS = ["baseline", "restricted", "privileged"] as const;
 /** Pod Security Standards levels (https://kubernetes.io/docs/concepts/security/pod-security-standards/). */
 export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
@@ -126,6 +136,8 @@ export interface TenantConfig {
   readonly sources: readonly string[];
   /** Bucket sources allowed. @default false */
   readonly buckets: boolean;
+  /** Service types allowed besides ClusterIP (admission policy pack). @default [] */
+  readonly serviceTypes: readonly ServiceType[];
   /** The tenant's namespaces; its Flux objects live in the first. @default `[name]` */
   readonly namespaces: readonly string[];
   /**

@@ -6,12 +6,21 @@
  * where no tenant can write, one per tenant, through one binding per tenant; a binding whose
  * ConfigMap is missing denies (`parameterNotFoundAction: Deny`).
  *
- * The rules (docs/tenancy.md, "Admission policies"):
- * - sources: a GitRepository, OCIRepository or HelmRepository URL must be the tenant's own
- *   repository or one its config allows (`sources`), exactly;
- * - no `spec.kubeConfig` on a Kustomization or HelmRelease (syncing into another cluster);
+ * The rules (docs/tenancy.md, "Admission policies"), each closing a way out of the tenant's namespaces:
+ * - sources: every address a source makes a controller connect to (a GitRepository, OCIRepository
+ *   or HelmRepository URL, a Bucket endpoint, an ImageRepository image) is the tenant's own
+ *   repository or one its config allows (`sources`), exactly; no proxy, GitHub App address,
+ *   submodule or STS endpoint, which no allowlist could check;
+ * - only Flux's controllers write a Flux object's status or an ExternalArtifact: kustomize- and
+ *   helm-controller download whatever artifact URL a source's status names;
+ * - no notification Provider (it posts wherever it or its Secret says) and no generic-oidc Receiver;
+ * - no `spec.kubeConfig` on a Kustomization or HelmRelease (syncing into another cluster), and no
+ *   `dependsOn` or source reference into another namespace (read with the controller's rights);
  * - no Bucket unless the tenant's config allows it (`buckets: true`);
- * - no Pod running as the tenant account `flux` (its token is what Flux impersonates);
+ * - no Pod running as the tenant account `flux` (its token is what Flux impersonates), with a
+ *   system priority class, a fixed node, or tolerating every taint or the control plane's;
+ * - no Service with external IPs (CVE-2020-8554), nor of a type the tenant's config does not allow
+ *   (`serviceTypes`; ClusterIP always);
  * - no ImageUpdateAutomation unless the tenant's deploy key is writable (`repository.readWrite`).
  *
  * Each rule's CEL is evaluated offline on fixtures (test/policy.spec.ts) and enforced by the
@@ -20,7 +29,7 @@
 import { FLUX_NAMESPACE, TENANT_LABEL, TENANT_SERVICE_ACCOUNT } from "../constants";
 import { metadata } from "./common";
 
-/** What one tenant's parameters say: its allowed source URLs, Buckets, image automation. */
+/** What one tenant's parameters say: its allowed source URLs, Buckets, image automation, Service types. */
 export interface TenantPolicyParams {
   /** What the tenant's objects are named after (`TenantConfig.identity`). */
   readonly tenant: string;
@@ -28,29 +37,137 @@ export interface TenantPolicyParams {
   readonly sources: readonly string[];
   readonly buckets: boolean;
   readonly imageAutomation: boolean;
+  /** Service types allowed besides ClusterIP (`serviceTypes`). */
+  readonly serviceTypes: readonly string[];
 }
 
-/** A policy's rule: what it matches, what it checks, and whether it reads the tenant's parameters. */
-interface Rule {
-  readonly name: string;
-  readonly perTenant: boolean;
-  readonly resources: readonly { readonly group: string; readonly resources: readonly string[] }[];
-  readonly operations: readonly ("CREATE" | "UPDATE")[];
+/** One check of a rule, with the message the API server answers when it fails. */
+interface Validation {
   readonly expression: string;
   readonly message: string;
 }
 
-const SOURCE_KEY_PREFIX = "source-";
+/** A policy's rule: what it matches, what it checks, and whether it reads the tenant's parameters. */
+export interface Rule {
+  readonly name: string;
+  readonly perTenant: boolean;
+  readonly resources: readonly { readonly group: string; readonly resources: readonly string[] }[];
+  readonly operations: readonly ("CREATE" | "UPDATE")[];
+  readonly validations: readonly Validation[];
+}
 
-/** The rules, by policy name. Expressions use only standard CEL: has(), exists() on a map, startsWith. */
+const SOURCE_KEY_PREFIX = "source-";
+const SERVICE_TYPE_KEY_PREFIX = "serviceType-";
+
+/** Every API group of Flux and the Flux Operator whose objects a tenant namespace may hold. */
+export const FLUX_API_GROUPS = [
+  "source.toolkit.fluxcd.io",
+  "source.extensions.fluxcd.io",
+  "kustomize.toolkit.fluxcd.io",
+  "helm.toolkit.fluxcd.io",
+  "notification.toolkit.fluxcd.io",
+  "image.toolkit.fluxcd.io",
+  "fluxcd.controlplane.io",
+] as const;
+
+/**
+ * Who may write what Flux's controllers trust: the controllers, which run as service accounts of
+ * flux-system, where no tenant has rights (and whose accounts no tenant object may name).
+ */
+const BY_FLUX_CONTROLLER = `request.userInfo.username.startsWith('system:serviceaccount:${FLUX_NAMESPACE}:')`;
+
+/**
+ * The address a source makes source-controller (or image-reflector-controller) connect to, in the
+ * form the tenant's `sources` list uses: a Bucket's endpoint as `https://<endpoint>`, an
+ * ImageRepository's image as `oci://<image>` (the same string an OCIRepository of that image has).
+ */
+const SOURCE_ADDRESS =
+  "object.kind == 'Bucket' ? 'https://' + object.spec.endpoint : object.kind == 'ImageRepository' ? 'oci://' + object.spec.image : object.spec.url";
+
+/** Reserved taint keys of control-plane nodes (kubeadm, kind): a tenant Pod never tolerates them. */
+const CONTROL_PLANE_TAINTS = ["node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"];
+
+/** Whether an optional reference field stays in the request's namespace. */
+const sameNamespace = (ref: string) => `(!has(${ref}.namespace) || ${ref}.namespace == request.namespace)`;
+
+/**
+ * The rules, by policy name. Expressions use only standard CEL (has(), all(), exists() on a map,
+ * `in`, startsWith) and the admission `request`, so the offline evaluator runs them unchanged.
+ */
 export const POLICY_RULES: readonly Rule[] = [
   {
     name: "fleet-tenant-sources",
     perTenant: true,
-    resources: [{ group: "source.toolkit.fluxcd.io", resources: ["gitrepositories", "ocirepositories", "helmrepositories"] }],
+    resources: [
+      { group: "source.toolkit.fluxcd.io", resources: ["gitrepositories", "ocirepositories", "helmrepositories", "buckets"] },
+      { group: "image.toolkit.fluxcd.io", resources: ["imagerepositories"] },
+    ],
     operations: ["CREATE", "UPDATE"],
-    expression: `params.data.exists(k, k.startsWith('${SOURCE_KEY_PREFIX}') && params.data[k] == object.spec.url)`,
-    message: "this tenant may only use its own repository and the sources its config allows (fleet:tenants[].sources)",
+    validations: [{
+      expression: `params.data.exists(k, k.startsWith('${SOURCE_KEY_PREFIX}') && params.data[k] == (${SOURCE_ADDRESS}))`,
+      message: "this tenant may only use its own repository and the sources its config allows (fleet:tenants[].sources; a Bucket's endpoint as https://<endpoint>, an ImageRepository's image as oci://<image>)",
+    }],
+  },
+  {
+    name: "fleet-tenant-source-connections",
+    perTenant: false,
+    resources: [
+      { group: "source.toolkit.fluxcd.io", resources: ["gitrepositories", "ocirepositories", "helmrepositories", "buckets"] },
+      { group: "image.toolkit.fluxcd.io", resources: ["imagerepositories"] },
+    ],
+    operations: ["CREATE", "UPDATE"],
+    validations: [
+      {
+        expression: "!has(object.spec.proxySecretRef)",
+        message: "a tenant's source may not name a proxy (spec.proxySecretRef): the controller would connect to the proxy's address, which no allowlist checks",
+      },
+      {
+        expression: "object.kind != 'GitRepository' || !has(object.spec.provider) || object.spec.provider == 'generic'",
+        message: "a tenant's GitRepository authenticates with its deploy key (spec.provider generic): a github provider reads its API address from the tenant's Secret (githubAppBaseURL)",
+      },
+      {
+        expression: "object.kind != 'GitRepository' || !has(object.spec.recurseSubmodules) || !object.spec.recurseSubmodules",
+        message: "a tenant's GitRepository may not fetch submodules (spec.recurseSubmodules): .gitmodules names addresses no allowlist checks",
+      },
+      {
+        expression: "object.kind != 'Bucket' || !has(object.spec.sts)",
+        message: "a tenant's Bucket may not name a security token service (spec.sts): the controller would connect to its endpoint",
+      },
+    ],
+  },
+  {
+    name: "fleet-tenant-flux-controllers-only",
+    perTenant: false,
+    resources: [
+      ...FLUX_API_GROUPS.map((group) => ({ group, resources: ["*/status"] })),
+      { group: "source.toolkit.fluxcd.io", resources: ["externalartifacts"] },
+      { group: "source.extensions.fluxcd.io", resources: ["artifactgenerators"] },
+    ],
+    operations: ["CREATE", "UPDATE"],
+    validations: [{
+      expression: BY_FLUX_CONTROLLER,
+      message: "only Flux's controllers may write a Flux object's status, an ExternalArtifact or an ArtifactGenerator in a tenant namespace: controllers download the artifact URL a status names",
+    }],
+  },
+  {
+    name: "fleet-tenant-notifications",
+    perTenant: false,
+    resources: [{ group: "notification.toolkit.fluxcd.io", resources: ["providers", "receivers"] }],
+    operations: ["CREATE", "UPDATE"],
+    validations: [
+      {
+        // notification-controller v1.9.3 internal/server/event_handlers.go:443-551: the address,
+        // the proxy and the headers come from spec or from the Provider's Secret (whose `address`
+        // overrides spec.address), so no check of the object can bound where it posts.
+        expression: "object.kind != 'Provider'",
+        message: "a tenant may not create a notification Provider: notification-controller would post to any address it or its Secret names; alerts for tenants are routed by the platform",
+      },
+      {
+        // receiver_oidc.go:51-69: discovery and keys are fetched from the issuer the Receiver names.
+        expression: "object.kind != 'Receiver' || !has(object.spec.type) || object.spec.type != 'generic-oidc'",
+        message: "a tenant's Receiver may not be of type generic-oidc: notification-controller would fetch the issuer URL it names",
+      },
+    ],
   },
   {
     name: "fleet-tenant-no-kubeconfig",
@@ -60,34 +177,100 @@ export const POLICY_RULES: readonly Rule[] = [
       { group: "helm.toolkit.fluxcd.io", resources: ["helmreleases"] },
     ],
     operations: ["CREATE", "UPDATE"],
-    expression: "!has(object.spec.kubeConfig)",
-    message: "a tenant's Kustomization or HelmRelease may not set spec.kubeConfig: it syncs this cluster only",
+    validations: [{ expression: "!has(object.spec.kubeConfig)", message: "a tenant's Kustomization or HelmRelease may not set spec.kubeConfig: it syncs this cluster only" }],
+  },
+  {
+    name: "fleet-tenant-same-namespace",
+    perTenant: false,
+    resources: [
+      { group: "kustomize.toolkit.fluxcd.io", resources: ["kustomizations"] },
+      { group: "helm.toolkit.fluxcd.io", resources: ["helmreleases"] },
+      { group: "notification.toolkit.fluxcd.io", resources: ["alerts", "receivers"] },
+    ],
+    operations: ["CREATE", "UPDATE"],
+    validations: [
+      {
+        expression: `!has(object.spec.dependsOn) || object.spec.dependsOn.all(d, ${sameNamespace("d")})`,
+        // kustomize-controller v1.9.5 and helm-controller v1.6.4 honour a cross-namespace dependsOn
+        // whatever --no-cross-namespace-refs says, and read it with their own client; a readyExpr
+        // error even echoes the dependency's field values into the tenant's status.
+        message: "a tenant's dependsOn may only name objects in the same namespace: the controller reads a dependency with its own rights, so another namespace's would answer questions about another tenant",
+      },
+      {
+        expression:
+          `(!has(object.spec.sourceRef) || ${sameNamespace("object.spec.sourceRef")}) && (!has(object.spec.chartRef) || ${sameNamespace("object.spec.chartRef")}) && ` +
+          `(!has(object.spec.chart) || !has(object.spec.chart.spec) || !has(object.spec.chart.spec.sourceRef) || ${sameNamespace("object.spec.chart.spec.sourceRef")})`,
+        message: "a tenant's sourceRef, chartRef and chart source may only name sources in the same namespace",
+      },
+      {
+        expression:
+          `(object.kind != 'Alert' || !has(object.spec.eventSources) || object.spec.eventSources.all(s, ${sameNamespace("s")})) && ` +
+          `(object.kind != 'Receiver' || !has(object.spec.resources) || object.spec.resources.all(s, ${sameNamespace("s")}))`,
+        message: "a tenant's Alert and Receiver may only name objects in the same namespace: notification-controller reads them with its own rights",
+      },
+    ],
   },
   {
     name: "fleet-tenant-buckets",
     perTenant: true,
     resources: [{ group: "source.toolkit.fluxcd.io", resources: ["buckets"] }],
     operations: ["CREATE", "UPDATE"],
-    expression: "has(params.data.buckets) && params.data.buckets == 'true'",
-    message: "Bucket sources are not allowed for this tenant (fleet:tenants[].buckets)",
+    validations: [{ expression: "has(params.data.buckets) && params.data.buckets == 'true'", message: "Bucket sources are not allowed for this tenant (fleet:tenants[].buckets)" }],
   },
   {
     name: "fleet-tenant-flux-account-pods",
     perTenant: false,
     resources: [{ group: "", resources: ["pods"] }],
     operations: ["CREATE"],
-    expression:
-      `(!has(object.spec.serviceAccountName) || object.spec.serviceAccountName != '${TENANT_SERVICE_ACCOUNT}') && ` +
-      `(!has(object.spec.serviceAccount) || object.spec.serviceAccount != '${TENANT_SERVICE_ACCOUNT}')`,
-    message: `no Pod may run as the tenant account '${TENANT_SERVICE_ACCOUNT}': Flux acts as it; give workloads their own account`,
+    validations: [{
+      expression:
+        `(!has(object.spec.serviceAccountName) || object.spec.serviceAccountName != '${TENANT_SERVICE_ACCOUNT}') && ` +
+        `(!has(object.spec.serviceAccount) || object.spec.serviceAccount != '${TENANT_SERVICE_ACCOUNT}')`,
+      message: `no Pod may run as the tenant account '${TENANT_SERVICE_ACCOUNT}': Flux acts as it; give workloads their own account`,
+    }],
+  },
+  {
+    name: "fleet-tenant-pod-placement",
+    perTenant: false,
+    resources: [{ group: "", resources: ["pods"] }],
+    operations: ["CREATE"],
+    validations: [
+      {
+        expression: "!has(object.spec.priorityClassName) || !object.spec.priorityClassName.startsWith('system-')",
+        message: "a tenant Pod may not take a system priority class (system-node-critical, system-cluster-critical): it would preempt other tenants' and the platform's Pods",
+      },
+      {
+        expression: "!has(object.spec.nodeName) || object.spec.nodeName == ''",
+        message: "a tenant Pod may not name its node (spec.nodeName): that skips the scheduler and every taint",
+      },
+      {
+        expression: `!has(object.spec.tolerations) || object.spec.tolerations.all(t, has(t.key) && t.key != '' && !(t.key in ${JSON.stringify(CONTROL_PLANE_TAINTS).replace(/"/g, "'")}))`,
+        message: "a tenant Pod may not tolerate every taint (a toleration without a key) or the control plane's",
+      },
+    ],
+  },
+  {
+    name: "fleet-tenant-services",
+    perTenant: true,
+    resources: [{ group: "", resources: ["services"] }],
+    operations: ["CREATE", "UPDATE"],
+    validations: [
+      {
+        expression: "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
+        message: "a tenant Service may not set spec.externalIPs: it would take that address's traffic cluster-wide (CVE-2020-8554)",
+      },
+      {
+        expression: `!has(object.spec.type) || object.spec.type == 'ClusterIP' || ('${SERVICE_TYPE_KEY_PREFIX}' + object.spec.type) in params.data`,
+        message: "this Service type is not allowed for this tenant (fleet:tenants[].serviceTypes); ClusterIP always is",
+      },
+    ],
   },
   {
     name: "fleet-tenant-image-automation",
     perTenant: true,
     resources: [{ group: "image.toolkit.fluxcd.io", resources: ["imageupdateautomations"] }],
     operations: ["CREATE", "UPDATE"],
-    expression: "has(params.data.imageAutomation) && params.data.imageAutomation == 'true'",
-    message: "image automation needs a writable deploy key (fleet:tenants[].repository.readWrite: true)",
+    validations: [{ expression: "has(params.data.imageAutomation) && params.data.imageAutomation == 'true'", message: "image automation needs a writable deploy key (fleet:tenants[].repository.readWrite: true)" }],
   },
 ];
 
@@ -109,7 +292,7 @@ export function admissionPolicy(rule: Rule) {
         namespaceSelector: {},
         objectSelector: {},
       },
-      validations: [{ expression: rule.expression, message: rule.message, reason: "Forbidden" }],
+      validations: rule.validations.map((v) => ({ expression: v.expression, message: v.message, reason: "Forbidden" })),
     },
   };
 }
@@ -119,7 +302,7 @@ export function tenantPolicyParamsName(tenant: string): string {
   return `tenant-policy-${tenant}`;
 }
 
-/** A tenant's parameters: `source-<i>` per allowed URL, `buckets`, `imageAutomation`. */
+/** A tenant's parameters: `source-<i>` per allowed URL, `buckets`, `imageAutomation`, `serviceType-<type>` per allowed type. */
 export function tenantPolicyParams(p: TenantPolicyParams) {
   return {
     apiVersion: "v1" as const,
@@ -129,6 +312,7 @@ export function tenantPolicyParams(p: TenantPolicyParams) {
       ...Object.fromEntries(p.sources.map((url, i) => [`${SOURCE_KEY_PREFIX}${i}`, url])),
       buckets: String(p.buckets),
       imageAutomation: String(p.imageAutomation),
+      ...Object.fromEntries(p.serviceTypes.map((type) => [`${SERVICE_TYPE_KEY_PREFIX}${type}`, "true"])),
     },
   };
 }
