@@ -144,6 +144,7 @@ export class Flux extends pulumi.ComponentResource {
         path: args.path,
         pullSecret: pullSecretName,
         ...(auth.kind === "github-app" ? { provider: "github" as const } : {}),
+        kustomizeEgress: args.flux.kustomizeEgress,
       }),
       { ...k8sOpts, dependsOn: [...(this.operator ? [this.operator] : []), this.pullSecret, this.systemAccountBinding, ...args.syncDependsOn] },
     );

@@ -23,6 +23,7 @@ import {
   quantityValue,
   repairPatch,
   report,
+  resourceArg,
   withServerDefaults,
 } from "../scripts/drift";
 import { REPO_ROOT, stackConfigAt } from "./harness";
@@ -85,6 +86,15 @@ function find(objects: KubeObject[], kind: string, name: string, namespace?: str
   assert.ok(o, `${kind} ${namespace}/${name} is in the stack`);
   return o;
 }
+
+describe("drift: repair commands name the kind the way kubectl reads it", () => {
+  it("a core-group kind ends in a dot (ConfigMap.v1.), since ConfigMap.v1 would read v1 as a group; the real tier pastes one of each kind (1j)", () => {
+    assert.equal(resourceArg({ apiVersion: "v1", kind: "ConfigMap" }), "ConfigMap.v1.");
+    assert.equal(resourceArg({ apiVersion: "v1", kind: "Namespace" }), "Namespace.v1.");
+    assert.equal(resourceArg({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding" }), "RoleBinding.v1.rbac.authorization.k8s.io");
+    assert.equal(resourceArg({ apiVersion: "fluxcd.controlplane.io/v1", kind: "FluxInstance" }), "FluxInstance.v1.fluxcd.controlplane.io");
+  });
+});
 
 describe("drift: the exact comparison of the declared objects with the live ones", () => {
   it("takes the stack's Kubernetes objects from the program; Secrets' contents are unknown, not compared", async () => {
@@ -152,10 +162,12 @@ describe("drift: the exact comparison of the declared objects with the live ones
   it("reports a suspended Kustomization and patches added to the FluxInstance", async function () {
     const live = await liveCluster();
     (find(live, "Kustomization", "shop", "shop") as any).spec.suspend = true;
-    (find(live, "FluxInstance", "flux", "flux-system") as any).spec.kustomize = { patches: [{ patch: "- op: remove\n  path: /spec/template/spec/containers/0/args/0" }] };
+    // A second patch beside the program's egress patch: one that would drop a controller flag.
+    const instance = find(live, "FluxInstance", "flux", "flux-system") as any;
+    instance.spec.kustomize.patches.push({ patch: "- op: remove\n  path: /spec/template/spec/containers/0/args/0" });
     const found = report(await desired(), live, crds()).differences.map(formatDifference);
     assert.ok(found.includes("Kustomization shop/shop: spec.suspend: true (declared: false)"), found.join("\n"));
-    assert.ok(found.some((f) => f.startsWith('FluxInstance flux-system/flux: spec.kustomize added: {"patches"')), found.join("\n"));
+    assert.ok(found.some((f) => f.startsWith('FluxInstance flux-system/flux: spec.kustomize.patches[2] added: {"patch"')), found.join("\n"));
   });
 
   it("reports a missing object, a changed Secret type and a kubectl last-applied annotation; ignores Flux's reconcile triggers and Pulumi's own annotations", async () => {

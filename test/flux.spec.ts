@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { parse as parseYaml } from "yaml";
 import { GITHUB_KNOWN_HOSTS } from "../components/manifests";
 import { isSecretPath, one, providerUrn, Registered, RunResult, runProgram, stackConfig } from "./harness";
 import { fluxInstanceCrd, kubernetesObjects, objectsInFile, validateObject } from "./schemas";
@@ -88,6 +89,53 @@ describe("Flux: FluxInstance", () => {
     assert.equal(spec.cluster.networkPolicy, false);
     assert.equal(spec.sync.ref, "refs/heads/trunk");
     assert.equal(spec.sync.path, "clusters/qa-eu");
+  });
+});
+
+describe("Flux: kustomize-controller's egress (fleet:flux.kustomizeEgress)", () => {
+  /** kustomize-controller's container env and added args, from the FluxInstance's patches. */
+  function patched(result: RunResult) {
+    const patches: { target: object; patch: string }[] = one(result, INSTANCE).inputs.spec.kustomize.patches;
+    for (const p of patches) assert.deepEqual(p.target, { kind: "Deployment", name: "kustomize-controller" }, "only kustomize-controller is patched");
+    const docs = patches.map((p) => parseYaml(p.patch));
+    const deployment = docs.find((d) => !Array.isArray(d));
+    const container = deployment.spec.template.spec.containers[0];
+    assert.equal(container.name, "manager", "Flux's controller container");
+    const args = docs.filter(Array.isArray).flat();
+    return { env: Object.fromEntries(container.env.map((e: any) => [e.name, e.value])), args };
+  }
+
+  it("by default every HTTP(S) connection goes to a closed proxy, except to the API server and Flux's own services", async () => {
+    const { env, args } = patched(await example("staging"));
+    assert.deepEqual(env, {
+      HTTPS_PROXY: "http://127.0.0.1:9",
+      HTTP_PROXY: "http://127.0.0.1:9",
+      NO_PROXY: "$(KUBERNETES_SERVICE_HOST),.flux-system.svc.cluster.local.,.flux-system.svc.cluster.local",
+    });
+    assert.deepEqual(args, [{ op: "add", path: "/spec/template/spec/containers/0/args/-", value: "--no-remote-bases=true" }], "the flag, whatever the operator's profile does");
+  });
+
+  it("a proxy and direct hosts from config (a key service, a remote cluster) are added, nothing else", async () => {
+    const config = stackConfig("staging");
+    const result = await runProgram({
+      stack: "staging",
+      config: { ...config, "fleet:flux": { ...(config["fleet:flux"] as object), kustomizeEgress: { proxy: "http://proxy.internal:3128", direct: ["vault.internal:8200", "10.20.0.0/16"] } } },
+    });
+    assert.equal(result.error, undefined, result.error?.message);
+    const { env } = patched(result);
+    assert.equal(env.HTTPS_PROXY, "http://proxy.internal:3128");
+    assert.equal(env.NO_PROXY, "$(KUBERNETES_SERVICE_HOST),.flux-system.svc.cluster.local.,.flux-system.svc.cluster.local,vault.internal:8200,10.20.0.0/16");
+  });
+
+  it("a proxy that is not a URL, or a direct entry with a path or spaces, fails naming the key", async () => {
+    const config = stackConfig("staging");
+    const result = await runProgram({
+      stack: "staging",
+      config: { ...config, "fleet:flux": { ...(config["fleet:flux"] as object), kustomizeEgress: { proxy: "proxy.internal:3128", direct: ["a b"] } } },
+    });
+    assert.match(String(result.error?.message), /fleet:flux\.kustomizeEgress\.proxy: "proxy\.internal:3128" is not a proxy URL/);
+    assert.match(String(result.error?.message), /fleet:flux\.kustomizeEgress\.direct\[0\]: "a b" is not a NO_PROXY entry/);
+    assert.equal(result.resources.length, 0, "nothing registered");
   });
 });
 

@@ -2,7 +2,8 @@
  * Flux: the Flux Operator's Helm values, the FluxInstance, and the fleet repository's scaffold.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { GitHubAppConfig } from "../config/types";
+import { stringify } from "yaml";
+import type { FluxConfig, GitHubAppConfig } from "../config/types";
 import { FLUX_NAMESPACE, FluxComponent, TENANT_SERVICE_ACCOUNT } from "../constants";
 import { RepoFile, cleanPath, metadata, yamlFile } from "./common";
 
@@ -97,6 +98,55 @@ export interface FluxInstanceArgs {
   readonly pullSecret: string;
   /** `github`: source-controller authenticates as the GitHub App in the pull secret. @default none: SSH */
   readonly provider?: "github";
+  /** kustomize-controller's egress (`fleet:flux.kustomizeEgress`). */
+  readonly kustomizeEgress: FluxConfig["kustomizeEgress"];
+}
+
+/** The cluster DNS domain the FluxInstance declares, and Flux's services are named in. */
+export const CLUSTER_DOMAIN = "cluster.local";
+
+/**
+ * kustomize-controller's proxy environment. Kustomize fetches a remote resource that a
+ * kustomization.yaml lists as a plain HTTP(S) file with its own `http.Client{}` (sigs.k8s.io/kustomize/api
+ * v0.21.1 internal/loader/fileloader.go:293-318, `Load` → `httpClientGetContent`), before and
+ * whatever the filesystem: Flux's `--no-remote-bases=true` (fluxcd/pkg/kustomize v1.35.6
+ * kustomize_generator.go:661-676, `securefs.MakeFsOnDiskSecure`) stops remote Git bases only. That
+ * client honours HTTP(S)_PROXY and NO_PROXY (Go's `http.ProxyFromEnvironment`), so every connection
+ * except to the API server (`$(KUBERNETES_SERVICE_HOST)`, which the kubelet expands from the
+ * service environment) and Flux's own services in flux-system goes to `proxy`: by default a closed
+ * port on the pod's own loopback, where the fetch fails without reaching any other address.
+ */
+export function kustomizeControllerEnv(egress: FluxConfig["kustomizeEgress"]): { name: string; value: string }[] {
+  const flux = `.${FLUX_NAMESPACE}.svc.${CLUSTER_DOMAIN}`;
+  const noProxy = ["$(KUBERNETES_SERVICE_HOST)", `${flux}.`, flux, ...egress.direct].join(",");
+  return [
+    { name: "HTTPS_PROXY", value: egress.proxy },
+    { name: "HTTP_PROXY", value: egress.proxy },
+    { name: "NO_PROXY", value: noProxy },
+  ];
+}
+
+/**
+ * The FluxInstance's patches of kustomize-controller (the operator appends `spec.kustomize.patches`
+ * after its own profile's, Flux Operator v0.58.1 internal/builder): its `manager` container gets
+ * that environment, and `--no-remote-bases=true` whatever the operator's multi-tenancy profile
+ * does (it sets the flag today, internal/builder/profiles.go; a repeated flag is harmless, the last
+ * one wins).
+ */
+export function kustomizeControllerPatches(egress: FluxConfig["kustomizeEgress"]) {
+  const target = { kind: "Deployment", name: "kustomize-controller" };
+  return [
+    {
+      target,
+      patch: stringify({
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "kustomize-controller" },
+        spec: { template: { spec: { containers: [{ name: "manager", env: kustomizeControllerEnv(egress) }] } } },
+      }),
+    },
+    { target, patch: stringify([{ op: "add", path: "/spec/template/spec/containers/0/args/-", value: "--no-remote-bases=true" }]) },
+  ];
 }
 
 /** How long `pulumi up` waits for the FluxInstance to be Ready. */
@@ -146,7 +196,7 @@ export function fluxInstance(args: FluxInstanceArgs) {
             }
           : {}),
         networkPolicy: args.networkPolicy,
-        domain: "cluster.local",
+        domain: CLUSTER_DOMAIN,
       },
       sync: {
         kind: "GitRepository",
@@ -156,6 +206,7 @@ export function fluxInstance(args: FluxInstanceArgs) {
         pullSecret: args.pullSecret,
         ...(args.provider ? { provider: args.provider } : {}),
       },
+      kustomize: { patches: kustomizeControllerPatches(args.kustomizeEgress) },
     },
   };
 }
