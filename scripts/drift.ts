@@ -294,9 +294,14 @@ function patchOf({ want, have, quantities }: Views): object[] | undefined {
 }
 
 /** kubectl's resource argument for an object: `Kind.version.group`, unambiguous across API groups. */
+/**
+ * kubectl's fully qualified `TYPE.VERSION.GROUP` for an object. The core group is the empty one, so
+ * its form ends in a dot (`ConfigMap.v1.`): `ConfigMap.v1` would read `v1` as a group name, and
+ * kubectl answers `the server doesn't have a resource type "ConfigMap"`.
+ */
 export function resourceArg(o: Pick<KubeObject, "apiVersion" | "kind">): string {
   const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : ["", o.apiVersion];
-  return group ? `${o.kind}.${version}.${group}` : `${o.kind}.${version}`;
+  return `${o.kind}.${version}.${group}`;
 }
 
 export function patchCommand(o: KubeObject, patch: object[]): string {

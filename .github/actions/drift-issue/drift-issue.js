@@ -7,8 +7,9 @@
  *   comment says so (editing a body notifies nobody).
  * - clean: every open issue of the stack gets a comment naming the clean run, and is closed.
  *
- * It is only ever called after a preview that succeeded: a failed preview fails its step, and
- * the step that calls this does not run. Everything comes in as arguments (github-script's
+ * It is called once both checks have had their say: a preview that could not finish, or an
+ * `npm run drift` that could not run, is drift too, and its output is in the diff (the job then
+ * fails after this has written the issue). Everything comes in as arguments (github-script's
  * `github`, `context` and `core`, and plain strings), so the tests run it against a fake GitHub.
  */
 
