@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { BODY_LIMIT, driftBody, issueTitle, LABEL, reportDrift } from "../.github/actions/drift-issue/drift-issue";
+import { previewVerdict } from "../.github/actions/drift-issue/preview-verdict";
 import { discoverStacks, matrixStacks, ORDER_FILE, StackListError, stackFiles, stackFilesAt } from "../scripts/stacks";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -726,7 +727,7 @@ describe("CI workflows: drift (drift.yml)", () => {
     assert.equal(job().concurrency["cancel-in-progress"], false);
   });
 
-  it("runs pulumi preview --refresh --expect-no-changes --diff of the stack, and tells drift from a failed preview", () => {
+  it("runs pulumi preview --refresh --expect-no-changes --diff of the stack, and reports every exit but 0 as drift: changes, a field conflict, a failure", () => {
     const preview = step("preview");
     assert.deepEqual(preview.env, { STACK: "${{ matrix.stack }}" });
     const command = /^\s*pulumi preview (.*)$/m.exec(preview.run)?.[1] ?? assert.fail("no pulumi preview line");
@@ -742,12 +743,12 @@ describe("CI workflows: drift (drift.yml)", () => {
       const cwd = tmp();
       const output = path.join(cwd, "github-output");
       fs.writeFileSync(output, "");
-      const env = { PATH: `${bin}:${process.env.PATH}`, STACK: "staging", GITHUB_OUTPUT: output, FAKE_LOG: path.join(cwd, "log"), FAKE_OUT: out, FAKE_ERR: err, FAKE_STATUS: String(status) };
+      const env = { PATH: `${bin}:${process.env.PATH}`, STACK: "staging", GITHUB_OUTPUT: output, GITHUB_WORKSPACE: ROOT, FAKE_LOG: path.join(cwd, "log"), FAKE_OUT: out, FAKE_ERR: err, FAKE_STATUS: String(status) };
       const r = runStep(preview.run, cwd, env);
       return { status: r.status, stdout: r.stdout, output: fs.readFileSync(output, "utf8"), diff: fs.readFileSync(path.join(cwd, "drift.diff"), "utf8"), args: fs.readFileSync(path.join(cwd, "log"), "utf8") };
     };
     const clean = run(0, "Resources:\n    42 unchanged\n");
-    assert.deepEqual([clean.status, clean.output], [0, "drift=false\n"]);
+    assert.deepEqual([clean.status, clean.output], [0, "drift=false\npreview=clean\n"]);
     assert.match(clean.args, /^preview --stack staging --refresh --expect-no-changes --diff /);
     const changed = "  ~ rbac.authorization.k8s.io/v1:RoleBinding: (update)\n      ~ subjects: [...]\nResources:\n    ~ 1 to update\n";
     for (const [status, err] of [
@@ -756,22 +757,28 @@ describe("CI workflows: drift (drift.yml)", () => {
       [255, "error: error: no changes were expected but changes occurred\n"],
     ] as [number, string][]) {
       const r = run(status, changed, err);
-      assert.deepEqual([r.status, r.output, r.diff], [0, "drift=true\n", changed], `status ${status}: ${err.trim()}`);
+      assert.deepEqual([r.status, r.output, r.diff], [0, "drift=true\npreview=changes\n", changed], `status ${status}: ${err.trim()}`);
     }
-    // Failures fail the step and say nothing of drift, so no issue is opened or closed.
+    // A field the program owns, changed with kubectl: the provider's dry run stops on the conflict.
+    const conflict = "error: Preview failed: 1 error occurred:\n\t* the Kubernetes API server reported that \"team-a\" failed to fully initialize or become live: Server-Side Apply field conflict detected. The resource managed by field manager \"pulumi-kubernetes-abc\" had an apply conflict: Apply failed with 1 conflict: conflict with \"kubectl-label\" using v1: .metadata.labels.pod-security.kubernetes.io/enforce\n";
+    const c = run(255, "", conflict);
+    assert.deepEqual([c.status, c.output], [0, "drift=true\npreview=conflict\n"]);
+    assert.match(c.diff, /field conflict: a field the program owns was changed by hand[\s\S]*conflict with "kubectl-label"/);
+    // Failures are reported too (the stack cannot be vouched for), with their error in the issue.
     for (const [status, err] of [
       [255, "error: decrypting secret value: failed to decrypt: incorrect passphrase\n"],
       [3, "error: this command requires logging in\n"],
       [1, "error: an unhandled error occurred: program exited with non-zero exit code: 1\n"],
     ] as [number, string][]) {
       const r = run(status, "", err);
-      assert.deepEqual([r.status, r.output], [status, ""], err.trim());
+      assert.deepEqual([r.status, r.output], [0, "drift=true\npreview=failed\n"], err.trim());
       assert.match(r.stdout, /^::error title=drift check failed \(staging\)::pulumi preview exited with status \d+/m);
+      assert.ok(r.diff.includes(`could not be checked:\n${err}`), r.diff);
     }
-    // A value read from the cluster cannot pose as the changes error, nor act as a workflow command.
+    // A value read from the cluster cannot act as a workflow command.
     const hostile = "      + data: {\n      +     note: \"error: no changes were expected\"\n::add-mask::x\n";
     const r = run(1, hostile, "error: update failed\n");
-    assert.deepEqual([r.status, r.output], [1, ""]);
+    assert.deepEqual([r.status, r.output], [0, "drift=true\npreview=failed\n"]);
     const lines = r.stdout.split("\n");
     const stop = lines.findIndex((l) => /^::stop-commands::[0-9a-f]{32}$/.test(l));
     const resume = lines.indexOf(`::${lines[stop]?.slice("::stop-commands::".length)}::`);
@@ -779,7 +786,16 @@ describe("CI workflows: drift (drift.yml)", () => {
     assert.ok(stop >= 0 && stop < injected && injected < resume, "the output is printed between ::stop-commands:: and its token");
   });
 
-  it("runs npm run drift with the stack's kubeconfig after the preview, adds its differences to the issue and fails on its errors", () => {
+  it("preview-verdict.js: 0 is clean and nothing else is", () => {
+    assert.deepEqual(previewVerdict(0, "error: no changes were expected", ""), { drift: false, preview: "clean" });
+    for (const status of [1, 2, 3, 7, 255]) assert.equal(previewVerdict(status, "", "").drift, true, `status ${status}`);
+    assert.equal(previewVerdict(7, "", "").preview, "changes");
+    assert.equal(previewVerdict(255, "", "Apply failed with 2 conflicts: conflicts with \"kubectl-patch\"").preview, "conflict");
+    const usage = spawnSync(process.execPath, [path.join(ROOT, ".github/actions/drift-issue/preview-verdict.js"), "x"], { encoding: "utf8" });
+    assert.equal(usage.status, 2);
+  });
+
+  it("runs npm run drift with the stack's kubeconfig whatever the preview said, adds its differences and failures to the issue", () => {
     const exact = step("exact");
     assert.deepEqual(exact.env, { STACK: "${{ matrix.stack }}", PREVIEW_DRIFT: "${{ steps.preview.outputs.drift }}" });
     const bin = tmp();
@@ -787,15 +803,15 @@ describe("CI workflows: drift (drift.yml)", () => {
     fs.writeFileSync(path.join(bin, "pulumi"), '#!/usr/bin/env bash\n[ "$1 $2" = "config get" ] && [ "$5" = fleet:kubeconfig ] || exit 9\necho "kubeconfig-of-$4"\n', { mode: 0o755 });
     fs.writeFileSync(
       path.join(bin, "npm"),
-      '#!/usr/bin/env bash\necho "$*" >> "$FAKE_LOG"\nk="${@: -1}"\ngrep -q "kubeconfig-of-$STACK" "$k" || { echo "no kubeconfig" >&2; exit 2; }\nprintf "%s" "$FAKE_OUT"\nexit "$FAKE_STATUS"\n',
+      '#!/usr/bin/env bash\necho "$*" >> "$FAKE_LOG"\nk="${@: -1}"\ngrep -q "kubeconfig-of-$STACK" "$k" || { echo "no kubeconfig" >&2; exit 2; }\nprintf "%s" "$FAKE_OUT"\nprintf "%s" "$FAKE_ERR" >&2\nexit "$FAKE_STATUS"\n',
       { mode: 0o755 },
     );
-    const run = (status: number, previewDrift: string, out = "") => {
+    const run = (status: number, previewDrift: string, out = "", err = "") => {
       const cwd = tmp();
       const output = path.join(cwd, "github-output");
       fs.writeFileSync(output, "");
       fs.writeFileSync(path.join(cwd, "drift.diff"), "PREVIEW\n");
-      const env = { PATH: `${bin}:${process.env.PATH}`, STACK: "staging", PREVIEW_DRIFT: previewDrift, GITHUB_OUTPUT: output, FAKE_LOG: path.join(cwd, "log"), FAKE_OUT: out, FAKE_STATUS: String(status) };
+      const env = { PATH: `${bin}:${process.env.PATH}`, STACK: "staging", PREVIEW_DRIFT: previewDrift, GITHUB_OUTPUT: output, FAKE_LOG: path.join(cwd, "log"), FAKE_OUT: out, FAKE_ERR: err, FAKE_STATUS: String(status) };
       const r = runStep(exact.run, cwd, env);
       return { status: r.status, stdout: r.stdout, output: fs.readFileSync(output, "utf8"), diff: fs.readFileSync(path.join(cwd, "drift.diff"), "utf8"), args: fs.existsSync(path.join(cwd, "log")) ? fs.readFileSync(path.join(cwd, "log"), "utf8") : "" };
     };
@@ -806,25 +822,29 @@ describe("CI workflows: drift (drift.yml)", () => {
     const found = run(1, "false", "drift: 1 difference(s)\n  RoleBinding shop/flux: subjects[1] added\n");
     assert.deepEqual([found.status, found.output], [0, "drift=true\n"]);
     assert.match(found.diff, /^PREVIEW\n\nFound by npm run drift \(pulumi preview --refresh does not show these\):\ndrift: 1 difference\(s\)\n {2}RoleBinding shop\/flux: subjects\[1\] added\n$/);
-    const failed = run(2, "false");
-    assert.deepEqual([failed.status, failed.output], [2, ""]);
+    const failed = run(2, "false", "", "kubectl: connection refused\n");
+    assert.deepEqual([failed.status, failed.output], [0, "failed=true\ndrift=true\n"]);
     assert.match(failed.stdout, /^::error title=drift check failed \(staging\)::npm run drift exited with status 2/m);
+    assert.match(failed.diff, /npm run drift exited with status 2, so the exact comparison did not run:\nkubectl: connection refused\n$/);
   });
 
-  it("opens, updates or closes the issue only after a preview that finished, with its verdict", () => {
+  it("always writes the issue once both checks have run, and fails the job afterwards when one could not run", () => {
     const steps: any[] = job().steps;
     const issue = steps.find((s) => s.uses === "./.github/actions/drift-issue") ?? assert.fail("no drift-issue step");
     assert.ok(steps.indexOf(issue) > steps.indexOf(step("preview")));
     assert.ok(steps.indexOf(issue) > steps.indexOf(step("exact")));
     assert.deepEqual(issue.with, { stack: "${{ matrix.stack }}", drift: "${{ steps.exact.outputs.drift }}", "diff-file": "drift.diff" });
-    // No status function: the step runs only if every step before it succeeded, so a failed preview
-    // or check (which exits non-zero) skips it; and only with the verdict both wrote.
+    // Neither check fails its step, so the issue step runs after both; only with the verdict both wrote.
     assert.doesNotMatch(issue.if, /always\(\)|failure\(\)|cancelled\(\)/);
     assert.match(issue.if, /steps\.exact\.outputs\.drift == 'true'/);
     assert.match(issue.if, /steps\.exact\.outputs\.drift == 'false'/);
     assert.match(step("exact").if, /steps\.preview\.outputs\.drift == 'true'/);
-    assert.match(step("preview").run, /echo "drift=true" >> "\$GITHUB_OUTPUT"/);
-    assert.match(step("preview").run, /echo "drift=false" >> "\$GITHUB_OUTPUT"/);
+    assert.match(step("exact").if, /steps\.preview\.outputs\.drift == 'false'/);
+    const last = steps[steps.length - 1];
+    assert.ok(steps.indexOf(last) > steps.indexOf(issue), "the job fails only after the issue is written");
+    assert.match(last.if, /steps\.preview\.outputs\.preview == 'failed'/);
+    assert.match(last.if, /steps\.exact\.outputs\.failed == 'true'/);
+    assert.equal(runStep(last.run, tmp(), { STACK: "staging" }).status, 1);
   });
 });
 
