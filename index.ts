@@ -2,18 +2,14 @@
  * The fleet program: read and validate stack config, compose the components, export outputs.
  * Exported as a function so Pulumi runs it once per deployment and tests can run it per case.
  */
-import { Existing, existingRepository, lookUpExisting } from "./components/adopt";
-import { bootstrapKeyTitle } from "./components/bootstrap";
 import { Cluster } from "./components/cluster";
 import { loadStackConfig, StackConfig } from "./components/config";
 import { Flux, fleetSync } from "./components/flux";
+import { Existing, Repository, TenantTemplate, bootstrapKeyTitle, checkWriteBudget, existingRepository, lookUpExisting } from "./components/github";
 import { AdmissionPolicies } from "./components/policy";
 import { fleetReadme, fleetScaffold } from "./components/manifests";
-import { Repository } from "./components/repository";
-import { TenantTemplate } from "./components/template";
 import { Tenant } from "./components/tenant";
 import { withoutDebugStacks } from "./components/perf";
-import { checkWriteBudget } from "./components/write-budget";
 
 export = async () => {
   const loaded = loadStackConfig();

@@ -199,7 +199,7 @@ function createdByConfig(): Set<string> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { loadStackConfig } = require(path.join(REPO_ROOT, "components", "config")) as typeof import("../components/config");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { wantedRepositories } = require(path.join(REPO_ROOT, "components", "adopt")) as typeof import("../components/adopt");
+    const { wantedRepositories } = require(path.join(REPO_ROOT, "components", "github", "adopt")) as typeof import("../components/github/adopt");
     return new Set(wantedRepositories(loadStackConfig().config).map((w) => w.name));
   } catch {
     return new Set();

@@ -6,9 +6,9 @@
  * shown on the real tier (test/real/fleet.spec.ts, 1h).
  */
 import { strict as assert } from "assert";
-import { AdoptionError, lookUpExisting, wantedRepositories } from "../components/adopt";
+import { AdoptionError, lookUpExisting, wantedRepositories } from "../components/github/adopt";
 import { parseFleetConfig } from "../components/config";
-import { CREATION_ONLY } from "../components/repository";
+import { CREATION_ONLY } from "../components/github/repository";
 import { MISSING_REPOSITORY, one, RunResult, runProgram, stackConfig } from "./harness";
 
 const T = {

@@ -4,7 +4,7 @@
  * update exported, and warns when the new parts would pass the limit.
  */
 import { strict as assert } from "assert";
-import { newWrites, waveWarning } from "../components/write-budget";
+import { newWrites, waveWarning } from "../components/github/write-budget";
 import { runProgram } from "./harness";
 import { countWrites, generatedFiles } from "../scripts/github-model";
 

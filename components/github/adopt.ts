@@ -23,8 +23,8 @@
  */
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { FleetConfig } from "./config";
-import { TENANT_TEMPLATE_BRANCH } from "./manifests";
+import { FleetConfig } from "../config";
+import { TENANT_TEMPLATE_BRANCH } from "../manifests";
 
 /** A repository this stack would create, found on GitHub. */
 export interface ExistingRepository {

@@ -14,7 +14,7 @@
  * title, and keeps its key.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { flattenedPath } from "./manifests/common";
+import { flattenedPath } from "../manifests/common";
 import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub } from "./scaffold-file";
 
 /** The title `flux bootstrap github --branch=<branch> --path=<path>` gives its deploy key. */

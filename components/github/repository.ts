@@ -7,8 +7,8 @@ import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { ExistingRepository } from "./adopt";
-import { KeyAlgorithm, Visibility } from "./config";
-import { RepoFile } from "./manifests";
+import { KeyAlgorithm, Visibility } from "../config";
+import { RepoFile } from "../manifests";
 import { BranchExists, GitHubRequest, ScaffoldFile } from "./scaffold-file";
 
 export interface RepositoryArgs extends CreateRepositoryArgs {
