@@ -17,7 +17,7 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import { fetchGitHub, GitHubRequest } from "../components/github/scaffold-file";
+import { fetchGitHub, GitHubRequest } from "../components/github/client";
 import { flagValue } from "./render";
 
 /** One resource of a `pulumi stack export` deployment, as far as the guard reads it. */

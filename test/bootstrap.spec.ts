@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "assert";
 import { BootstrapKeyRevocationProvider, bootstrapKeyTitle } from "../components/github/bootstrap";
-import { GitHubRequest } from "../components/github/scaffold-file";
+import { GitHubRequest } from "../components/github/client";
 import { one, Registered, RunResult, runProgram, stackConfig } from "./harness";
 
 const INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";

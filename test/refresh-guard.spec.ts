@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "assert";
 import { IN_REPOSITORY, repositoriesInState, unseenRepositories } from "../scripts/refresh-guard";
-import { GitHubRequest } from "../components/github/scaffold-file";
+import { GitHubRequest } from "../components/github/client";
 import { runProgram, stackConfig } from "./harness";
 
 describe("Refresh guard: no refresh while GITHUB_TOKEN cannot see a repository the state holds", () => {

@@ -9,7 +9,9 @@ import * as tls from "@pulumi/tls";
 import { ExistingRepository } from "./adopt";
 import { KeyAlgorithm, Visibility } from "../config";
 import { RepoFile } from "../manifests";
-import { BranchExists, GitHubRequest, ScaffoldFile } from "./scaffold-file";
+import { BranchExists } from "./branch-exists";
+import { GitHubRequest } from "./client";
+import { ScaffoldFile } from "./scaffold-file";
 
 export interface RepositoryArgs extends CreateRepositoryArgs {
   /** true: create and own the repository; false: it must exist already. */
