@@ -5,7 +5,8 @@
  * on a real `pulumi stack export` against the GitHub double (test/real/fleet.spec.ts, 1h).
  */
 import { strict as assert } from "assert";
-import { IN_REPOSITORY, repositoriesInState, unseenRepositories } from "../scripts/refresh-guard";
+import { IN_REPOSITORY, repositoriesInState } from "../scripts/refresh-guard";
+import { unseenRepositories } from "../components/github/unseen-repositories";
 import { GitHubRequest } from "../components/github/client";
 import { runProgram, stackConfig } from "./harness";
 

@@ -10,6 +10,7 @@
  * branch-exists.ts  BranchExists dynamic resource: waits for a generated repository's branch
  * bootstrap.ts      BootstrapKeyRevocation dynamic resource: revokes `flux bootstrap`'s deploy key
  * write-budget.ts   GitHub's hourly content-write limit, checked in the preview
+ * unseen-repositories.ts  the repositories GITHUB_TOKEN cannot see (for scripts/refresh-guard.ts)
  *
  * No file outside this folder calls GitHub's REST API: what needs it imports client.ts. This
  * room may import config/, constants.ts, manifests/ (pure builders), perf.ts and @pulumi/*; never
