@@ -14,8 +14,8 @@
  */
 import { execFileSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
-import { runProgram } from "./evaluate";
-import { countWrites, filesAfter, generatedFiles, GITHUB_LIMITS, writeTime } from "./github-model";
+import { runProgram } from "./lib/evaluate";
+import { countWrites, filesAfter, generatedFiles, GITHUB_LIMITS, writeTime } from "./lib/github-model";
 
 const SIZES = [50, 200];
 const RUNS = 3;

@@ -23,7 +23,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import { REPO_ROOT, mapWireLeaves, runProgram, stackConfigFile } from "./evaluate";
+import { REPO_ROOT, mapWireLeaves, runProgram, stackConfigFile } from "./lib/evaluate";
 import { flagValue, isKubernetesObject } from "./render";
 
 /** A desired leaf that cannot be known offline (a secret, a value known after apply): not compared. */

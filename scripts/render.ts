@@ -20,8 +20,8 @@ import * as path from "path";
 import { createTwoFilesPatch } from "diff";
 import { stringify } from "yaml";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import { REPO_ROOT, Registered, mapWireLeaves, runProgram, stackConfigAt } from "./evaluate";
-import { stackFiles } from "./stacks";
+import { REPO_ROOT, Registered, mapWireLeaves, runProgram, stackConfigAt } from "./lib/evaluate";
+import { stackFiles } from "./lib/stacks";
 
 export const REDACTED = "[secret]";
 export const AFTER_APPLY = "(known after apply)";

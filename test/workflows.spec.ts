@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { BODY_LIMIT, driftBody, issueTitle, LABEL, reportDrift } from "../.github/actions/drift-issue/drift-issue";
-import { discoverStacks, matrixStacks, ORDER_FILE, StackListError, stackFiles, stackFilesAt } from "../scripts/stacks";
+import { discoverStacks, matrixStacks, ORDER_FILE, StackListError, stackFiles, stackFilesAt } from "../scripts/lib/stacks";
 
 const ROOT = path.resolve(__dirname, "..");
 

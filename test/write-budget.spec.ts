@@ -6,7 +6,7 @@
 import { strict as assert } from "assert";
 import { newWrites, waveWarning } from "../components/github/write-budget";
 import { runProgram } from "./harness";
-import { countWrites, generatedFiles } from "../scripts/github-model";
+import { countWrites, generatedFiles } from "../scripts/lib/github-model";
 
 const tenants = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ name: `team-${String(from + i).padStart(3, "0")}` }));
 const owning = (list: unknown[]) => ({ "github:owner": "acme-org", "fleet:repository": { create: true }, "fleet:tenants": list });

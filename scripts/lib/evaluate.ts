@@ -13,7 +13,7 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { parse as parseYaml } from "yaml";
 
 /** The checkout this file is in. */
-export const REPO_ROOT = path.resolve(__dirname, "..");
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 /** One resource registration, as the engine would have received it. */
 export interface Registered {
@@ -197,9 +197,9 @@ function defaultCall(token: string, inputs: Record<string, any>, world: { exists
 function createdByConfig(): Set<string> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { loadStackConfig } = require(path.join(REPO_ROOT, "components", "config")) as typeof import("../components/config");
+    const { loadStackConfig } = require(path.join(REPO_ROOT, "components", "config")) as typeof import("../../components/config");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { wantedRepositories } = require(path.join(REPO_ROOT, "components", "github", "adopt")) as typeof import("../components/github/adopt");
+    const { wantedRepositories } = require(path.join(REPO_ROOT, "components", "github", "adopt")) as typeof import("../../components/github/adopt");
     return new Set(wantedRepositories(loadStackConfig().config).map((w) => w.name));
   } catch {
     return new Set();

@@ -19,7 +19,7 @@
  *   and only a GET when it is there (a lookup stack's file that the tenant template already gave
  *   the repository): `countWrites` takes the files known to exist, `filesAfter` computes them.
  */
-import { DEFAULTS } from "../components/config";
+import { DEFAULTS } from "../../components/config";
 import { Registered } from "./evaluate";
 
 /** Requests that create content (repositories, commits, keys), and other writes (settings, grants, renames). */

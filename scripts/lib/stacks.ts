@@ -1,21 +1,13 @@
 /**
- * The stacks of this repository: one `Pulumi.<stack>.yaml` per cluster, applied in the order of
- * `stacks.yaml`. CI takes its stack list from here, so a new stack needs no workflow edit.
- *
- * node -r ts-node/register scripts/stacks.ts [--matrix] [--since <git-ref>]
- *
- * Prints the stacks in apply order, one a line (--matrix: as one JSON list, for a GitHub Actions
- * matrix). Fails, naming each problem, when the stack files and stacks.yaml do not match, or when a
- * stack would look up a repository before the stack that creates it has run.
- *
- * --since REF   also list, after them, the stacks whose file exists at git REF but no longer in the
- *               working tree (the render diff shows their removal)
+ * Stack discovery: the stacks of this repository, one `Pulumi.<stack>.yaml` per cluster, applied
+ * in the order of `stacks.yaml`, and what is wrong between the two. The `stacks` command (CI's
+ * stack list), `render` and `new-stack` read the stacks here.
  */
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { FleetConfig, parseFleetConfig, programKeys } from "../components/config";
+import { FleetConfig, parseFleetConfig, programKeys } from "../../components/config";
 import { REPO_ROOT, stackConfigAt } from "./evaluate";
 
 /** The apply order file, at the repository root. */
@@ -178,22 +170,4 @@ export function matrixStacks(root = REPO_ROOT, since?: string): string[] {
   const stacks = discoverStacks(root);
   const deleted = since ? stackFilesAt(since, root).filter((s) => !stacks.includes(s)) : [];
   return [...stacks, ...deleted];
-}
-
-function main(argv: readonly string[]): void {
-  const usage = "usage: node -r ts-node/register scripts/stacks.ts [--matrix] [--since <git-ref>]";
-  const since = argv.includes("--since") ? argv[argv.indexOf("--since") + 1] : undefined;
-  const unknown = argv.filter((a, i) => a !== "--matrix" && a !== "--since" && argv[i - 1] !== "--since");
-  if (unknown.length > 0 || (argv.includes("--since") && (!since || since.startsWith("--")))) throw new Error(usage);
-  const all = matrixStacks(REPO_ROOT, since);
-  process.stdout.write(argv.includes("--matrix") ? `${JSON.stringify(all)}\n` : all.map((s) => `${s}\n`).join(""));
-}
-
-if (require.main === module) {
-  try {
-    main(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`stacks: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
 }
