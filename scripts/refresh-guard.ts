@@ -18,7 +18,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import { unseenRepositories } from "../components/github/unseen-repositories";
-import { flagValue } from "./render";
+import { flagValue } from "./lib/args";
 
 /** One resource of a `pulumi stack export` deployment, as far as the guard reads it. */
 interface StateResource {

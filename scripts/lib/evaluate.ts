@@ -44,6 +44,10 @@ export interface Registered {
   readonly aliases: readonly Record<string, unknown>[];
 }
 
+export function isKubernetesObject(r: Registered): boolean {
+  return r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release";
+}
+
 export interface RunResult {
   /** Every registration, in registration order. */
   readonly resources: readonly Registered[];
