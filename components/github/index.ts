@@ -15,7 +15,7 @@
  * No file outside this folder calls GitHub's REST API: what needs it imports client.ts. This
  * room may import config/, constants.ts, manifests/ (pure builders), perf.ts and @pulumi/*; never
  * the composing components (flux.ts, tenant.ts, policy.ts) nor cluster/. They import this room
- * through this file.
+ * through this file. eslint.config.mjs holds these lines (import-x/no-restricted-paths, no-cycle).
  */
 export * from "./adopt";
 export * from "./bootstrap";

@@ -11,6 +11,7 @@
  * May import: constants.ts, the two leaves of config/ (types.ts, defaults.ts) and plain libraries
  * (yaml). From @pulumi/* only types (`import type`, for `pulumi.Input`): nothing here runs the
  * SDK. Never github/, cluster/ or the composing components, which import these builders.
+ * eslint.config.mjs holds these lines.
  */
 export * from "./common";
 export * from "./flux";
