@@ -13,7 +13,7 @@ import { withoutDebugStacks } from "./components/perf";
 
 export = async () => {
   const loaded = loadStackConfig();
-  // What this stack would create and already exists is adopted (components/adopt.ts); decided
+  // What this stack would create and already exists is adopted (components/github/adopt.ts); decided
   // before anything is registered, so a repository that cannot be adopted stops the preview.
   const existing = await lookUpExisting(loaded.config);
   // Config is valid here (errors above keep their stacks); building the resources without the

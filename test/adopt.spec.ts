@@ -1,5 +1,5 @@
 /**
- * Create or adopt (components/adopt.ts): what this stack would create and already exists on
+ * Create or adopt (components/github/adopt.ts): what this stack would create and already exists on
  * GitHub is imported with the provider's ID, keeps its settings, and registers exactly what a
  * creation registers; what cannot be adopted as configured stops the program before anything is
  * registered. The engine's side (an import on a resource already in state is an ordinary diff) is

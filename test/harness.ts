@@ -1,5 +1,5 @@
 /**
- * Test helpers over the offline evaluator in `scripts/evaluate.ts`: run the program for a stack
+ * Test helpers over the offline evaluator in `scripts/lib/evaluate.ts`: run the program for a stack
  * under Pulumi's mocks and look at what it registered.
  */
 import * as pulumi from "@pulumi/pulumi";

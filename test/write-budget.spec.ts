@@ -1,6 +1,6 @@
 /**
  * GitHub's hourly limit on content-generating requests (500), checked in the preview
- * (components/write-budget.ts): the stack exports each part's content writes, reads what its last
+ * (components/github/write-budget.ts): the stack exports each part's content writes, reads what its last
  * update exported, and warns when the new parts would pass the limit.
  */
 import { strict as assert } from "assert";

@@ -111,7 +111,7 @@ function grantTeam(
   return new github.TeamRepository(
     `${name}-team`,
     { teamId: found.id, repository: repository.name, permission: team.permission },
-    // A grant that exists is imported (components/adopt.ts); its permission is then set as configured.
+    // A grant that exists is imported (components/github/adopt.ts); its permission is then set as configured.
     { parent, ...(importId ? { import: importId } : {}), ...(team.retain ? { retainOnDelete: true } : {}) },
   );
 }
@@ -137,7 +137,7 @@ export interface CreateRepositoryArgs {
   readonly isTemplate?: boolean;
   /** GitHub client for scaffold files; tests inject a fake. @default `fetch` with GITHUB_TOKEN */
   readonly githubRequest?: GitHubRequest;
-  /** The repository as found on GitHub, when it exists already: it is imported, not created (components/adopt.ts). */
+  /** The repository as found on GitHub, when it exists already: it is imported, not created (components/github/adopt.ts). */
   readonly existing?: ExistingRepository;
 }
 
@@ -283,7 +283,7 @@ export class Repository extends pulumi.ComponentResource {
   /** What a consumer (Flux) must wait for: the deploy key, if any, and the last scaffold commit. */
   readonly ready: pulumi.Resource[];
   /**
-   * GitHub content writes its creation makes at most (components/write-budget.ts): the repository
+   * GitHub content writes its creation makes at most (components/github/write-budget.ts): the repository
    * and each file, and apart from them this key generation's deploy key, which a rotation makes anew.
    */
   readonly contentWrites: { readonly repository: number; readonly key: number };

@@ -267,7 +267,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
         calls.push({ token: args.token, inputs: args.inputs });
         const override = options.calls?.[args.token];
         if (override) return override(args.inputs);
-        // The stack reading its own last outputs (components/write-budget.ts); the engine answers
+        // The stack reading its own last outputs (components/github/write-budget.ts); the engine answers
         // `{ name, outputs, secretOutputNames }`, with no outputs before a first update.
         if (args.token === "pulumi:pulumi:readStackOutputs") return { name: args.inputs.name, outputs: options.previousOutputs ?? {}, secretOutputNames: [] };
         return defaultCall(args.token, args.inputs, world);
