@@ -2,22 +2,18 @@
  * The fleet program: read and validate stack config, compose the components, export outputs.
  * Exported as a function so Pulumi runs it once per deployment and tests can run it per case.
  */
-import { Existing, existingRepository, lookUpExisting } from "./components/adopt";
-import { bootstrapKeyTitle } from "./components/bootstrap";
 import { Cluster } from "./components/cluster";
 import { loadStackConfig, StackConfig } from "./components/config";
 import { Flux, fleetSync } from "./components/flux";
+import { Existing, Repository, TenantTemplate, bootstrapKeyTitle, checkWriteBudget, existingRepository, lookUpExisting } from "./components/github";
 import { AdmissionPolicies } from "./components/policy";
 import { fleetReadme, fleetScaffold } from "./components/manifests";
-import { Repository } from "./components/repository";
-import { TenantTemplate } from "./components/template";
 import { Tenant } from "./components/tenant";
 import { withoutDebugStacks } from "./components/perf";
-import { checkWriteBudget } from "./components/write-budget";
 
 export = async () => {
   const loaded = loadStackConfig();
-  // What this stack would create and already exists is adopted (components/adopt.ts); decided
+  // What this stack would create and already exists is adopted (components/github/adopt.ts); decided
   // before anything is registered, so a repository that cannot be adopted stops the preview.
   const existing = await lookUpExisting(loaded.config);
   // Config is valid here (errors above keep their stacks); building the resources without the

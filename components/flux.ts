@@ -10,8 +10,7 @@ import { InCluster } from "./cluster";
 import { FluxConfig, GitHubAppConfig, RepositoryConfig, StackConfig } from "./config";
 import { FLUX_NAMESPACE } from "./constants";
 import { FLUX_SYNC_NAME, FLUX_TAKEOVER_PULL_SECRET, FLUX_INSTANCE_TIMEOUT_SECONDS, fluxInstance, fluxOperatorValues, fluxSystemAccount, githubAppSecret, githubAppUrl, namespace, sshSecret, sshUrl } from "./manifests";
-import type { Repository } from "./repository";
-import { BootstrapKeyRevocation } from "./bootstrap";
+import { BootstrapKeyRevocation, type Repository } from "./github";
 
 export interface FluxArgs {
   /** The cluster's provider and object options (`Cluster.inCluster`); Flux is installed through it. */

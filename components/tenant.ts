@@ -24,9 +24,9 @@ import {
   tenantNamespace,
   tenantServiceAccount,
 } from "./manifests";
-import { ExistingRepository } from "./adopt";
+import { ExistingRepository } from "./github";
 import { AdmissionPolicies, tenantAdmission } from "./policy";
-import { CreateRepositoryArgs, DeployKeyPair, Repository } from "./repository";
+import { CreateRepositoryArgs, DeployKeyPair, Repository } from "./github";
 
 export interface TenantArgs {
   /** The validated tenant entry of `fleet:tenants`. */

@@ -7,15 +7,15 @@
  * Each measurement runs in a fresh Node process (after a small warm-up run in that process), so
  * one run's heap does not slow the next; the table shows the median of RUNS processes.
  *
- * Then the GitHub model (`scripts/github-model.ts`): for 10, 50, 200 and 1000 tenants, the
+ * Then the GitHub model (`scripts/lib/github-model.ts`): for 10, 50, 200 and 1000 tenants, the
  * write requests a first `pulumi up` registers in the owning stack and in a lookup stack, counted
  * from the registrations, and the time they take under the provider's write spacing and GitHub's
  * 80/min and 500/h limits on content-generating requests. `npm run bench -- --github` prints only that.
  */
 import { execFileSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
-import { runProgram } from "./evaluate";
-import { countWrites, filesAfter, generatedFiles, GITHUB_LIMITS, writeTime } from "./github-model";
+import { runProgram } from "./lib/evaluate";
+import { countWrites, filesAfter, generatedFiles, GITHUB_LIMITS, writeTime } from "./lib/github-model";
 
 const SIZES = [50, 200];
 const RUNS = 3;

@@ -23,8 +23,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import { REPO_ROOT, mapWireLeaves, runProgram, stackConfigFile } from "./evaluate";
-import { flagValue, isKubernetesObject } from "./render";
+import { REPO_ROOT, isKubernetesObject, mapWireLeaves, runProgram, stackConfigFile } from "./lib/evaluate";
+import { flagValue } from "./lib/args";
 
 /** A desired leaf that cannot be known offline (a secret, a value known after apply): not compared. */
 export const UNKNOWN = Symbol("unknown");

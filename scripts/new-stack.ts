@@ -15,8 +15,8 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { Document, isMap, isScalar, isSeq, Pair, parseDocument, parse as parseYaml, YAMLMap } from "yaml";
 import { CONFIG_KEYS, DEFAULTS } from "../components/config";
-import { REPO_ROOT, runProgram, stackConfigAt } from "./evaluate";
-import { configOf, ORDER_FILE, readOrder, stackFiles } from "./stacks";
+import { REPO_ROOT, runProgram, stackConfigAt } from "./lib/evaluate";
+import { configOf, ORDER_FILE, readOrder, stackFiles } from "./lib/stacks";
 
 export interface NewStackOptions {
   /** The new stack's name: also its default environment and its kind cluster's name `fleet-<stack>`. */

@@ -17,8 +17,8 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import { fetchGitHub, GitHubRequest } from "../components/scaffold-file";
-import { flagValue } from "./render";
+import { unseenRepositories } from "../components/github/unseen-repositories";
+import { flagValue } from "./lib/args";
 
 /** One resource of a `pulumi stack export` deployment, as far as the guard reads it. */
 interface StateResource {
@@ -49,22 +49,6 @@ export function repositoriesInState(deployment: { resources?: readonly StateReso
     if (typeof name === "string" && name !== "") names.add(name);
   }
   return { ...(typeof owner === "string" && owner !== "" ? { owner } : {}), repositories: [...names].sort() };
-}
-
-/** The problems a refresh would turn into lost state: one line per repository the token does not see. */
-export async function unseenRepositories(owner: string, repositories: readonly string[], request: GitHubRequest = fetchGitHub): Promise<string[]> {
-  const problems: string[] = [];
-  for (const name of repositories) {
-    const answer = await request("GET", `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`);
-    if (answer.status === 200) continue;
-    const message = typeof answer.body === "object" && answer.body !== null ? answer.body.message : answer.body;
-    problems.push(
-      answer.status === 404
-        ? `${owner}/${name}: GitHub answers 404 to GITHUB_TOKEN (the repository is gone, or the token cannot see it)`
-        : `${owner}/${name}: GitHub answers ${answer.status}${message ? ` (${String(message)})` : ""}`,
-    );
-  }
-  return problems;
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -20,8 +20,9 @@ import * as path from "path";
 import { createTwoFilesPatch } from "diff";
 import { stringify } from "yaml";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
-import { REPO_ROOT, Registered, mapWireLeaves, runProgram, stackConfigAt } from "./evaluate";
-import { stackFiles } from "./stacks";
+import { flagValue } from "./lib/args";
+import { REPO_ROOT, Registered, isKubernetesObject, mapWireLeaves, runProgram, stackConfigAt } from "./lib/evaluate";
+import { stackFiles } from "./lib/stacks";
 
 export const REDACTED = "[secret]";
 export const AFTER_APPLY = "(known after apply)";
@@ -107,10 +108,6 @@ function summary(r: Registered, owner: string): string | undefined {
     default:
       return undefined;
   }
-}
-
-export function isKubernetesObject(r: Registered): boolean {
-  return r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release";
 }
 
 /** Renders one stack's program from `root` (a checkout) under mocks. */
@@ -235,14 +232,6 @@ export async function renderDiff(stack: string, ref: string, root = REPO_ROOT, r
   const after = !here ? [] : (rendered ?? (await renderStack({ stack, root })));
   const label = (at: string, present: boolean) => `${stack}@${at}${present ? "" : ` (no Pulumi.${stack}.yaml)`}`;
   return unifiedDiff(joinGroups(before), joinGroups(after), label(ref, before.length > 0), label("working-tree", here));
-}
-
-/** The value after flag `name` in `argv`, undefined when absent; fails, with `usage`, when it has none. */
-export function flagValue(argv: readonly string[], name: string, usage: string): string | undefined {
-  const i = argv.indexOf(name);
-  if (i < 0) return undefined;
-  if (!argv[i + 1] || argv[i + 1].startsWith("--")) throw new Error(`${name} needs a value; ${usage}`);
-  return argv[i + 1];
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -1,14 +1,14 @@
 /**
- * Create or adopt (components/adopt.ts): what this stack would create and already exists on
+ * Create or adopt (components/github/adopt.ts): what this stack would create and already exists on
  * GitHub is imported with the provider's ID, keeps its settings, and registers exactly what a
  * creation registers; what cannot be adopted as configured stops the program before anything is
  * registered. The engine's side (an import on a resource already in state is an ordinary diff) is
  * shown on the real tier (test/real/fleet.spec.ts, 1h).
  */
 import { strict as assert } from "assert";
-import { AdoptionError, lookUpExisting, wantedRepositories } from "../components/adopt";
+import { AdoptionError, lookUpExisting, wantedRepositories } from "../components/github/adopt";
 import { parseFleetConfig } from "../components/config";
-import { CREATION_ONLY } from "../components/repository";
+import { CREATION_ONLY } from "../components/github/repository";
 import { MISSING_REPOSITORY, one, RunResult, runProgram, stackConfig } from "./harness";
 
 const T = {

@@ -5,8 +5,8 @@
  * flow against the rig's real API server, engine and Flux controllers: test/real/fleet.spec.ts, 7.
  */
 import { strict as assert } from "assert";
-import { BootstrapKeyRevocationProvider, bootstrapKeyTitle } from "../components/bootstrap";
-import { GitHubRequest } from "../components/scaffold-file";
+import { BootstrapKeyRevocationProvider, bootstrapKeyTitle } from "../components/github/bootstrap";
+import { GitHubRequest } from "../components/github/client";
 import { one, Registered, RunResult, runProgram, stackConfig } from "./harness";
 
 const INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";

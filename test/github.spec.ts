@@ -3,7 +3,7 @@
  * team access from the owning stack only, and deploy-key rotation without downtime.
  */
 import { strict as assert } from "assert";
-import { countWrites, filesAfter, generatedFiles, writeSeconds } from "../scripts/github-model";
+import { countWrites, filesAfter, generatedFiles, writeSeconds } from "../scripts/lib/github-model";
 import { one, Registered, RunResult, runProgram, stackConfig } from "./harness";
 
 const G = {

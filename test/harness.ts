@@ -1,11 +1,11 @@
 /**
- * Test helpers over the offline evaluator in `scripts/evaluate.ts`: run the program for a stack
+ * Test helpers over the offline evaluator in `scripts/lib/evaluate.ts`: run the program for a stack
  * under Pulumi's mocks and look at what it registered.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { RunResult, Registered } from "../scripts/evaluate";
+import { RunResult, Registered } from "../scripts/lib/evaluate";
 
-export * from "../scripts/evaluate";
+export * from "../scripts/lib/evaluate";
 
 /** Whether a stack output is a secret (kept as a secret in state and CLI output). */
 export async function isSecretOutput(value: unknown): Promise<boolean> {

@@ -12,7 +12,7 @@ import {
   kindConfigYaml,
   kubeconfigServer,
   parseKindVersion,
-} from "../components/kind";
+} from "../components/cluster/kind";
 
 const KUBECONFIG = `apiVersion: v1
 clusters:

@@ -10,7 +10,7 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { parseFleetConfig, programKeys } from "../components/config";
 import { newStack, NewStackError } from "../scripts/new-stack";
-import { discoverStacks, ORDER_FILE } from "../scripts/stacks";
+import { discoverStacks, ORDER_FILE } from "../scripts/lib/stacks";
 import { REPO_ROOT, runProgram, stackConfigAt } from "./harness";
 
 const REPOSITORY = "github:index/repository:Repository";

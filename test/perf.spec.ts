@@ -8,8 +8,9 @@
 import * as assert from "assert";
 import { runProgram, stackConfig } from "./harness";
 import { withoutDebugStacks } from "../components/perf";
-import { BranchExists, BranchExistsProvider, ScaffoldFile, ScaffoldFileProvider } from "../components/scaffold-file";
-import { KindCluster, KindProvider } from "../components/kind";
+import { BranchExists, BranchExistsProvider } from "../components/github/branch-exists";
+import { ScaffoldFile, ScaffoldFileProvider } from "../components/github/scaffold-file";
+import { KindCluster, KindProvider } from "../components/cluster/kind";
 
 // The module dynamic/index.js loads on demand to serialize a provider; patched to count calls.
 // eslint-disable-next-line @typescript-eslint/no-require-imports

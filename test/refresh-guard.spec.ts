@@ -5,8 +5,9 @@
  * on a real `pulumi stack export` against the GitHub double (test/real/fleet.spec.ts, 1h).
  */
 import { strict as assert } from "assert";
-import { IN_REPOSITORY, repositoriesInState, unseenRepositories } from "../scripts/refresh-guard";
-import { GitHubRequest } from "../components/scaffold-file";
+import { IN_REPOSITORY, repositoriesInState } from "../scripts/refresh-guard";
+import { unseenRepositories } from "../components/github/unseen-repositories";
+import { GitHubRequest } from "../components/github/client";
 import { runProgram, stackConfig } from "./harness";
 
 describe("Refresh guard: no refresh while GITHUB_TOKEN cannot see a repository the state holds", () => {

@@ -131,7 +131,7 @@ async function withWorktree(fn: (tree: string) => Promise<void>): Promise<void> 
   execFileSync("git", ["-C", REPO_ROOT, "worktree", "add", "--quiet", "--detach", tree, "HEAD"], { stdio: "ignore" });
   try {
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(tree, "node_modules"), "dir");
-    for (const f of ["render.ts", "stacks.ts", "evaluate.ts"]) fs.copyFileSync(path.join(REPO_ROOT, "scripts", f), path.join(tree, "scripts", f));
+    for (const f of ["render.ts", "stacks.ts", "lib/args.ts", "lib/evaluate.ts", "lib/stacks.ts"]) fs.copyFileSync(path.join(REPO_ROOT, "scripts", f), path.join(tree, "scripts", f));
     await fn(tree);
   } finally {
     execFileSync("git", ["-C", REPO_ROOT, "worktree", "remove", "--force", tree], { stdio: "ignore" });

@@ -4,7 +4,9 @@
  */
 import { strict as assert } from "assert";
 import * as http from "http";
-import { BranchExistsProvider, fetchGitHub, GitHubRequest, GitHubResponse, ScaffoldFileProvider, ScaffoldFileSpec, ScaffoldFileState } from "../components/scaffold-file";
+import { BranchExistsProvider } from "../components/github/branch-exists";
+import { fetchGitHub, GitHubRequest, GitHubResponse } from "../components/github/client";
+import { ScaffoldFileProvider, ScaffoldFileSpec, ScaffoldFileState } from "../components/github/scaffold-file";
 
 /** A repository's files on one branch, behind GET/PUT /repos/{owner}/{repo}/contents/{path}. */
 class FakeGitHub {

@@ -13,7 +13,7 @@ function outputLeaves(value: unknown, at = ""): { at: string; output: pulumi.Out
 
 describe("Secrets stay secret", () => {
   it("a deploy key's private half is a secret output of the Repository component", async () => {
-    const { Repository } = await import("../components/repository");
+    const { Repository } = await import("../components/github/repository");
     const result = await runProgram({
       stack: "staging",
       config: {},

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { parse as parseYaml } from "yaml";
 import { GITHUB_KNOWN_HOSTS } from "../components/manifests";
-import { countWrites, generatedFiles } from "../scripts/github-model";
+import { countWrites, generatedFiles } from "../scripts/lib/github-model";
 import { isSecretPath, one, providerUrn, Registered, RunResult, runProgram, stackConfig } from "./harness";
 import { kubernetesObjects, validateObject } from "./schemas";
 

@@ -12,7 +12,7 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { BODY_LIMIT, driftBody, issueTitle, LABEL, reportDrift } from "../.github/actions/drift-issue/drift-issue";
 import { previewVerdict } from "../.github/actions/drift-issue/preview-verdict";
-import { discoverStacks, matrixStacks, ORDER_FILE, StackListError, stackFiles, stackFilesAt } from "../scripts/stacks";
+import { discoverStacks, matrixStacks, ORDER_FILE, StackListError, stackFiles, stackFilesAt } from "../scripts/lib/stacks";
 
 const ROOT = path.resolve(__dirname, "..");
 

@@ -1,12 +1,12 @@
 /**
  * GitHub's hourly limit on content-generating requests (500), checked in the preview
- * (components/write-budget.ts): the stack exports each part's content writes, reads what its last
+ * (components/github/write-budget.ts): the stack exports each part's content writes, reads what its last
  * update exported, and warns when the new parts would pass the limit.
  */
 import { strict as assert } from "assert";
-import { newWrites, waveWarning } from "../components/write-budget";
+import { newWrites, waveWarning } from "../components/github/write-budget";
 import { runProgram } from "./harness";
-import { countWrites, generatedFiles } from "../scripts/github-model";
+import { countWrites, generatedFiles } from "../scripts/lib/github-model";
 
 const tenants = (n: number, from = 0) => Array.from({ length: n }, (_, i) => ({ name: `team-${String(from + i).padStart(3, "0")}` }));
 const owning = (list: unknown[]) => ({ "github:owner": "acme-org", "fleet:repository": { create: true }, "fleet:tenants": list });

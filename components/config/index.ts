@@ -4,15 +4,21 @@
  * stack name, and returns a fully defaulted `FleetConfig` or throws one `ConfigError` listing
  * every problem by key path. Nothing here registers a resource, so a bad config registers nothing.
  *
- * schema.ts   shapes and field rules          defaults.ts  DEFAULTS and filling them in
+ * schema.ts   shapes and field rules          defaults.ts  DEFAULTS: every default, nothing else
  * rules.ts    rules that span keys            errors.ts    ConfigError and issue formatting
- * types.ts    the resolved configuration
+ * types.ts    the resolved configuration      resolve.ts   raw sections to types.ts, defaults filled in
+ *
+ * Imports within: defaults.ts and types.ts import nothing of config/ (the schema reads them, and
+ * everyone else may); schema.ts reads them; resolve.ts and rules.ts read the schema; index.ts
+ * reads all. This room may import constants.ts and the pure builders of manifests/; nothing else
+ * of components/. eslint.config.mjs holds these lines.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { PROJECT } from "../constants";
-import { DEFAULTS, clusterWithDefaults, fluxWithDefaults, repositoryWithDefaults, tenantWithDefaults } from "./defaults";
+import { DEFAULTS } from "./defaults";
 import { ConfigError, formatIssues } from "./errors";
+import { clusterWithDefaults, fluxWithDefaults, repositoryWithDefaults, tenantWithDefaults } from "./resolve";
 import { IndexedTenant, clusterProblems, fluxProblems, githubAppProblems, takeOverProblems, tenancyProblems, tenantProblems } from "./rules";
 import { CONFIG_KEYS, ClusterSchema, DNS_LABEL_HINT, FluxSchema, RepositorySchema, StackSchema, TenantSchema, dnsLabel, repoPathProblem } from "./schema";
 import { FleetConfig, GitHubAppConfig } from "./types";

@@ -3,7 +3,7 @@
  * every problem.
  */
 import { RESERVED_NAMESPACES, RESERVED_NAMESPACE_PREFIX } from "../constants";
-import type { RawCluster, RawTenant } from "./defaults";
+import type { RawCluster, RawTenant } from "./resolve";
 import { flattenedPath } from "../manifests/common";
 import { githubAppGitHost } from "../manifests/flux";
 import { CONFIG_KEYS, DNS_LABEL_HINT, dnsLabel, repoName } from "./schema";

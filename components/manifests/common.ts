@@ -3,7 +3,7 @@
  * host keys and SSH URLs, and repository files serialised by the `yaml` library (byte-stable).
  */
 import { posix } from "path";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import { SSH_SECRET_KEYS } from "../constants";
 

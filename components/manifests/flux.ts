@@ -1,7 +1,7 @@
 /**
  * Flux: the Flux Operator's Helm values, the FluxInstance, and the fleet repository's scaffold.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import type { FluxConfig, GitHubAppConfig } from "../config/types";
 import { FLUX_NAMESPACE, FluxComponent, TENANT_SERVICE_ACCOUNT } from "../constants";

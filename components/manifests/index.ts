@@ -6,6 +6,12 @@
  *
  * common.ts  metadata, namespaces, SSH secrets and URLs, files    flux.ts  operator values, FluxInstance, fleet scaffold
  * tenant.ts  tenant namespaces, accounts, RBAC, sync, isolation, quota, template layout
+ * policy.ts  the tenant admission policy pack: policies, bindings, per-tenant parameters
+ *
+ * May import: constants.ts, the two leaves of config/ (types.ts, defaults.ts) and plain libraries
+ * (yaml). From @pulumi/* only types (`import type`, for `pulumi.Input`): nothing here runs the
+ * SDK. Never github/, cluster/ or the composing components, which import these builders.
+ * eslint.config.mjs holds these lines.
  */
 export * from "./common";
 export * from "./flux";

@@ -2,7 +2,8 @@
  * Tenants: the objects `flux create tenant` and the flux2-multi-tenancy example make (v1 APIs
  * only), locked down as docs/tenancy.md describes, and the tenant repositories' files.
  */
-import { DEFAULTS, PodSecurityLevel } from "../config";
+import { DEFAULTS } from "../config/defaults";
+import type { PodSecurityLevel } from "../config/types";
 import { POD_SECURITY_LABELS, TENANT_LABEL, TENANT_SERVICE_ACCOUNT } from "../constants";
 import { RepoFile, cleanPath, metadata, namespace, yamlFile } from "./common";
 

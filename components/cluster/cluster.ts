@@ -5,7 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterConfig } from "./config";
+import { ClusterConfig } from "../config";
 import { CommandRunner, KindCluster } from "./kind";
 
 export interface ClusterArgs {

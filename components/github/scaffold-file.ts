@@ -15,83 +15,12 @@
  * - read keeps the state as it is: a file deleted or moved on GitHub stays deleted or moved;
  * - update only stores new provider code (content changes are not applied: written once);
  * - delete leaves the file in the repository.
- * `BranchExists` (below) waits for a repository generated from a template to be filled in.
  *
- * Everything the provider uses is reachable from this module: Pulumi serializes it into state.
- * The token comes from `GITHUB_TOKEN` at run time and is never stored; `GITHUB_API_URL` points
- * at GitHub Enterprise (the variable GitHub Actions sets).
+ * Everything the provider uses is reachable from this module and client.ts (GitHub's REST API,
+ * with `GITHUB_TOKEN`): Pulumi serializes it into state.
  */
 import * as pulumi from "@pulumi/pulumi";
-
-export interface GitHubResponse {
-  readonly status: number;
-  readonly body: any;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** One GitHub REST call; `path` starts with `/repos/…`. Injected in tests. */
-export type GitHubRequest = (method: "GET" | "PUT" | "DELETE", path: string, body?: unknown) => Promise<GitHubResponse>;
-
-/**
- * The real client: `fetch` with `GITHUB_TOKEN`, against `GITHUB_API_URL` or api.github.com.
- * It keeps to GitHub's rules for writers (REST API docs, best practices and secondary rate
- * limits), as the GitHub provider does for its own requests:
- * - writes go one at a time in this process (the one dynamic-provider host serves every
- *   ScaffoldFile), at least `FLEET_GITHUB_WRITE_DELAY_MS` (default 1000) apart;
- * - a 403 or 429 rate-limit answer is retried after `retry-after`, or after `x-ratelimit-reset`
- *   when no request is left, or after a minute, up to 5 times;
- * - no request waits more than 60 s for an answer.
- */
-export const fetchGitHub: GitHubRequest = async (method, path, body) => {
-  const token = process.env.GITHUB_TOKEN;
-  if (!token) throw new Error("GITHUB_TOKEN is not set: export a token that can write to the repository (the same one the GitHub provider uses)");
-  const base = (process.env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, "");
-  const once = async () => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        Accept: "application/vnd.github+json",
-        Authorization: `Bearer ${token}`,
-        "X-GitHub-Api-Version": "2022-11-28",
-        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(60_000),
-    });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // keep the text: it goes into the error message
-    }
-    return { response, answer: { status: response.status, body: parsed } };
-  };
-  const withRetries = async (): Promise<GitHubResponse> => {
-    for (let attempt = 1; ; attempt++) {
-      const { response, answer } = await once();
-      const limited =
-        (answer.status === 403 || answer.status === 429) &&
-        (response.headers.has("retry-after") || response.headers.get("x-ratelimit-remaining") === "0" || /rate limit/i.test(String((answer.body as any)?.message)));
-      if (!limited || attempt >= 5) return answer;
-      const retryAfter = Number(response.headers.get("retry-after"));
-      const reset = Number(response.headers.get("x-ratelimit-reset"));
-      const waitMs = Number.isFinite(retryAfter) && response.headers.has("retry-after")
-        ? retryAfter * 1000
-        : response.headers.get("x-ratelimit-remaining") === "0" && Number.isFinite(reset)
-          ? Math.max(reset * 1000 - Date.now(), 0) + 1000
-          : 60_000;
-      await sleep(waitMs);
-    }
-  };
-  if (method === "GET") return withRetries();
-  const spacing = Number(process.env.FLEET_GITHUB_WRITE_DELAY_MS ?? "1000");
-  const queue = globalThis as { __fleetGitHubWrites?: Promise<unknown> };
-  const mine = (queue.__fleetGitHubWrites ?? Promise.resolve()).then(withRetries);
-  queue.__fleetGitHubWrites = mine.catch(() => undefined).then(() => sleep(spacing));
-  return mine;
-};
+import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub, sleep } from "./client";
 
 /** What a scaffold file is: the inputs of `ScaffoldFile`. */
 export interface ScaffoldFileSpec {
@@ -113,30 +42,12 @@ export interface ScaffoldFileState extends ScaffoldFileSpec {
   readonly commit?: string;
 }
 
-export type WithCode<T> = T & { readonly __provider?: string };
-
-/**
- * A diff that replaces on a change of `identity`, and otherwise takes an in-place update only
- * when the provider code Pulumi serialized changed: the dynamic-provider host runs read and
- * delete with the code stored in state, so new code must be stored through an update.
- */
-export function diffOf<T extends object>(olds: WithCode<T>, news: WithCode<T>, identity: readonly (keyof T)[]): pulumi.dynamic.DiffResult {
-  const replaces = identity.filter((key) => olds[key] !== news[key]).map(String);
-  if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
-  return { changes: olds.__provider !== undefined && news.__provider !== undefined && olds.__provider !== news.__provider, replaces: [] };
-}
-
 /** Inputs whose change means another file: the old one is left alone, the new one created. */
 const IDENTITY: readonly (keyof ScaffoldFileSpec)[] = ["owner", "repository", "branch", "path"];
 
 function contentsPath(spec: ScaffoldFileSpec): string {
   const file = spec.path.split("/").map(encodeURIComponent).join("/");
   return `/repos/${encodeURIComponent(spec.owner)}/${encodeURIComponent(spec.repository)}/contents/${file}`;
-}
-
-export function failure(what: string, response: GitHubResponse): Error {
-  const message = typeof response.body === "object" && response.body !== null ? response.body.message : response.body;
-  return new Error(`${what} failed: GitHub answered ${response.status}${message ? ` (${String(message)})` : ""}`);
 }
 
 /**
@@ -286,73 +197,5 @@ export class ScaffoldFile extends pulumi.dynamic.Resource {
       "fleet",
       "ScaffoldFile",
     );
-  }
-}
-
-/** What `BranchExists` waits for. */
-export interface BranchExistsSpec {
-  readonly owner: string;
-  readonly repository: string;
-  readonly branch: string;
-  /** How long to wait, in seconds. */
-  readonly timeoutSeconds: number;
-}
-
-/**
- * Waits until a branch exists: a repository generated from a template is filled in
- * asynchronously (POST /repos/{template}/generate answers before the branch is there, and the
- * GitHub provider does not wait), so what renames the branch or commits to it waits here.
- * Reads only; delete is a no-op.
- */
-export class BranchExistsProvider implements pulumi.dynamic.ResourceProvider {
-  constructor(
-    private readonly request: GitHubRequest = fetchGitHub,
-    private readonly pollMs = 2000,
-  ) {}
-
-  async create(inputs: BranchExistsSpec): Promise<pulumi.dynamic.CreateResult<BranchExistsSpec>> {
-    const where = `${inputs.owner}/${inputs.repository}@${inputs.branch}`;
-    const url = `/repos/${encodeURIComponent(inputs.owner)}/${encodeURIComponent(inputs.repository)}/branches/${encodeURIComponent(inputs.branch)}`;
-    const deadline = Date.now() + inputs.timeoutSeconds * 1000;
-    for (;;) {
-      const answer = await this.request("GET", url);
-      if (answer.status === 200) return { id: where, outs: inputs };
-      if (answer.status !== 404) throw failure(`waiting for ${where}`, answer);
-      if (Date.now() >= deadline) {
-        throw new Error(`${where} did not appear within ${inputs.timeoutSeconds}s: GitHub is still generating the repository from its template; run pulumi up again`);
-      }
-      await sleep(this.pollMs);
-    }
-  }
-
-  async diff(_id: string, olds: WithCode<BranchExistsSpec>, news: WithCode<BranchExistsSpec>): Promise<pulumi.dynamic.DiffResult> {
-    return diffOf<BranchExistsSpec>(olds, news, ["owner", "repository", "branch"]);
-  }
-
-  async update(_id: string, _olds: BranchExistsSpec, news: BranchExistsSpec): Promise<pulumi.dynamic.UpdateResult<BranchExistsSpec>> {
-    return { outs: news };
-  }
-
-  async read(id: string, props?: BranchExistsSpec): Promise<pulumi.dynamic.ReadResult<BranchExistsSpec>> {
-    return { id, props };
-  }
-
-  async delete(_id: string, _props: BranchExistsSpec): Promise<void> {}
-}
-
-export interface BranchExistsArgs {
-  readonly owner: pulumi.Input<string>;
-  readonly repository: pulumi.Input<string>;
-  readonly branch: pulumi.Input<string>;
-  /** @default 300 */
-  readonly timeoutSeconds?: pulumi.Input<number>;
-}
-
-const branchExistsProvider = new BranchExistsProvider();
-
-/** A branch that exists: its creation waits for GitHub to fill a generated repository in. */
-export class BranchExists extends pulumi.dynamic.Resource {
-  constructor(name: string, args: BranchExistsArgs, opts?: pulumi.CustomResourceOptions, request?: GitHubRequest) {
-    super(request ? new BranchExistsProvider(request) : branchExistsProvider, name, { ...args, timeoutSeconds: args.timeoutSeconds ?? 300 }, opts, "fleet", "BranchExists");
   }
 }

@@ -13,7 +13,7 @@
  * is set only on what the lookup found. After the import the engine diffs the program's inputs
  * against what it read (continueStepsFromImport) and updates what differs, `ignoreChanges`
  * applied; so the settings this program sets only at creation are ignored on every repository
- * that exists (components/repository.ts, CREATION_ONLY).
+ * that exists (components/github/repository.ts, CREATION_ONLY).
  *
  * The IDs are terraform-provider-github v6.13.0's: a repository is its name
  * (resource_github_repository.go, importer `d.Set("name", d.Id())`); a team grant is
@@ -23,8 +23,8 @@
  */
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
-import { FleetConfig } from "./config";
-import { TENANT_TEMPLATE_BRANCH } from "./manifests";
+import { FleetConfig } from "../config";
+import { TENANT_TEMPLATE_BRANCH } from "../manifests";
 
 /** A repository this stack would create, found on GitHub. */
 export interface ExistingRepository {

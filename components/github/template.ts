@@ -6,8 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ExistingRepository } from "./adopt";
-import { Visibility } from "./config";
-import { TENANT_TEMPLATE_BRANCH, tenantTemplateLayout } from "./manifests";
+import { Visibility } from "../config";
+import { TENANT_TEMPLATE_BRANCH, tenantTemplateLayout } from "../manifests";
 import { commitFiles, createRepository, lookUpRepository } from "./repository";
 
 export interface TenantTemplateArgs {

@@ -15,11 +15,11 @@
  * - GitHub REST API docs, "Rate limits for the REST API", secondary rate limits: "no more than
  *   80 content-generating requests per minute and no more than 500 content-generating requests
  *   per hour".
- * - `components/scaffold-file.ts`: a ScaffoldFile is one `PUT /contents` when the file is absent,
+ * - `components/github/scaffold-file.ts`: a ScaffoldFile is one `PUT /contents` when the file is absent,
  *   and only a GET when it is there (a lookup stack's file that the tenant template already gave
  *   the repository): `countWrites` takes the files known to exist, `filesAfter` computes them.
  */
-import { DEFAULTS } from "../components/config";
+import { DEFAULTS } from "../../components/config";
 import { Registered } from "./evaluate";
 
 /** Requests that create content (repositories, commits, keys), and other writes (settings, grants, renames). */
@@ -44,7 +44,7 @@ const fileKey = (repository: unknown, path: unknown) => `${String(repository)}:$
 export function writesOf(r: Registered, present: ReadonlySet<string> = new Set()): Writes {
   switch (r.type) {
     case REPOSITORY:
-      // An imported repository is read, not created (components/adopt.ts).
+      // An imported repository is read, not created (components/github/adopt.ts).
       return r.importId ? { content: 0, other: 0 } : { content: 1, other: 2 };
     case SCAFFOLD_FILE:
       return { content: present.has(fileKey(r.inputs.repository, r.inputs.path)) ? 0 : 1, other: 0 };

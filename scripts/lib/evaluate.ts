@@ -13,7 +13,7 @@ import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { parse as parseYaml } from "yaml";
 
 /** The checkout this file is in. */
-export const REPO_ROOT = path.resolve(__dirname, "..");
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 /** One resource registration, as the engine would have received it. */
 export interface Registered {
@@ -42,6 +42,10 @@ export interface Registered {
   readonly importId: string;
   /** Aliases as sent to the engine: alias specs (`{ name, type, parentUrn, ... }`, empty fields left out) or URNs. */
   readonly aliases: readonly Record<string, unknown>[];
+}
+
+export function isKubernetesObject(r: Registered): boolean {
+  return r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release";
 }
 
 export interface RunResult {
@@ -197,9 +201,9 @@ function defaultCall(token: string, inputs: Record<string, any>, world: { exists
 function createdByConfig(): Set<string> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { loadStackConfig } = require(path.join(REPO_ROOT, "components", "config")) as typeof import("../components/config");
+    const { loadStackConfig } = require(path.join(REPO_ROOT, "components", "config")) as typeof import("../../components/config");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { wantedRepositories } = require(path.join(REPO_ROOT, "components", "adopt")) as typeof import("../components/adopt");
+    const { wantedRepositories } = require(path.join(REPO_ROOT, "components", "github", "adopt")) as typeof import("../../components/github/adopt");
     return new Set(wantedRepositories(loadStackConfig().config).map((w) => w.name));
   } catch {
     return new Set();
@@ -263,7 +267,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
         calls.push({ token: args.token, inputs: args.inputs });
         const override = options.calls?.[args.token];
         if (override) return override(args.inputs);
-        // The stack reading its own last outputs (components/write-budget.ts); the engine answers
+        // The stack reading its own last outputs (components/github/write-budget.ts); the engine answers
         // `{ name, outputs, secretOutputNames }`, with no outputs before a first update.
         if (args.token === "pulumi:pulumi:readStackOutputs") return { name: args.inputs.name, outputs: options.previousOutputs ?? {}, secretOutputNames: [] };
         return defaultCall(args.token, args.inputs, world);

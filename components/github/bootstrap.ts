@@ -14,8 +14,8 @@
  * title, and keeps its key.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { flattenedPath } from "./manifests/common";
-import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub } from "./scaffold-file";
+import { flattenedPath } from "../manifests/common";
+import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub } from "./client";
 
 /** The title `flux bootstrap github --branch=<branch> --path=<path>` gives its deploy key. */
 export function bootstrapKeyTitle(branch: string, path: string): string {

@@ -7,9 +7,11 @@ import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { ExistingRepository } from "./adopt";
-import { KeyAlgorithm, Visibility } from "./config";
-import { RepoFile } from "./manifests";
-import { BranchExists, GitHubRequest, ScaffoldFile } from "./scaffold-file";
+import { KeyAlgorithm, Visibility } from "../config";
+import { RepoFile } from "../manifests";
+import { BranchExists } from "./branch-exists";
+import { GitHubRequest } from "./client";
+import { ScaffoldFile } from "./scaffold-file";
 
 export interface RepositoryArgs extends CreateRepositoryArgs {
   /** true: create and own the repository; false: it must exist already. */
@@ -109,7 +111,7 @@ function grantTeam(
   return new github.TeamRepository(
     `${name}-team`,
     { teamId: found.id, repository: repository.name, permission: team.permission },
-    // A grant that exists is imported (components/adopt.ts); its permission is then set as configured.
+    // A grant that exists is imported (components/github/adopt.ts); its permission is then set as configured.
     { parent, ...(importId ? { import: importId } : {}), ...(team.retain ? { retainOnDelete: true } : {}) },
   );
 }
@@ -135,7 +137,7 @@ export interface CreateRepositoryArgs {
   readonly isTemplate?: boolean;
   /** GitHub client for scaffold files; tests inject a fake. @default `fetch` with GITHUB_TOKEN */
   readonly githubRequest?: GitHubRequest;
-  /** The repository as found on GitHub, when it exists already: it is imported, not created (components/adopt.ts). */
+  /** The repository as found on GitHub, when it exists already: it is imported, not created (components/github/adopt.ts). */
   readonly existing?: ExistingRepository;
 }
 
@@ -281,7 +283,7 @@ export class Repository extends pulumi.ComponentResource {
   /** What a consumer (Flux) must wait for: the deploy key, if any, and the last scaffold commit. */
   readonly ready: pulumi.Resource[];
   /**
-   * GitHub content writes its creation makes at most (components/write-budget.ts): the repository
+   * GitHub content writes its creation makes at most (components/github/write-budget.ts): the repository
    * and each file, and apart from them this key generation's deploy key, which a rotation makes anew.
    */
   readonly contentWrites: { readonly repository: number; readonly key: number };
