@@ -19,6 +19,9 @@ export interface PolicyFixture {
   readonly as?: string;
   /** A write of this subresource of the existing object `metadata.name` (its `status`), not a create. */
   readonly subresource?: "status";
+  /** An update of `oldObject` to `object` (offline only: the rig would need the old object first). @default CREATE */
+  readonly operation?: "UPDATE";
+  readonly oldObject?: Record<string, any>;
   /**
    * Why the object is not validated against `@kubernetes-models/flux-cd`: a field newer than the
    * models, with the upstream file that defines it. Only for that reason.
@@ -95,8 +98,33 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
       git: { commit: { author: { name: "flux", email: "flux@example.com" } } }, update: { strategy: "Setters" },
     },
   };
+  /** `object` as it was, with a finalizer its controller is about to lift. */
+  const withFinalizer = (o: Record<string, any>) => ({ ...o, metadata: { ...o.metadata, finalizers: ["finalizers.fluxcd.io"] } });
+  const scheduledPod = (name: string, image: string) => pod(name, { nodeName: "worker-1", containers: [{ name: "app", image }] });
+  const loadBalancer = service("public", { type: "LoadBalancer" });
   return [
     { title: "a GitRepository of its own repository", policy: "fleet-tenant-sources", object: git("own", t.ownUrl), admitted: true },
+    {
+      title: "source-controller lifting its finalizer from a GitRepository whose URL the allowlist no longer holds (metadata only)", policy: "fleet-tenant-sources", admitted: true, offlineOnly: true,
+      object: git("gone", t.otherUrl), oldObject: withFinalizer(git("gone", t.otherUrl)), operation: "UPDATE", as: serviceAccountUser("flux-system", "source-controller"),
+    },
+    {
+      title: "a spec change of that GitRepository", policy: "fleet-tenant-sources", admitted: false, offlineOnly: true,
+      object: { ...git("gone", t.otherUrl), spec: { ...git("gone", t.otherUrl).spec, interval: "1m" } }, oldObject: git("gone", t.otherUrl), operation: "UPDATE",
+    },
+    {
+      title: "the cloud controller lifting its finalizer from a LoadBalancer Service made before the rule", policy: "fleet-tenant-services", admitted: true, offlineOnly: true,
+      object: loadBalancer, oldObject: { ...loadBalancer, metadata: { ...loadBalancer.metadata, finalizers: ["service.kubernetes.io/load-balancer-cleanup"] } }, operation: "UPDATE", as: "system:serviceaccount:kube-system:service-controller",
+    },
+    {
+      title: "a toleration of every taint added to a running Pod", policy: "fleet-tenant-pod-placement", admitted: false, offlineOnly: true,
+      object: { ...scheduledPod("running", "registry.example.com/app:1"), spec: { ...scheduledPod("running", "registry.example.com/app:1").spec, tolerations: [{ operator: "Exists" }] } },
+      oldObject: scheduledPod("running", "registry.example.com/app:1"), operation: "UPDATE",
+    },
+    {
+      title: "a new image for a Pod the scheduler placed (nodeName set through pods/binding)", policy: "fleet-tenant-pod-placement", admitted: true, offlineOnly: true,
+      object: scheduledPod("running", "registry.example.com/app:2"), oldObject: scheduledPod("running", "registry.example.com/app:1"), operation: "UPDATE",
+    },
     { title: "a GitRepository of another tenant's repository", policy: "fleet-tenant-sources", object: git("theirs", t.otherUrl), admitted: false },
     { title: "a GitRepository whose URL only starts with its own", policy: "fleet-tenant-sources", object: git("longer", t.ownUrl.replace(/\.git$/, "-evil.git")), admitted: false },
     {
@@ -107,6 +135,8 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
     { title: "an OCIRepository of an image its config allows", policy: "fleet-tenant-sources", admitted: true, object: oci("oci", `oci://${t.allowedImage}`) },
     { title: "a Bucket whose endpoint its sources allow (https://<endpoint>)", policy: "fleet-tenant-sources", object: bucket(allowedHost), admitted: true, params: { buckets: "true" } },
     { title: "a Bucket at an endpoint its sources do not list", policy: "fleet-tenant-sources", object: bucket("169.254.169.254"), admitted: false, params: { buckets: "true" } },
+    { title: "a Bucket whose endpoint carries its scheme, as azure's do", policy: "fleet-tenant-sources", object: bucket(t.allowedUrl), admitted: true, params: { buckets: "true" } },
+    { title: "an azure Bucket (tokens from the authorityHost its Secret names)", policy: "fleet-tenant-source-connections", object: bucket(t.allowedUrl, { provider: "azure" }), admitted: false, params: { buckets: "true" } },
     { title: "an ImageRepository of an image its config allows (oci://<image>)", policy: "fleet-tenant-sources", object: imageRepository(t.allowedImage), admitted: true, offlineOnly: true },
     { title: "an ImageRepository of an unlisted registry", policy: "fleet-tenant-sources", object: imageRepository("registry.internal:5000/anything"), admitted: false, offlineOnly: true },
     { title: "a GitRepository of its own repository through a proxy (proxySecretRef)", policy: "fleet-tenant-source-connections", object: { ...git("proxied", t.ownUrl), spec: { ...git("proxied", t.ownUrl).spec, proxySecretRef: { name: "proxy" } } }, admitted: false },
@@ -121,6 +151,11 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
     {
       title: "a notification Provider (posts wherever it or its Secret says)", policy: "fleet-tenant-notifications", admitted: false, offlineOnly: true,
       object: { apiVersion: "notification.toolkit.fluxcd.io/v1beta3", kind: "Provider", metadata: meta("slack", t.namespace), spec: { type: "slack", address: "https://hooks.slack.com/services/x" } },
+    },
+    {
+      title: "a Provider the platform puts into the tenant namespace from the fleet repository (as a flux-system account)", policy: "fleet-tenant-notifications", admitted: true, offlineOnly: true,
+      as: serviceAccountUser("flux-system", "kustomize-controller"),
+      object: { apiVersion: "notification.toolkit.fluxcd.io/v1beta3", kind: "Provider", metadata: meta("platform", t.namespace), spec: { type: "generic", address: "https://alerts.internal/hook" } },
     },
     {
       title: "a generic Receiver", policy: "fleet-tenant-notifications", admitted: true, offlineOnly: true,

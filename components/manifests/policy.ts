@@ -53,8 +53,24 @@ export interface Rule {
   readonly perTenant: boolean;
   readonly resources: readonly { readonly group: string; readonly resources: readonly string[] }[];
   readonly operations: readonly ("CREATE" | "UPDATE")[];
+  /**
+   * When the rule applies at all (ValidatingAdmissionPolicy `matchConditions`). @default
+   * [SPEC_WRITES]: a create, or an update that changes `spec`.
+   */
+  readonly matchConditions?: readonly { readonly name: string; readonly expression: string }[];
   readonly validations: readonly Validation[];
 }
+
+/**
+ * A create, or an update that changes `spec`. An update of metadata alone (a controller lifting
+ * its finalizer, the cloud controller's on a LoadBalancer Service, a label) is never refused, so an
+ * object that a rule would refuse today (made before the rule, or before its tenant's allowlist
+ * shrank) can still be deleted: its finalizers come off and its namespace terminates.
+ */
+export const SPEC_WRITES = { name: "spec-writes", expression: "request.operation == 'CREATE' || object.spec != oldObject.spec" } as const;
+
+/** Whoever is not one of flux-system's service accounts (Flux's controllers, the fleet's own Kustomizations). */
+const NOT_FLUX_SYSTEM = { name: "not-flux-system", expression: `!request.userInfo.username.startsWith('system:serviceaccount:${FLUX_NAMESPACE}:')` } as const;
 
 const SOURCE_KEY_PREFIX = "source-";
 const SERVICE_TYPE_KEY_PREFIX = "serviceType-";
@@ -82,7 +98,8 @@ const BY_FLUX_CONTROLLER = `request.userInfo.username.startsWith('system:service
  * ImageRepository's image as `oci://<image>` (the same string an OCIRepository of that image has).
  */
 const SOURCE_ADDRESS =
-  "object.kind == 'Bucket' ? 'https://' + object.spec.endpoint : object.kind == 'ImageRepository' ? 'oci://' + object.spec.image : object.spec.url";
+  "object.kind == 'Bucket' ? ((object.spec.endpoint.startsWith('https://') || object.spec.endpoint.startsWith('http://')) ? object.spec.endpoint : 'https://' + object.spec.endpoint) : " +
+  "object.kind == 'ImageRepository' ? 'oci://' + object.spec.image : object.spec.url";
 
 /** Reserved taint keys of control-plane nodes (kubeadm, kind): a tenant Pod never tolerates them. */
 const CONTROL_PLANE_TAINTS = ["node-role.kubernetes.io/control-plane", "node-role.kubernetes.io/master"];
@@ -133,6 +150,12 @@ export const POLICY_RULES: readonly Rule[] = [
         expression: "object.kind != 'Bucket' || !has(object.spec.sts)",
         message: "a tenant's Bucket may not name a security token service (spec.sts): the controller would connect to its endpoint",
       },
+      {
+        // source-controller v1.9.5: an azure Bucket asks for tokens at its Secret's authorityHost,
+        // a gcp one posts to the token_uri of its service-account JSON.
+        expression: "object.kind != 'Bucket' || !has(object.spec.provider) || object.spec.provider in ['generic', 'aws']",
+        message: "a tenant's Bucket is generic or aws: an azure or gcp Bucket asks for tokens at an address its Secret names",
+      },
     ],
   },
   {
@@ -144,6 +167,8 @@ export const POLICY_RULES: readonly Rule[] = [
       { group: "source.extensions.fluxcd.io", resources: ["artifactgenerators"] },
     ],
     operations: ["CREATE", "UPDATE"],
+    // Every write: a status update leaves spec as it is.
+    matchConditions: [],
     validations: [{
       expression: BY_FLUX_CONTROLLER,
       message: "only Flux's controllers may write a Flux object's status, an ExternalArtifact or an ArtifactGenerator in a tenant namespace: controllers download the artifact URL a status names",
@@ -154,13 +179,17 @@ export const POLICY_RULES: readonly Rule[] = [
     perTenant: false,
     resources: [{ group: "notification.toolkit.fluxcd.io", resources: ["providers", "receivers"] }],
     operations: ["CREATE", "UPDATE"],
+    // The platform may put a Provider into a tenant namespace from the fleet repository (applied
+    // as a flux-system account), for the tenant's Alerts: under the lockdown an Alert only sees
+    // events of its own namespace. Without a secretRef, which the tenant could rewrite.
+    matchConditions: [SPEC_WRITES, NOT_FLUX_SYSTEM],
     validations: [
       {
         // notification-controller v1.9.3 internal/server/event_handlers.go:443-551: the address,
         // the proxy and the headers come from spec or from the Provider's Secret (whose `address`
         // overrides spec.address), so no check of the object can bound where it posts.
         expression: "object.kind != 'Provider'",
-        message: "a tenant may not create a notification Provider: notification-controller would post to any address it or its Secret names; alerts for tenants are routed by the platform",
+        message: "a tenant may not create a notification Provider: notification-controller would post to any address it or its Secret names; the platform provides one from the fleet repository",
       },
       {
         // receiver_oidc.go:51-69: discovery and keys are fetched from the issuer the Receiver names.
@@ -186,6 +215,7 @@ export const POLICY_RULES: readonly Rule[] = [
       { group: "kustomize.toolkit.fluxcd.io", resources: ["kustomizations"] },
       { group: "helm.toolkit.fluxcd.io", resources: ["helmreleases"] },
       { group: "notification.toolkit.fluxcd.io", resources: ["alerts", "receivers"] },
+      { group: "image.toolkit.fluxcd.io", resources: ["imageupdateautomations", "imagepolicies"] },
     ],
     operations: ["CREATE", "UPDATE"],
     validations: [
@@ -199,8 +229,9 @@ export const POLICY_RULES: readonly Rule[] = [
       {
         expression:
           `(!has(object.spec.sourceRef) || ${sameNamespace("object.spec.sourceRef")}) && (!has(object.spec.chartRef) || ${sameNamespace("object.spec.chartRef")}) && ` +
-          `(!has(object.spec.chart) || !has(object.spec.chart.spec) || !has(object.spec.chart.spec.sourceRef) || ${sameNamespace("object.spec.chart.spec.sourceRef")})`,
-        message: "a tenant's sourceRef, chartRef and chart source may only name sources in the same namespace",
+          `(!has(object.spec.chart) || !has(object.spec.chart.spec) || !has(object.spec.chart.spec.sourceRef) || ${sameNamespace("object.spec.chart.spec.sourceRef")}) && ` +
+          `(!has(object.spec.imageRepositoryRef) || ${sameNamespace("object.spec.imageRepositoryRef")})`,
+        message: "a tenant's sourceRef, chartRef, chart source and imageRepositoryRef may only name objects in the same namespace",
       },
       {
         expression:
@@ -233,14 +264,15 @@ export const POLICY_RULES: readonly Rule[] = [
     name: "fleet-tenant-pod-placement",
     perTenant: false,
     resources: [{ group: "", resources: ["pods"] }],
-    operations: ["CREATE"],
+    // Tolerations may be added to a running Pod; the scheduler sets nodeName through pods/binding.
+    operations: ["CREATE", "UPDATE"],
     validations: [
       {
         expression: "!has(object.spec.priorityClassName) || !object.spec.priorityClassName.startsWith('system-')",
         message: "a tenant Pod may not take a system priority class (system-node-critical, system-cluster-critical): it would preempt other tenants' and the platform's Pods",
       },
       {
-        expression: "!has(object.spec.nodeName) || object.spec.nodeName == ''",
+        expression: "request.operation != 'CREATE' || !has(object.spec.nodeName) || object.spec.nodeName == ''",
         message: "a tenant Pod may not name its node (spec.nodeName): that skips the scheduler and every taint",
       },
       {
@@ -292,6 +324,8 @@ export function admissionPolicy(rule: Rule) {
         namespaceSelector: {},
         objectSelector: {},
       },
+      // Left out when empty: the API server stores no empty list, and drift would see one.
+      ...((rule.matchConditions ?? [SPEC_WRITES]).length ? { matchConditions: (rule.matchConditions ?? [SPEC_WRITES]).map((c) => ({ ...c })) } : {}),
       validations: rule.validations.map((v) => ({ expression: v.expression, message: v.message, reason: "Forbidden" })),
     },
   };
