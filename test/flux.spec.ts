@@ -110,8 +110,15 @@ describe("Flux: kustomize-controller's egress (fleet:flux.kustomizeEgress)", () 
     assert.deepEqual(env, {
       HTTPS_PROXY: "http://127.0.0.1:9",
       HTTP_PROXY: "http://127.0.0.1:9",
-      NO_PROXY: "$(KUBERNETES_SERVICE_HOST),.flux-system.svc.cluster.local.,.flux-system.svc.cluster.local",
+      NO_PROXY: [
+        "$(KUBERNETES_SERVICE_HOST)",
+        "source-controller.flux-system.svc.cluster.local.", "source-controller.flux-system.svc.cluster.local",
+        "source-watcher.flux-system.svc.cluster.local.", "source-watcher.flux-system.svc.cluster.local",
+        "notification-controller.flux-system.svc.cluster.local.", "notification-controller.flux-system.svc.cluster.local",
+      ].join(","),
     });
+    // Never a whole domain: flux-system holds the operator's web UI, which answers with cluster-admin.
+    for (const entry of env.NO_PROXY.split(",")) assert.doesNotMatch(entry, /^\./, `${entry} would admit every service under it`);
     assert.deepEqual(args, [{ op: "add", path: "/spec/template/spec/containers/0/args/-", value: "--no-remote-bases=true" }], "the flag, whatever the operator's profile does");
   });
 
@@ -124,17 +131,20 @@ describe("Flux: kustomize-controller's egress (fleet:flux.kustomizeEgress)", () 
     assert.equal(result.error, undefined, result.error?.message);
     const { env } = patched(result);
     assert.equal(env.HTTPS_PROXY, "http://proxy.internal:3128");
-    assert.equal(env.NO_PROXY, "$(KUBERNETES_SERVICE_HOST),.flux-system.svc.cluster.local.,.flux-system.svc.cluster.local,vault.internal:8200,10.20.0.0/16");
+    assert.deepEqual(env.NO_PROXY.split(",").slice(-2), ["vault.internal:8200", "10.20.0.0/16"]);
   });
 
   it("a proxy that is not a URL, or a direct entry with a path or spaces, fails naming the key", async () => {
     const config = stackConfig("staging");
     const result = await runProgram({
       stack: "staging",
-      config: { ...config, "fleet:flux": { ...(config["fleet:flux"] as object), kustomizeEgress: { proxy: "proxy.internal:3128", direct: ["a b"] } } },
+      config: { ...config, "fleet:flux": { ...(config["fleet:flux"] as object), kustomizeEgress: { proxy: "proxy.internal:3128", direct: ["a b", "*", "vault.internal/v1", "10.0.0.0/8", ".internal", "[fd00::1]:8200"] } } },
     });
     assert.match(String(result.error?.message), /fleet:flux\.kustomizeEgress\.proxy: "proxy\.internal:3128" is not a proxy URL/);
-    assert.match(String(result.error?.message), /fleet:flux\.kustomizeEgress\.direct\[0\]: "a b" is not a NO_PROXY entry/);
+    for (const [i, entry] of [[0, "a b"], [1, "\\*"], [2, "vault\\.internal\\/v1"]]) {
+      assert.match(String(result.error?.message), new RegExp(`fleet:flux\\.kustomizeEgress\\.direct\\[${i}\\]: "${entry}" is not a NO_PROXY entry`), String(entry));
+    }
+    assert.doesNotMatch(String(result.error?.message), /direct\[[345]\]/, "a CIDR, a .domain and a bracketed IPv6 with a port are entries");
     assert.equal(result.resources.length, 0, "nothing registered");
   });
 });

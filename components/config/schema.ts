@@ -158,13 +158,13 @@ export const FluxSchema = z.strictObject({
   networkPolicy: z.boolean().optional()
     .meta(doc({ description: "The FluxInstance's network policies in flux-system.", default: show(DEFAULTS.networkPolicy) })),
   admissionPolicies: z.boolean().optional().meta(doc({
-    description: "The tenant admission policy pack (ValidatingAdmissionPolicies, Kubernetes 1.30 or newer): each tenant's sources limited to its own repository and its sources, no spec.kubeConfig, no Buckets or image automation unless allowed, no Pod as the tenant account (docs/tenancy.md).",
+    description: "The tenant admission policy pack (ValidatingAdmissionPolicies, Kubernetes 1.30 or newer): each tenant's sources limited to its own repository and its sources, no proxies or status writes, no references into other namespaces, no spec.kubeConfig, no Buckets or image automation unless allowed, no Pod as the tenant account or with a system priority class, no Service with external IPs or an unlisted type (docs/tenancy.md).",
     default: show(DEFAULTS.admissionPolicies),
   })),
   kustomizeEgress: z.strictObject({
     proxy: z.string().regex(/^(http|https|socks5):\/\/[^\s/]+\/?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a proxy URL; write e.g. "http://proxy.internal:3128"` }).optional()
       .meta(doc({ description: "Egress proxy kustomize-controller's HTTP(S) connections go through.", default: `${DEFAULTS.kustomizeEgressProxy} (closed: nothing is fetched)` })),
-    direct: z.array(z.string().regex(/^[A-Za-z0-9.*:/[\]-]+$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a NO_PROXY entry; write a host, .domain, IP or CIDR` })).optional()
+    direct: z.array(z.string().regex(/^(\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(:\d{1,5}|\/\d{1,3})?$/, { error: (iss) => `${JSON.stringify(iss.input)} is not a NO_PROXY entry; write a host, .domain, IP or CIDR (never *, which would let a tenant's files fetch from anywhere)` })).optional()
       .meta(doc({ description: "Hosts kustomize-controller reaches without the proxy (NO_PROXY entries), besides the API server and Flux's services: a remote cluster's API server (spec.kubeConfig), a cloud KMS for SOPS.", default: "none", example: "[vault.internal:8200]" })),
   }).optional().meta(doc({
     description: "kustomize-controller's egress. By default it fetches nothing outside the cluster: a remote resource in a kustomization.yaml (which --no-remote-bases does not stop for plain HTTP files) fails instead of connecting (docs/tenancy.md).",

@@ -106,6 +106,13 @@ export interface FluxInstanceArgs {
 export const CLUSTER_DOMAIN = "cluster.local";
 
 /**
+ * Flux's services kustomize-controller connects to: source-controller's and source-watcher's
+ * artifact servers (the artifact URL of a GitRepository, OCIRepository, Bucket, ExternalArtifact)
+ * and notification-controller's event receiver (`--events-addr`).
+ */
+export const FLUX_EGRESS_SERVICES = ["source-controller", "source-watcher", "notification-controller"] as const;
+
+/**
  * kustomize-controller's proxy environment. Kustomize fetches a remote resource that a
  * kustomization.yaml lists as a plain HTTP(S) file with its own `http.Client{}` (sigs.k8s.io/kustomize/api
  * v0.21.1 internal/loader/fileloader.go:293-318, `Load` → `httpClientGetContent`), before and
@@ -117,8 +124,11 @@ export const CLUSTER_DOMAIN = "cluster.local";
  * port on the pod's own loopback, where the fetch fails without reaching any other address.
  */
 export function kustomizeControllerEnv(egress: FluxConfig["kustomizeEgress"]): { name: string; value: string }[] {
-  const flux = `.${FLUX_NAMESPACE}.svc.${CLUSTER_DOMAIN}`;
-  const noProxy = ["$(KUBERNETES_SERVICE_HOST)", `${flux}.`, flux, ...egress.direct].join(",");
+  // The services kustomize-controller itself talks to, by exact name (with and without the
+  // trailing dot Flux's URLs carry), never all of flux-system: the operator's web UI, or any
+  // service SREs add there, must stay out of a tenant's reach.
+  const services = FLUX_EGRESS_SERVICES.flatMap((s) => [`${s}.${FLUX_NAMESPACE}.svc.${CLUSTER_DOMAIN}.`, `${s}.${FLUX_NAMESPACE}.svc.${CLUSTER_DOMAIN}`]);
+  const noProxy = ["$(KUBERNETES_SERVICE_HOST)", ...services, ...egress.direct].join(",");
   return [
     { name: "HTTPS_PROXY", value: egress.proxy },
     { name: "HTTP_PROXY", value: egress.proxy },
