@@ -275,11 +275,17 @@ function patchOf({ want, have, quantities }: Views): object[] | undefined {
     if (containsUnknown(value)) unknown = true;
     else ops.push({ op, path: pointer(at), value });
   };
+  // The compared view of `metadata` holds only labels and annotations, and those only in part
+  // (ignoredAnnotation): what the program does not declare there is removed key by key, never as
+  // the whole `metadata`, `labels` or `annotations` (which would drop the name, or annotations
+  // the view leaves out; seen on the rig, real tier 1j).
+  const byKey = (at: (string | number)[], key: string) => (at.length === 0 && key === "metadata") || (at.length === 1 && at[0] === "metadata");
   const walk = (d: unknown, l: unknown, at: (string | number)[]) => {
     if (d === UNKNOWN) return;
     if (isMap(d) && isMap(l)) {
       for (const key of new Set([...Object.keys(d), ...Object.keys(l)])) {
-        if (d[key] === undefined) ops.push({ op: "remove", path: pointer([...at, key]) });
+        if (d[key] === undefined && byKey(at, key) && isMap(l[key])) walk({}, l[key], [...at, key]);
+        else if (d[key] === undefined) ops.push({ op: "remove", path: pointer([...at, key]) });
         else if (l[key] === undefined) set("add", [...at, key], d[key]);
         else walk(d[key], l[key], [...at, key]);
       }
@@ -293,7 +299,6 @@ function patchOf({ want, have, quantities }: Views): object[] | undefined {
   return unknown ? undefined : ops;
 }
 
-/** kubectl's resource argument for an object: `Kind.version.group`, unambiguous across API groups. */
 /**
  * kubectl's fully qualified `TYPE.VERSION.GROUP` for an object. The core group is the empty one, so
  * its form ends in a dot (`ConfigMap.v1.`): `ConfigMap.v1` would read `v1` as a group name, and

@@ -145,6 +145,21 @@ describe("drift: the exact comparison of the declared objects with the live ones
     assert.deepEqual(compareObject(find(await desired(), "RoleBinding", "flux", "shop"), applyPatch(rb, patch), crds()), [], "the patch restores the declared subjects");
   });
 
+  it("a label added where the program declares none is removed key by key: the repair never removes metadata, nor annotations the comparison leaves out", async () => {
+    const live = await liveCluster();
+    const instance = find(live, "FluxInstance", "flux", "flux-system") as any;
+    const crb = find(live, "ClusterRoleBinding", "flux-system-flux") as any;
+    for (const o of [instance, crb]) o.metadata.labels = { ...(o.metadata.labels ?? {}), "drift.test/probe": "added" };
+    for (const [declared, changed] of [[find(await desired(), "FluxInstance", "flux", "flux-system"), instance], [find(await desired(), "ClusterRoleBinding", "flux-system-flux"), crb]]) {
+      const patch = repairPatch(declared, changed, crds())!;
+      assert.deepEqual(patch, [{ op: "remove", path: "/metadata/labels/drift.test~1probe" }], JSON.stringify(patch));
+      const repaired = applyPatch(changed, patch) as any;
+      assert.equal(repaired.metadata.name, changed.metadata.name, "the name stays");
+      assert.deepEqual(repaired.metadata.annotations, changed.metadata.annotations, "annotations the comparison ignores stay (pulumi.com/waitFor)");
+      assert.deepEqual(compareObject(declared, repaired, crds()), []);
+    }
+  });
+
   it("reports a rule appended to a NetworkPolicy, a label added to a namespace and an extra ClusterRoleBinding subject", async () => {
     const live = await liveCluster();
     const np = find(live, "NetworkPolicy", "shop-isolation", "shop") as any;
