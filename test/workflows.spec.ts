@@ -790,7 +790,10 @@ describe("CI workflows: drift (drift.yml)", () => {
     assert.deepEqual(previewVerdict(0, "error: no changes were expected", ""), { drift: false, preview: "clean" });
     for (const status of [1, 2, 3, 7, 255]) assert.equal(previewVerdict(status, "", "").drift, true, `status ${status}`);
     assert.equal(previewVerdict(7, "", "").preview, "changes");
-    assert.equal(previewVerdict(255, "", "Apply failed with 2 conflicts: conflicts with \"kubectl-patch\"").preview, "conflict");
+    assert.equal(previewVerdict(255, "", "error: Apply failed with 2 conflicts: conflicts with \"kubectl-patch\"").preview, "conflict");
+    assert.equal(previewVerdict(255, "    \t* the API server reported: Server-Side Apply field conflict detected", "").preview, "conflict");
+    // A value read from the cluster, in a diff line, is not a diagnostic: the failure stays a failure.
+    assert.equal(previewVerdict(255, '      ~ ignore: "x Server-Side Apply field conflict detected"\n', "error: update failed\n").preview, "failed");
     const usage = spawnSync(process.execPath, [path.join(ROOT, ".github/actions/drift-issue/preview-verdict.js"), "x"], { encoding: "utf8" });
     assert.equal(usage.status, 2);
   });

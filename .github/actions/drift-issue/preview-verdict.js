@@ -26,9 +26,11 @@ const CHANGES = /^(error: )+no changes were expected/m;
 
 /**
  * A server-side apply conflict as pulumi-kubernetes reports it ("Server-Side Apply field conflict
- * detected"), or the API server's own words for it ("Apply failed with N conflict(s)").
+ * detected"), or the API server's own words for it ("Apply failed with N conflict(s)"), on a
+ * diagnostic line (`error: …`, or a `* …` item of one): not anywhere in a diff, whose values come
+ * from the cluster.
  */
-const CONFLICT = /Server-Side Apply field conflict detected|Apply failed with \d+ conflicts?/;
+const CONFLICT = /^[ \t]*(?:error: |\* ).*(?:Server-Side Apply field conflict detected|Apply failed with \d+ conflicts?)/m;
 
 /** @returns {{drift: boolean, preview: "clean" | "changes" | "conflict" | "failed"}} */
 function previewVerdict(status, stdout, stderr) {
