@@ -15,6 +15,12 @@
 #    source-controller --default-service-account=flux, and kustomize-controller
 #    --default-decryption-service-account=flux and --default-kubeconfig-service-account=flux.
 # The in-cluster addresses (storage, metrics, health) and leader election are set by rig.sh, on loopback.
+#
+# kustomize-controller's environment is the program's, not the operator's: the FluxInstance patch
+# that fleet:flux.kustomizeEgress makes (components/manifests/flux.ts, kustomizeControllerEnv, at
+# its default), with $(KUBERNETES_SERVICE_HOST) expanded as the kubelet expands it (from the
+# service environment), here to the rig's API server address. Real tier 4d checks the live
+# FluxInstance's patch gives exactly these values.
 SOURCE_CONTROLLER_FLAGS=(
   --events-addr=
   --watch-all-namespaces=true
@@ -34,4 +40,9 @@ KUSTOMIZE_CONTROLLER_FLAGS=(
   --feature-gates=ObjectLevelWorkloadIdentity=true
   --default-decryption-service-account=flux
   --default-kubeconfig-service-account=flux
+)
+KUSTOMIZE_CONTROLLER_ENV=(
+  "HTTPS_PROXY=http://127.0.0.1:9"
+  "HTTP_PROXY=http://127.0.0.1:9"
+  "NO_PROXY=\$(KUBERNETES_SERVICE_HOST),source-controller.flux-system.svc.cluster.local.,source-controller.flux-system.svc.cluster.local,source-watcher.flux-system.svc.cluster.local.,source-watcher.flux-system.svc.cluster.local,notification-controller.flux-system.svc.cluster.local.,notification-controller.flux-system.svc.cluster.local"
 )

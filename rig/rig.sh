@@ -44,6 +44,20 @@ GITHUB_TEAMS=(platform team-a-devs payments-devs)
 GITHUB_APP_ID=1001
 GITHUB_APP_INSTALLATION_ID=2002
 HOST=127.0.0.1
+# The proxy kustomize-controller is given by default (fleet:flux.kustomizeEgress): a closed port.
+# start refuses to run while anything listens there, since the egress guard relies on it.
+EGRESS_PROXY_PORT=9
+# A name that Flux's controllers resolve to loopback, from an /etc/hosts of their own (a private
+# mount namespace; the machine's file is untouched). Go's proxy rules never proxy a loopback
+# address (net/http ProxyFromEnvironment), so a remote fetch the real tier aims at the canary goes
+# by this name: an address that, like a cloud metadata endpoint or another namespace's service
+# in a cluster, is not the controller's own loopback (test/real/fleet.spec.ts, 4d).
+CANARY_HOST=canary.fleet-rig.test
+# source-controller advertises its artifacts under its in-cluster name, as in a cluster (Flux's
+# `--storage-adv-addr`, with the trailing dot), which the controllers resolve to loopback: so
+# kustomize-controller's downloads go through its NO_PROXY rule, and a wrong rule breaks every
+# Kustomization on the rig as it would in a cluster.
+SC_SERVICE=source-controller.flux-system.svc.cluster.local
 
 log() { echo "rig: $*" >&2; }
 die() { echo "rig: $*" >&2; exit 1; }
@@ -90,6 +104,11 @@ start_proc() {
   echo $! >"$pids/$name"
   log "started $name (pid $!), log $logs/$name.log"
 }
+
+# A command prefix: what follows runs in a private mount namespace whose /etc/hosts is
+# $state/controllers.hosts (the machine's, plus $CANARY_HOST). unshare and sh exec, so the PID
+# start_proc records is the command's own.
+with_hosts=(unshare --mount --propagation private -- sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$state/controllers.hosts")
 
 wait_for() {
   local what="$1" name="$2" secs="$3"; shift 3
@@ -160,11 +179,13 @@ github_token() {
 
 cmd_start() {
   check_built
+  # The controllers' private /etc/hosts is a bind mount in a mount namespace of their own.
+  [ "$(id -u)" = 0 ] || die "start needs root: the controllers run under unshare --mount with an /etc/hosts of their own (rig/README.md, The canary)"
   local crd; crd="$(flux_instance_crd)"
   mkdir -p "$pids" "$logs"
   export PATH; PATH="$(rig_path)"
   for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$GITHUB_HTTP_PORT" "$GITHUB_SSH_PORT" "$SC_STORAGE_PORT" \
-    "$SC_METRICS_PORT" "$SC_HEALTH_PORT" "$KC_METRICS_PORT" "$KC_HEALTH_PORT" "$KCM_PORT"; do
+    "$SC_METRICS_PORT" "$SC_HEALTH_PORT" "$KC_METRICS_PORT" "$KC_HEALTH_PORT" "$KCM_PORT" "$EGRESS_PROXY_PORT"; do
     port_free "$p" || die "port $HOST:$p is in use (set RIG_*_PORT to move it, or run: npm run rig -- stop)"
   done
   # A start after an unclean stop: no recorded process runs, so what they left is stale.
@@ -237,11 +258,14 @@ cmd_start() {
     kubeconfig_file "$state/$c.kubeconfig" "$c" "$(kubectl -n flux-system create token "$c" --duration=48h)"
   done
   mkdir -p "$state/source-storage"
-  KUBECONFIG="$state/source-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc source-controller source-controller \
+  { cat /etc/hosts; echo "$HOST $CANARY_HOST"; echo "$HOST $SC_SERVICE"; } >"$state/controllers.hosts"
+  local kc_env=() e
+  for e in "${KUSTOMIZE_CONTROLLER_ENV[@]}"; do kc_env+=("${e//'$(KUBERNETES_SERVICE_HOST)'/$HOST}"); done
+  KUBECONFIG="$state/source-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc source-controller "${with_hosts[@]}" source-controller \
     "${SOURCE_CONTROLLER_FLAGS[@]}" \
-    --storage-path="$state/source-storage" --storage-addr="$HOST:$SC_STORAGE_PORT" --storage-adv-addr="$HOST:$SC_STORAGE_PORT" \
+    --storage-path="$state/source-storage" --storage-addr="$HOST:$SC_STORAGE_PORT" --storage-adv-addr="$SC_SERVICE.:$SC_STORAGE_PORT" \
     --metrics-addr="$HOST:$SC_METRICS_PORT" --health-addr="$HOST:$SC_HEALTH_PORT" --enable-leader-election=false
-  KUBECONFIG="$state/kustomize-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc kustomize-controller kustomize-controller \
+  KUBECONFIG="$state/kustomize-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc kustomize-controller "${with_hosts[@]}" env "${kc_env[@]}" kustomize-controller \
     "${KUSTOMIZE_CONTROLLER_FLAGS[@]}" \
     --metrics-addr="$HOST:$KC_METRICS_PORT" --health-addr="$HOST:$KC_HEALTH_PORT" --enable-leader-election=false
   wait_for "source-controller /readyz" source-controller 60 curl -fsS "http://$HOST:$SC_HEALTH_PORT/readyz"
@@ -271,6 +295,7 @@ export FLEET_RIG_GITHUB_APP_ID="$GITHUB_APP_ID"
 export FLEET_RIG_GITHUB_APP_INSTALLATION_ID="$GITHUB_APP_INSTALLATION_ID"
 export FLEET_RIG_GITHUB_APP_KEY="$state/github/app-private-key.pem"
 export FLEET_RIG_DIR="$state"
+export FLEET_RIG_CANARY_HOST="$CANARY_HOST"
 export PULUMI_SKIP_UPDATE_CHECKS=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 EOF

@@ -15,13 +15,16 @@ import { generateKeyPairSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { policyFixtures } from "../policy-fixtures";
-import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, run, Stack } from "./rig";
+import { parse } from "yaml";
+import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary } from "./rig";
 
 const STACK = "rig";
 /** The rig's stand-in for the flux-operator chart (rig/chart/flux-operator/Chart.yaml says what it is). */
 const RIG_CHART = path.resolve(__dirname, "../../rig/chart/flux-operator");
 /** A source team-a's config allows besides its own repository (the admission policy pack, 3b). */
 const ALLOWED_SOURCE = "https://charts.example.com";
+/** An image team-a's config allows, as oci://<image> in its sources (3b, 4d). */
+const ALLOWED_IMAGE = "registry.example.com/team-a/app";
 const ENVIRONMENT = STACK;
 
 interface TenantEntry {
@@ -35,7 +38,7 @@ interface TenantEntry {
   sources?: string[];
 }
 
-const TEAM_A: TenantEntry = { name: "team-a", team: "team-a-devs", sources: [ALLOWED_SOURCE] };
+const TEAM_A: TenantEntry = { name: "team-a", team: "team-a-devs", sources: [ALLOWED_SOURCE, `oci://${ALLOWED_IMAGE}`] };
 /** A tenant whose repository a team made by hand (5c). */
 const LEGACY: TenantEntry = { name: "legacy", repository: { name: "legacy-deploy" } };
 const PAYMENTS: TenantEntry = { name: "payments", namespaces: ["payments", "payments-jobs"], team: "payments-devs", quota: { cpu: "4", memory: "8Gi", pods: "50" } };
@@ -257,7 +260,7 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     const writes = log.filter((e) => e.method !== "GET" && e.status < 300 && !e.path.startsWith("/_rig/")).map((e) => `${e.method} ${e.path}`);
     const shown = `\n${writes.join("\n")}`;
     // Content-generating: a repository, a generation, a key, a commit. Settings PATCHes (two per
-    // created repository), team grants and branch renames are other writes (scripts/github-model.ts).
+    // created repository), team grants and branch renames are other writes (scripts/lib/github-model.ts).
     assert.equal(writes.filter((w) => w === `PATCH /repos/${rig.owner}/team-a-deploy`).length, 2, `a created repository's settings PATCHes:${shown}`);
     const content = writes.filter((w) => w.startsWith("POST ") || /^PUT \S+\/contents\//.test(w));
     assert.equal(content.filter((w) => w === `POST /repos/${rig.owner}/flux-fleet-tenant-template/generate`).length, 2, `one generation per tenant:${shown}`);
@@ -324,6 +327,81 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     assert.equal(unseen.code, 1, unseen.stdout + unseen.stderr);
     assert.match(unseen.stderr, new RegExp(`${rig.owner}/hidden-deploy: GitHub answers 404 to GITHUB_TOKEN`));
     assert.doesNotMatch(unseen.stderr, /flux-fleet:/, "only the unseen one is named");
+  });
+
+  it("1i. drift.yml's preview step, run as written on real previews: a relaxed Pod Security label, a deleted NetworkPolicy and a deleted deploy key are drift, each alone and all together; a clean stack is not", async function () {
+    // The step's own script (.github/workflows/drift.yml, id preview), with the real CLI for this stack.
+    const step = (parse(fs.readFileSync(path.join(ROOT, ".github/workflows/drift.yml"), "utf8")).jobs.drift.steps as any[]).find((s) => s.id === "preview").run as string;
+    const shim = stack.cliShim();
+    const verdict = () => {
+      const cwd = fs.mkdtempSync(path.join(path.dirname(stack.configFile), "step-"));
+      const output = path.join(cwd, "github-output");
+      fs.writeFileSync(output, "");
+      const r = run(rig, "bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", step], { cwd, env: { PATH: `${shim}:${rig.env.PATH}`, STACK, GITHUB_OUTPUT: output, GITHUB_WORKSPACE: ROOT } });
+      assert.equal(r.code, 0, `the step itself never fails: ${r.stdout}\n${r.stderr}`);
+      const out = Object.fromEntries(fs.readFileSync(output, "utf8").trim().split("\n").map((l) => l.split("=")));
+      const diff = fs.readFileSync(path.join(cwd, "drift.diff"), "utf8");
+      return { drift: out.drift === "true", preview: out.preview, said: `${r.stdout}\n${diff}` };
+    };
+    const restore = () => stack.must(["up", "--refresh", "--yes", "--skip-preview"]);
+    const relax = () => ok(rig, "kubectl", ["label", "--overwrite", "namespace", "team-a", "pod-security.kubernetes.io/enforce=privileged"]);
+    const dropPolicy = () => ok(rig, "kubectl", ["delete", "networkpolicy", "team-a-isolation", "-n", "team-a"]);
+    const dropKey = async () => {
+      const keys = (await github(rig, "GET", `repos/${rig.owner}/team-a-deploy/keys`)).json as { id: number }[];
+      assert.equal(keys.length, 1);
+      assert.equal((await github(rig, "DELETE", `repos/${rig.owner}/team-a-deploy/keys/${keys[0].id}`)).status, 204);
+    };
+    const seen: string[] = [];
+    const clean = verdict();
+    assert.deepEqual([clean.drift, clean.preview], [false, "clean"], clean.said);
+    for (const [what, change, kind, shown] of [
+      // kubectl label takes the field from the program's manager: the dry run stops on the conflict.
+      ["a relaxed Pod Security label", async () => relax(), "conflict", /pod-security\.kubernetes\.io\/enforce[^]*kubectl-label|kubectl-label[^]*pod-security\.kubernetes\.io\/enforce/],
+      ["a deleted NetworkPolicy", async () => dropPolicy(), "changes", /NetworkPolicy[^]*\(create\)|\+ .*NetworkPolicy/],
+      ["a deleted deploy key", dropKey, "changes", /RepositoryDeployKey/],
+      ["all three", async () => { relax(); dropPolicy(); await dropKey(); }, "conflict", /kubectl-label/],
+    ] as [string, () => Promise<void>, string, RegExp][]) {
+      await change();
+      const v = verdict();
+      seen.push(`${what}: ${v.preview}`);
+      assert.equal(v.drift, true, `${what}: not counted as drift\n${v.said}`);
+      assert.equal(v.preview, kind, `${what}\n${v.said}`);
+      assert.match(v.said, shown, `${what}: the issue's text names it`);
+      restore();
+      const after = verdict();
+      assert.deepEqual([after.drift, after.preview], [false, "clean"], `${what}: up --refresh put it back\n${after.said}`);
+    }
+    assert.equal(getObject(rig, "namespace", "team-a").metadata.labels["pod-security.kubernetes.io/enforce"], "baseline");
+    console.log(`      drift.yml's verdicts: ${seen.join("; ")}`);
+  });
+
+  it("1j. every repair line npm run drift prints works when pasted: a label added to one object of every kind the stack declares, core-group kinds included", function () {
+    const drift = () => run(rig, "npm", ["run", "--silent", "drift", "--", STACK, "--config-file", stack.configFile, "--kubeconfig", rig.kubeconfig]);
+    // One object of each kind, from the stack's state (what the program made), Patch resources
+    // excepted: what they do not declare is someone else's, so an added label there is no drift.
+    const byKind = new Map<string, { apiVersion: string; kind: string; name: string; namespace?: string }>();
+    for (const r of stack.resources()) {
+      if (!r.custom || !String(r.type).startsWith("kubernetes:") || r.type.startsWith("pulumi:providers") || r.type.endsWith("Patch") || r.type === "kubernetes:helm.sh/v3:Release") continue;
+      const o = r.outputs;
+      if (!o?.apiVersion || !o?.kind || !o?.metadata?.name || byKind.has(o.kind)) continue;
+      byKind.set(o.kind, { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) });
+    }
+    const kinds = [...byKind.keys()].sort();
+    for (const k of ["ConfigMap", "Namespace", "Secret", "ServiceAccount", "RoleBinding", "NetworkPolicy", "GitRepository", "Kustomization", "FluxInstance", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]) {
+      assert.ok(kinds.includes(k), `${k} among ${kinds.join(", ")}`);
+    }
+    for (const o of byKind.values()) {
+      ok(rig, "kubectl", ["label", `${o.kind}.${o.apiVersion.includes("/") ? o.apiVersion.split("/").reverse().join(".") : `${o.apiVersion}.`}`, o.name, ...(o.namespace ? ["-n", o.namespace] : []), "drift.fleet.test/probe=added"]);
+    }
+    const found = drift();
+    assert.equal(found.code, 1, `${found.stdout}\n${found.stderr}`);
+    const repairs = found.stdout.split("\n").filter((l) => l.startsWith("  kubectl patch ")).map((l) => l.trim());
+    assert.equal(repairs.length, byKind.size, `one repair per labelled object:\n${found.stdout}`);
+    const failed = repairs.map((line) => ({ line, r: run(rig, "sh", ["-c", line]) })).filter(({ r }) => r.code !== 0).map(({ line, r }) => `${line}\n  ${r.stderr.trim()}`);
+    assert.deepEqual(failed, [], "each repair line runs as printed");
+    const after = drift();
+    assert.equal(after.code, 0, `no drift left after the repairs:\n${after.stdout}\n${after.stderr}`);
+    console.log(`      repaired by pasting: ${kinds.join(", ")}`);
   });
 
   it("2. each tenant account may do its work in its own namespaces and nothing beyond", function () {
@@ -398,12 +476,18 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
       ownUrl: `ssh://git@${rig.sshHost}/${rig.owner}/team-a-deploy.git`,
       otherUrl: `ssh://git@${rig.sshHost}/${rig.owner}/payments-deploy.git`,
       allowedUrl: ALLOWED_SOURCE,
+      allowedImage: ALLOWED_IMAGE,
     });
     const onRig = fixtures.filter((f) => !f.offlineOnly && !f.params);
-    assert.ok(onRig.length >= 12, `${onRig.length} fixtures`);
+    assert.ok(onRig.length >= 38, `${onRig.length} fixtures`);
     const outcomes: string[] = [];
     for (const f of onRig) {
-      const r = runWithInput(rig, ["apply", "--dry-run=server", "-f", "-", "--as=system:serviceaccount:team-a:flux"], JSON.stringify(f.object));
+      const as = `--as=${f.as ?? "system:serviceaccount:team-a:flux"}`;
+      // A status write goes to the existing object's status subresource (the tenant's own GitRepository).
+      const r = f.subresource
+        ? kubectl(rig, "patch", `${f.object.kind}.${f.object.apiVersion.split("/").reverse().join(".")}`, f.object.metadata.name, "-n", f.object.metadata.namespace,
+            `--subresource=${f.subresource}`, "--type=merge", "-p", JSON.stringify({ status: f.object.status }), "--dry-run=server", as)
+        : runWithInput(rig, ["apply", "--dry-run=server", "-f", "-", as], JSON.stringify(f.object));
       const said = `${r.stdout}${r.stderr}`.trim();
       if (f.admitted) {
         if (r.code !== 0) outcomes.push(`${f.title}: refused, expected admitted: ${said}`);
@@ -510,6 +594,160 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const c = await syncTenant(rig, "team-a", "team-a-deploy", { [`flux/${ENVIRONMENT}/rotated.yaml`]: configMap("rotated"), [`flux/${ENVIRONMENT}/kustomization.yaml`]: kustomization(["app.yaml", "rotated.yaml"]) });
     assert.equal(c.status, "True", c.message);
     assert.ok(getObject(rig, "configmap", "rotated", "team-a"), "synced over SSH with the new key");
+  });
+
+  it("4d. the hostile tenant's table: each attempt, the refusal expected and what was seen; no controller ever connects to the canary", async function () {
+    const canary = await startCanary();
+    const host = rig.env.FLEET_RIG_CANARY_HOST;
+    const tenant = "system:serviceaccount:team-a:flux";
+    const rows: { attempt: string; expected: string; observed: string; ok: boolean }[] = [];
+    const row = (attempt: string, expected: string, observed: string, ok: boolean) => rows.push({ attempt, expected, observed: observed.replace(/\s+/g, " ").slice(0, 220), ok });
+    /** `kubectl` as the tenant's account (what its repository's objects are applied as), with `input` on stdin. */
+    const asTenant = (args: string[], input?: string) => run(rig, "kubectl", [...args, `--as=${tenant}`], { input, timeoutMs: 60_000 });
+    /** A refusal by the policy `policy`, or a success when `policy` is undefined. */
+    const refusedBy = (r: { code: number; stdout: string; stderr: string }, policy: RegExp) => r.code !== 0 && policy.test(r.stderr);
+    const say = (r: { code: number; stdout: string; stderr: string }) => (r.code === 0 ? `admitted: ${r.stdout}` : `refused: ${r.stderr}`);
+    const flux = (kind: string, name: string, spec: object, apiVersion = "source.toolkit.fluxcd.io/v1") => JSON.stringify({ apiVersion, kind, metadata: { name, namespace: "team-a" }, spec });
+    const ownUrl = `ssh://git@${rig.sshHost}/${rig.owner}/team-a-deploy.git`;
+    try {
+      // 0. The egress guard the program configures is the one kustomize-controller runs with.
+      const instance = getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system");
+      const patches = instance.spec.kustomize.patches.map((p: any) => parse(p.patch));
+      const patch = patches.find((p: any) => p?.kind === "Deployment");
+      const args = patches.filter(Array.isArray).flat().map((op: any) => op.value);
+      const kcPid = fs.readFileSync(path.join(rig.dir, "pids", "kustomize-controller"), "utf8").trim();
+      const cmdline = fs.readFileSync(`/proc/${kcPid}/cmdline`, "utf8").split("\0");
+      row("kustomize-controller's --no-remote-bases", "added by the FluxInstance patch; the rig's controller runs with it", `patch adds ${JSON.stringify(args)}`,
+        args.includes("--no-remote-bases=true") && cmdline.includes("--no-remote-bases=true"));
+      const declared = Object.fromEntries(patch.spec.template.spec.containers[0].env.map((e: any) => [e.name, String(e.value).replace("$(KUBERNETES_SERVICE_HOST)", "127.0.0.1")]));
+      const live = Object.fromEntries(fs.readFileSync(`/proc/${kcPid}/environ`, "utf8").split("\0").filter((l) => /^(HTTPS?|NO)_PROXY=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+      row("kustomize-controller's proxy environment", "the FluxInstance patch's (HTTP(S)_PROXY closed, NO_PROXY the API server and Flux's services by name)", JSON.stringify(live),
+        JSON.stringify(live) === JSON.stringify(declared) && declared.HTTPS_PROXY === "http://127.0.0.1:9");
+
+      // 1. A remote resource in the tenant's kustomization.yaml: --no-remote-bases does not stop a plain HTTP file.
+      const base = `http://${host}:${canary.port}/base.yaml`;
+      const gitBase = `https://${host}:${canary.port}/acme/bases.git//app?ref=main`;
+      for (const [what, url] of [["an HTTP file", base], ["a Git base", gitBase]]) {
+        const before = canary.connections();
+        const c = await syncTenant(rig, "team-a", "team-a-deploy", { [`flux/${ENVIRONMENT}/kustomization.yaml`]: kustomization(["app.yaml", url]) });
+        // An HTTP file is refused by the proxy guard itself (the positive control: not a name that
+        // did not resolve, nor --no-remote-bases); a Git base may stop at either.
+        const byGuard = what === "an HTTP file" ? /proxyconnect tcp: dial tcp 127\.0\.0\.1:9/.test(c.message) : true;
+        row(`kustomization.yaml lists ${what} at the canary (${url})`, `Ready=False, no connection${what === "an HTTP file" ? ", the closed proxy named" : ""}`,
+          `Ready=${c.status}, ${canary.connections() - before} connection(s): ${c.message}`, c.status === "False" && canary.connections() === before && byGuard);
+      }
+      const back = await syncTenant(rig, "team-a", "team-a-deploy", { [`flux/${ENVIRONMENT}/kustomization.yaml`]: kustomization(["app.yaml", "rotated.yaml"]) });
+      assert.equal(back.status, "True", back.message);
+
+      // 2. A forged source status: kustomize-controller would download whatever artifact URL it names.
+      ok(rig, "kubectl", ["apply", "-f", "-", `--as=${tenant}`], {
+        input: `${flux("GitRepository", "forged", { interval: "10m", url: ownUrl, ref: { branch: "main" }, suspend: true, secretRef: { name: "team-a-git" } })}\n` +
+          flux("Kustomization", "forged", { interval: "10m", path: "./", prune: false, sourceRef: { kind: "GitRepository", name: "forged" } }, "kustomize.toolkit.fluxcd.io/v1"),
+      });
+      const artifact = { path: "gitrepository/team-a/forged/x.tar.gz", url: `http://127.0.0.1:${canary.port}/forged.tar.gz`, revision: "main@sha1:0000000000000000000000000000000000000000", digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000", lastUpdateTime: new Date().toISOString() };
+      const forged = asTenant(["patch", "gitrepositories.source.toolkit.fluxcd.io", "forged", "-n", "team-a", "--subresource=status", "--type=merge", "-p",
+        JSON.stringify({ status: { artifact, conditions: [{ type: "Ready", status: "True", reason: "Succeeded", message: "forged", lastTransitionTime: new Date().toISOString(), observedGeneration: 1 }] } })]);
+      const at = reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "forged", "team-a");
+      await eventually("the forged Kustomization to handle its reconcile request", 60_000, () => getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "forged", "team-a")?.status?.lastHandledReconcileAt === at || undefined).catch(() => undefined);
+      row("the tenant writes its GitRepository's status.artifact.url (the canary, a loopback address no proxy rule covers)", "refused by fleet-tenant-flux-controllers-only, no connection",
+        `${say(forged)}; ${canary.connections()} connection(s)`, refusedBy(forged, /fleet-tenant-flux-controllers-only/) && canary.connections() === 0);
+      ok(rig, "kubectl", ["delete", "kustomizations.kustomize.toolkit.fluxcd.io,gitrepositories.source.toolkit.fluxcd.io", "forged", "-n", "team-a", "--timeout=90s"]);
+
+      // 3. An ExternalArtifact the tenant makes, whose status it would then write.
+      const external = asTenant(["create", "-f", "-"], flux("ExternalArtifact", "forged", { sourceRef: { apiVersion: "source.extensions.fluxcd.io/v1beta1", kind: "ArtifactGenerator", name: "gen" } }));
+      row("the tenant creates an ExternalArtifact", "refused by fleet-tenant-flux-controllers-only", say(external), refusedBy(external, /fleet-tenant-flux-controllers-only/));
+
+      // 4. Its own, allowed URL through a proxy of its choosing.
+      const before = canary.connections();
+      const proxied = asTenant(["apply", "-f", "-"], `${JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name: "proxy", namespace: "team-a" }, stringData: { address: `socks5://127.0.0.1:${canary.port}` } })}\n` +
+        flux("GitRepository", "via-proxy", { interval: "10m", url: ownUrl, ref: { branch: "main" }, secretRef: { name: "team-a-git" }, proxySecretRef: { name: "proxy" } }));
+      // Had it been admitted, wait for source-controller to have tried.
+      if (getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", "via-proxy", "team-a")) {
+        await eventually("via-proxy to be reconciled", 60_000, () => ready(getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", "via-proxy", "team-a"))).catch(() => undefined);
+      }
+      row("the tenant's GitRepository of its own repository names a proxy (proxySecretRef to socks5://the canary)", "refused by fleet-tenant-source-connections, no connection",
+        `${say(proxied)}; ${canary.connections() - before} connection(s)`, refusedBy(proxied, /fleet-tenant-source-connections/) && canary.connections() === before);
+      for (const [what, spec] of [
+        ["as a GitHub App whose API address its own Secret names (provider: github)", { provider: "github", secretRef: { name: "team-a-git" } }],
+        ["with submodules, whose .gitmodules names any address (recurseSubmodules)", { recurseSubmodules: true, secretRef: { name: "team-a-git" } }],
+      ] as [string, object][]) {
+        const r = asTenant(["apply", "--dry-run=server", "-f", "-"], flux("GitRepository", "sneaky", { interval: "10m", url: ownUrl, ref: { branch: "main" }, ...spec }));
+        row(`the tenant's GitRepository of its own repository ${what}`, "refused by fleet-tenant-source-connections", say(r), refusedBy(r, /fleet-tenant-source-connections/));
+      }
+
+      // 5. Every Flux kind's status, on an object of each kind the rig serves (suspended: no controller acts on it).
+      const objects: [string, string, string][] = [
+        ["gitrepositories.source.toolkit.fluxcd.io", "team-a", ""],
+        ["kustomizations.kustomize.toolkit.fluxcd.io", "team-a", ""],
+        ["helmrepositories.source.toolkit.fluxcd.io", "charts", flux("HelmRepository", "charts", { interval: "1h", url: ALLOWED_SOURCE, suspend: true })],
+        ["ocirepositories.source.toolkit.fluxcd.io", "image", flux("OCIRepository", "image", { interval: "1h", url: `oci://${ALLOWED_IMAGE}`, ref: { tag: "1" }, suspend: true })],
+        ["helmcharts.source.toolkit.fluxcd.io", "chart", flux("HelmChart", "chart", { interval: "1h", chart: "app", sourceRef: { kind: "HelmRepository", name: "charts" }, suspend: true })],
+        ["helmreleases.helm.toolkit.fluxcd.io", "release", flux("HelmRelease", "release", { interval: "1h", chart: { spec: { chart: "app", sourceRef: { kind: "HelmRepository", name: "charts" } } }, suspend: true }, "helm.toolkit.fluxcd.io/v2")],
+      ];
+      for (const [, , manifest] of objects) if (manifest) ok(rig, "kubectl", ["apply", "-f", "-", `--as=${tenant}`], { input: manifest });
+      // An ExternalArtifact only a Flux controller can make: as source-controller's account.
+      ok(rig, "kubectl", ["create", "-f", "-", "--as=system:serviceaccount:flux-system:source-controller"], { input: flux("ExternalArtifact", "made", { sourceRef: { apiVersion: "source.extensions.fluxcd.io/v1beta1", kind: "ArtifactGenerator", name: "gen" } }) });
+      objects.push(["externalartifacts.source.toolkit.fluxcd.io", "made", ""]);
+      for (const [resource, name] of objects) {
+        const granted = kubectl(rig, "auth", "can-i", "patch", resource, "--subresource=status", "-n", "team-a", `--as=${tenant}`).stdout.trim();
+        const r = asTenant(["patch", resource, name, "-n", "team-a", "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { observedGeneration: 42 } })]);
+        row(`the tenant patches ${resource.split(".")[0]}/${name}'s status (RBAC says ${granted}: flux-edit grants it)`, "refused by fleet-tenant-flux-controllers-only", say(r), refusedBy(r, /fleet-tenant-flux-controllers-only/));
+      }
+      const bucket = asTenant(["create", "--dry-run=server", "-f", "-"], flux("Bucket", "data", { interval: "1h", bucketName: "data", endpoint: new URL(ALLOWED_SOURCE).host }));
+      row("the tenant creates a Bucket (whose status it would write)", "refused by fleet-tenant-buckets (buckets: false)", say(bucket), refusedBy(bucket, /fleet-tenant-buckets/));
+      for (const [resource, name] of objects.slice(2)) ok(rig, "kubectl", ["delete", resource, name, "-n", "team-a", "--timeout=90s"]);
+      ok(rig, "kubectl", ["delete", "secret", "proxy", "-n", "team-a", "--ignore-not-found"]);
+
+      // 6. Cluster-wide side effects from inside its namespace.
+      const pod = (name: string, spec: object) => JSON.stringify({ apiVersion: "v1", kind: "Pod", metadata: { name, namespace: "team-a" }, spec: { containers: [{ name: "c", image: "registry.example/app:1" }], ...spec } });
+      const service = (name: string, spec: object) => JSON.stringify({ apiVersion: "v1", kind: "Service", metadata: { name, namespace: "team-a" }, spec: { ports: [{ port: 80 }], ...spec } });
+      for (const [attempt, manifest, policy] of [
+        ["a Service with externalIPs (CVE-2020-8554)", service("intercept", { externalIPs: ["10.0.0.10"] }), /fleet-tenant-services/],
+        ["a LoadBalancer Service (serviceTypes: none)", service("public", { type: "LoadBalancer" }), /fleet-tenant-services/],
+        ["a NodePort Service (serviceTypes: none)", service("node-port", { type: "NodePort" }), /fleet-tenant-services/],
+        ["an ExternalName Service (serviceTypes: none)", service("alias", { type: "ExternalName", externalName: "metadata.google.internal" }), /fleet-tenant-services/],
+        ["a Pod with priority class system-node-critical", pod("critical", { priorityClassName: "system-node-critical" }), /fleet-tenant-pod-placement/],
+        ["a Pod with priority class system-cluster-critical", pod("critical-c", { priorityClassName: "system-cluster-critical" }), /fleet-tenant-pod-placement/],
+        ["a Pod bound to a node by name (spec.nodeName)", pod("pinned", { nodeName: "control-plane" }), /fleet-tenant-pod-placement/],
+        ["a Pod tolerating every taint", pod("anywhere", { tolerations: [{ operator: "Exists" }] }), /fleet-tenant-pod-placement/],
+        ["a Pod tolerating the control plane's taint", pod("control", { tolerations: [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists" }] }), /fleet-tenant-pod-placement/],
+        ["a Pod with a hostPort", pod("host-port", { containers: [{ name: "c", image: "registry.example/app:1", ports: [{ containerPort: 80, hostPort: 80 }] }] }), /PodSecurity "baseline:latest".*hostPort/s],
+        ["a Pod on the host's network", pod("host-net", { hostNetwork: true }), /PodSecurity "baseline:latest".*host namespaces/s],
+      ] as [string, string, RegExp][]) {
+        const r = asTenant(["create", "--dry-run=server", "-f", "-"], manifest);
+        row(`the tenant creates ${attempt}`, `refused by ${/PodSecurity/.test(policy.source) ? "Pod Security (baseline)" : policy.source}`, say(r), refusedBy(r, policy));
+      }
+      for (const resource of ["priorityclasses.scheduling.k8s.io", "validatingwebhookconfigurations.admissionregistration.k8s.io", "mutatingwebhookconfigurations.admissionregistration.k8s.io",
+        "validatingadmissionpolicybindings.admissionregistration.k8s.io", "customresourcedefinitions.apiextensions.k8s.io", "nodes", "persistentvolumes", "storageclasses.storage.k8s.io", "clusterroles.rbac.authorization.k8s.io", "namespaces"]) {
+        const answer = kubectl(rig, "auth", "can-i", "create", resource, `--as=${tenant}`).stdout.trim();
+        row(`the tenant creates ${resource} (cluster-scoped)`, "no (RBAC)", answer, answer === "no");
+      }
+      const label = kubectl(rig, "auth", "can-i", "patch", "namespaces/team-a", `--as=${tenant}`).stdout.trim();
+      row("the tenant relabels its namespace (Pod Security, the tenant label the policies select on)", "no (RBAC)", label, label === "no");
+
+      // 7. Reading other tenants' objects through a controller's rights.
+      const ks = (name: string, spec: object) => flux("Kustomization", name, { interval: "10m", path: "./", prune: false, sourceRef: { kind: "GitRepository", name: "team-a" }, ...spec }, "kustomize.toolkit.fluxcd.io/v1");
+      for (const [attempt, manifest] of [
+        ["a Kustomization depending on another tenant's (dependsOn payments/payments)", ks("probe", { dependsOn: [{ name: "payments", namespace: "payments" }] })],
+        ["a Kustomization with a readyExpr over another tenant's", ks("probe-cel", { dependsOn: [{ name: "payments", namespace: "payments", readyExpr: "dep.spec.suspend == false" }] })],
+        ["a Kustomization of another tenant's GitRepository", ks("borrow", { sourceRef: { kind: "GitRepository", name: "payments", namespace: "payments" } })],
+        ["a HelmRelease depending on another tenant's", flux("HelmRelease", "probe", { interval: "1h", chart: { spec: { chart: "app", sourceRef: { kind: "HelmRepository", name: "charts" } } }, dependsOn: [{ name: "db", namespace: "payments" }] }, "helm.toolkit.fluxcd.io/v2")],
+      ]) {
+        const r = asTenant(["create", "--dry-run=server", "-f", "-"], manifest);
+        row(`the tenant creates ${attempt}`, "refused by fleet-tenant-same-namespace", say(r), refusedBy(r, /fleet-tenant-same-namespace/));
+      }
+      for (const [verb, resource, ns] of [["get", "kustomizations.kustomize.toolkit.fluxcd.io", "payments"], ["list", "secrets", "payments"], ["get", "configmaps", "flux-system"]]) {
+        const answer = kubectl(rig, "auth", "can-i", verb, resource, "-n", ns, `--as=${tenant}`).stdout.trim();
+        row(`the tenant ${verb}s ${resource} in ${ns}`, "no (RBAC)", answer, answer === "no");
+      }
+    } finally {
+      await canary.close();
+      console.log(`\n      hostile tenant (team-a), canary on 127.0.0.1:${canary.port} (${host}), ${canary.connections()} connection(s) in all:\n` +
+        `      | attempt | expected | observed | |\n      |---|---|---|---|\n${rows.map((r) => `      | ${r.attempt} | ${r.expected} | ${r.observed.replace(/\|/g, "\\|")} | ${r.ok ? "ok" : "FAIL"} |`).join("\n")}\n`);
+    }
+    assert.equal(canary.connections(), 0, "a controller connected to the canary");
+    assert.deepEqual(rows.filter((r) => !r.ok).map((r) => `${r.attempt}: expected ${r.expected}, saw ${r.observed}`), []);
+    assert.ok(rows.length >= 35, `${rows.length} rows`);
   });
 
   it("5a. removing a tenant without offboard: true fails at preview and deletes nothing, even with --skip-preview", async function () {

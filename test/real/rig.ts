@@ -4,6 +4,7 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
@@ -179,6 +180,22 @@ export class Stack {
     return r;
   }
 
+  /**
+   * A directory holding a `pulumi` that runs the rig's CLI for this stack as `pulumi()` does (its
+   * backend, passphrase and config file, in the project's directory, as a workflow's checkout):
+   * PATH for a workflow step's own script, which may then run in a scratch directory.
+   */
+  cliShim(): string {
+    const dir = path.join(path.dirname(this.configFile), "shim");
+    fs.mkdirSync(dir, { recursive: true });
+    const real = spawnSync("sh", ["-c", "command -v pulumi"], { env: { ...process.env, ...this.rig.env }, encoding: "utf8" }).stdout.trim();
+    if (!real) throw new Error("no pulumi on the rig's PATH");
+    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    const exported = Object.entries(this.env()).map(([k, v]) => `export ${k}=${q(v)}`).join("\n");
+    fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\n${exported}\ncd ${q(ROOT)} && exec ${q(real)} "$@" --config-file ${q(this.configFile)}\n`, { mode: 0o755 });
+    return dir;
+  }
+
   init(config: Record<string, unknown>, kubeconfig: string): void {
     run(this.rig, "pulumi", ["login", `file://${this.backend}`], { env: this.env() });
     // `stack init` writes Pulumi.<stack>.yaml beside Pulumi.yaml and takes no --config-file: run it
@@ -217,4 +234,30 @@ export class Stack {
     });
     fs.rmSync(path.dirname(this.configFile), { recursive: true, force: true });
   }
+}
+
+/**
+ * A TCP server on loopback that records every connection made to it, whatever the protocol (HTTP,
+ * a SOCKS5 or HTTP proxy handshake, Git), and closes it: a server-side request forgery shows as a
+ * connection here, not as an error message somewhere else.
+ */
+export interface Canary {
+  readonly port: number;
+  /** Connections seen so far. */
+  readonly connections: () => number;
+  readonly close: () => Promise<void>;
+}
+
+export async function startCanary(): Promise<Canary> {
+  let seen = 0;
+  const server = net.createServer((socket) => {
+    seen += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  return { port, connections: () => seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
