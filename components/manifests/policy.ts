@@ -69,8 +69,14 @@ export interface Rule {
  */
 export const SPEC_WRITES = { name: "spec-writes", expression: "request.operation == 'CREATE' || object.spec != oldObject.spec" } as const;
 
-/** Whoever is not one of flux-system's service accounts (Flux's controllers, the fleet's own Kustomizations). */
-const NOT_FLUX_SYSTEM = { name: "not-flux-system", expression: `!request.userInfo.username.startsWith('system:serviceaccount:${FLUX_NAMESPACE}:')` } as const;
+/**
+ * A request by one of flux-system's service accounts: Flux's controllers, and the fleet's own
+ * Kustomizations. No tenant has rights there, and no tenant object may name those accounts.
+ */
+const BY_FLUX_SYSTEM = `request.userInfo.username.startsWith('system:serviceaccount:${FLUX_NAMESPACE}:')`;
+
+/** Whoever is not one of flux-system's service accounts. */
+const NOT_FLUX_SYSTEM = { name: "not-flux-system", expression: `!${BY_FLUX_SYSTEM}` } as const;
 
 const SOURCE_KEY_PREFIX = "source-";
 const SERVICE_TYPE_KEY_PREFIX = "serviceType-";
@@ -86,11 +92,11 @@ export const FLUX_API_GROUPS = [
   "fluxcd.controlplane.io",
 ] as const;
 
-/**
- * Who may write what Flux's controllers trust: the controllers, which run as service accounts of
- * flux-system, where no tenant has rights (and whose accounts no tenant object may name).
- */
-const BY_FLUX_CONTROLLER = `request.userInfo.username.startsWith('system:serviceaccount:${FLUX_NAMESPACE}:')`;
+/** The sources whose address a tenant chooses: every kind a controller fetches from. */
+const SOURCE_RESOURCES = [
+  { group: "source.toolkit.fluxcd.io", resources: ["gitrepositories", "ocirepositories", "helmrepositories", "buckets"] },
+  { group: "image.toolkit.fluxcd.io", resources: ["imagerepositories"] },
+];
 
 /**
  * The address a source makes source-controller (or image-reflector-controller) connect to, in the
@@ -115,10 +121,7 @@ export const POLICY_RULES: readonly Rule[] = [
   {
     name: "fleet-tenant-sources",
     perTenant: true,
-    resources: [
-      { group: "source.toolkit.fluxcd.io", resources: ["gitrepositories", "ocirepositories", "helmrepositories", "buckets"] },
-      { group: "image.toolkit.fluxcd.io", resources: ["imagerepositories"] },
-    ],
+    resources: SOURCE_RESOURCES,
     operations: ["CREATE", "UPDATE"],
     validations: [{
       expression: `params.data.exists(k, k.startsWith('${SOURCE_KEY_PREFIX}') && params.data[k] == (${SOURCE_ADDRESS}))`,
@@ -128,10 +131,7 @@ export const POLICY_RULES: readonly Rule[] = [
   {
     name: "fleet-tenant-source-connections",
     perTenant: false,
-    resources: [
-      { group: "source.toolkit.fluxcd.io", resources: ["gitrepositories", "ocirepositories", "helmrepositories", "buckets"] },
-      { group: "image.toolkit.fluxcd.io", resources: ["imagerepositories"] },
-    ],
+    resources: SOURCE_RESOURCES,
     operations: ["CREATE", "UPDATE"],
     validations: [
       {
@@ -170,7 +170,8 @@ export const POLICY_RULES: readonly Rule[] = [
     // Every write: a status update leaves spec as it is.
     matchConditions: [],
     validations: [{
-      expression: BY_FLUX_CONTROLLER,
+      // Flux's controllers write statuses and ExternalArtifacts; they run as flux-system accounts.
+      expression: BY_FLUX_SYSTEM,
       message: "only Flux's controllers may write a Flux object's status, an ExternalArtifact or an ArtifactGenerator in a tenant namespace: controllers download the artifact URL a status names",
     }],
   },
@@ -308,6 +309,7 @@ export const POLICY_RULES: readonly Rule[] = [
 
 /** One ValidatingAdmissionPolicy per rule. */
 export function admissionPolicy(rule: Rule) {
+  const conditions = rule.matchConditions ?? [SPEC_WRITES];
   return {
     apiVersion: "admissionregistration.k8s.io/v1" as const,
     kind: "ValidatingAdmissionPolicy" as const,
@@ -325,7 +327,7 @@ export function admissionPolicy(rule: Rule) {
         objectSelector: {},
       },
       // Left out when empty: the API server stores no empty list, and drift would see one.
-      ...((rule.matchConditions ?? [SPEC_WRITES]).length ? { matchConditions: (rule.matchConditions ?? [SPEC_WRITES]).map((c) => ({ ...c })) } : {}),
+      ...(conditions.length ? { matchConditions: conditions.map((c) => ({ ...c })) } : {}),
       validations: rule.validations.map((v) => ({ expression: v.expression, message: v.message, reason: "Forbidden" })),
     },
   };
