@@ -48,9 +48,9 @@ export const serviceAccountUser = (namespace: string, account: string) => `syste
 const meta = (name: string, namespace: string) => ({ name, namespace });
 
 export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
-  const git = (name: string, url: string) => ({
+  const git = (name: string, url: string, extra: object = {}) => ({
     apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: meta(name, t.namespace),
-    spec: { interval: "5m", url, ref: { branch: "main" } },
+    spec: { interval: "5m", url, ref: { branch: "main" }, ...extra },
   });
   const kustomization = (name: string, extra: object = {}) => ({
     apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: meta(name, t.namespace),
@@ -110,7 +110,7 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
     },
     {
       title: "a spec change of that GitRepository", policy: "fleet-tenant-sources", admitted: false, offlineOnly: true,
-      object: { ...git("gone", t.otherUrl), spec: { ...git("gone", t.otherUrl).spec, interval: "1m" } }, oldObject: git("gone", t.otherUrl), operation: "UPDATE",
+      object: git("gone", t.otherUrl, { interval: "1m" }), oldObject: git("gone", t.otherUrl), operation: "UPDATE",
     },
     {
       title: "the cloud controller lifting its finalizer from a LoadBalancer Service made before the rule", policy: "fleet-tenant-services", admitted: true, offlineOnly: true,
@@ -139,11 +139,11 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
     { title: "an azure Bucket (tokens from the authorityHost its Secret names)", policy: "fleet-tenant-source-connections", object: bucket(t.allowedUrl, { provider: "azure" }), admitted: false, params: { buckets: "true" } },
     { title: "an ImageRepository of an image its config allows (oci://<image>)", policy: "fleet-tenant-sources", object: imageRepository(t.allowedImage), admitted: true, offlineOnly: true },
     { title: "an ImageRepository of an unlisted registry", policy: "fleet-tenant-sources", object: imageRepository("registry.internal:5000/anything"), admitted: false, offlineOnly: true },
-    { title: "a GitRepository of its own repository through a proxy (proxySecretRef)", policy: "fleet-tenant-source-connections", object: { ...git("proxied", t.ownUrl), spec: { ...git("proxied", t.ownUrl).spec, proxySecretRef: { name: "proxy" } } }, admitted: false },
+    { title: "a GitRepository of its own repository through a proxy (proxySecretRef)", policy: "fleet-tenant-source-connections", object: git("proxied", t.ownUrl, { proxySecretRef: { name: "proxy" } }), admitted: false },
     { title: "an OCIRepository of an allowed image through a proxy (proxySecretRef)", policy: "fleet-tenant-source-connections", object: oci("proxied", `oci://${t.allowedImage}`, { proxySecretRef: { name: "proxy" } }), admitted: false },
-    { title: "a GitRepository of its own repository as a GitHub App (provider: github)", policy: "fleet-tenant-source-connections", object: { ...git("app", t.ownUrl), spec: { ...git("app", t.ownUrl).spec, provider: "github", secretRef: { name: "app" } } }, admitted: false },
-    { title: "a GitRepository of its own repository with provider: generic", policy: "fleet-tenant-source-connections", object: { ...git("generic", t.ownUrl), spec: { ...git("generic", t.ownUrl).spec, provider: "generic" } }, admitted: true },
-    { title: "a GitRepository of its own repository with its submodules (recurseSubmodules)", policy: "fleet-tenant-source-connections", object: { ...git("subs", t.ownUrl), spec: { ...git("subs", t.ownUrl).spec, recurseSubmodules: true } }, admitted: false },
+    { title: "a GitRepository of its own repository as a GitHub App (provider: github)", policy: "fleet-tenant-source-connections", object: git("app", t.ownUrl, { provider: "github", secretRef: { name: "app" } }), admitted: false },
+    { title: "a GitRepository of its own repository with provider: generic", policy: "fleet-tenant-source-connections", object: git("generic", t.ownUrl, { provider: "generic" }), admitted: true },
+    { title: "a GitRepository of its own repository with its submodules (recurseSubmodules)", policy: "fleet-tenant-source-connections", object: git("subs", t.ownUrl, { recurseSubmodules: true }), admitted: false },
     { title: "a Bucket naming an STS endpoint (spec.sts)", policy: "fleet-tenant-source-connections", object: bucket(allowedHost, { provider: "aws", sts: { provider: "aws", endpoint: "https://169.254.169.254" } }), admitted: false, params: { buckets: "true" } },
     { title: "the tenant writing its GitRepository's status (an artifact URL of its choosing)", policy: "fleet-tenant-flux-controllers-only", object: forgedStatus("http://169.254.169.254/forged.tar.gz"), subresource: "status", admitted: false },
     { title: "source-controller writing the same status", policy: "fleet-tenant-flux-controllers-only", object: forgedStatus("http://169.254.169.254/forged.tar.gz"), subresource: "status", as: serviceAccountUser("flux-system", "source-controller"), admitted: true },
