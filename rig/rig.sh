@@ -106,7 +106,7 @@ start_proc() {
 }
 
 # A command prefix: what follows runs in a private mount namespace whose /etc/hosts is
-# $state/controllers.hosts (the machine's, plus $CANARY_HOST). unshare and sh exec, so the PID
+# $state/controllers.hosts (the machine's, plus $CANARY_HOST and $SC_SERVICE). unshare and sh exec, so the PID
 # start_proc records is the command's own.
 with_hosts=(unshare --mount --propagation private -- sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$state/controllers.hosts")
 
