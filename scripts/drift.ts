@@ -73,6 +73,52 @@ function ignoredAnnotation(key: string): boolean {
   );
 }
 
+/**
+ * The labels and annotations the Flux Operator server-side-applies, as field manager
+ * `flux-operator`, to flux-system and to every object of its install (flux-operator v0.58.1:
+ * internal/builder/templates.go:359-385, its kustomize transformers, and :387-397, its Namespace;
+ * internal/controller/fluxinstance_controller.go:466-471 with fluxcd/pkg/ssa v0.77.0 manager.go:61-78,
+ * the owner labels). On a kind stack flux-system is the program's full Namespace, which declares
+ * none of them: they are the operator's, not drift, and a repair must never remove them
+ * (`fluxcd.controlplane.io/prune: disabled` keeps the namespace through an uninstall).
+ */
+export const OPERATOR_METADATA = {
+  manager: "flux-operator",
+  labels: [
+    "app.kubernetes.io/managed-by", "app.kubernetes.io/instance", "app.kubernetes.io/version", "app.kubernetes.io/part-of",
+    "fluxcd.controlplane.io/name", "fluxcd.controlplane.io/namespace", "pod-security.kubernetes.io/warn", "pod-security.kubernetes.io/warn-version",
+  ],
+  annotations: ["kustomize.toolkit.fluxcd.io/ssa", "kustomize.toolkit.fluxcd.io/prune", "fluxcd.controlplane.io/prune"],
+} as const;
+
+/** The keys of `metadata.<field>` that `manager` owns, from the live object's managedFields. */
+function ownedKeys(live: KubeObject, manager: string, field: "labels" | "annotations"): Set<string> {
+  const keys = new Set<string>();
+  const entries = (live.metadata.managedFields ?? []) as { manager?: string; fieldsV1?: Record<string, any> }[];
+  for (const m of entries) {
+    if (m.manager !== manager) continue;
+    for (const k of Object.keys(m.fieldsV1?.["f:metadata"]?.[`f:${field}`] ?? {})) if (k.startsWith("f:")) keys.add(k.slice(2));
+  }
+  return keys;
+}
+
+/**
+ * `live` without the operator's labels and annotations (OPERATOR_METADATA) that the program does not
+ * declare: only a key the operator's field manager owns is left out, so the same key set by
+ * `kubectl label` is still drift.
+ */
+export function withoutOperatorMetadata(desired: KubeObject, live: KubeObject): KubeObject {
+  const metadata = { ...live.metadata };
+  for (const field of ["labels", "annotations"] as const) {
+    const have = metadata[field];
+    if (!have) continue;
+    const owned = ownedKeys(live, OPERATOR_METADATA.manager, field);
+    const theirs = (OPERATOR_METADATA[field] as readonly string[]).filter((k) => owned.has(k) && desired.metadata[field]?.[k] === undefined);
+    if (theirs.length) metadata[field] = Object.fromEntries(Object.entries(have).filter(([k]) => !theirs.includes(k)));
+  }
+  return { ...live, metadata };
+}
+
 /** What of an object is compared: labels, annotations and everything but metadata and status. */
 export function comparable(o: KubeObject): Record<string, unknown> {
   const rest: Record<string, unknown> = { ...o };
@@ -235,7 +281,7 @@ interface Views {
 }
 
 function views(desired: KubeObject, live: KubeObject, crds: CrdSchemas): Views {
-  return { want: comparable(withServerDefaults(desired, crds)), have: comparable(live), quantities: QUANTITY_KINDS.has(desired.kind) };
+  return { want: comparable(withServerDefaults(desired, crds)), have: comparable(withoutOperatorMetadata(desired, live)), quantities: QUANTITY_KINDS.has(desired.kind) };
 }
 
 function differencesOf(v: Views, object: string): Difference[] {
@@ -425,7 +471,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     const ids = path.join(dir, "objects.json");
     const identity = (o: KubeObject) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) } });
     fs.writeFileSync(ids, JSON.stringify({ apiVersion: "v1", kind: "List", items: desired.map(identity) }));
-    const got = kubectlJson([...common, "get", "--ignore-not-found", "-f", ids], kenv);
+    // With managedFields: the operator's own labels are told from a hand-added one by their owner.
+    const got = kubectlJson([...common, "get", "--ignore-not-found", "--show-managed-fields", "-f", ids], kenv);
     live = got?.kind === "List" || Array.isArray(got?.items) ? got.items : [got];
     const customGroups = new Set(desired.filter((o) => o.apiVersion.includes(".")).map((o) => o.apiVersion));
     crds = customGroups.size ? crdSchemas(kubectlJson([...common, "get", "customresourcedefinitions.apiextensions.k8s.io"], kenv)) : new Map();

@@ -20,6 +20,7 @@ import {
   desiredObjects,
   formatDifference,
   main,
+  OPERATOR_METADATA,
   quantityValue,
   repairPatch,
   report,
@@ -124,6 +125,41 @@ describe("drift: the exact comparison of the declared objects with the live ones
     const tenant = find(existing, "Namespace", "shop");
     assert.equal((tenant as any)[PARTIAL], undefined);
     assert.ok(compareObject(tenant, { ...tenant, metadata: { ...tenant.metadata, annotations: { x: "y" } } }).some((d) => d.change === "added"));
+  });
+
+  it("flux-system on a kind stack (a full Namespace) with the Flux Operator's labels and annotations: not drift, and no repair removes one; the same key written with kubectl is drift", async () => {
+    const ns = find(await desired(), "Namespace", "flux-system");
+    assert.equal((ns as any)[PARTIAL], undefined, "on kind the program declares the whole Namespace");
+    // What flux-operator v0.58.1 applies to it (OPERATOR_METADATA's sources), as field manager flux-operator.
+    const labels: Record<string, string> = {
+      "app.kubernetes.io/managed-by": "flux-operator", "app.kubernetes.io/instance": "flux-system", "app.kubernetes.io/version": "v2.9.4",
+      "app.kubernetes.io/part-of": "flux", "fluxcd.controlplane.io/name": "flux", "fluxcd.controlplane.io/namespace": "flux-system",
+      "pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/warn-version": "latest",
+    };
+    const annotations: Record<string, string> = { "kustomize.toolkit.fluxcd.io/ssa": "Ignore", "kustomize.toolkit.fluxcd.io/prune": "Disabled", "fluxcd.controlplane.io/prune": "disabled" };
+    assert.deepEqual([Object.keys(labels), Object.keys(annotations)], [OPERATOR_METADATA.labels, OPERATOR_METADATA.annotations]);
+    const fields = (ls: string[], as: string[]) => ({
+      "f:metadata": { "f:labels": Object.fromEntries(ls.map((k) => [`f:${k}`, {}])), ...(as.length ? { "f:annotations": Object.fromEntries(as.map((k) => [`f:${k}`, {}])) } : {}) },
+    });
+    const base = stored(ns, new Map());
+    const live = (managers: object[]) => ({
+      ...base,
+      metadata: { ...base.metadata, labels: { ...base.metadata.labels, ...labels }, annotations: annotations, managedFields: [{ manager: "pulumi-kubernetes-abc", fieldsV1: {} }, ...managers] },
+    }) as KubeObject;
+    const operator = live([{ manager: "flux-operator", operation: "Apply", fieldsV1: fields(Object.keys(labels), Object.keys(annotations)) }]);
+    assert.deepEqual(compareObject(ns, operator), [], "the operator's metadata is not drift");
+    assert.deepEqual(repairPatch(ns, operator), []);
+    assert.deepEqual(report([ns], [operator], new Map()), { differences: [], repairs: [] });
+
+    // One label and one annotation of those names written with kubectl instead: drift, repaired key by key.
+    const byHand = live([
+      { manager: "flux-operator", operation: "Apply", fieldsV1: fields(Object.keys(labels).filter((k) => k !== "app.kubernetes.io/part-of"), Object.keys(annotations).filter((k) => k !== "fluxcd.controlplane.io/prune")) },
+      { manager: "kubectl-label", operation: "Update", fieldsV1: fields(["app.kubernetes.io/part-of"], ["fluxcd.controlplane.io/prune"]) },
+    ]);
+    assert.deepEqual(compareObject(ns, byHand).map((d) => `${d.path} ${d.change}`).sort(), ["metadata.annotations added", 'metadata.labels["app.kubernetes.io/part-of"] added']);
+    // The repair removes those two keys and nothing the operator owns.
+    const patch = repairPatch(ns, byHand)!;
+    assert.deepEqual(patch.map((op: any) => `${op.op} ${op.path}`).sort(), ["remove /metadata/annotations/fluxcd.controlplane.io~1prune", "remove /metadata/labels/app.kubernetes.io~1part-of"]);
   });
 
   it("finds no drift in a cluster that holds exactly what the stack declares, as the API server stores it", async () => {
@@ -266,7 +302,7 @@ describe("drift: the exact comparison of the declared objects with the live ones
       let text = "";
       assert.equal(await main(["staging"], env, (s) => (text += s)), 0, text);
       assert.match(text, /^drift: none\. \d+ objects of stack staging match the program \(context kind-fleet-staging\)\.$/m);
-      assert.match(fs.readFileSync(path.join(dir, "args"), "utf8"), /^--context kind-fleet-staging get --ignore-not-found -f /m);
+      assert.match(fs.readFileSync(path.join(dir, "args"), "utf8"), /^--context kind-fleet-staging get --ignore-not-found --show-managed-fields -f /m);
 
       (find(live, "RoleBinding", "flux", "payments-jobs") as any).subjects.push({ kind: "Group", apiGroup: "rbac.authorization.k8s.io", name: "system:authenticated" });
       setLive(live);
