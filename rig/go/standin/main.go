@@ -4,26 +4,35 @@
 // behaviour was read from the source at tag v0.58.1 and is summarised, with file:line@tag
 // citations, in UPSTREAM.md next to this file; the comments below refer to those sections.
 //
-// The rig runs the Flux controllers (source-, kustomize-, helm-controller) as plain processes with
+// The rig runs the Flux controllers (source-, kustomize-, helm-controller...) as plain processes with
 // the CRDs pre-installed, so this program does only the part of the operator that the rig needs:
 //
 //   - adds the operator's finalizer (fluxcd.controlplane.io/finalizer) and its initial status
 //     (UPSTREAM.md §c);
-//   - server-side applies, with field manager "flux-operator", the sync source (GitRepository,
-//     OCIRepository or Bucket) and sync Kustomization in the FluxInstance's namespace, rendered the
-//     way the operator renders spec.sync, including the labels, annotations and the multitenant
-//     serviceAccountName patch (UPSTREAM.md §b);
+//   - resolves spec.distribution.version as the operator does (Masterminds/semver constraint,
+//     embedded minor versions, downgrade check) against the version the rig runs (--flux-version),
+//     and fails a version that matches nothing as the operator does: Ready=False/BuildFailed,
+//     Stalled=True, no retry (UPSTREAM.md §e);
+//   - server-side applies, with field manager "flux-operator" and forced ownership, the objects of
+//     the operator's build that the rig needs: the FluxInstance's Namespace (namespaceTmpl) and the
+//     sync source (GitRepository, OCIRepository or Bucket) and sync Kustomization, with the labels
+//     and annotations the operator puts on every object (UPSTREAM.md §b). Before applying it takes
+//     over the fields of the other managers the operator takes over from (flux, kustomize-controller,
+//     helm, kubectl..., plus --override-manager) and strips the kubectl/Helm annotations and the
+//     bootstrap labels, with fluxcd/pkg/ssa's own code (UPSTREAM.md §f);
 //   - mirrors the operator's status: Ready=Unknown/Progressing with Reconciling=True while it waits,
-//     Ready=True/ReconciliationSucceeded once the applied objects pass the operator's kstatus health
-//     check (for the sync objects: Ready=True at the observed generation), Ready=False/
-//     ReconciliationFailed with the operator's message on timeout or stall, conditions'
-//     observedGeneration = metadata.generation, lastAttemptedRevision/lastAppliedRevision,
+//     Ready=True/ReconciliationSucceeded once the applied objects are kstatus-Current (fluxcd/cli-utils),
+//     Ready=False/ReconciliationFailed with the operator's message on timeout, stall or apply error,
+//     conditions' observedGeneration = metadata.generation, lastAttemptedRevision/lastAppliedRevision,
 //     inventory, components (UPSTREAM.md §c);
-//   - on deletion, deletes the sync objects without letting their controllers finalize them (the
-//     operator stops the controllers and strips Flux finalizers first) and removes the finalizer;
-//     honours fluxcd.controlplane.io/reconcile: disabled (UPSTREAM.md §d).
+//   - on deletion, does the operator's uninstall for what it applied: strips the finalizers of every
+//     Flux object, deletes its inventory (the Namespace stays: fluxcd.controlplane.io/prune:
+//     disabled) without letting a controller finalize the Flux objects, and removes the finalizer;
+//     with --delete-crds, also deletes every Flux object and the Flux CRDs of spec.components, as
+//     the operator's inventory makes it do (UPSTREAM.md §d). Honours fluxcd.controlplane.io/reconcile:
+//     disabled.
 //
-// It does not install, configure or delete controllers, CRDs, RBAC or network policies: it logs the
+// It does not install, configure or delete controllers, RBAC or network policies: it logs the
 // spec.components it was asked for as "provided by the rig". The controller flags the operator would
 // give them are listed in UPSTREAM.md §a for the rig to pass to its processes.
 package main
@@ -34,6 +43,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,13 +56,22 @@ func main() {
 		kubeconfig   = flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "path of the kubeconfig (default $KUBECONFIG)")
 		namespace    = flag.String("namespace", "", "watch FluxInstances in this namespace only (default: all namespaces, like the operator)")
 		interval     = flag.Duration("interval", 2*time.Second, "poll interval")
-		fluxVersion  = flag.String("flux-version", "v2.9.5", "Flux version the rig's controllers are; used where the operator writes the version it resolved (labels, revisions)")
+		fluxVersion  = flag.String("flux-version", "v2.9.4", "Flux version the rig's controllers are (what operator v0.58.1 resolves 2.9.x to): the one version spec.distribution.version is resolved against (UPSTREAM.md §e)")
 		fieldManager = flag.String("field-manager", "flux-operator", "server-side apply field manager (the operator's controllerName)")
 		deleteAll    = flag.Bool("delete-all-flux-objects", false, "on FluxInstance deletion also delete every Flux object of the known kinds in all namespaces, finalizers stripped (the operator's CRD deletion cascade, minus deleting the CRDs)")
+		deleteCRDs   = flag.Bool("delete-crds", false, "on FluxInstance deletion also delete the Flux CRDs of spec.components, as the operator does (they are in its inventory), after every Flux object as with --delete-all-flux-objects; the stand-in does not reinstall them")
+		overrides    []string
 		once         = flag.Bool("once", false, "reconcile until no FluxInstance has an attempt in flight, then exit (0 when all are Ready=True or disabled)")
 		timeout      = flag.Duration("once-timeout", 10*time.Minute, "with --once: give up after this long")
 	)
+	flag.Func("override-manager", "field manager whose fields are taken over before each apply, in addition to the operator's list (the operator's --override-manager, repeatable; $OVERRIDE_MANAGERS, comma-separated, replaces them)", func(v string) error {
+		overrides = append(overrides, v)
+		return nil
+	})
 	flag.Parse()
+	if s := os.Getenv("OVERRIDE_MANAGERS"); s != "" {
+		overrides = strings.Split(s, ",") // the variable wins over the flag, as in cmd/operator/main.go:179-181@v0.58.1
+	}
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", *kubeconfig)
 	if err != nil {
@@ -70,7 +89,9 @@ func main() {
 		Namespace:            *namespace,
 		FluxVersion:          *fluxVersion,
 		FieldManager:         *fieldManager,
+		OverrideManagers:     overrides,
 		DeleteAllFluxObjects: *deleteAll,
+		DeleteCRDs:           *deleteCRDs,
 	})
 	log.Printf("fluxinstance-standin: a stand-in for the Flux Operator's FluxInstance reconciler (not the operator); polling every %s", *interval)
 

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log"
 	"slices"
@@ -15,10 +14,12 @@ import (
 	"strings"
 	"time"
 
+	kstatuspkg "github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	"github.com/fluxcd/pkg/ssa"
+	ssautil "github.com/fluxcd/pkg/ssa/utils"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 )
@@ -43,21 +44,30 @@ const (
 
 // Options configure the Reconciler.
 type Options struct {
-	Namespace            string
-	FluxVersion          string
-	FieldManager         string
+	Namespace string
+	// FluxVersion is the Flux version the rig's controllers are: the one candidate
+	// spec.distribution.version is resolved against (build.go).
+	FluxVersion  string
+	FieldManager string
+	// OverrideManagers are the operator's --override-manager values: more field managers whose
+	// fields are taken over before each apply (apply.go).
+	OverrideManagers     []string
 	DeleteAllFluxObjects bool
+	DeleteCRDs           bool
 	// Now and MinRetryDelay/MaxRetryDelay are for tests; defaults: time.Now, 750ms, 15m
 	// (the operator's rate limiter, fluxcd/pkg runtime/controller/rate_limiter.go:28-29@runtime/v0.111.0).
 	Now                          func() time.Time
 	MinRetryDelay, MaxRetryDelay time.Duration
+	// TerminationInterval/Timeout: the wait for deleted CRDs; defaults 5s, 5m (uninstall.go).
+	TerminationInterval, TerminationTimeout time.Duration
 }
 
 // Reconciler reconciles FluxInstances by polling.
 type Reconciler struct {
-	client dynamic.Interface
-	opts   Options
-	state  map[types.UID]*instanceState
+	client  dynamic.Interface
+	opts    Options
+	cleanup ssa.ApplyCleanupOptions
+	state   map[types.UID]*instanceState
 }
 
 type instanceState struct {
@@ -93,7 +103,13 @@ func NewReconciler(client dynamic.Interface, opts Options) *Reconciler {
 	if opts.FieldManager == "" {
 		opts.FieldManager = "flux-operator"
 	}
-	return &Reconciler{client: client, opts: opts, state: map[types.UID]*instanceState{}}
+	if opts.TerminationInterval == 0 {
+		opts.TerminationInterval = 5 * time.Second
+	}
+	if opts.TerminationTimeout == 0 {
+		opts.TerminationTimeout = 5 * time.Minute
+	}
+	return &Reconciler{client: client, opts: opts, cleanup: cleanupOptions(opts.OverrideManagers), state: map[types.UID]*instanceState{}}
 }
 
 // ReconcileAll runs one pass over all FluxInstances. settled reports that there is at least one
@@ -215,9 +231,14 @@ func (r *Reconciler) start(ctx context.Context, fi *unstructured.Unstructured, s
 	}
 	a.deadline = now.Add(annotationDuration(fi, reconcileTimeAnn, 5*time.Minute)) // GetTimeout, :496-507
 
-	objs, err := buildSyncObjects(fi, r.opts.FluxVersion)
+	// build() (fluxinstance_controller.go:306-435): resolve the version, render the objects. A build
+	// failure is terminal (:177-200): Ready=False/BuildFailed, Stalled=True, no requeue.
+	version, err := resolveVersion(fi, []string{r.opts.FluxVersion})
+	var objs []*unstructured.Unstructured
+	if err == nil {
+		objs, err = buildObjects(fi, version, r.opts.FieldManager)
+	}
 	if err != nil {
-		// Build failures are terminal (:177-200): Ready=False/BuildFailed, Stalled, no requeue.
 		msg := "build failed: " + err.Error()
 		conds = setCondition(conds, cond(readyType, metav1.ConditionFalse, reasonBuildFailed, msg), gen, now)
 		conds = deleteCondition(conds, reconcilingType)
@@ -226,10 +247,13 @@ func (r *Reconciler) start(ctx context.Context, fi *unstructured.Unstructured, s
 		log.Printf("%s: %s", id, msg)
 		return r.patchStatus(ctx, fi, finalStatus(fi, conds))
 	}
+	if version != r.opts.FluxVersion {
+		log.Printf("%s: resolved Flux %s, but the rig's controllers are %s", id, version, r.opts.FluxVersion)
+	}
 	a.objects = objs
 
 	status := map[string]any{"conditions": conds}
-	rev := r.revision(fi, objs)
+	rev := revision(version, fi, objs)
 	last, _, _ := unstructured.NestedString(fi.Object, "status", "lastAttemptedRevision")
 	if last != rev {
 		verb := "Upgrading to"
@@ -243,15 +267,13 @@ func (r *Reconciler) start(ctx context.Context, fi *unstructured.Unstructured, s
 		return err
 	}
 
-	// Server-side apply (ssa ApplyAllStaged with force, field manager = controllerName).
-	var applyErr error
-	for _, o := range objs {
-		if _, err := r.client.Resource(gvrOf(o)).Namespace(o.GetNamespace()).Apply(ctx, o.GetName(), o,
-			metav1.ApplyOptions{FieldManager: r.opts.FieldManager, Force: true}); err != nil {
-			applyErr = errors.Join(applyErr, fmt.Errorf("%s/%s/%s apply failed: %w", o.GetKind(), o.GetNamespace(), o.GetName(), err))
-		}
+	// apply() (:440-584): server-side apply; on failure the inventory is left as it was (:502-505).
+	st.attempt = a
+	if err := r.applyStaged(ctx, objs); err != nil {
+		return r.fail(ctx, fi, st, id, err.Error())
 	}
-	// status.inventory/components are set right after the apply (:528-538).
+	// status.inventory and status.components are set right after the apply (:521-538), in the
+	// change set's order: stage by stage, each in ssa's order.
 	entries := []any{}
 	current := map[string]bool{}
 	for _, o := range objs {
@@ -259,29 +281,28 @@ func (r *Reconciler) start(ctx context.Context, fi *unstructured.Unstructured, s
 		current[inventoryID(o)] = true
 	}
 	// Garbage-collect what the last inventory had and this one has not, e.g. after spec.sync was
-	// removed (:540-568): a plain delete, the controllers finalize these objects as usual.
-	if applyErr == nil {
-		for _, e := range oldEntries {
-			m, _ := e.(map[string]any)
-			eid, _ := m["id"].(string)
-			if gvr, ns, name, ok := parseInventoryID(eid); ok && !current[eid] {
-				if err := r.deleteObject(ctx, gvr, ns, name, ownerLabels(fi), false); err != nil {
-					applyErr = errors.Join(applyErr, err)
-				} else {
-					log.Printf("%s: garbage collected %s", id, eid)
-				}
+	// removed (:540-568): a plain delete (the controllers finalize these objects as usual), only of
+	// objects with the owner labels and without fluxcd.controlplane.io/prune: disabled.
+	var stale []*unstructured.Unstructured
+	for _, e := range oldEntries {
+		m, _ := e.(map[string]any)
+		if eid, _ := m["id"].(string); !current[eid] {
+			if o, ok := inventoryObject(eid); ok {
+				stale = append(stale, o)
 			}
 		}
 	}
-	extra := map[string]any{"inventory": map[string]any{"entries": entries}, "components": r.componentImages(fi)}
+	gcErr := r.deleteAll(ctx, stale, ownerManager(r.opts.FieldManager).GetOwnerLabels(fi.GetName(), fi.GetNamespace()), false)
+	if gcErr == nil && len(stale) > 0 {
+		log.Printf("%s: garbage collected %s", id, ssautil.FmtUnstructuredList(stale))
+	}
+	extra := map[string]any{"inventory": map[string]any{"entries": entries}, "components": componentImages(version, fi)}
 	if err := r.patchStatus(ctx, fi, extra); err != nil {
 		return err
 	}
-	if applyErr != nil {
-		st.attempt = a
-		return r.fail(ctx, fi, st, id, applyErr.Error())
+	if gcErr != nil {
+		return r.fail(ctx, fi, st, id, gcErr.Error())
 	}
-	st.attempt = a
 	return nil
 }
 
@@ -295,13 +316,15 @@ func (r *Reconciler) checkHealth(ctx context.Context, fi *unstructured.Unstructu
 	var notCurrent, notReady []string
 	allDone := true // only Current or Failed: the wait ends early (manager_wait.go:129-150)
 	for _, o := range a.objects {
-		cur, err := r.client.Resource(gvrOf(o)).Namespace(o.GetNamespace()).Get(ctx, o.GetName(), metav1.GetOptions{})
-		ref := fmt.Sprintf("%s/%s/%s", o.GetKind(), o.GetNamespace(), o.GetName())
+		cur, err := r.resource(o).Get(ctx, o.GetName(), metav1.GetOptions{})
+		ref := ssautil.FmtUnstructured(o)
 		s := "NotFound"
 		if err == nil {
 			s = kstatus(cur)
-			if c := findCondition(conditionsOf(cur), readyType); c != nil && c.Status != metav1.ConditionTrue {
-				notReady = append(notReady, fmt.Sprintf("%s status: %s", ref, c.Message)) // aggregateNotReadyStatus, common.go:113-130
+			// aggregateNotReadyStatus (common.go:112-130): Flux objects whose Ready is not True.
+			if c := findCondition(conditionsOf(cur), readyType); c != nil && c.Status != metav1.ConditionTrue &&
+				strings.HasSuffix(o.GroupVersionKind().Group, ".fluxcd.io") {
+				notReady = append(notReady, fmt.Sprintf("%s status: %s", ref, c.Message))
 			}
 		} else if !apierrors.IsNotFound(err) {
 			return err
@@ -324,10 +347,9 @@ func (r *Reconciler) checkHealth(ctx context.Context, fi *unstructured.Unstructu
 	if timedOut {
 		prefix = "timeout waiting for"
 	}
-	msg := fmt.Sprintf("%s: [%s]", prefix, strings.Join(notCurrent, ", "))
-	if len(notReady) > 0 {
-		msg += "\n" + strings.Join(notReady, "\n")
-	}
+	// fluxinstance_controller.go:580-581: fmt.Errorf("%w\n%s", err, readyStatus), the newline even
+	// when readyStatus is empty.
+	msg := fmt.Sprintf("%s: [%s]\n%s", prefix, strings.Join(notCurrent, ", "), strings.Join(notReady, "\n"))
 	return r.fail(ctx, fi, st, id, msg)
 }
 
@@ -379,125 +401,7 @@ func (r *Reconciler) fail(ctx context.Context, fi *unstructured.Unstructured, st
 	return r.patchStatus(ctx, cur, finalStatus(cur, conds))
 }
 
-// uninstall: internal/controller/fluxinstance_uninstaller.go:28-112@v0.58.1. The rig's controllers
-// keep running (the operator deletes their Deployments first, step 1), so the Flux finalizers are
-// stripped and each object is deleted with a resourceVersion precondition: a controller that re-adds
-// its finalizer in between makes the delete fail with a conflict and we strip it again, so no
-// controller finalizes (prunes/garbage-collects) the objects, as with the operator.
-func (r *Reconciler) uninstall(ctx context.Context, fi *unstructured.Unstructured, id string) error {
-	if !slices.Contains(fi.GetFinalizers(), finalizer) {
-		return nil
-	}
-	entries, _, _ := unstructured.NestedSlice(fi.Object, "status", "inventory", "entries")
-	if !isDisabled(fi) && len(entries) > 0 {
-		var errs []error
-		for _, e := range entries {
-			m, _ := e.(map[string]any)
-			eid, _ := m["id"].(string)
-			gvr, ns, name, ok := parseInventoryID(eid)
-			if !ok {
-				continue // not one of the objects this stand-in applies
-			}
-			if err := r.deleteObject(ctx, gvr, ns, name, ownerLabels(fi), true); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if r.opts.DeleteAllFluxObjects {
-			for _, gvr := range fluxKinds {
-				list, err := r.client.Resource(gvr).List(ctx, metav1.ListOptions{})
-				if err != nil {
-					continue // kind not served
-				}
-				for _, o := range list.Items {
-					if err := r.deleteObject(ctx, gvr, o.GetNamespace(), o.GetName(), nil, true); err != nil {
-						errs = append(errs, err)
-					}
-				}
-			}
-		}
-		if err := errors.Join(errs...); err != nil {
-			return err // retried on the next poll; the finalizer stays until the objects are gone
-		}
-		log.Printf("%s: sync objects deleted", id)
-	}
-	fins := slices.DeleteFunc(slices.Clone(fi.GetFinalizers()), func(f string) bool { return f == finalizer })
-	log.Printf("%s: removing finalizer %s", id, finalizer)
-	err := r.patchMeta(ctx, fi, fins)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	return err
-}
-
-// deleteObject deletes an object unless it lacks the inclusion labels or has prune: disabled (the
-// operator's ssa DeleteOptions, uninstaller.go:43-49, fluxinstance_controller.go:548-554). With
-// orphan, Flux finalizers are stripped first and the delete is guarded by resourceVersion.
-func (r *Reconciler) deleteObject(ctx context.Context, gvr schema.GroupVersionResource, ns, name string, inclusions map[string]string, orphan bool) error {
-	ri := r.client.Resource(gvr).Namespace(ns)
-	for range 5 {
-		o, err := ri.Get(ctx, name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		for k, v := range inclusions {
-			if o.GetLabels()[k] != v {
-				return nil
-			}
-		}
-		if strings.EqualFold(o.GetAnnotations()[pruneAnn], "disabled") || strings.EqualFold(o.GetLabels()[pruneAnn], "disabled") {
-			return nil
-		}
-		bg := metav1.DeletePropagationBackground
-		if !orphan {
-			err := ri.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg})
-			if apierrors.IsNotFound(err) {
-				return nil
-			}
-			return err
-		}
-		if len(o.GetFinalizers()) > 0 {
-			o.SetFinalizers(nil) // uninstaller.go:166-185 (Update with no finalizers)
-			if o, err = ri.Update(ctx, o, metav1.UpdateOptions{FieldManager: r.opts.FieldManager}); err != nil {
-				if apierrors.IsConflict(err) {
-					continue
-				}
-				return err
-			}
-		}
-		uid, rv := o.GetUID(), o.GetResourceVersion()
-		err = ri.Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg,
-			Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
-		if err == nil || apierrors.IsNotFound(err) {
-			log.Printf("deleted %s/%s/%s", o.GetKind(), ns, name)
-			return nil
-		}
-		if !apierrors.IsConflict(err) {
-			return err
-		}
-	}
-	return fmt.Errorf("%s %s/%s: finalizer re-added too often", gvr.Resource, ns, name)
-}
-
 // --- helpers ---
-
-// parseInventoryID parses an inventory ID of one of the Flux kinds this stand-in knows.
-func parseInventoryID(id string) (gvr schema.GroupVersionResource, ns, name string, ok bool) {
-	parts := strings.Split(id, "_")
-	if len(parts) != 4 {
-		return gvr, "", "", false
-	}
-	gvr, ok = fluxKinds[parts[3]]
-	if !ok || gvr.Group != parts[2] {
-		return gvr, "", "", false
-	}
-	return gvr, parts[0], parts[1], true
-}
-
-func ownerLabels(fi *unstructured.Unstructured) map[string]string {
-	return map[string]string{ownerNameLabel: fi.GetName(), ownerNSLabel: fi.GetNamespace()}
-}
 
 func (r *Reconciler) get(ctx context.Context, fi *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	return r.client.Resource(fluxInstanceGVR).Namespace(fi.GetNamespace()).Get(ctx, fi.GetName(), metav1.GetOptions{})
@@ -545,7 +449,7 @@ func finalStatus(fi *unstructured.Unstructured, conds []metav1.Condition) map[st
 
 // revision stands in for the operator's "<version>@sha256:<digest of the built manifests>"
 // (internal/builder/build.go:56-63): same shape, digest of what this stand-in applies.
-func (r *Reconciler) revision(fi *unstructured.Unstructured, objs []*unstructured.Unstructured) string {
+func revision(version string, fi *unstructured.Unstructured, objs []*unstructured.Unstructured) string {
 	h := sha256.New()
 	for _, o := range objs {
 		b, _ := json.Marshal(o.Object)
@@ -553,14 +457,16 @@ func (r *Reconciler) revision(fi *unstructured.Unstructured, objs []*unstructure
 	}
 	b, _ := json.Marshal(components(fi))
 	h.Write(b)
-	return r.opts.FluxVersion + "@sha256:" + hex.EncodeToString(h.Sum(nil))
+	return version + "@sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
-func (r *Reconciler) componentImages(fi *unstructured.Unstructured) []any {
+// componentImages stands in for status.components (fluxinstance_controller.go:530-538): the
+// component tags of the resolved version, without digests.
+func componentImages(version string, fi *unstructured.Unstructured) []any {
 	registry, _, _ := unstructured.NestedString(fi.Object, "spec", "distribution", "registry")
 	out := []any{}
 	for _, c := range components(fi) {
-		tag, ok := componentTags[r.opts.FluxVersion][c]
+		tag, ok := componentTags[version][c]
 		if !ok || registry == "" {
 			continue
 		}
@@ -590,50 +496,19 @@ func fmtDuration(d time.Duration) string {
 	return d.Round(time.Second).String()
 }
 
-// kstatus computes the cli-utils kstatus status of a Flux object (status.Compute,
-// fluxcd/cli-utils pkg/kstatus/status/status.go:102-139 and generic.go:22-100@v1.2.1). One
-// deliberate difference: an object with no status at all is InProgress, not Current. With the Flux
-// CRDs that case does not arise, as status defaults to {observedGeneration: -1}
-// (+kubebuilder:default, kustomize-controller/api v1/kustomization_types.go:465@v1.9.5), which
-// kstatus itself reports as InProgress.
+// kstatus is the kstatus status the operator's health check waits on: status.Compute of
+// fluxcd/cli-utils v1.2.2 (the version ssa v0.77.0 and the operator's go.mod require;
+// pkg/kstatus/status/status.go:102-139, generic.go). For a Flux object: InProgress while
+// status.observedGeneration != metadata.generation (a new object's status defaults to
+// {observedGeneration: -1}, e.g. kustomize-controller/api v1/kustomization_types.go:465@v1.9.5) or
+// Reconciling=True, Failed with Stalled=True, else Current iff Ready=True. A Namespace is Current
+// unless it is terminating.
 func kstatus(u *unstructured.Unstructured) string {
-	if u.GetDeletionTimestamp() != nil {
-		return "Terminating"
+	res, err := kstatuspkg.Compute(u)
+	if err != nil {
+		return string(kstatuspkg.UnknownStatus)
 	}
-	st, hasStatus, _ := unstructured.NestedMap(u.Object, "status")
-	if og, found := observedGeneration(u); found && og != u.GetGeneration() {
-		return "InProgress"
-	}
-	conds := conditionsOf(u)
-	for _, c := range conds {
-		if c.Type == reconcilingType && c.Status == metav1.ConditionTrue {
-			return "InProgress"
-		}
-		if c.Type == stalledType && c.Status == metav1.ConditionTrue {
-			return "Failed"
-		}
-	}
-	if c := findCondition(conds, readyType); c != nil {
-		if c.Status == metav1.ConditionTrue {
-			return "Current"
-		}
-		return "InProgress"
-	}
-	if !hasStatus || len(st) == 0 {
-		return "InProgress"
-	}
-	return "Current"
-}
-
-func observedGeneration(u *unstructured.Unstructured) (int64, bool) {
-	v, found, _ := unstructured.NestedFieldNoCopy(u.Object, "status", "observedGeneration")
-	switch n := v.(type) {
-	case int64:
-		return n, found
-	case float64:
-		return int64(n), found
-	}
-	return 0, false
+	return string(res.Status)
 }
 
 // --- conditions, with fluxcd/pkg runtime/conditions semantics (setter.go@runtime/v0.111.0) ---

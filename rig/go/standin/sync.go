@@ -1,11 +1,12 @@
 package main
 
-// Rendering of spec.sync, as the operator does it (UPSTREAM.md §b).
+// The kinds the stand-in knows and the rendering of spec.sync, as the operator does it (UPSTREAM.md §b).
 
 import (
 	"fmt"
 	"time"
 
+	"github.com/fluxcd/cli-utils/pkg/object"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -25,22 +26,48 @@ const (
 var (
 	fluxInstanceGVR  = schema.GroupVersionResource{Group: fluxOperatorGroup, Version: "v1", Resource: "fluxinstances"}
 	kustomizationGVR = schema.GroupVersionResource{Group: "kustomize.toolkit.fluxcd.io", Version: "v1", Resource: "kustomizations"}
+	namespaceGVR     = schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}
+	crdGVR           = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-	// fluxKinds maps the Flux kinds the rig's controllers serve to their storage GVR (CRDs from
-	// rig/go/crds). The sync objects are the source kinds and Kustomization.
+	// fluxKinds maps every kind of FluxKinds (api/v1/common_types.go:157-180@v0.58.1), the kinds
+	// whose finalizers the operator strips on uninstall, to the GVR the rig serves it at (the CRDs
+	// rig/go/crds generates; each serves one version). The sync objects are the source kinds and
+	// Kustomization. ArtifactGenerator (source-watcher) is not served by the rig: listing it fails
+	// with NotFound and is skipped, as the operator skips a kind with no mapping (uninstaller.go:151-156).
 	fluxKinds = map[string]schema.GroupVersionResource{
-		"GitRepository":    {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"},
-		"OCIRepository":    {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "ocirepositories"},
-		"Bucket":           {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "buckets"},
-		"HelmRepository":   {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "helmrepositories"},
-		"HelmChart":        {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "helmcharts"},
-		"ExternalArtifact": {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "externalartifacts"},
-		"Kustomization":    kustomizationGVR,
-		"HelmRelease":      {Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"},
+		"Kustomization":         kustomizationGVR,
+		"HelmRelease":           {Group: "helm.toolkit.fluxcd.io", Version: "v2", Resource: "helmreleases"},
+		"GitRepository":         {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "gitrepositories"},
+		"OCIRepository":         {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "ocirepositories"},
+		"Bucket":                {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "buckets"},
+		"HelmRepository":        {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "helmrepositories"},
+		"HelmChart":             {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "helmcharts"},
+		"ArtifactGenerator":     {Group: "source.extensions.fluxcd.io", Version: "v1beta1", Resource: "artifactgenerators"},
+		"ExternalArtifact":      {Group: "source.toolkit.fluxcd.io", Version: "v1", Resource: "externalartifacts"},
+		"Alert":                 {Group: "notification.toolkit.fluxcd.io", Version: "v1beta3", Resource: "alerts"},
+		"Provider":              {Group: "notification.toolkit.fluxcd.io", Version: "v1beta3", Resource: "providers"},
+		"Receiver":              {Group: "notification.toolkit.fluxcd.io", Version: "v1", Resource: "receivers"},
+		"ImageRepository":       {Group: "image.toolkit.fluxcd.io", Version: "v1", Resource: "imagerepositories"},
+		"ImagePolicy":           {Group: "image.toolkit.fluxcd.io", Version: "v1", Resource: "imagepolicies"},
+		"ImageUpdateAutomation": {Group: "image.toolkit.fluxcd.io", Version: "v1", Resource: "imageupdateautomations"},
 	}
 
-	// componentTags: the controller releases Flux v2.9.5 ships
-	// (manifests/bases/*/kustomization.yaml:5@flux2 v2.9.5), for status.components.
+	// controllerCRDKinds: the kinds whose CRDs ship in each component's manifests, so are in the
+	// operator's inventory when that component is installed (ControllerCRDKinds,
+	// api/v1/common_types.go:185-193@v0.58.1).
+	controllerCRDKinds = map[string][]string{
+		"source-controller":           {"GitRepository", "OCIRepository", "Bucket", "HelmRepository", "HelmChart", "ExternalArtifact"},
+		"kustomize-controller":        {"Kustomization"},
+		"helm-controller":             {"HelmRelease"},
+		"notification-controller":     {"Alert", "Provider", "Receiver"},
+		"image-reflector-controller":  {"ImageRepository", "ImagePolicy"},
+		"image-automation-controller": {"ImageUpdateAutomation"},
+		"source-watcher":              {"ArtifactGenerator"},
+	}
+
+	// componentTags: the controller releases each Flux version ships, for status.components:
+	// v2.9.5 from flux2 manifests/bases/*/kustomization.yaml:5@v2.9.5; v2.9.4 from the images in
+	// config/data/flux/v2.9.4/*.yaml@v0.58.1 (the newest Flux in operator v0.58.1's manifests).
 	componentTags = map[string]map[string]string{
 		"v2.9.5": {
 			"source-controller":           "v1.9.5",
@@ -50,6 +77,15 @@ var (
 			"image-reflector-controller":  "v1.2.5",
 			"image-automation-controller": "v1.2.5",
 			"source-watcher":              "v2.2.4",
+		},
+		"v2.9.4": {
+			"source-controller":           "v1.9.4",
+			"kustomize-controller":        "v1.9.4",
+			"helm-controller":             "v1.6.3",
+			"notification-controller":     "v1.9.3",
+			"image-reflector-controller":  "v1.2.4",
+			"image-automation-controller": "v1.2.4",
+			"source-watcher":              "v2.2.3",
 		},
 	}
 
@@ -68,12 +104,11 @@ func components(fi *unstructured.Unstructured) []string {
 
 // buildSyncObjects renders the sync source and Kustomization for spec.sync, or nil when spec.sync
 // is unset. It follows syncTmpl (internal/builder/templates.go:413-467@v0.58.1), the sync options
-// (internal/controller/fluxinstance_controller.go:394-413), the kustomize namespace and label/annotation
-// transformers (templates.go:21-27,359-385), the owner labels (fluxinstance_controller.go:471),
-// spec.commonMetadata (:477-479) and, with cluster.multitenant, the Kustomization patch of
+// (internal/controller/fluxinstance_controller.go:394-413), the kustomize namespace transformer
+// (templates.go:21-23) and, with cluster.multitenant, the Kustomization patch of
 // profileClusterMultitenant (internal/builder/profiles.go:288-293). spec.kustomize.patches are not
-// applied.
-func buildSyncObjects(fi *unstructured.Unstructured, fluxVersion string) ([]*unstructured.Unstructured, error) {
+// applied. The labels and annotations every object gets are added by buildObjects (build.go).
+func buildSyncObjects(fi *unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	sync, found, err := unstructured.NestedMap(fi.Object, "spec", "sync")
 	if err != nil || !found {
 		return nil, err
@@ -141,41 +176,60 @@ func buildSyncObjects(fi *unstructured.Unstructured, fluxVersion string) ([]*uns
 		"spec":       ksSpec,
 	}}
 
-	cmLabels, _, _ := unstructured.NestedStringMap(fi.Object, "spec", "commonMetadata", "labels")
-	cmAnns, _, _ := unstructured.NestedStringMap(fi.Object, "spec", "commonMetadata", "annotations")
-	objs := []*unstructured.Unstructured{src, ks}
-	for _, o := range objs {
-		labels := map[string]string{
-			"app.kubernetes.io/managed-by": "flux-operator",
-			"app.kubernetes.io/instance":   ns,
-			"app.kubernetes.io/version":    fluxVersion,
-			"app.kubernetes.io/part-of":    "flux",
-			ownerNameLabel:                 fi.GetName(),
-			ownerNSLabel:                   ns,
-		}
-		anns := map[string]string{
-			"kustomize.toolkit.fluxcd.io/ssa":   "Ignore",
-			"kustomize.toolkit.fluxcd.io/prune": "Disabled",
-		}
-		for k, v := range cmLabels {
-			labels[k] = v
-		}
-		for k, v := range cmAnns {
-			anns[k] = v
-		}
-		o.SetLabels(labels)
-		o.SetAnnotations(anns)
-	}
-	return objs, nil
+	return []*unstructured.Unstructured{src, ks}, nil
 }
 
 // inventoryID is the cli-utils ObjMetadata string the operator stores in status.inventory
-// (internal/inventory/inventory.go:31-35@v0.58.1): <namespace>_<name>_<group>_<kind>.
+// (internal/inventory/inventory.go:26-39@v0.58.1): <namespace>_<name>_<group>_<kind>.
 func inventoryID(o *unstructured.Unstructured) string {
-	gvk := o.GroupVersionKind()
-	return fmt.Sprintf("%s_%s_%s_%s", o.GetNamespace(), o.GetName(), gvk.Group, gvk.Kind)
+	return object.UnstructuredToObjMetadata(o).String()
+}
+
+// gvrFor maps a group and kind this stand-in applies or deletes to its GVR.
+func gvrFor(group, kind string) (schema.GroupVersionResource, bool) {
+	switch {
+	case group == "" && kind == "Namespace":
+		return namespaceGVR, true
+	case group == crdGVR.Group && kind == "CustomResourceDefinition":
+		return crdGVR, true
+	}
+	gvr, ok := fluxKinds[kind]
+	return gvr, ok && gvr.Group == group
 }
 
 func gvrOf(o *unstructured.Unstructured) schema.GroupVersionResource {
-	return fluxKinds[o.GetKind()]
+	gvr, _ := gvrFor(o.GroupVersionKind().Group, o.GetKind())
+	return gvr
+}
+
+// inventoryObject turns an inventory ID (object.ParseObjMetadata) of a kind this stand-in knows
+// into an object with that kind, namespace and name (inventory.List,
+// internal/inventory/inventory.go:68-90@v0.58.1).
+func inventoryObject(id string) (*unstructured.Unstructured, bool) {
+	m, err := object.ParseObjMetadata(id)
+	if err != nil {
+		return nil, false
+	}
+	gvr, ok := gvrFor(m.GroupKind.Group, m.GroupKind.Kind)
+	if !ok {
+		return nil, false
+	}
+	o := &unstructured.Unstructured{}
+	o.SetGroupVersionKind(gvr.GroupVersion().WithKind(m.GroupKind.Kind))
+	o.SetNamespace(m.Namespace)
+	o.SetName(m.Name)
+	return o, true
+}
+
+// inventoryObjects: inventoryObject for each status.inventory entry, skipping unknown kinds.
+func inventoryObjects(entries []any) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, e := range entries {
+		m, _ := e.(map[string]any)
+		eid, _ := m["id"].(string)
+		if o, ok := inventoryObject(eid); ok {
+			out = append(out, o)
+		}
+	}
+	return out
 }
