@@ -95,11 +95,17 @@ build_kubernetes_provider() {
 }
 build_source_controller() { build source-controller "$SOURCE_CONTROLLER_VERSION" "$here/go/flux-source-controller" "" github.com/fluxcd/source-controller; }
 build_kustomize_controller() { build kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION" "$here/go/flux-kustomize-controller" "" github.com/fluxcd/kustomize-controller; }
+build_helm_controller() { build helm-controller "$HELM_CONTROLLER_VERSION" "$here/go/flux-helm-controller" "" github.com/fluxcd/helm-controller; }
+build_notification_controller() { build notification-controller "$NOTIFICATION_CONTROLLER_VERSION" "$here/go/flux-notification-controller" "" github.com/fluxcd/notification-controller; }
+build_image_reflector_controller() { build image-reflector-controller "$IMAGE_REFLECTOR_CONTROLLER_VERSION" "$here/go/flux-image-reflector-controller" "" github.com/fluxcd/image-reflector-controller; }
+build_image_automation_controller() { build image-automation-controller "$IMAGE_AUTOMATION_CONTROLLER_VERSION" "$here/go/flux-image-automation-controller" "" github.com/fluxcd/image-automation-controller; }
 standin_name() { mv "$1/standin" "$1/fluxinstance-standin"; }
+registry_name() { mv "$1/registry" "$1/rig-registry"; }
 # The rig's own programs (doubles and the stand-in), keyed by a hash of their sources.
 build_rig_tools() {
   local v; v="$(rig_tools_version "$here")"
   build githubd "$v" "$here/go/githubd" "" . || return
+  AFTER_BUILD=registry_name build registry "$v" "$here/go/registry" "" . || return
   build rig-providers "$v" "$here/go/providers" "" ./cmd/pulumi-resource-github ./cmd/pulumi-resource-tls || return
   # go build names the binary after the module (fleet-rig/standin); the rig calls it by what it is.
   AFTER_BUILD=standin_name build fluxinstance-standin "$v" "$here/go/standin" "" . || return
@@ -111,7 +117,8 @@ build_rig_tools() {
   fi
 }
 
-all=(rig_tools etcd kubernetes source_controller kustomize_controller pulumi language_nodejs kubernetes_provider)
+all=(rig_tools etcd kubernetes source_controller kustomize_controller pulumi language_nodejs kubernetes_provider
+  helm_controller notification_controller image_reflector_controller image_automation_controller)
 want=("$@"); if [ ${#want[@]} -eq 0 ]; then want=("${all[@]}"); fi
 missing=()
 for w in "${want[@]}"; do

@@ -2,18 +2,22 @@
 # FluxInstance with cluster.multitenant: true and tenantDefaultServiceAccount: flux gives them,
 # over Flux v2.9.5's own Deployment args. Sources, by file and line at those tags, are in
 # rig/go/standin/UPSTREAM.md:
-#  - base args (each controller's config/manager/deployment.yaml, overridden by the operator's
-#    internal/builder/templates.go): --events-addr=, --watch-all-namespaces=true, --log-level=info,
-#    --log-encoding=json; --events-addr is empty because the rig runs no notification-controller
-#    (internal/builder/build.go sets it only when that controller is a component);
-#  - multitenancy (internal/builder/profiles.go): --no-cross-namespace-refs=true (not for
+#  - base args (each controller's config/manager/deployment.yaml, with flux2's patch.yaml adding
+#    --events-addr as args[0], overridden by the operator's internal/builder/templates.go:60-149):
+#    --events-addr=<notification-controller>, --watch-all-namespaces=true, --log-level=info,
+#    --log-encoding=json. notification-controller has no --events-addr argument (its own
+#    --events-addr is the address it listens on; templates.go:66-76 replaces its args 0 and 1).
+#    The events address is notification-controller's in-cluster name, which the controllers
+#    resolve to loopback (rig.sh's controllers.hosts), on the rig's port for it;
+#  - multitenancy (internal/builder/profiles.go:257-294): --no-cross-namespace-refs=true (all but
 #    source-controller), --no-remote-bases=true (kustomize-controller), --default-service-account=flux
 #    (kustomize-controller and helm-controller);
 #  - workload identity (internal/builder/profiles.go, workload_identity.go): the program sets
 #    objectLevelWorkloadIdentity and multitenantWorkloadIdentity with the tenant account as every
-#    default, so every controller gets --feature-gates=ObjectLevelWorkloadIdentity=true,
-#    source-controller --default-service-account=flux, and kustomize-controller
-#    --default-decryption-service-account=flux and --default-kubeconfig-service-account=flux.
+#    default, so every controller gets --feature-gates=ObjectLevelWorkloadIdentity=true (profiles.go:352-360);
+#    source-, notification- and both image controllers --default-service-account=flux;
+#    kustomize-controller --default-decryption-service-account=flux; kustomize- and helm-controller
+#    --default-kubeconfig-service-account=flux (profiles.go:319-341).
 # The in-cluster addresses (storage, metrics, health) and leader election are set by rig.sh, on loopback.
 #
 # kustomize-controller's environment is the program's, not the operator's: the FluxInstance patch
@@ -21,8 +25,10 @@
 # its default), with $(KUBERNETES_SERVICE_HOST) expanded as the kubelet expands it (from the
 # service environment), here to the rig's API server address. Real tier 4d checks the live
 # FluxInstance's patch gives exactly these values.
+# rig.sh sets NC_EVENTS_PORT before sourcing this file.
+EVENTS_ADDR="--events-addr=http://notification-controller.flux-system.svc.cluster.local.:${NC_EVENTS_PORT:?}/"
 SOURCE_CONTROLLER_FLAGS=(
-  --events-addr=
+  "$EVENTS_ADDR"
   --watch-all-namespaces=true
   --log-level=info
   --log-encoding=json
@@ -30,7 +36,7 @@ SOURCE_CONTROLLER_FLAGS=(
   --default-service-account=flux
 )
 KUSTOMIZE_CONTROLLER_FLAGS=(
-  --events-addr=
+  "$EVENTS_ADDR"
   --watch-all-namespaces=true
   --log-level=info
   --log-encoding=json
@@ -41,6 +47,34 @@ KUSTOMIZE_CONTROLLER_FLAGS=(
   --default-decryption-service-account=flux
   --default-kubeconfig-service-account=flux
 )
+HELM_CONTROLLER_FLAGS=(
+  "$EVENTS_ADDR"
+  --watch-all-namespaces=true
+  --log-level=info
+  --log-encoding=json
+  --no-cross-namespace-refs=true
+  --default-service-account=flux
+  --feature-gates=ObjectLevelWorkloadIdentity=true
+  --default-kubeconfig-service-account=flux
+)
+NOTIFICATION_CONTROLLER_FLAGS=(
+  --watch-all-namespaces=true
+  --log-level=info
+  --log-encoding=json
+  --no-cross-namespace-refs=true
+  --feature-gates=ObjectLevelWorkloadIdentity=true
+  --default-service-account=flux
+)
+IMAGE_REFLECTOR_CONTROLLER_FLAGS=(
+  "$EVENTS_ADDR"
+  --watch-all-namespaces=true
+  --log-level=info
+  --log-encoding=json
+  --no-cross-namespace-refs=true
+  --feature-gates=ObjectLevelWorkloadIdentity=true
+  --default-service-account=flux
+)
+IMAGE_AUTOMATION_CONTROLLER_FLAGS=("${IMAGE_REFLECTOR_CONTROLLER_FLAGS[@]}")
 KUSTOMIZE_CONTROLLER_ENV=(
   "HTTPS_PROXY=http://127.0.0.1:9"
   "HTTP_PROXY=http://127.0.0.1:9"

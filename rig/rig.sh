@@ -36,6 +36,17 @@ SC_METRICS_PORT="${RIG_SC_METRICS_PORT:-29091}"
 SC_HEALTH_PORT="${RIG_SC_HEALTH_PORT:-29092}"
 KC_METRICS_PORT="${RIG_KC_METRICS_PORT:-29093}"
 KC_HEALTH_PORT="${RIG_KC_HEALTH_PORT:-29094}"
+HC_METRICS_PORT="${RIG_HC_METRICS_PORT:-29095}"
+HC_HEALTH_PORT="${RIG_HC_HEALTH_PORT:-29096}"
+NC_EVENTS_PORT="${RIG_NC_EVENTS_PORT:-29097}"
+NC_RECEIVER_PORT="${RIG_NC_RECEIVER_PORT:-29098}"
+NC_METRICS_PORT="${RIG_NC_METRICS_PORT:-29099}"
+NC_HEALTH_PORT="${RIG_NC_HEALTH_PORT:-29100}"
+IRC_METRICS_PORT="${RIG_IRC_METRICS_PORT:-29101}"
+IRC_HEALTH_PORT="${RIG_IRC_HEALTH_PORT:-29102}"
+IAC_METRICS_PORT="${RIG_IAC_METRICS_PORT:-29103}"
+IAC_HEALTH_PORT="${RIG_IAC_HEALTH_PORT:-29104}"
+REGISTRY_PORT="${RIG_REGISTRY_PORT:-29110}"
 KCM_PORT="${RIG_KCM_PORT:-29257}"
 GITHUB_OWNER="${RIG_GITHUB_OWNER:-acme}"
 GITHUB_TEAMS=(platform team-a-devs payments-devs)
@@ -58,6 +69,10 @@ CANARY_HOST=canary.fleet-rig.test
 # kustomize-controller's downloads go through its NO_PROXY rule, and a wrong rule breaks every
 # Kustomization on the rig as it would in a cluster.
 SC_SERVICE=source-controller.flux-system.svc.cluster.local
+# The other controllers send their events to notification-controller by its in-cluster name too
+# (flux2's patch.yaml: --events-addr=http://notification-controller.flux-system.svc.cluster.local./),
+# on the rig's port for it: kustomize-controller's events therefore also go through its NO_PROXY rule.
+NC_SERVICE=notification-controller.flux-system.svc.cluster.local
 
 log() { echo "rig: $*" >&2; }
 die() { echo "rig: $*" >&2; exit 1; }
@@ -67,7 +82,9 @@ bin_dirs() {
   echo "$cache/etcd-$ETCD_VERSION" "$cache/kubernetes-$KUBERNETES_VERSION" "$cache/pulumi-$PULUMI_VERSION" \
     "$cache/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION" "$cache/pulumi-resource-kubernetes-$PULUMI_KUBERNETES_VERSION" \
     "$cache/source-controller-$SOURCE_CONTROLLER_VERSION" "$cache/kustomize-controller-$KUSTOMIZE_CONTROLLER_VERSION" \
-    "$cache/githubd-$v" "$cache/rig-providers-$v" "$cache/fluxinstance-standin-$v"
+    "$cache/helm-controller-$HELM_CONTROLLER_VERSION" "$cache/notification-controller-$NOTIFICATION_CONTROLLER_VERSION" \
+    "$cache/image-reflector-controller-$IMAGE_REFLECTOR_CONTROLLER_VERSION" "$cache/image-automation-controller-$IMAGE_AUTOMATION_CONTROLLER_VERSION" \
+    "$cache/githubd-$v" "$cache/registry-$v" "$cache/rig-providers-$v" "$cache/fluxinstance-standin-$v"
 }
 crd_dir() { echo "$cache/flux-crds-$(rig_tools_version "$here")"; }
 
@@ -185,7 +202,9 @@ cmd_start() {
   mkdir -p "$pids" "$logs"
   export PATH; PATH="$(rig_path)"
   for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$GITHUB_HTTP_PORT" "$GITHUB_SSH_PORT" "$SC_STORAGE_PORT" \
-    "$SC_METRICS_PORT" "$SC_HEALTH_PORT" "$KC_METRICS_PORT" "$KC_HEALTH_PORT" "$KCM_PORT" "$EGRESS_PROXY_PORT"; do
+    "$SC_METRICS_PORT" "$SC_HEALTH_PORT" "$KC_METRICS_PORT" "$KC_HEALTH_PORT" "$HC_METRICS_PORT" "$HC_HEALTH_PORT" \
+    "$NC_EVENTS_PORT" "$NC_RECEIVER_PORT" "$NC_METRICS_PORT" "$NC_HEALTH_PORT" "$IRC_METRICS_PORT" "$IRC_HEALTH_PORT" \
+    "$IAC_METRICS_PORT" "$IAC_HEALTH_PORT" "$REGISTRY_PORT" "$KCM_PORT" "$EGRESS_PROXY_PORT"; do
     port_free "$p" || die "port $HOST:$p is in use (set RIG_*_PORT to move it, or run: npm run rig -- stop)"
   done
   # A start after an unclean stop: no recorded process runs, so what they left is stale.
@@ -250,17 +269,29 @@ cmd_start() {
     --ready-file "$state/githubd.ready"
   wait_for "githubd" githubd 30 test -f "$state/githubd.ready"
 
+  # A container registry (rig/go/registry), for image-reflector-controller to list tags from.
+  rm -f "$state/registry.ready"
+  start_proc registry rig-registry --addr "$HOST:$REGISTRY_PORT" --ready-file "$state/registry.ready"
+  wait_for "registry" registry 30 test -f "$state/registry.ready"
+
   # Flux's controllers, each as its own service account (a token kubeconfig), with the flags Flux
   # v2.9.5's manifests and the Flux Operator's multi-tenancy profile give them (rig/flux-flags.sh).
   # shellcheck source=rig/flux-flags.sh
   . "$here/flux-flags.sh"
-  for c in source-controller kustomize-controller; do
+  local controllers=(source-controller kustomize-controller helm-controller notification-controller image-reflector-controller image-automation-controller)
+  local c
+  for c in "${controllers[@]}"; do
     kubeconfig_file "$state/$c.kubeconfig" "$c" "$(kubectl -n flux-system create token "$c" --duration=48h)"
   done
-  mkdir -p "$state/source-storage"
-  { cat /etc/hosts; echo "$HOST $CANARY_HOST"; echo "$HOST $SC_SERVICE"; } >"$state/controllers.hosts"
+  mkdir -p "$state/source-storage" "$state/image-reflector-storage"
+  { cat /etc/hosts; echo "$HOST $CANARY_HOST"; echo "$HOST $SC_SERVICE"; echo "$HOST $NC_SERVICE"; } >"$state/controllers.hosts"
   local kc_env=() e
   for e in "${KUSTOMIZE_CONTROLLER_ENV[@]}"; do kc_env+=("${e//'$(KUBERNETES_SERVICE_HOST)'/$HOST}"); done
+  # notification-controller first: the others send it their events from the start.
+  KUBECONFIG="$state/notification-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc notification-controller "${with_hosts[@]}" notification-controller \
+    "${NOTIFICATION_CONTROLLER_FLAGS[@]}" \
+    --events-addr="$HOST:$NC_EVENTS_PORT" --receiverAddr="$HOST:$NC_RECEIVER_PORT" \
+    --metrics-addr="$HOST:$NC_METRICS_PORT" --health-addr="$HOST:$NC_HEALTH_PORT" --enable-leader-election=false
   KUBECONFIG="$state/source-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc source-controller "${with_hosts[@]}" source-controller \
     "${SOURCE_CONTROLLER_FLAGS[@]}" \
     --storage-path="$state/source-storage" --storage-addr="$HOST:$SC_STORAGE_PORT" --storage-adv-addr="$SC_SERVICE.:$SC_STORAGE_PORT" \
@@ -268,12 +299,25 @@ cmd_start() {
   KUBECONFIG="$state/kustomize-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc kustomize-controller "${with_hosts[@]}" env "${kc_env[@]}" kustomize-controller \
     "${KUSTOMIZE_CONTROLLER_FLAGS[@]}" \
     --metrics-addr="$HOST:$KC_METRICS_PORT" --health-addr="$HOST:$KC_HEALTH_PORT" --enable-leader-election=false
+  KUBECONFIG="$state/helm-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc helm-controller "${with_hosts[@]}" helm-controller \
+    "${HELM_CONTROLLER_FLAGS[@]}" \
+    --metrics-addr="$HOST:$HC_METRICS_PORT" --health-addr="$HOST:$HC_HEALTH_PORT" --enable-leader-election=false
+  KUBECONFIG="$state/image-reflector-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc image-reflector-controller "${with_hosts[@]}" image-reflector-controller \
+    "${IMAGE_REFLECTOR_CONTROLLER_FLAGS[@]}" --storage-path="$state/image-reflector-storage" \
+    --metrics-addr="$HOST:$IRC_METRICS_PORT" --health-addr="$HOST:$IRC_HEALTH_PORT" --enable-leader-election=false
+  KUBECONFIG="$state/image-automation-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc image-automation-controller "${with_hosts[@]}" image-automation-controller \
+    "${IMAGE_AUTOMATION_CONTROLLER_FLAGS[@]}" \
+    --metrics-addr="$HOST:$IAC_METRICS_PORT" --health-addr="$HOST:$IAC_HEALTH_PORT" --enable-leader-election=false
+  wait_for "notification-controller /readyz" notification-controller 60 curl -fsS "http://$HOST:$NC_HEALTH_PORT/readyz"
   wait_for "source-controller /readyz" source-controller 60 curl -fsS "http://$HOST:$SC_HEALTH_PORT/readyz"
   wait_for "kustomize-controller /readyz" kustomize-controller 60 curl -fsS "http://$HOST:$KC_HEALTH_PORT/readyz"
+  wait_for "helm-controller /readyz" helm-controller 60 curl -fsS "http://$HOST:$HC_HEALTH_PORT/readyz"
+  wait_for "image-reflector-controller /readyz" image-reflector-controller 60 curl -fsS "http://$HOST:$IRC_HEALTH_PORT/readyz"
+  wait_for "image-automation-controller /readyz" image-automation-controller 60 curl -fsS "http://$HOST:$IAC_HEALTH_PORT/readyz"
 
   # The stand-in for the operator's FluxInstance reconciler (rig/go/standin), as the operator runs:
   # with cluster-admin rights.
-  start_proc fluxinstance-standin fluxinstance-standin --kubeconfig "$state/kubeconfig"
+  start_proc fluxinstance-standin fluxinstance-standin --kubeconfig "$state/kubeconfig" --flux-version "v$FLUX_VERSION"
   sleep 1
   kill -0 "$(cat "$pids/fluxinstance-standin")" 2>/dev/null || { tail -20 "$logs/fluxinstance-standin.log" >&2; die "fluxinstance-standin exited at start"; }
 
@@ -296,6 +340,7 @@ export FLEET_RIG_GITHUB_APP_INSTALLATION_ID="$GITHUB_APP_INSTALLATION_ID"
 export FLEET_RIG_GITHUB_APP_KEY="$state/github/app-private-key.pem"
 export FLEET_RIG_DIR="$state"
 export FLEET_RIG_CANARY_HOST="$CANARY_HOST"
+export FLEET_RIG_REGISTRY="$HOST:$REGISTRY_PORT"
 export PULUMI_SKIP_UPDATE_CHECKS=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 EOF
@@ -303,7 +348,8 @@ EOF
 
 cmd_stop() {
   [ -d "$pids" ] || { log "nothing recorded under $pids"; return 0; }
-  local order=(fluxinstance-standin kustomize-controller source-controller githubd kube-controller-manager kube-apiserver etcd)
+  local order=(fluxinstance-standin image-automation-controller image-reflector-controller helm-controller kustomize-controller
+    source-controller notification-controller registry githubd kube-controller-manager kube-apiserver etcd)
   local name pid i failed=0
   for name in "${order[@]}"; do
     [ -f "$pids/$name" ] || continue
@@ -325,7 +371,7 @@ cmd_stop() {
 
 # State does not outlive the processes: the next start begins with an empty cluster and GitHub.
 drop_data() {
-  rm -rf "$state/etcd" "$state/github" "$state/source-storage" "$state/githubd.ready" "$state/env" "$state"/*.kubeconfig
+  rm -rf "$state/etcd" "$state/github" "$state/source-storage" "$state/image-reflector-storage" "$state/githubd.ready" "$state/registry.ready" "$state/env" "$state"/*.kubeconfig
 }
 
 # Whether PID runs a binary from the rig's cache.

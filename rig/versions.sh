@@ -8,11 +8,21 @@ PULUMI_LANGUAGE_NODEJS_VERSION=3.68.0 # newest sdk/v3 release that still holds t
 PULUMI_KUBERNETES_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 PULUMI_KUBERNETES_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199  # the only provider/v4 version the proxy serves
 PULUMI_KUBERNETES_VERSION=4.0.0-f47bc2d6f199                 # reported by the plugin (GetPluginInfo)
-SOURCE_CONTROLLER_VERSION=1.9.5       # Flux v2.9.5 (flux2 go.mod: source-controller/api v1.9.5)
-KUSTOMIZE_CONTROLLER_VERSION=1.9.5    # Flux v2.9.5 (flux2 go.mod: kustomize-controller/api v1.9.5)
+# Flux: what Flux Operator v0.58.1 installs for the program's distribution.version 2.9.x, which is
+# Flux v2.9.4, the newest version it embeds (flux-operator v0.58.1 config/data/flux/v2.9.4/*.yaml:
+# the controllers' image tags below). The stand-in resolves 2.9.x to it (rig/go/standin).
+FLUX_VERSION=2.9.4
+SOURCE_CONTROLLER_VERSION=1.9.4
+KUSTOMIZE_CONTROLLER_VERSION=1.9.4
+# The operator installs helm-controller v1.6.3, whose go.mod replaces helm with a fork the proxy does
+# not serve (github.com/fluxcd/helm/v4 v4.2.4-flux.1); v1.6.4 (Flux v2.9.5's) is the nearest that builds.
+HELM_CONTROLLER_VERSION=1.6.4
+NOTIFICATION_CONTROLLER_VERSION=1.9.3
+IMAGE_REFLECTOR_CONTROLLER_VERSION=1.2.4
+IMAGE_AUTOMATION_CONTROLLER_VERSION=1.2.4
 
 # Version key of the rig's own Go programs: a hash of their sources, so an edit rebuilds them.
 rig_tools_version() {
-  (cd "$1/go" && find githubd providers standin crds -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.sh' \) -print0 \
+  (cd "$1/go" && find githubd providers standin crds registry -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.sh' \) -print0 \
     | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
 }

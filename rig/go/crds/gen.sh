@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# gen.sh OUTDIR — generate the Flux v2.9.5 controller CRDs into OUTDIR with controller-gen.
+# gen.sh OUTDIR — generate the Flux v2.9.5 controller CRDs (all six controllers) into OUTDIR with controller-gen.
 #
 # What upstream does (Makefile `manifests` target of each controller, pinned here):
 #   source-controller v1.9.5    Makefile:27,43,108  controller-gen v0.21.0 crd:crdVersions=v1 paths=./... (in api/)
 #   kustomize-controller v1.9.5 Makefile:4,50,136   same
 #   helm-controller v1.6.4      Makefile:4,49,98    same
+#   notification-controller v1.9.3, image-reflector-controller v1.2.4, image-automation-controller
+#   v1.2.4: Makefile CONTROLLER_GEN_VERSION ?= v0.21.0 (lines 12, 19, 40), same invocation; the api
+#   modules are the releases Flux v2.9.5 ships (notification api v1.9.4, image apis v1.2.5), one
+#   patch past the controllers the rig runs (rig/versions.sh)
 # Flux v2.9.5 ships exactly these controller releases (manifests/bases/*/kustomization.yaml@v2.9.5,
 # go.mod@v2.9.5). We point controller-gen at the same api packages, resolved through this wrapper
 # module (go/packages reads them from the read-only module cache; nothing is written there).
@@ -15,6 +19,8 @@
 #                                      helmrepositories, ocirepositories
 #   kustomize.toolkit.fluxcd.io    v1: kustomizations
 #   helm.toolkit.fluxcd.io         v2: helmreleases
+#   notification.toolkit.fluxcd.io v1: receivers; v1beta3: alerts, providers
+#   image.toolkit.fluxcd.io        v1: imagerepositories, imagepolicies, imageupdateautomations
 #
 # Env: CONTROLLER_GEN (path of the binary to build/use; default in the user cache dir),
 #      GEN_BUILD_PARALLELISM (go build -p, default 1: the rig's machine is shared).
@@ -47,6 +53,16 @@ go build -p "${GEN_BUILD_PARALLELISM:-1}" -o "$bin" sigs.k8s.io/controller-tools
   paths=github.com/fluxcd/helm-controller/api/v2 \
   paths=github.com/fluxcd/helm-controller/api/v2beta1 \
   paths=github.com/fluxcd/helm-controller/api/v2beta2 \
+  paths=github.com/fluxcd/notification-controller/api/v1 \
+  paths=github.com/fluxcd/notification-controller/api/v1beta1 \
+  paths=github.com/fluxcd/notification-controller/api/v1beta2 \
+  paths=github.com/fluxcd/notification-controller/api/v1beta3 \
+  paths=github.com/fluxcd/image-reflector-controller/api/v1 \
+  paths=github.com/fluxcd/image-reflector-controller/api/v1beta1 \
+  paths=github.com/fluxcd/image-reflector-controller/api/v1beta2 \
+  paths=github.com/fluxcd/image-automation-controller/api/v1 \
+  paths=github.com/fluxcd/image-automation-controller/api/v1beta1 \
+  paths=github.com/fluxcd/image-automation-controller/api/v1beta2 \
   output:crd:dir="$outdir"
 
 ls "$outdir"

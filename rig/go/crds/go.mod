@@ -1,12 +1,15 @@
 // Wrapper module: generates the Flux v2.9.5 CRDs (source, kustomize, helm) from the api modules
-// with controller-gen; see gen.sh.
+// with controller-gen; see gen.sh. Every Flux controller's api at the release Flux v2.9.5 ships.
 module fleet-rig/crds
 
 go 1.26.0
 
 require (
 	github.com/fluxcd/helm-controller/api v1.6.4
+	github.com/fluxcd/image-automation-controller/api v1.2.5
+	github.com/fluxcd/image-reflector-controller/api v1.2.5
 	github.com/fluxcd/kustomize-controller/api v1.9.5
+	github.com/fluxcd/notification-controller/api v1.9.4
 	github.com/fluxcd/source-controller/api v1.9.5
 	sigs.k8s.io/controller-tools v0.21.0
 )

@@ -1,12 +1,13 @@
-// Wrapper module: builds Flux's kustomize-controller v1.9.5, the release Flux v2.9.5 ships (flux2 v2.9.5 go.mod
-// requires github.com/fluxcd/kustomize-controller/api v1.9.5). Its go.mod replaces api with ./api (its repository
-// layout): here api is required at the same release. Its other replace directives are repeated below,
-// since replace directives do not carry over from a dependency.
+// Wrapper module: builds Flux's kustomize-controller v1.9.4, the release Flux Operator v0.58.1 installs for
+// distribution 2.9.x: Flux v2.9.4, its newest embedded version (flux-operator v0.58.1
+// config/data/flux/v2.9.4/kustomize-controller.yaml, image fluxcd/kustomize-controller:v1.9.4). Its go.mod replaces api with
+// ./api (its repository layout): here api is required at the same release. Its other replace
+// directives are repeated below, since replace directives do not carry over from a dependency.
 module fleet-rig/flux-kustomize-controller
 
 go 1.26.0
 
-require github.com/fluxcd/kustomize-controller v1.9.5
+require github.com/fluxcd/kustomize-controller v1.9.4
 
 require (
 	cel.dev/expr v0.25.2 // indirect
@@ -83,7 +84,7 @@ require (
 	github.com/fatih/color v1.19.0 // indirect
 	github.com/felixge/httpsnoop v1.1.0 // indirect
 	github.com/fluxcd/cli-utils v1.2.3 // indirect
-	github.com/fluxcd/kustomize-controller/api v1.9.5 // indirect
+	github.com/fluxcd/kustomize-controller/api v1.9.4 // indirect
 	github.com/fluxcd/pkg/apis/acl v0.10.0 // indirect
 	github.com/fluxcd/pkg/apis/event v0.27.2 // indirect
 	github.com/fluxcd/pkg/apis/kustomize v1.19.2 // indirect
@@ -249,3 +250,5 @@ replace (
 	sigs.k8s.io/kustomize/api => sigs.k8s.io/kustomize/api v0.21.1
 	sigs.k8s.io/kustomize/kyaml => sigs.k8s.io/kustomize/kyaml v0.21.1
 )
+
+replace gopkg.in/yaml.v3 => gopkg.in/yaml.v3 v3.0.1

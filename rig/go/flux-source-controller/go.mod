@@ -1,12 +1,13 @@
-// Wrapper module: builds Flux's source-controller v1.9.5, the release Flux v2.9.5 ships (flux2 v2.9.5 go.mod
-// requires github.com/fluxcd/source-controller/api v1.9.5). Its go.mod replaces api with ./api (its repository
-// layout): here api is required at the same release. Its other replace directives are repeated below,
-// since replace directives do not carry over from a dependency.
+// Wrapper module: builds Flux's source-controller v1.9.4, the release Flux Operator v0.58.1 installs for
+// distribution 2.9.x: Flux v2.9.4, its newest embedded version (flux-operator v0.58.1
+// config/data/flux/v2.9.4/source-controller.yaml, image fluxcd/source-controller:v1.9.4). Its go.mod replaces api with
+// ./api (its repository layout): here api is required at the same release. Its other replace
+// directives are repeated below, since replace directives do not carry over from a dependency.
 module fleet-rig/flux-source-controller
 
 go 1.26.0
 
-require github.com/fluxcd/source-controller v1.9.5
+require github.com/fluxcd/source-controller v1.9.4
 
 require (
 	cel.dev/expr v0.25.1 // indirect
@@ -124,7 +125,7 @@ require (
 	github.com/fluxcd/pkg/ssh v0.25.0 // indirect
 	github.com/fluxcd/pkg/tar v1.2.0 // indirect
 	github.com/fluxcd/pkg/version v0.16.0 // indirect
-	github.com/fluxcd/source-controller/api v1.9.5 // indirect
+	github.com/fluxcd/source-controller/api v1.9.4 // indirect
 	github.com/fsnotify/fsnotify v1.9.0 // indirect
 	github.com/fxamacker/cbor/v2 v2.9.2 // indirect
 	github.com/gaganhr94/docker-credential-acr v1.0.2 // indirect
@@ -337,6 +338,6 @@ require (
 
 replace github.com/opencontainers/go-digest => github.com/opencontainers/go-digest v1.0.1-0.20220411205349-bde1400a84be
 
-// source-controller v1.9.5 requires github.com/fluxcd/pkg/artifact v0.18.3, which the proxy here does not
-// serve; v0.18.0 is the nearest patch release it does.
-replace github.com/fluxcd/pkg/artifact => github.com/fluxcd/pkg/artifact v0.18.0
+// source-controller v1.9.4 requires github.com/fluxcd/pkg/artifact v0.18.2, which the proxy here does not
+// serve; v0.18.1 is the nearest patch release it does.
+replace github.com/fluxcd/pkg/artifact => github.com/fluxcd/pkg/artifact v0.18.1
