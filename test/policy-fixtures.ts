@@ -13,13 +13,15 @@ export interface PolicyFixture {
   readonly admitted: boolean;
   /** Parameters that differ from the tenant's defaults (buckets, image automation allowed). */
   readonly params?: Readonly<Record<string, string>>;
-  /** Kinds the rig does not serve (no helm- or image-automation-controller CRDs): offline only. */
-  readonly offlineOnly?: boolean;
   /** Who writes it (`request.userInfo.username`). @default the tenant's own account `<namespace>:flux` */
   readonly as?: string;
   /** A write of this subresource of the existing object `metadata.name` (its `status`), not a create. */
   readonly subresource?: "status";
-  /** An update of `oldObject` to `object` (offline only: the rig would need the old object first). @default CREATE */
+  /**
+   * An update of `oldObject` to `object`. Offline only: on the rig the old object would have to
+   * exist first, and each of these is an object the rule under test refuses to create (it stands
+   * for one made before the rule, or by a controller the rig does not run). @default CREATE
+   */
   readonly operation?: "UPDATE";
   readonly oldObject?: Record<string, any>;
   /**
@@ -105,24 +107,24 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
   return [
     { title: "a GitRepository of its own repository", policy: "fleet-tenant-sources", object: git("own", t.ownUrl), admitted: true },
     {
-      title: "source-controller lifting its finalizer from a GitRepository whose URL the allowlist no longer holds (metadata only)", policy: "fleet-tenant-sources", admitted: true, offlineOnly: true,
+      title: "source-controller lifting its finalizer from a GitRepository whose URL the allowlist no longer holds (metadata only)", policy: "fleet-tenant-sources", admitted: true,
       object: git("gone", t.otherUrl), oldObject: withFinalizer(git("gone", t.otherUrl)), operation: "UPDATE", as: serviceAccountUser("flux-system", "source-controller"),
     },
     {
-      title: "a spec change of that GitRepository", policy: "fleet-tenant-sources", admitted: false, offlineOnly: true,
+      title: "a spec change of that GitRepository", policy: "fleet-tenant-sources", admitted: false,
       object: git("gone", t.otherUrl, { interval: "1m" }), oldObject: git("gone", t.otherUrl), operation: "UPDATE",
     },
     {
-      title: "the cloud controller lifting its finalizer from a LoadBalancer Service made before the rule", policy: "fleet-tenant-services", admitted: true, offlineOnly: true,
+      title: "the cloud controller lifting its finalizer from a LoadBalancer Service made before the rule", policy: "fleet-tenant-services", admitted: true,
       object: loadBalancer, oldObject: { ...loadBalancer, metadata: { ...loadBalancer.metadata, finalizers: ["service.kubernetes.io/load-balancer-cleanup"] } }, operation: "UPDATE", as: "system:serviceaccount:kube-system:service-controller",
     },
     {
-      title: "a toleration of every taint added to a running Pod", policy: "fleet-tenant-pod-placement", admitted: false, offlineOnly: true,
+      title: "a toleration of every taint added to a running Pod", policy: "fleet-tenant-pod-placement", admitted: false,
       object: { ...scheduledPod("running", "registry.example.com/app:1"), spec: { ...scheduledPod("running", "registry.example.com/app:1").spec, tolerations: [{ operator: "Exists" }] } },
       oldObject: scheduledPod("running", "registry.example.com/app:1"), operation: "UPDATE",
     },
     {
-      title: "a new image for a Pod the scheduler placed (nodeName set through pods/binding)", policy: "fleet-tenant-pod-placement", admitted: true, offlineOnly: true,
+      title: "a new image for a Pod the scheduler placed (nodeName set through pods/binding)", policy: "fleet-tenant-pod-placement", admitted: true,
       object: scheduledPod("running", "registry.example.com/app:2"), oldObject: scheduledPod("running", "registry.example.com/app:1"), operation: "UPDATE",
     },
     { title: "a GitRepository of another tenant's repository", policy: "fleet-tenant-sources", object: git("theirs", t.otherUrl), admitted: false },
@@ -131,14 +133,18 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
       title: "a HelmRepository its config allows", policy: "fleet-tenant-sources", admitted: true,
       object: { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "HelmRepository", metadata: meta("charts", t.namespace), spec: { interval: "1h", url: t.allowedUrl } },
     },
+    {
+      title: "a HelmRepository its config does not list", policy: "fleet-tenant-sources", admitted: false,
+      object: { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "HelmRepository", metadata: meta("elsewhere", t.namespace), spec: { interval: "1h", url: "https://charts.internal.example" } },
+    },
     { title: "an OCIRepository of an unlisted registry", policy: "fleet-tenant-sources", admitted: false, object: oci("oci", "oci://ghcr.io/someone/manifests") },
     { title: "an OCIRepository of an image its config allows", policy: "fleet-tenant-sources", admitted: true, object: oci("oci", `oci://${t.allowedImage}`) },
     { title: "a Bucket whose endpoint its sources allow (https://<endpoint>)", policy: "fleet-tenant-sources", object: bucket(allowedHost), admitted: true, params: { buckets: "true" } },
     { title: "a Bucket at an endpoint its sources do not list", policy: "fleet-tenant-sources", object: bucket("169.254.169.254"), admitted: false, params: { buckets: "true" } },
     { title: "a Bucket whose endpoint carries its scheme, as azure's do", policy: "fleet-tenant-sources", object: bucket(t.allowedUrl), admitted: true, params: { buckets: "true" } },
     { title: "an azure Bucket (tokens from the authorityHost its Secret names)", policy: "fleet-tenant-source-connections", object: bucket(t.allowedUrl, { provider: "azure" }), admitted: false, params: { buckets: "true" } },
-    { title: "an ImageRepository of an image its config allows (oci://<image>)", policy: "fleet-tenant-sources", object: imageRepository(t.allowedImage), admitted: true, offlineOnly: true },
-    { title: "an ImageRepository of an unlisted registry", policy: "fleet-tenant-sources", object: imageRepository("registry.internal:5000/anything"), admitted: false, offlineOnly: true },
+    { title: "an ImageRepository of an image its config allows (oci://<image>)", policy: "fleet-tenant-sources", object: imageRepository(t.allowedImage), admitted: true },
+    { title: "an ImageRepository of an unlisted registry", policy: "fleet-tenant-sources", object: imageRepository("registry.internal:5000/anything"), admitted: false },
     { title: "a GitRepository of its own repository through a proxy (proxySecretRef)", policy: "fleet-tenant-source-connections", object: git("proxied", t.ownUrl, { proxySecretRef: { name: "proxy" } }), admitted: false },
     { title: "an OCIRepository of an allowed image through a proxy (proxySecretRef)", policy: "fleet-tenant-source-connections", object: oci("proxied", `oci://${t.allowedImage}`, { proxySecretRef: { name: "proxy" } }), admitted: false },
     { title: "a GitRepository of its own repository as a GitHub App (provider: github)", policy: "fleet-tenant-source-connections", object: git("app", t.ownUrl, { provider: "github", secretRef: { name: "app" } }), admitted: false },
@@ -149,33 +155,34 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
     { title: "source-controller writing the same status", policy: "fleet-tenant-flux-controllers-only", object: forgedStatus("http://169.254.169.254/forged.tar.gz"), subresource: "status", as: serviceAccountUser("flux-system", "source-controller"), admitted: true },
     { title: "an ExternalArtifact the tenant creates (whose status it would write)", policy: "fleet-tenant-flux-controllers-only", object: externalArtifact, admitted: false },
     {
-      title: "a notification Provider (posts wherever it or its Secret says)", policy: "fleet-tenant-notifications", admitted: false, offlineOnly: true,
+      title: "a notification Provider (posts wherever it or its Secret says)", policy: "fleet-tenant-notifications", admitted: false,
       object: { apiVersion: "notification.toolkit.fluxcd.io/v1beta3", kind: "Provider", metadata: meta("slack", t.namespace), spec: { type: "slack", address: "https://hooks.slack.com/services/x" } },
     },
     {
-      title: "a Provider the platform puts into the tenant namespace from the fleet repository (as a flux-system account)", policy: "fleet-tenant-notifications", admitted: true, offlineOnly: true,
+      title: "a Provider the platform puts into the tenant namespace from the fleet repository (as a flux-system account)", policy: "fleet-tenant-notifications", admitted: true,
       as: serviceAccountUser("flux-system", "kustomize-controller"),
       object: { apiVersion: "notification.toolkit.fluxcd.io/v1beta3", kind: "Provider", metadata: meta("platform", t.namespace), spec: { type: "generic", address: "https://alerts.internal/hook" } },
     },
     {
-      title: "a generic Receiver", policy: "fleet-tenant-notifications", admitted: true, offlineOnly: true,
+      title: "a generic Receiver", policy: "fleet-tenant-notifications", admitted: true,
       object: receiver("hook", { type: "generic" }),
     },
     {
-      title: "a generic-oidc Receiver (fetches the issuer it names)", policy: "fleet-tenant-notifications", admitted: false, offlineOnly: true,
-      object: { ...receiver("oidc", {}), spec: { type: "generic-oidc", oidcProviders: [{ issuerURL: "https://169.254.169.254" }], resources: [{ kind: "GitRepository", name: "own" }] } },
-      newerThanModels: "type generic-oidc and oidcProviders: notification-controller api v1.9.3 v1/receiver_types.go:34,59",
+      title: "a generic-oidc Receiver (fetches the issuer it names)", policy: "fleet-tenant-notifications", admitted: false,
+      object: { ...receiver("oidc", {}), spec: { type: "generic-oidc", oidcProviders: [{ issuerURL: "https://169.254.169.254", validations: [{ expression: "true", message: "any token" }] }], resources: [{ kind: "GitRepository", name: "own" }] } },
+      // validations is required, with at least one item (the CRD's schema; the real API server said so).
+      newerThanModels: "type generic-oidc and oidcProviders: notification-controller api v1.9.3 v1/receiver_types.go:34,59,170",
     },
     {
-      title: "an Alert on its own namespace's objects", policy: "fleet-tenant-same-namespace", admitted: true, offlineOnly: true,
+      title: "an Alert on its own namespace's objects", policy: "fleet-tenant-same-namespace", admitted: true,
       object: { apiVersion: "notification.toolkit.fluxcd.io/v1beta3", kind: "Alert", metadata: meta("own", t.namespace), spec: { providerRef: { name: "slack" }, eventSources: [{ kind: "Kustomization", name: "*" }] } },
     },
     {
-      title: "an Alert on another tenant's objects", policy: "fleet-tenant-same-namespace", admitted: false, offlineOnly: true,
+      title: "an Alert on another tenant's objects", policy: "fleet-tenant-same-namespace", admitted: false,
       object: { apiVersion: "notification.toolkit.fluxcd.io/v1beta3", kind: "Alert", metadata: meta("spy", t.namespace), spec: { providerRef: { name: "slack" }, eventSources: [{ kind: "Kustomization", name: "*", namespace: "payments" }] } },
     },
     {
-      title: "a Receiver reconciling another tenant's source", policy: "fleet-tenant-same-namespace", admitted: false, offlineOnly: true,
+      title: "a Receiver reconciling another tenant's source", policy: "fleet-tenant-same-namespace", admitted: false,
       object: receiver("poke", { type: "generic", resources: [{ kind: "GitRepository", name: "payments", namespace: "payments" }] }),
     },
     { title: "a Kustomization depending on one in its own namespace", policy: "fleet-tenant-same-namespace", object: kustomization("after", { dependsOn: [{ name: "apps" }, { name: "infra", namespace: t.namespace }] }), admitted: true },
@@ -187,14 +194,14 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
     { title: "a Kustomization without kubeConfig", policy: "fleet-tenant-no-kubeconfig", object: kustomization("apps"), admitted: true },
     { title: "a Kustomization syncing into another cluster (spec.kubeConfig)", policy: "fleet-tenant-no-kubeconfig", object: kustomization("remote", { kubeConfig: { secretRef: { name: "other-cluster" } } }), admitted: false },
     {
-      title: "a HelmRelease with spec.kubeConfig", policy: "fleet-tenant-no-kubeconfig", admitted: false, offlineOnly: true,
+      title: "a HelmRelease with spec.kubeConfig", policy: "fleet-tenant-no-kubeconfig", admitted: false,
       object: {
         apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: meta("remote", t.namespace),
         spec: { interval: "5m", chart: { spec: { chart: "app", sourceRef: { kind: "HelmRepository", name: "charts" } } }, kubeConfig: { secretRef: { name: "other-cluster" } } },
       },
     },
     { title: "a Bucket, not allowed", policy: "fleet-tenant-buckets", object: bucket(allowedHost), admitted: false },
-    { title: "a Bucket, allowed (buckets: true)", policy: "fleet-tenant-buckets", object: bucket(allowedHost), admitted: true, params: { buckets: "true" }, offlineOnly: true },
+    { title: "a Bucket, allowed (buckets: true)", policy: "fleet-tenant-buckets", object: bucket(allowedHost), admitted: true, params: { buckets: "true" } },
     { title: "a Pod with the namespace's default account", policy: "fleet-tenant-flux-account-pods", object: pod("default-sa", {}), admitted: true },
     { title: "a Pod with its own account", policy: "fleet-tenant-flux-account-pods", object: pod("own-sa", { serviceAccountName: "app" }), admitted: true },
     { title: "a Pod running as the tenant account flux", policy: "fleet-tenant-flux-account-pods", object: pod("as-flux", { serviceAccountName: "flux" }), admitted: false },
@@ -211,7 +218,7 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
     { title: "a NodePort Service, not allowed", policy: "fleet-tenant-services", object: service("node-port", { type: "NodePort" }), admitted: false },
     { title: "an ExternalName Service, not allowed", policy: "fleet-tenant-services", object: service("alias", { type: "ExternalName", externalName: "metadata.google.internal" }), admitted: false },
     { title: "a LoadBalancer Service, allowed (serviceTypes: [LoadBalancer])", policy: "fleet-tenant-services", object: service("public", { type: "LoadBalancer" }), admitted: true, params: { "serviceType-LoadBalancer": "true" } },
-    { title: "an ImageUpdateAutomation with a read-only key", policy: "fleet-tenant-image-automation", object: automation, admitted: false, offlineOnly: true },
-    { title: "an ImageUpdateAutomation with a writable key", policy: "fleet-tenant-image-automation", object: automation, admitted: true, params: { imageAutomation: "true" }, offlineOnly: true },
+    { title: "an ImageUpdateAutomation with a read-only key", policy: "fleet-tenant-image-automation", object: automation, admitted: false },
+    { title: "an ImageUpdateAutomation with a writable key", policy: "fleet-tenant-image-automation", object: automation, admitted: true, params: { imageAutomation: "true" } },
   ];
 }

@@ -14,10 +14,10 @@ import { strict as assert } from "assert";
 import { generateKeyPairSync } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { KubeObject, resourceArg } from "../../scripts/drift";
+import { desiredObjects, formatDifference, KubeObject, OPERATOR_METADATA, PARTIAL, report, resourceArg } from "../../scripts/drift";
 import { policyFixtures, serviceAccountUser } from "../policy-fixtures";
 import { parse } from "yaml";
-import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary } from "./rig";
+import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
 
 const STACK = "rig";
 /** The rig's stand-in for the flux-operator chart (rig/chart/flux-operator/Chart.yaml says what it is). */
@@ -34,14 +34,22 @@ interface TenantEntry {
   team?: string;
   quota?: Record<string, string>;
   offboard?: boolean;
-  repository?: { name: string };
+  repository?: { name?: string; readWrite?: boolean };
   renamedFrom?: string;
   sources?: string[];
+  buckets?: boolean;
+  serviceTypes?: string[];
 }
 
 const TEAM_A: TenantEntry = { name: "team-a", team: "team-a-devs", sources: [ALLOWED_SOURCE, `oci://${ALLOWED_IMAGE}`] };
 /** A tenant whose repository a team made by hand (5c). */
 const LEGACY: TenantEntry = { name: "legacy", repository: { name: "legacy-deploy" } };
+/**
+ * A tenant with every right a config can add: a writable key (image automation), Buckets and
+ * LoadBalancer Services. Every config with tenants has it (stackConfig): the fixtures that need
+ * those rights run as media (3b), and image-automation-controller stays a component throughout.
+ */
+const MEDIA: TenantEntry = { name: "media", repository: { readWrite: true }, buckets: true, serviceTypes: ["LoadBalancer"], sources: [ALLOWED_SOURCE, `oci://${ALLOWED_IMAGE}`] };
 const PAYMENTS: TenantEntry = { name: "payments", namespaces: ["payments", "payments-jobs"], team: "payments-devs", quota: { cpu: "4", memory: "8Gi", pods: "50" } };
 
 /** `fleet:repository.keyGeneration` of every later config: test 4c rotates the keys. */
@@ -50,7 +58,18 @@ let keyGeneration = 1;
 /** The fleet sync as the rig's GitHub App (5e), from then on. */
 let fleetApp: Record<string, unknown> | undefined;
 
-function stackConfig(rig: RigEnv, tenants: TenantEntry[]) {
+/** Every Flux controller the rig runs; image-automation-controller only where a key can push (config rule). */
+const COMPONENTS = ["source-controller", "kustomize-controller", "helm-controller", "notification-controller", "image-reflector-controller"];
+
+/** media's image on the rig's registry (4f), which its sources allow. */
+const mediaImage = (rig: RigEnv) => `${rig.registry}/media/app`;
+
+function stackConfig(rig: RigEnv, given: TenantEntry[]) {
+  // media's sources also list team-a's repository, as a platform might list a repository several
+  // tenants read: 4f shows media's key still opens only its own.
+  const media = { ...MEDIA, sources: [...(MEDIA.sources ?? []), `oci://${mediaImage(rig)}`, `oci://${rig.registry}/charts`, `ssh://git@${rig.sshHost}/${rig.owner}/team-a-deploy.git`] };
+  const tenants = given.length > 0 ? [...given, media] : given;
+  const writable = tenants.some((t) => t.repository?.readWrite);
   return {
     "pulumi:disable-default-providers": ["kubernetes"],
     "github:owner": rig.owner,
@@ -61,7 +80,7 @@ function stackConfig(rig: RigEnv, tenants: TenantEntry[]) {
     // The operator's FluxInstance reconciler is the rig's stand-in, already running; the Helm
     // release the program makes installs the rig's stand-in chart (rig/chart/flux-operator), so
     // the release and flux-system (a NamespacePatch on an existing cluster) are real here.
-    "fleet:flux": { operator: { install: true }, chart: RIG_CHART, components: ["source-controller", "kustomize-controller"] },
+    "fleet:flux": { operator: { install: true }, chart: RIG_CHART, components: [...COMPONENTS, ...(writable ? ["image-automation-controller"] : [])] },
     "fleet:repository": { create: true, sshHost: rig.sshHost, knownHosts: rig.knownHosts, team: "platform", keyGeneration, ...(fleetApp ? { githubApp: fleetApp } : {}) },
     "fleet:tenants": tenants,
   };
@@ -173,11 +192,11 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
       assert.equal(n.metadata.labels["pod-security.kubernetes.io/enforce"], "baseline");
       assert.ok(getObject(rig, "serviceaccount", "flux", ns), `${ns}:flux`);
     }
-    for (const repo of ["flux-fleet", "team-a-deploy", "payments-deploy"]) {
+    for (const [repo, readOnly] of [["flux-fleet", true], ["team-a-deploy", true], ["payments-deploy", true], ["media-deploy", false]] as const) {
       const keys = await github(rig, "GET", `repos/${rig.owner}/${repo}/keys`);
       assert.equal(keys.status, 200);
       const titles = keys.json.map((k: any) => `${k.title}:${k.read_only}`);
-      assert.deepEqual(titles, [`flux-${STACK}:true`], `${repo} deploy keys`);
+      assert.deepEqual(titles, [`flux-${STACK}:${readOnly}`], `${repo} deploy keys`);
     }
     // The fleet sync (clusters/rig over SSH with the fleet deploy key) is Ready: the key really opens the repository.
     const fleetSource = await eventually("fleet GitRepository Ready", 120_000, () => {
@@ -264,14 +283,14 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     // created repository), team grants and branch renames are other writes (scripts/lib/github-model.ts).
     assert.equal(writes.filter((w) => w === `PATCH /repos/${rig.owner}/team-a-deploy`).length, 2, `a created repository's settings PATCHes:${shown}`);
     const content = writes.filter((w) => w.startsWith("POST ") || /^PUT \S+\/contents\//.test(w));
-    assert.equal(content.filter((w) => w === `POST /repos/${rig.owner}/flux-fleet-tenant-template/generate`).length, 2, `one generation per tenant:${shown}`);
-    for (const repo of ["team-a-deploy", "payments-deploy"]) {
+    assert.equal(content.filter((w) => w === `POST /repos/${rig.owner}/flux-fleet-tenant-template/generate`).length, 3, `one generation per tenant:${shown}`);
+    for (const repo of ["team-a-deploy", "payments-deploy", "media-deploy"]) {
       assert.deepEqual(content.filter((w) => w.includes(` /repos/${rig.owner}/${repo}/`)), [`POST /repos/${rig.owner}/${repo}/keys`], `${repo}: its key, and no commit:${shown}`);
       const file = await github(rig, "GET", `repos/${rig.owner}/${repo}/contents/flux/${ENVIRONMENT}/kustomization.yaml`);
       assert.equal(file.status, 200, `${repo} has flux/${ENVIRONMENT}/kustomization.yaml from the template`);
     }
     const exported = stack.outputs().githubContentWrites as Record<string, number>;
-    for (const tenant of ["team-a", "payments"]) {
+    for (const tenant of ["team-a", "payments", "media"]) {
       assert.deepEqual([exported[`tenant:${tenant}`], exported[`tenant:${tenant}/key-gen1`]], [1, 1], `${tenant}: its generation, its key`);
     }
     assert.equal(content.length, Object.values(exported).reduce((a, b) => a + b, 0), `the program's count against the provider's requests:${shown}`);
@@ -315,7 +334,7 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     const guard = (file: string, env: Record<string, string> = {}) => run(rig, "npm", ["run", "--silent", "refresh-guard", "--", STACK, "--state", file], { env });
     const seen = guard(state);
     assert.equal(seen.code, 0, seen.stdout + seen.stderr);
-    assert.match(seen.stdout, /GITHUB_TOKEN sees all 4 repositories of stack rig/, "flux-fleet, the template, team-a-deploy, payments-deploy");
+    assert.match(seen.stdout, /GITHUB_TOKEN sees all 5 repositories of stack rig/, "flux-fleet, the template, team-a-deploy, payments-deploy, media-deploy");
     const refused = guard(state, { GITHUB_TOKEN: "not-a-token" });
     assert.equal(refused.code, 1, refused.stdout + refused.stderr);
     assert.match(refused.stderr, /do not refresh stack rig[^]*flux-fleet: GitHub answers 401/);
@@ -405,6 +424,35 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     console.log(`      repaired by pasting: ${kinds.join(", ")}`);
   });
 
+  it("1k. the operator's labels on flux-system are no drift: npm run drift on this stack (a NamespacePatch) and a kind-shaped stack's full Namespace compared with the live one; a hand-added label is, and its repair leaves the operator's", async function () {
+    const live = () => JSON.parse(ok(rig, "kubectl", ["get", "namespace", "flux-system", "-o", "json", "--show-managed-fields"]).stdout) as KubeObject;
+    const ns = live();
+    // The stand-in applies what the operator applies to flux-system (rig/go/standin/UPSTREAM.md, §g).
+    for (const k of OPERATOR_METADATA.labels) assert.ok(ns.metadata.labels?.[k] !== undefined, `label ${k} on flux-system: ${JSON.stringify(ns.metadata.labels)}`);
+    for (const k of OPERATOR_METADATA.annotations) assert.ok(ns.metadata.annotations?.[k] !== undefined, `annotation ${k} on flux-system`);
+    assert.equal(ns.metadata.annotations?.["fluxcd.controlplane.io/prune"], "disabled");
+    const clean = run(rig, "npm", ["run", "--silent", "drift", "--", STACK, "--config-file", stack.configFile, "--kubeconfig", rig.kubeconfig]);
+    assert.equal(clean.code, 0, `${clean.stdout}\n${clean.stderr}`);
+    // The same program on a kind stack declares flux-system whole: what it would compare.
+    const kindShaped = await desiredObjects("rig-kind", { ...stackConfig(rig, [TEAM_A, PAYMENTS]), "fleet:cluster": { type: "kind" } });
+    const full = kindShaped.find((o) => o.kind === "Namespace" && o.metadata.name === "flux-system")!;
+    assert.equal((full as any)[PARTIAL], undefined, "a full Namespace on a kind stack");
+    assert.deepEqual(report([full], [ns], new Map()), { differences: [], repairs: [] });
+    ok(rig, "kubectl", ["label", "namespace", "flux-system", "drift.fleet.test/by-hand=added"]);
+    try {
+      const { differences, repairs } = report([full], [live()], new Map());
+      assert.deepEqual(differences.map(formatDifference), ['Namespace flux-system: metadata.labels["drift.fleet.test/by-hand"] added: "added" (not declared by the program)']);
+      assert.equal(repairs.length, 1);
+      ok(rig, "sh", ["-c", repairs[0]]);
+      const repaired = live();
+      assert.equal(repaired.metadata.labels?.["drift.fleet.test/by-hand"], undefined);
+      for (const k of OPERATOR_METADATA.labels) assert.equal(repaired.metadata.labels?.[k], ns.metadata.labels?.[k], `the repair left ${k}`);
+      assert.deepEqual(repaired.metadata.annotations, ns.metadata.annotations);
+    } finally {
+      kubectl(rig, "label", "namespace", "flux-system", "drift.fleet.test/by-hand-");
+    }
+  });
+
   it("2. each tenant account may do its work in its own namespaces and nothing beyond", function () {
     const mine: [string, string, string][] = [
       // [account namespace, verb, resource] in the account's own namespace(s)
@@ -469,27 +517,32 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     assert.match(admitted.stderr, /would violate PodSecurity "restricted:latest"/);
   });
 
-  it("3b. the admission policy pack: the real API server admits or refuses each fixture applied as the tenant (--dry-run=server), naming the policy", function () {
+  it("3b. the admission policy pack: the real API server admits or refuses each fixture applied as the tenant (--dry-run=server), naming the policy; those that need Buckets, a service type or image automation as media, which has them", function () {
     // The Pod fixture with its own account needs the account: the ServiceAccount admission plugin checks it exists.
     ok(rig, "kubectl", ["create", "serviceaccount", "app", "-n", "team-a"]);
-    const fixtures = teamAFixtures(rig);
-    const onRig = fixtures.filter((f) => !f.offlineOnly && !f.params);
-    assert.ok(onRig.length >= 38, `${onRig.length} fixtures`);
+    // Every fixture but the updates (test/policy-fixtures.ts, operation): the old object of each is
+    // one the rule under test refuses to create, so only the offline suite can show them.
+    const withoutParams = teamAFixtures(rig).filter((f) => !f.operation && !f.params);
+    const withParams = mediaFixtures(rig).filter((f) => !f.operation && f.params);
+    assert.ok(withoutParams.length >= 50, `${withoutParams.length} fixtures without parameters`);
+    assert.ok(withParams.length >= 7, `${withParams.length} fixtures with parameters`);
     const outcomes: string[] = [];
-    for (const f of onRig) {
-      const as = `--as=${f.as ?? serviceAccountUser("team-a", "flux")}`;
-      // A status write goes to the existing object's status subresource (the tenant's own GitRepository).
-      const r = f.subresource
-        ? kubectl(rig, "patch", resourceArg(f.object as KubeObject), f.object.metadata.name, "-n", f.object.metadata.namespace,
-            `--subresource=${f.subresource}`, "--type=merge", "-p", JSON.stringify({ status: f.object.status }), "--dry-run=server", as)
-        : runWithInput(rig, ["apply", "--dry-run=server", "-f", "-", as], JSON.stringify(f.object));
-      const said = `${r.stdout}${r.stderr}`.trim();
-      if (f.admitted) {
-        if (r.code !== 0) outcomes.push(`${f.title}: refused, expected admitted: ${said}`);
-      } else if (r.code === 0) {
-        outcomes.push(`${f.title}: admitted, expected refused`);
-      } else if (!new RegExp(`ValidatingAdmissionPolicy '${f.policy}' with binding '${f.policy}(-team-a)?' denied request`).test(said)) {
-        outcomes.push(`${f.title}: refused, but not by ${f.policy}: ${said}`);
+    for (const [tenant, fixtures] of [["team-a", withoutParams], ["media", withParams]] as const) {
+      for (const f of fixtures) {
+        const as = `--as=${f.as ?? serviceAccountUser(tenant, "flux")}`;
+        // A status write goes to the existing object's status subresource (the tenant's own GitRepository).
+        const r = f.subresource
+          ? kubectl(rig, "patch", resourceArg(f.object as KubeObject), f.object.metadata.name, "-n", f.object.metadata.namespace,
+              `--subresource=${f.subresource}`, "--type=merge", "-p", JSON.stringify({ status: f.object.status }), "--dry-run=server", as)
+          : runWithInput(rig, ["apply", "--dry-run=server", "-f", "-", as], JSON.stringify(f.object));
+        const said = `${r.stdout}${r.stderr}`.trim();
+        if (f.admitted) {
+          if (r.code !== 0) outcomes.push(`${tenant}: ${f.title}: refused, expected admitted: ${said}`);
+        } else if (r.code === 0) {
+          outcomes.push(`${tenant}: ${f.title}: admitted, expected refused`);
+        } else if (!new RegExp(`ValidatingAdmissionPolicy '${f.policy}' with binding '${f.policy}(-${tenant})?' denied request`).test(said)) {
+          outcomes.push(`${tenant}: ${f.title}: refused, but not by ${f.policy}: ${said}`);
+        }
       }
     }
     assert.deepEqual(outcomes, []);
@@ -697,7 +750,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
       // read through a controller's rights: the admission fixtures of those classes (3b runs them
       // all), each a row here, and what Pod Security (baseline) refuses.
       const classes = ["fleet-tenant-services", "fleet-tenant-pod-placement", "fleet-tenant-same-namespace"];
-      for (const f of teamAFixtures(rig).filter((x) => !x.admitted && classes.includes(x.policy) && !x.offlineOnly && !x.params && !x.subresource)) {
+      for (const f of teamAFixtures(rig).filter((x) => !x.admitted && classes.includes(x.policy) && !x.operation && !x.params && !x.subresource)) {
         const r = asTenant(["create", "--dry-run=server", "-f", "-"], JSON.stringify(f.object));
         row(`the tenant creates ${f.title}`, `refused by ${f.policy}`, say(r), refusedBy(r, new RegExp(`'${f.policy}'`)));
       }
@@ -731,6 +784,197 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.ok(rows.length >= 35, `${rows.length} rows`);
   });
 
+  it("4e. the seed's tenant flow: the real helm-controller installs a chart from the tenant's own repository (helm/) as the tenant, beside a kustomize/ overlay; a release that reaches further fails, naming the account", async function () {
+    const env = `flux/${ENVIRONMENT}`;
+    const rows: string[] = [];
+    // The seed's layout: helm/<chart>/ (chart sources), kustomize/ (a base and this environment's
+    // overlay), flux/<environment>/ (what the tenant's Kustomization applies). Every chart here
+    // holds only ConfigMaps and RBAC, which need no kubelet to be ready, so helm-controller's
+    // default wait (kstatus) is kept, not disabled.
+    const files = (namespace: string | undefined, releases: object[], charts: Record<string, string>) => ({
+      ...Object.fromEntries(Object.entries(charts).flatMap(([name, template]) => [
+        [`helm/${name}/Chart.yaml`, `apiVersion: v2\nname: ${name}\nversion: 0.1.0\n`],
+        [`helm/${name}/values.yaml`, "greeting: from-chart-defaults\n"],
+        [`helm/${name}/templates/objects.yaml`, template],
+      ])),
+      "kustomize/base/kustomization.yaml": kustomization(["web.yaml"]),
+      "kustomize/base/web.yaml": `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n${namespace ? `  namespace: ${namespace}\n` : ""}data:\n  layer: base\n`,
+      [`kustomize/overlays/${ENVIRONMENT}/kustomization.yaml`]: `${kustomization(["../../base"])}patches:\n  - patch: |\n      apiVersion: v1\n      kind: ConfigMap\n      metadata: { name: web${namespace ? `, namespace: ${namespace}` : ""} }\n      data: { layer: ${ENVIRONMENT} }\n`,
+      [`${env}/kustomization.yaml`]: kustomization([...releases.map((_, i) => `release-${i}.yaml`), `../../kustomize/overlays/${ENVIRONMENT}`]),
+      ...Object.fromEntries(releases.map((r, i) => [`${env}/release-${i}.yaml`, JSON.stringify(r)])),
+    });
+    const release = (tenant: string, name: string, chart: string, namespace?: string, extra: object = {}) => ({
+      apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name, ...(namespace ? { namespace } : {}) },
+      spec: { interval: "10m", chart: { spec: { chart: `./helm/${chart}`, sourceRef: { kind: "GitRepository", name: tenant }, reconcileStrategy: "Revision" } }, values: { greeting: `hello-${name}` }, ...extra },
+    });
+    const configMap = (namespace?: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\n${namespace ? `  namespace: ${namespace}\n` : ""}data:\n  greeting: {{ .Values.greeting | quote }}\n`;
+    const charts = {
+      app: configMap(),
+      // A ClusterRole: cluster-scoped, beyond any tenant.
+      "cluster-role": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {{ .Release.Name }}-everything\nrules:\n  - apiGroups: ['*']\n    resources: ['*']\n    verbs: ['*']\n",
+      // An object in another tenant's namespace.
+      intrude: configMap("payments"),
+    };
+    const releases = [
+      release("team-a", "app", "app"),
+      release("team-a", "cluster-role", "cluster-role"),
+      release("team-a", "intrude", "intrude"),
+      // Its own chart, as another account of its namespace: the release is that account's, no more.
+      release("team-a", "as-default", "app", undefined, { serviceAccountName: "default" }),
+    ];
+    const c = await syncTenant(rig, "team-a", "team-a-deploy", files(undefined, releases, charts));
+    assert.equal(c.status, "True", c.message);
+    const helmRelease = (name: string, ns = "team-a") => eventually(`HelmRelease ${ns}/${name} to finish its first attempt`, 180_000, () => {
+      const r = ready(getObject(rig, "helmreleases.helm.toolkit.fluxcd.io", name, ns));
+      return r && r.reason !== "Progressing" && r.status !== "Unknown" ? r : undefined;
+    });
+
+    const app = await helmRelease("app");
+    rows.push(`app: Ready=${app.status} ${app.message}`);
+    assert.equal(app.status, "True", app.message);
+    const settings = getObject(rig, "configmap", "app-settings", "team-a");
+    assert.equal(settings?.data?.greeting, "hello-app", "the release's values reached the chart");
+    assert.equal(settings?.metadata?.labels?.["app.kubernetes.io/managed-by"], "Helm");
+    assert.ok(getObject(rig, "secret", "sh.helm.release.v1.app.v1", "team-a"), "Helm's release record in the tenant namespace");
+    assert.equal(getObject(rig, "configmap", "web", "team-a")?.data?.layer, ENVIRONMENT, "the kustomize/ overlay applied over its base");
+    // The HelmChart helm-controller made for the release: source-controller built it from the tenant's own GitRepository.
+    const chart = getObject(rig, "helmcharts.source.toolkit.fluxcd.io", "team-a-app", "team-a");
+    assert.equal(chart?.spec?.sourceRef?.name, "team-a");
+    assert.equal(ready(chart)?.status, "True", JSON.stringify(chart?.status));
+
+    for (const [name, resource, account, gone] of [
+      ["cluster-role", "clusterroles", "team-a:flux", () => getObject(rig, "clusterrole", "cluster-role-everything") === undefined],
+      ["intrude", "configmaps", "team-a:flux", () => getObject(rig, "configmap", "intrude-settings", "payments") === undefined],
+      // default has no rights at all: it cannot even read Helm's release records.
+      ["as-default", "secrets", "team-a:default", () => getObject(rig, "configmap", "as-default-settings", "team-a") === undefined],
+    ] as [string, string, string, () => boolean][]) {
+      const r = await helmRelease(name);
+      rows.push(`${name}: Ready=${r.status} ${r.message}`);
+      assert.equal(r.status, "False", `${name}: ${r.message}`);
+      assert.match(r.message, new RegExp(`${resource}.*forbidden|forbidden.*${resource}`, "is"), name);
+      assert.match(r.message, new RegExp(`system:serviceaccount:${account}\\b`), name);
+      assert.ok(gone(), `${name}: nothing of it was made`);
+    }
+
+    // A release reaching another cluster, or a chart source in another namespace: refused at
+    // admission when the tenant's Kustomization applies it, so no release is ever attempted.
+    for (const [what, extra, policy] of [
+      ["spec.kubeConfig", { kubeConfig: { secretRef: { name: "other-cluster" } } }, "fleet-tenant-no-kubeconfig"],
+      ["another namespace's chart source", { chart: { spec: { chart: "./helm/app", sourceRef: { kind: "GitRepository", name: "payments", namespace: "payments" } } } }, "fleet-tenant-same-namespace"],
+    ] as [string, object, string][]) {
+      const k = await syncTenant(rig, "team-a", "team-a-deploy", files(undefined, [release("team-a", "app", "app"), release("team-a", "reach", "app", undefined, extra)], charts));
+      rows.push(`${what}: Kustomization Ready=${k.status} ${k.message}`);
+      assert.equal(k.status, "False", `${what}: ${k.message}`);
+      assert.match(k.message, new RegExp(`'${policy}'`), what);
+      assert.equal(getObject(rig, "helmreleases.helm.toolkit.fluxcd.io", "reach", "team-a"), undefined, `${what}: no such release`);
+    }
+
+    // Back to the app alone: pruning the failed releases uninstalls them (helm-controller's finalizer).
+    const back = await syncTenant(rig, "team-a", "team-a-deploy", files(undefined, [release("team-a", "app", "app")], { app: charts.app }));
+    assert.equal(back.status, "True", back.message);
+    for (const name of ["cluster-role", "intrude", "as-default"]) {
+      await eventually(`HelmRelease team-a/${name} to be pruned`, 120_000, () => (getObject(rig, "helmreleases.helm.toolkit.fluxcd.io", name, "team-a") === undefined ? true : undefined));
+    }
+
+    // payments (two namespaces, no targetNamespace) installs its own release too: 5b offboards it.
+    const p = await syncTenant(rig, "payments", "payments-deploy", files("payments", [release("payments", "ledger", "app", "payments")], { app: charts.app }));
+    assert.equal(p.status, "True", p.message);
+    const ledger = await helmRelease("ledger", "payments");
+    assert.equal(ledger.status, "True", ledger.message);
+    assert.equal(getObject(rig, "configmap", "ledger-settings", "payments")?.data?.greeting, "hello-ledger");
+    // A chart from a HelmRepository media's sources list (an OCI one, on the rig's registry), and
+    // one its sources do not list (refused at admission: 3b).
+    const pushed = await fetch(`http://${rig.registry}/_rig/chart?repository=charts/billing&version=0.1.0`, { method: "POST" });
+    assert.equal(pushed.status, 200, await pushed.text());
+    const m = await syncTenant(rig, "media", "media-deploy", {
+      [`${env}/kustomization.yaml`]: kustomization(["charts.yaml"]),
+      [`${env}/charts.yaml`]: [
+        { apiVersion: "source.toolkit.fluxcd.io/v1", kind: "HelmRepository", metadata: { name: "charts" }, spec: { type: "oci", url: `oci://${rig.registry}/charts`, insecure: true, interval: "10m" } },
+        { apiVersion: "helm.toolkit.fluxcd.io/v2", kind: "HelmRelease", metadata: { name: "billing" }, spec: { interval: "10m", chart: { spec: { chart: "billing", version: "0.1.0", sourceRef: { kind: "HelmRepository", name: "charts" } } } } },
+      ].map((o) => JSON.stringify(o)).join("\n---\n"),
+    });
+    assert.equal(m.status, "True", m.message);
+    const billing = await helmRelease("billing", "media");
+    rows.push(`media's billing, from oci://${rig.registry}/charts: Ready=${billing.status} ${billing.message}`);
+    assert.equal(billing.status, "True", billing.message);
+    assert.equal(getObject(rig, "configmap", "billing-settings", "media")?.data?.greeting, "from-the-registry");
+    console.log(`      helm-controller, as the tenant:\n${rows.map((r) => `        ${r.replace(/\s+/g, " ").slice(0, 300)}`).join("\n")}`);
+  });
+
+  it("4f. image automation: media (a writable key) has the real image controllers list its registry's tags and push the newest to its own repository; its key opens no other repository, and a read-only tenant's automation is refused", async function () {
+    const image = mediaImage(rig);
+    const tag = async (t: string) => {
+      const r = await fetch(`http://${rig.registry}/_rig/push?repository=media/app&tag=${t}`, { method: "POST" });
+      assert.equal(r.status, 200, await r.text());
+    };
+    await tag("1.0.0");
+    await tag("1.1.0");
+    const env = `flux/${ENVIRONMENT}`;
+    const objects = (sourceRef: string) => [
+      { apiVersion: "image.toolkit.fluxcd.io/v1", kind: "ImageRepository", metadata: { name: "app" }, spec: { image, interval: "1m", insecure: true } },
+      { apiVersion: "image.toolkit.fluxcd.io/v1", kind: "ImagePolicy", metadata: { name: "app" }, spec: { imageRepositoryRef: { name: "app" }, policy: { semver: { range: ">=1.0.0" } } } },
+      {
+        apiVersion: "image.toolkit.fluxcd.io/v1", kind: "ImageUpdateAutomation", metadata: { name: "bump" },
+        spec: {
+          interval: "1m", sourceRef: { kind: "GitRepository", name: sourceRef },
+          git: { checkout: { ref: { branch: "main" } }, commit: { author: { name: "fluxcdbot", email: "fluxcdbot@users.noreply.example.com" }, messageTemplate: "media: bump the app image" }, push: { branch: "main" } },
+          update: { path: `./${env}`, strategy: "Setters" },
+        },
+      },
+    ];
+    const deployment = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: release\ndata:\n  image: ${image}:1.0.0 # {"$imagepolicy": "media:app"}\n`;
+    const c = await syncTenant(rig, "media", "media-deploy", {
+      [`${env}/kustomization.yaml`]: kustomization(["automation.yaml", "release.yaml"]),
+      [`${env}/automation.yaml`]: objects("media").map((o) => JSON.stringify(o)).join("\n---\n"),
+      [`${env}/release.yaml`]: deployment,
+    });
+    assert.equal(c.status, "True", c.message);
+    const file = async () => {
+      const r = await github(rig, "GET", `repos/${rig.owner}/media-deploy/contents/${env}/release.yaml`);
+      return r.status === 200 ? Buffer.from(r.json.content, "base64").toString("utf8") : "";
+    };
+    const pushed = (t: string) => eventually(`the automation's commit of ${t} to media-deploy's ${env}/release.yaml`, 240_000, async () => ((await file()).includes(`${image}:${t} `) ? true : undefined), 3000);
+    await pushed("1.1.0");
+    const automation = getObject(rig, "imageupdateautomations.image.toolkit.fluxcd.io", "bump", "media");
+    assert.equal(ready(automation)?.status, "True", JSON.stringify(automation?.status));
+    const head = await github(rig, "GET", `repos/${rig.owner}/media-deploy/branches/main`);
+    assert.equal(head.json.commit.commit.message.trim(), "media: bump the app image");
+    // A new tag in the registry: listed, chosen, pushed.
+    await tag("1.2.0");
+    reconcileNow(rig, "imagerepositories.image.toolkit.fluxcd.io", "app", "media");
+    await pushed("1.2.0");
+
+    // Another repository: media's sources list team-a's (stackConfig), so its GitRepository of it is
+    // admitted; with media's writable key, the only one it has. The key opens only media-deploy, so
+    // nothing is fetched or pushed. (A repository its sources do not list is refused at admission:
+    // 3b, "a GitRepository of another tenant's repository".)
+    const teamAHead = (await github(rig, "GET", `repos/${rig.owner}/team-a-deploy/branches/main`)).json.commit.sha;
+    const secret = getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", "media", "media").spec.secretRef.name;
+    ok(rig, "kubectl", ["apply", "-f", "-", `--as=${serviceAccountUser("media", "flux")}`], {
+      input: `${JSON.stringify({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "team-a-repo", namespace: "media" },
+        spec: { interval: "1m", url: `ssh://git@${rig.sshHost}/${rig.owner}/team-a-deploy.git`, ref: { branch: "main" }, secretRef: { name: secret } } })}\n` +
+        JSON.stringify({ ...objects("team-a-repo")[2], metadata: { name: "elsewhere", namespace: "media" } }),
+    });
+    const elsewhere = await eventually("the automation of team-a's repository to fail", 120_000, () => {
+      const r = ready(getObject(rig, "imageupdateautomations.image.toolkit.fluxcd.io", "elsewhere", "media"));
+      return r?.status === "False" ? r : undefined;
+    });
+    assert.match(elsewhere.message, /unable to authenticate|authentication|permission denied|not found|key/i, elsewhere.message);
+    assert.equal((await github(rig, "GET", `repos/${rig.owner}/team-a-deploy/branches/main`)).json.commit.sha, teamAHead, "team-a-deploy is unchanged");
+    ok(rig, "kubectl", ["delete", "imageupdateautomations.image.toolkit.fluxcd.io/elsewhere", "gitrepositories.source.toolkit.fluxcd.io/team-a-repo", "-n", "media"]);
+
+    // A tenant whose key is read-only: its automation never reaches the API server.
+    const refused = await syncTenant(rig, "team-a", "team-a-deploy", {
+      [`${env}/kustomization.yaml`]: kustomization(["release-0.yaml", "automation.yaml"]),
+      [`${env}/automation.yaml`]: JSON.stringify({ ...objects("team-a")[2], metadata: { name: "bump" } }),
+    });
+    assert.equal(refused.status, "False", refused.message);
+    assert.match(refused.message, /'fleet-tenant-image-automation'/);
+    assert.equal(getObject(rig, "imageupdateautomations.image.toolkit.fluxcd.io", "bump", "team-a"), undefined);
+    const back = await syncTenant(rig, "team-a", "team-a-deploy", { [`${env}/kustomization.yaml`]: kustomization(["release-0.yaml", `../../kustomize/overlays/${ENVIRONMENT}`]) });
+    assert.equal(back.status, "True", back.message);
+  });
+
   it("5a. removing a tenant without offboard: true fails at preview and deletes nothing, even with --skip-preview", async function () {
     stack.setConfig(stackConfig(rig, [TEAM_A]));
     const before = stack.resources().map((r) => r.urn).sort();
@@ -758,15 +1002,29 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.deepEqual(stack.resources().map((r) => r.urn).sort(), before, "nothing left state");
   });
 
-  it("5b. offboard: true, up, remove, up: no tenant object is left and its namespaces terminate", async function () {
+  it("5b. offboard: true, up, remove, up: its Helm release is uninstalled, no tenant object is left and its namespaces terminate", async function () {
     stack.setConfig(stackConfig(rig, [TEAM_A, { ...PAYMENTS, offboard: true }]));
     stack.must(["up", "--yes", "--skip-preview"]);
     stack.setConfig(stackConfig(rig, [TEAM_A]));
-    stack.must(["up", "--yes", "--skip-preview"]);
-    assert.deepEqual(stack.resources().filter((r) => /payments/.test(r.urn) && !/github|tls|ScaffoldFile|BranchExists/.test(r.type)).map((r) => r.urn), []);
-    for (const ns of ["payments", "payments-jobs"]) {
-      await eventually(`namespace ${ns} to be gone`, 180_000, () => (getObject(rig, "namespace", ns) === undefined ? true : undefined));
+    const events = watchEvents(rig, "payments");
+    const helmLog = fs.statSync(path.join(rig.dir, "logs", "helm-controller.log")).size;
+    let seen: string[];
+    try {
+      stack.must(["up", "--yes", "--skip-preview"]);
+      assert.deepEqual(stack.resources().filter((r) => /payments/.test(r.urn) && !/github|tls|ScaffoldFile|BranchExists/.test(r.type)).map((r) => r.urn), []);
+      for (const ns of ["payments", "payments-jobs"]) {
+        await eventually(`namespace ${ns} to be gone`, 180_000, () => (getObject(rig, "namespace", ns) === undefined ? true : undefined));
+      }
+    } finally {
+      seen = await events.stop();
     }
+    // The release 4e installed (ledger) went with the tenant: helm-controller uninstalled it as the
+    // tenant's account, which was still there (helm-controller skips the uninstall, leaving the
+    // release's objects to the namespace's deletion, once the account is gone).
+    const log = fs.readFileSync(path.join(rig.dir, "logs", "helm-controller.log"), "utf8").slice(helmLog);
+    assert.deepEqual(log.split("\n").filter((l) => l.includes("skipping Helm release uninstallation")), [], "helm-controller skipped an uninstall");
+    const uninstalled = seen.filter((l) => /^(ADDED|MODIFIED) UninstallSucceeded HelmRelease\/ledger /.test(l));
+    assert.ok(uninstalled.length >= 1, `events in payments during the offboarding:\n${seen.join("\n")}`);
     // The repository outlives the tenant (kept, unarchived); this cluster's key on it is revoked.
     const repo = await github(rig, "GET", `repos/${rig.owner}/payments-deploy`);
     assert.equal(repo.status, 200);
@@ -833,7 +1091,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const urns = stack.resources().map((r) => r.urn as string);
     assert.ok(urns.some((u) => u.endsWith("fleet:tenant:Tenant::team-alpha")) && !urns.some((u) => u.endsWith("::team-a") && u.includes("fleet:tenant:Tenant::")), "the tenant is team-alpha in state");
     assert.ok(urns.some((u) => u.endsWith("::team-alpha-repository")), "its repository moved with it (inherited alias)");
-    assert.deepEqual(Object.keys(stack.outputs().tenants).sort(), ["legacy", "payments", "team-alpha"]);
+    assert.deepEqual(Object.keys(stack.outputs().tenants).sort(), ["legacy", "media", "payments", "team-alpha"]);
   });
 
   it("5e. GitHub App: the fleet sync moves from this cluster's deploy key to the App; the key is revoked, source-controller fetches a new fleet commit with an installation token, and tenants keep their own keys", async function () {
@@ -891,13 +1149,14 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // docs/tenancy.md, "Destroying a whole environment": lift protection, then destroy.
     stack.must(["state", "unprotect", "--all", "--yes"]);
     stack.must(["destroy", "--yes", "--skip-preview"]);
-    await eventually("namespace team-a to be gone", 180_000, () => (getObject(rig, "namespace", "team-a") === undefined ? true : undefined));
+    // team-a (now team-alpha) still has its Helm release (4e), media its image automation (4f).
+    for (const ns of ["team-a", "media"]) await eventually(`namespace ${ns} to be gone`, 180_000, () => (getObject(rig, "namespace", ns) === undefined ? true : undefined));
     assert.equal(getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system"), undefined);
     // flux-system is kept on an existing cluster (a retained NamespacePatch), and the operator's
     // Helm release is uninstalled.
     assert.ok(getObject(rig, "namespace", "flux-system"));
     assert.equal(getObject(rig, "configmap", "flux-operator-rig-chart", "flux-system"), undefined, "the Helm release is uninstalled");
-    for (const repo of ["flux-fleet", "flux-fleet-tenant-template", "team-a-deploy", "payments-deploy", "legacy-deploy"]) {
+    for (const repo of ["flux-fleet", "flux-fleet-tenant-template", "team-a-deploy", "payments-deploy", "legacy-deploy", "media-deploy"]) {
       const r = await github(rig, "GET", `repos/${rig.owner}/${repo}`);
       assert.equal(r.status, 200, `${repo} kept`);
       assert.equal(r.json.archived, false, `${repo} unarchived`);
@@ -991,6 +1250,17 @@ function teamAFixtures(rig: RigEnv) {
     namespace: "team-a",
     ownUrl: `ssh://git@${rig.sshHost}/${rig.owner}/team-a-deploy.git`,
     otherUrl: `ssh://git@${rig.sshHost}/${rig.owner}/payments-deploy.git`,
+    allowedUrl: ALLOWED_SOURCE,
+    allowedImage: ALLOWED_IMAGE,
+  });
+}
+
+/** The fixtures as media, which has Buckets, LoadBalancers and a writable key (MEDIA). */
+function mediaFixtures(rig: RigEnv) {
+  return policyFixtures({
+    namespace: "media",
+    ownUrl: `ssh://git@${rig.sshHost}/${rig.owner}/media-deploy.git`,
+    otherUrl: `ssh://git@${rig.sshHost}/${rig.owner}/team-a-deploy.git`,
     allowedUrl: ALLOWED_SOURCE,
     allowedImage: ALLOWED_IMAGE,
   });

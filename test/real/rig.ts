@@ -2,7 +2,7 @@
  * The real tier's view of the rig (rig/rig.sh): its environment, and the real CLIs (pulumi,
  * kubectl) run against it. Nothing here is mocked: every call is a process of the real program.
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -22,6 +22,8 @@ export interface RigEnv {
   readonly kubeconfig: string;
   /** The GitHub App githubd has installed on the organisation, and the file holding its private key. */
   readonly githubApp: { readonly appId: number; readonly installationId: number; readonly keyFile: string };
+  /** The rig's container registry (rig/go/registry), host:port. */
+  readonly registry: string;
 }
 
 /** The running rig's environment (`.rig/env`, written by `npm run rig -- start`); fails loudly without one. */
@@ -46,6 +48,7 @@ export function rigEnv(): RigEnv {
     githubToken: env.GITHUB_TOKEN,
     kubeconfig: env.KUBECONFIG,
     githubApp: { appId: Number(env.FLEET_RIG_GITHUB_APP_ID), installationId: Number(env.FLEET_RIG_GITHUB_APP_INSTALLATION_ID), keyFile: env.FLEET_RIG_GITHUB_APP_KEY },
+    registry: env.FLEET_RIG_REGISTRY,
   };
 }
 
@@ -98,12 +101,12 @@ export function getObject(rig: RigEnv, kind: string, name: string, namespace?: s
 export class Fatal extends Error {}
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs` with `what`. */
-export async function eventually<T>(what: string, timeoutMs: number, check: () => T | undefined, everyMs = 2000): Promise<T> {
+export async function eventually<T>(what: string, timeoutMs: number, check: () => T | undefined | Promise<T | undefined>, everyMs = 2000): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
-      const v = check();
+      const v = await check();
       if (v !== undefined) return v;
     } catch (e) {
       if (e instanceof Fatal) throw e;
@@ -260,4 +263,27 @@ export async function startCanary(): Promise<Canary> {
   });
   const port = (server.address() as net.AddressInfo).port;
   return { port, connections: () => seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * Runs `kubectl get events --watch-only` in `namespace` in the background, into a file (the tier's
+ * pulumi runs block the event loop), until `stop`, which returns one `TYPE reason kind/name message`
+ * line per watch event seen (TYPE: ADDED, MODIFIED for a repeated event, DELETED): events a
+ * namespace's deletion would otherwise take with it, and does (as DELETED lines).
+ */
+export function watchEvents(rig: RigEnv, namespace: string): { stop: () => Promise<string[]> } {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "fleet-rig-events-")), "events");
+  const out = fs.openSync(file, "w");
+  const child = spawn("kubectl", ["get", "events", "-n", namespace, "--watch-only", "--output-watch-events", "-o",
+    "jsonpath={.type} {.object.reason} {.object.involvedObject.kind}/{.object.involvedObject.name} {.object.message}{\"\\n\"}"], { env: { ...process.env, ...rig.env }, stdio: ["ignore", out, out] });
+  return {
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
+      fs.closeSync(out);
+      const lines = fs.readFileSync(file, "utf8").split("\n").filter(Boolean);
+      fs.rmSync(path.dirname(file), { recursive: true, force: true });
+      return lines;
+    },
+  };
 }
