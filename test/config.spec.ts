@@ -53,6 +53,8 @@ const INVALID: { rule: string; config: Record<string, unknown>; key: string; say
   { rule: "fleet paths do not leave the repository", config: { ...BASE, "fleet:repository": { path: "../clusters" } }, key: "fleet:repository.path", says: /must not contain '\.\.'/ },
   { rule: "tenant branches are valid git branches", config: withTenants({ name: "team-a", branch: "feature..x" }), key: "fleet:tenants[0].branch", says: /not a valid git branch/ },
   { rule: "fleet branches are valid git branches", config: { ...BASE, "fleet:repository": { branch: "main branch" } }, key: "fleet:repository.branch", says: /not a valid git branch/ },
+  { rule: "a Flux version the operator's manifests do not hold is refused (it would fail the FluxInstance and up would wait out its timeout)", config: { ...BASE, "fleet:flux": { version: "2.10.x" } }, key: "fleet:flux.version", says: /"2\.10\.x" matches no Flux version the Flux Operator v0\.58\.1 can install \(2\.2\.3 to 2\.9\.4\)/ },
+  { rule: "a Flux patch release the operator skipped is refused", config: { ...BASE, "fleet:flux": { version: "2.8.4" } }, key: "fleet:flux.version", says: /matches no Flux version/ },
   { rule: "workers is not negative", config: { ...BASE, "fleet:cluster": { workers: -1 } }, key: "fleet:cluster.workers", says: /0 or more/ },
   { rule: "workers is an integer", config: { ...BASE, "fleet:cluster": { workers: 1.5 } }, key: "fleet:cluster.workers", says: /integer|int/i },
   { rule: "workers is a number", config: { ...BASE, "fleet:cluster": { workers: "two" } }, key: "fleet:cluster.workers", says: /expected a number, got string "two"/ },
@@ -130,6 +132,16 @@ describe("stack config: bad input fails before anything is registered", () => {
       'fleet:cluster.type: must be one of "kind", "kubeconfig"',
       'fleet:tenants[1].name: "team-a" is already used by fleet:tenants[0]; tenant names must be unique',
     ]);
+  });
+
+  it("fleet:flux.version: what operator v0.58.1's manifests hold resolves; a mirror artifact or another operator version is not checked", () => {
+    for (const version of ["2.9.x", "2.9.4", "~2.8", "^2", "2.x", "2", "2.2.3"]) {
+      assert.equal(parse({ ...BASE, "fleet:flux": { version } }).flux.version, version, version);
+    }
+    const mirror = "oci://registry.internal/flux-operator-manifests:v0.58.1";
+    assert.equal(parse({ ...BASE, "fleet:flux": { version: "2.10.x", artifact: mirror } }).flux.version, "2.10.x", "a mirror's contents are not known here");
+    assert.equal(parse({ ...BASE, "fleet:flux": { version: "2.10.x", operatorVersion: "0.60.0" } }).flux.version, "2.10.x", "an unlisted operator release is not checked");
+    assert.deepEqual(DEFAULTS.embeddedFluxVersions[DEFAULTS.operatorVersion].filter((v) => v.startsWith("2.9.")).at(-1), "2.9.4", "the default range resolves to what the rig runs");
   });
 
   it("says what is wrong and what to do, word for word", () => {

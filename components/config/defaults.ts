@@ -35,6 +35,19 @@ export const DEFAULTS = {
    * controllers would change under a pinned Flux version whenever a new operator ships.
    */
   artifact: (operatorVersion: string) => `oci://ghcr.io/controlplaneio-fluxcd/flux-operator-manifests:v${operatorVersion}`,
+  /**
+   * The Flux versions each operator release's manifests hold, which is all `distribution.version`
+   * can resolve to with its artifact: flux-operator v0.58.1 `config/data/flux/` (v2.8.4 is not
+   * among them). A version or range matching none fails the FluxInstance at once (BuildFailed,
+   * internal/builder/semver.go), while `pulumi up` waits out its timeout for Ready, so the config
+   * check refuses it first. An operator version not listed here is not checked.
+   */
+  embeddedFluxVersions: {
+    "0.58.1": [
+      "2.2.3", "2.3.0", "2.4.0", "2.5.0", "2.5.1", "2.6.0", "2.6.1", "2.6.2", "2.6.3", "2.6.4", "2.7.0", "2.7.1", "2.7.2", "2.7.3", "2.7.4", "2.7.5",
+      "2.8.0", "2.8.1", "2.8.2", "2.8.3", "2.8.5", "2.8.6", "2.8.7", "2.8.8", "2.9.0", "2.9.1", "2.9.2", "2.9.3", "2.9.4",
+    ],
+  } as Readonly<Record<string, readonly string[]>>,
   chart: "oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator",
   /** Install the Flux Operator's Helm chart; false when the cluster already runs the operator. */
   operatorInstall: true,

@@ -2,7 +2,9 @@
  * Rules that span keys: checked on sections that are valid on their own, so one run reports
  * every problem.
  */
+import * as semver from "semver";
 import { RESERVED_NAMESPACES, RESERVED_NAMESPACE_PREFIX } from "../constants";
+import { DEFAULTS } from "./defaults";
 import type { RawCluster, RawTenant } from "./resolve";
 import { flattenedPath } from "../manifests/common";
 import { githubAppGitHost } from "../manifests/flux";
@@ -55,7 +57,26 @@ export function fluxProblems(flux: FluxConfig): string[] {
     if (seen.has(component)) problems.push(`${CONFIG_KEYS.flux}.components: lists ${component} twice`);
     seen.add(component);
   }
+  problems.push(...fluxVersionProblems(flux));
   return problems;
+}
+
+/**
+ * `fleet:flux.version` must resolve to a Flux version the operator's manifests artifact holds
+ * (DEFAULTS.embeddedFluxVersions), checked where the artifact is the operator's own at a listed
+ * release. The schema allows only forms (`2.9.x`, `~2.8`, `2.9.4`) that node-semver reads as the
+ * operator's Masterminds/semver does (internal/builder/semver.go).
+ */
+function fluxVersionProblems(flux: FluxConfig): string[] {
+  const embedded = DEFAULTS.embeddedFluxVersions[flux.operatorVersion];
+  if (!embedded || flux.artifact !== DEFAULTS.artifact(flux.operatorVersion)) return [];
+  const at = `${CONFIG_KEYS.flux}.version`;
+  if (semver.maxSatisfying([...embedded], flux.version) !== null) return [];
+  return [
+    `${at}: ${JSON.stringify(flux.version)} matches no Flux version the Flux Operator v${flux.operatorVersion} can install ` +
+      `(${embedded[0]} to ${embedded[embedded.length - 1]}); the FluxInstance would fail and up would wait out its timeout. ` +
+      `Use one of those (for example "${DEFAULTS.fluxVersion}"), or a newer ${CONFIG_KEYS.flux}.operatorVersion`,
+  ];
 }
 
 /**

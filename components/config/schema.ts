@@ -130,6 +130,9 @@ export const ClusterSchema = z.strictObject({
     .meta(doc({ description: "Context of fleet:kubeconfig to use (type kubeconfig only).", default: "the kubeconfig's current-context", example: "prod-admin" })),
 });
 
+/** The Flux versions the default operator release's manifests hold (DEFAULTS.embeddedFluxVersions). */
+const EMBEDDED = DEFAULTS.embeddedFluxVersions[DEFAULTS.operatorVersion];
+
 export const FluxSchema = z.strictObject({
   version: z
     .string()
@@ -137,7 +140,7 @@ export const FluxSchema = z.strictObject({
       error: (iss) => `${JSON.stringify(iss.input)} is not a Flux version; write e.g. "2.9.x" or "2.9.2"`,
     })
     .optional()
-    .meta(doc({ description: "Flux distribution version the FluxInstance installs, exact or a range; a range picks up patch releases.", default: DEFAULTS.fluxVersion })),
+    .meta(doc({ description: `Flux distribution version the FluxInstance installs, exact or a range; a range picks up patch releases. It must match a version the operator's manifests hold (Flux ${EMBEDDED[0]} to ${EMBEDDED[EMBEDDED.length - 1]} for operator ${DEFAULTS.operatorVersion}), or the FluxInstance fails: the preview refuses it.`, default: DEFAULTS.fluxVersion })),
   operatorVersion: z
     .string()
     .regex(/^\d+\.\d+\.\d+$/, {
