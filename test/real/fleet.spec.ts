@@ -1145,7 +1145,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     stack.must(["preview", "--expect-no-changes"]);
   });
 
-  it("6. destroy finishes and leaves what docs/ says: repositories kept unarchived, keys revoked, tenants and Flux objects gone", async function () {
+  it("6. destroy finishes and leaves what docs/ says: repositories kept unarchived, keys revoked, tenants and Flux objects gone; a FluxInstance of an unknown Flux version then fails at once", async function () {
     // docs/tenancy.md, "Destroying a whole environment": lift protection, then destroy.
     stack.must(["state", "unprotect", "--all", "--yes"]);
     stack.must(["destroy", "--yes", "--skip-preview"]);
@@ -1164,6 +1164,20 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
       assert.deepEqual(keys.json, [], `${repo}: this cluster's keys revoked`);
     }
     assert.equal(stack.resources().length, 0);
+
+    // A Flux version the operator's manifests do not hold fails a FluxInstance at once, with the
+    // operator's reason and message (the stand-in, rig/go/standin/UPSTREAM.md §e), not by a wait;
+    // the program's config refuses such a version before any of this (test/config.spec.ts).
+    ok(rig, "kubectl", ["create", "namespace", "version-probe"]);
+    const probe = { apiVersion: "fluxcd.controlplane.io/v1", kind: "FluxInstance", metadata: { name: "flux", namespace: "version-probe" }, spec: { distribution: { version: "2.10.x", registry: "ghcr.io/fluxcd" } } };
+    ok(rig, "kubectl", ["apply", "-f", "-"], { input: JSON.stringify(probe) });
+    const failed = await eventually("the FluxInstance of an unknown Flux version to fail", 30_000, () => {
+      const c = ready(getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "version-probe"));
+      return c?.status === "False" ? c : undefined;
+    }, 1000);
+    assert.equal(failed.reason, "BuildFailed", failed.message);
+    assert.match(failed.message, /^build failed: no match found for semver: 2\.10\.x/);
+    ok(rig, "kubectl", ["delete", "namespace", "version-probe", "--timeout=120s"]);
   });
 
   it("7. taking over a flux bootstrap cluster: the FluxInstance takes bootstrap's sync over with the stack's own key, bootstrap's key is revoked after, and what moved to the new path keeps syncing", async function () {
