@@ -1,4 +1,7 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as semver from "semver";
 import { ConfigError, DEFAULTS, FleetConfig, gitBranchProblem, parseFleetConfig, programKeys } from "../components/config";
 import { runProgram, stackConfig } from "./harness";
 
@@ -55,6 +58,8 @@ const INVALID: { rule: string; config: Record<string, unknown>; key: string; say
   { rule: "fleet branches are valid git branches", config: { ...BASE, "fleet:repository": { branch: "main branch" } }, key: "fleet:repository.branch", says: /not a valid git branch/ },
   { rule: "a Flux version the operator's manifests do not hold is refused (it would fail the FluxInstance and up would wait out its timeout)", config: { ...BASE, "fleet:flux": { version: "2.10.x" } }, key: "fleet:flux.version", says: /"2\.10\.x" matches no Flux version the Flux Operator v0\.58\.1 can install \(2\.2\.3 to 2\.9\.4\)/ },
   { rule: "a Flux patch release the operator skipped is refused", config: { ...BASE, "fleet:flux": { version: "2.8.4" } }, key: "fleet:flux.version", says: /matches no Flux version/ },
+  { rule: "a Flux older than 2.7 is refused under the lockdown (the operator refuses its workload-identity settings there)", config: { ...BASE, "fleet:flux": { version: "2.6.x" } }, key: "fleet:flux.version", says: /"2\.6\.x" resolves to Flux 2\.6\.4, but the multi-tenancy lockdown \(fleet:flux\.multitenant\) needs 2\.7\.0 or newer/ },
+  { rule: "a Flux version with a number after an x is refused (the operator would read it differently)", config: { ...BASE, "fleet:flux": { version: "2.x.4" } }, key: "fleet:flux.version", says: /is not a Flux version/ },
   { rule: "workers is not negative", config: { ...BASE, "fleet:cluster": { workers: -1 } }, key: "fleet:cluster.workers", says: /0 or more/ },
   { rule: "workers is an integer", config: { ...BASE, "fleet:cluster": { workers: 1.5 } }, key: "fleet:cluster.workers", says: /integer|int/i },
   { rule: "workers is a number", config: { ...BASE, "fleet:cluster": { workers: "two" } }, key: "fleet:cluster.workers", says: /expected a number, got string "two"/ },
@@ -134,14 +139,18 @@ describe("stack config: bad input fails before anything is registered", () => {
     ]);
   });
 
-  it("fleet:flux.version: what operator v0.58.1's manifests hold resolves; a mirror artifact or another operator version is not checked", () => {
-    for (const version of ["2.9.x", "2.9.4", "~2.8", "^2", "2.x", "2", "2.2.3"]) {
+  it("fleet:flux.version: what operator v0.58.1's manifests hold resolves (from 2.7.0 under the lockdown); a mirror artifact or another operator version is not checked", () => {
+    for (const version of ["2.9.x", "2.9.4", "~2.8", "^2", "2.x", "2", "2.7.0"]) {
       assert.equal(parse({ ...BASE, "fleet:flux": { version } }).flux.version, version, version);
     }
+    // Without the lockdown (and so without tenants) the oldest the manifests hold installs too.
+    assert.equal(parse({ ...BASE, "fleet:flux": { version: "2.2.3", multitenant: false } }).flux.version, "2.2.3");
     const mirror = "oci://registry.internal/flux-operator-manifests:v0.58.1";
     assert.equal(parse({ ...BASE, "fleet:flux": { version: "2.10.x", artifact: mirror } }).flux.version, "2.10.x", "a mirror's contents are not known here");
     assert.equal(parse({ ...BASE, "fleet:flux": { version: "2.10.x", operatorVersion: "0.60.0" } }).flux.version, "2.10.x", "an unlisted operator release is not checked");
-    assert.deepEqual(DEFAULTS.embeddedFluxVersions[DEFAULTS.operatorVersion].filter((v) => v.startsWith("2.9.")).at(-1), "2.9.4", "the default range resolves to what the rig runs");
+    // The default range resolves to the Flux the rig runs (rig/versions.sh), which the operator's stand-in resolves it to.
+    const rig = /^FLUX_VERSION=(\S+)$/m.exec(fs.readFileSync(path.join(__dirname, "..", "rig", "versions.sh"), "utf8"))?.[1];
+    assert.equal(semver.maxSatisfying([...DEFAULTS.embeddedFluxVersions[DEFAULTS.operatorVersion]], DEFAULTS.fluxVersion), rig);
   });
 
   it("says what is wrong and what to do, word for word", () => {

@@ -64,20 +64,36 @@ export function fluxProblems(flux: FluxConfig): string[] {
 /**
  * `fleet:flux.version` must resolve to a Flux version the operator's manifests artifact holds
  * (DEFAULTS.embeddedFluxVersions), checked where the artifact is the operator's own at a listed
- * release. The schema allows only forms (`2.9.x`, `~2.8`, `2.9.4`) that node-semver reads as the
- * operator's Masterminds/semver does (internal/builder/semver.go).
+ * release, and, under the multi-tenancy lockdown, to 2.7.0 or newer: the lockdown sets
+ * objectLevelWorkloadIdentity and multitenantWorkloadIdentity, which the operator refuses below
+ * Flux 2.7 (internal/builder/workload_identity.go, v0.58.1). The operator resolves to the highest
+ * match first (internal/builder/semver.go), as maxSatisfying does; the schema allows only forms
+ * (`2.9.x`, `~2.8`, `2.9.4`) that node-semver reads as its Masterminds/semver does.
  */
 function fluxVersionProblems(flux: FluxConfig): string[] {
   const embedded = DEFAULTS.embeddedFluxVersions[flux.operatorVersion];
   if (!embedded || flux.artifact !== DEFAULTS.artifact(flux.operatorVersion)) return [];
   const at = `${CONFIG_KEYS.flux}.version`;
-  if (semver.maxSatisfying([...embedded], flux.version) !== null) return [];
-  return [
-    `${at}: ${JSON.stringify(flux.version)} matches no Flux version the Flux Operator v${flux.operatorVersion} can install ` +
-      `(${embedded[0]} to ${embedded[embedded.length - 1]}); the FluxInstance would fail and up would wait out its timeout. ` +
-      `Use one of those (for example "${DEFAULTS.fluxVersion}"), or a newer ${CONFIG_KEYS.flux}.operatorVersion`,
-  ];
+  const resolved = semver.maxSatisfying([...embedded], flux.version);
+  if (resolved === null) {
+    return [
+      `${at}: ${JSON.stringify(flux.version)} matches no Flux version the Flux Operator v${flux.operatorVersion} can install ` +
+        `(${embedded[0]} to ${embedded[embedded.length - 1]}); the FluxInstance would fail and up would wait out its timeout. ` +
+        `Use one of those (for example "${DEFAULTS.fluxVersion}"), or a newer ${CONFIG_KEYS.flux}.operatorVersion`,
+    ];
+  }
+  if (flux.multitenant && semver.lt(resolved, MULTITENANT_MIN_FLUX)) {
+    return [
+      `${at}: ${JSON.stringify(flux.version)} resolves to Flux ${resolved}, but the multi-tenancy lockdown (${CONFIG_KEYS.flux}.multitenant) needs ` +
+        `${MULTITENANT_MIN_FLUX} or newer: it gives tenants their own cloud identity, which the operator refuses below Flux 2.7, so the FluxInstance ` +
+        `would fail and up would wait out its timeout. Use "${DEFAULTS.fluxVersion}" or another version from ${MULTITENANT_MIN_FLUX}`,
+    ];
+  }
+  return [];
 }
+
+/** The oldest Flux the lockdown's workload-identity settings work on (operator v0.58.1 workload_identity.go). */
+const MULTITENANT_MIN_FLUX = "2.7.0";
 
 /**
  * Rules that keep tenants inside their namespaces: Flux's multi-tenancy lockdown must be on when

@@ -136,11 +136,12 @@ const EMBEDDED = DEFAULTS.embeddedFluxVersions[DEFAULTS.operatorVersion];
 export const FluxSchema = z.strictObject({
   version: z
     .string()
-    .regex(/^[~^]?\d+(\.(\d+|x))?(\.(\d+|x))?$/, {
+    // A number never follows an x (2.x.4 would read differently in the operator's semver library).
+    .regex(/^[~^]?\d+(\.x(\.x)?|\.\d+(\.(\d+|x))?)?$/, {
       error: (iss) => `${JSON.stringify(iss.input)} is not a Flux version; write e.g. "2.9.x" or "2.9.2"`,
     })
     .optional()
-    .meta(doc({ description: `Flux distribution version the FluxInstance installs, exact or a range; a range picks up patch releases. It must match a version the operator's manifests hold (Flux ${EMBEDDED[0]} to ${EMBEDDED[EMBEDDED.length - 1]} for operator ${DEFAULTS.operatorVersion}), or the FluxInstance fails: the preview refuses it.`, default: DEFAULTS.fluxVersion })),
+    .meta(doc({ description: `Flux distribution version the FluxInstance installs, exact or a range; a range picks up patch releases. It must match a version the operator's manifests hold (Flux ${EMBEDDED[0]} to ${EMBEDDED[EMBEDDED.length - 1]} for operator ${DEFAULTS.operatorVersion}), and be 2.7.0 or newer under the multi-tenancy lockdown, or the FluxInstance fails: the preview refuses it.`, default: DEFAULTS.fluxVersion })),
   operatorVersion: z
     .string()
     .regex(/^\d+\.\d+\.\d+$/, {
