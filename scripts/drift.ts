@@ -104,10 +104,13 @@ function ownedKeys(live: KubeObject, manager: string, field: "labels" | "annotat
 
 /**
  * `live` without the operator's labels and annotations (OPERATOR_METADATA) that the program does not
- * declare: only a key the operator's field manager owns is left out, so the same key set by
- * `kubectl label` is still drift.
+ * declare, on flux-system only: only a key the operator's field manager owns is left out, so the
+ * same key set by `kubectl label` is still drift.
  */
 export function withoutOperatorMetadata(desired: KubeObject, live: KubeObject): KubeObject {
+  // flux-system is the one object both the program declares and the operator applies: anywhere
+  // else (a tenant's namespace) a key written as `flux-operator` is someone posing as it.
+  if (desired.kind !== "Namespace" || desired.metadata.name !== "flux-system") return live;
   const metadata = { ...live.metadata };
   for (const field of ["labels", "annotations"] as const) {
     const have = metadata[field];

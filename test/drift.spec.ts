@@ -157,6 +157,12 @@ describe("drift: the exact comparison of the declared objects with the live ones
       { manager: "kubectl-label", operation: "Update", fieldsV1: fields(["app.kubernetes.io/part-of"], ["fluxcd.controlplane.io/prune"]) },
     ]);
     assert.deepEqual(compareObject(ns, byHand).map((d) => `${d.path} ${d.change}`).sort(), ["metadata.annotations added", 'metadata.labels["app.kubernetes.io/part-of"] added']);
+    // On any other object (a tenant's namespace) the same keys, even as flux-operator, are drift:
+    // the program declares nothing the operator applies there.
+    const shop = find(await desired(), "Namespace", "shop");
+    const stored_ = stored(shop, new Map());
+    const posing = { ...stored_, metadata: { ...stored_.metadata, labels: { ...stored_.metadata.labels, "app.kubernetes.io/part-of": "flux" }, managedFields: [{ manager: "flux-operator", operation: "Apply", fieldsV1: fields(["app.kubernetes.io/part-of"], []) }] } } as KubeObject;
+    assert.deepEqual(compareObject(shop, posing).map((d) => `${d.path} ${d.change}`), ['metadata.labels["app.kubernetes.io/part-of"] added']);
     // The repair removes those two keys and nothing the operator owns.
     const patch = repairPatch(ns, byHand)!;
     assert.deepEqual(patch.map((op: any) => `${op.op} ${op.path}`).sort(), ["remove /metadata/annotations/fluxcd.controlplane.io~1prune", "remove /metadata/labels/app.kubernetes.io~1part-of"]);
