@@ -1,6 +1,7 @@
 # Flags of Flux's controllers on the rig (sourced by rig/rig.sh): those a Flux Operator v0.58.1
 # FluxInstance with cluster.multitenant: true and tenantDefaultServiceAccount: flux gives them,
-# over Flux v2.9.5's own Deployment args. Sources, by file and line at those tags, are in
+# over Flux v2.9.4's own Deployment args (what the operator installs for 2.9.x; flux2's patch.yaml and
+# RBAC are identical at v2.9.4 and v2.9.5, diff -r). Sources, by file and line at those tags, are in
 # rig/go/standin/UPSTREAM.md:
 #  - base args (each controller's config/manager/deployment.yaml, with flux2's patch.yaml adding
 #    --events-addr as args[0], overridden by the operator's internal/builder/templates.go:60-149):

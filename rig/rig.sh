@@ -275,7 +275,7 @@ cmd_start() {
   wait_for "registry" registry 30 test -f "$state/registry.ready"
 
   # Flux's controllers, each as its own service account (a token kubeconfig), with the flags Flux
-  # v2.9.5's manifests and the Flux Operator's multi-tenancy profile give them (rig/flux-flags.sh).
+  # v2.9.4's manifests and the Flux Operator's multi-tenancy profile give them (rig/flux-flags.sh).
   # shellcheck source=rig/flux-flags.sh
   . "$here/flux-flags.sh"
   local controllers=(source-controller kustomize-controller helm-controller notification-controller image-reflector-controller image-automation-controller)
