@@ -28,19 +28,15 @@
 # FluxInstance's patch gives exactly these values.
 # rig.sh sets NC_EVENTS_PORT before sourcing this file.
 EVENTS_ADDR="--events-addr=http://notification-controller.flux-system.svc.cluster.local.:${NC_EVENTS_PORT:?}/"
+# The base args every controller has (its deployment.yaml, as templates.go patches them).
+BASE_FLAGS=(--watch-all-namespaces=true --log-level=info --log-encoding=json)
 SOURCE_CONTROLLER_FLAGS=(
-  "$EVENTS_ADDR"
-  --watch-all-namespaces=true
-  --log-level=info
-  --log-encoding=json
+  "$EVENTS_ADDR" "${BASE_FLAGS[@]}"
   --feature-gates=ObjectLevelWorkloadIdentity=true
   --default-service-account=flux
 )
 KUSTOMIZE_CONTROLLER_FLAGS=(
-  "$EVENTS_ADDR"
-  --watch-all-namespaces=true
-  --log-level=info
-  --log-encoding=json
+  "$EVENTS_ADDR" "${BASE_FLAGS[@]}"
   --no-cross-namespace-refs=true
   --no-remote-bases=true
   --default-service-account=flux
@@ -49,32 +45,20 @@ KUSTOMIZE_CONTROLLER_FLAGS=(
   --default-kubeconfig-service-account=flux
 )
 HELM_CONTROLLER_FLAGS=(
-  "$EVENTS_ADDR"
-  --watch-all-namespaces=true
-  --log-level=info
-  --log-encoding=json
+  "$EVENTS_ADDR" "${BASE_FLAGS[@]}"
   --no-cross-namespace-refs=true
   --default-service-account=flux
   --feature-gates=ObjectLevelWorkloadIdentity=true
   --default-kubeconfig-service-account=flux
 )
+# notification-controller has no --events-addr argument: its own is the address it listens on.
 NOTIFICATION_CONTROLLER_FLAGS=(
-  --watch-all-namespaces=true
-  --log-level=info
-  --log-encoding=json
+  "${BASE_FLAGS[@]}"
   --no-cross-namespace-refs=true
   --feature-gates=ObjectLevelWorkloadIdentity=true
   --default-service-account=flux
 )
-IMAGE_REFLECTOR_CONTROLLER_FLAGS=(
-  "$EVENTS_ADDR"
-  --watch-all-namespaces=true
-  --log-level=info
-  --log-encoding=json
-  --no-cross-namespace-refs=true
-  --feature-gates=ObjectLevelWorkloadIdentity=true
-  --default-service-account=flux
-)
+IMAGE_REFLECTOR_CONTROLLER_FLAGS=("$EVENTS_ADDR" "${NOTIFICATION_CONTROLLER_FLAGS[@]}")
 IMAGE_AUTOMATION_CONTROLLER_FLAGS=("${IMAGE_REFLECTOR_CONTROLLER_FLAGS[@]}")
 KUSTOMIZE_CONTROLLER_ENV=(
   "HTTPS_PROXY=http://127.0.0.1:9"
