@@ -287,33 +287,28 @@ cmd_start() {
   { cat /etc/hosts; echo "$HOST $CANARY_HOST"; echo "$HOST $SC_SERVICE"; echo "$HOST $NC_SERVICE"; } >"$state/controllers.hosts"
   local kc_env=() e
   for e in "${KUSTOMIZE_CONTROLLER_ENV[@]}"; do kc_env+=("${e//'$(KUBERNETES_SERVICE_HOST)'/$HOST}"); done
+  # Each controller as its own account, in the controllers' mount namespace, with its metrics and
+  # health on the rig's ports for it; started in order, then waited for.
+  local started_controllers=()
+  start_controller() { # NAME METRICS_PORT HEALTH_PORT CMD...
+    local name="$1" metrics="$2" health="$3"; shift 3
+    KUBECONFIG="$state/$name.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc "$name" "${with_hosts[@]}" "$@" \
+      --metrics-addr="$HOST:$metrics" --health-addr="$HOST:$health" --enable-leader-election=false
+    started_controllers+=("$name:$health")
+  }
   # notification-controller first: the others send it their events from the start.
-  KUBECONFIG="$state/notification-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc notification-controller "${with_hosts[@]}" notification-controller \
-    "${NOTIFICATION_CONTROLLER_FLAGS[@]}" \
-    --events-addr="$HOST:$NC_EVENTS_PORT" --receiverAddr="$HOST:$NC_RECEIVER_PORT" \
-    --metrics-addr="$HOST:$NC_METRICS_PORT" --health-addr="$HOST:$NC_HEALTH_PORT" --enable-leader-election=false
-  KUBECONFIG="$state/source-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc source-controller "${with_hosts[@]}" source-controller \
-    "${SOURCE_CONTROLLER_FLAGS[@]}" \
-    --storage-path="$state/source-storage" --storage-addr="$HOST:$SC_STORAGE_PORT" --storage-adv-addr="$SC_SERVICE.:$SC_STORAGE_PORT" \
-    --metrics-addr="$HOST:$SC_METRICS_PORT" --health-addr="$HOST:$SC_HEALTH_PORT" --enable-leader-election=false
-  KUBECONFIG="$state/kustomize-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc kustomize-controller "${with_hosts[@]}" env "${kc_env[@]}" kustomize-controller \
-    "${KUSTOMIZE_CONTROLLER_FLAGS[@]}" \
-    --metrics-addr="$HOST:$KC_METRICS_PORT" --health-addr="$HOST:$KC_HEALTH_PORT" --enable-leader-election=false
-  KUBECONFIG="$state/helm-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc helm-controller "${with_hosts[@]}" helm-controller \
-    "${HELM_CONTROLLER_FLAGS[@]}" \
-    --metrics-addr="$HOST:$HC_METRICS_PORT" --health-addr="$HOST:$HC_HEALTH_PORT" --enable-leader-election=false
-  KUBECONFIG="$state/image-reflector-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc image-reflector-controller "${with_hosts[@]}" image-reflector-controller \
-    "${IMAGE_REFLECTOR_CONTROLLER_FLAGS[@]}" --storage-path="$state/image-reflector-storage" \
-    --metrics-addr="$HOST:$IRC_METRICS_PORT" --health-addr="$HOST:$IRC_HEALTH_PORT" --enable-leader-election=false
-  KUBECONFIG="$state/image-automation-controller.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc image-automation-controller "${with_hosts[@]}" image-automation-controller \
-    "${IMAGE_AUTOMATION_CONTROLLER_FLAGS[@]}" \
-    --metrics-addr="$HOST:$IAC_METRICS_PORT" --health-addr="$HOST:$IAC_HEALTH_PORT" --enable-leader-election=false
-  wait_for "notification-controller /readyz" notification-controller 60 curl -fsS "http://$HOST:$NC_HEALTH_PORT/readyz"
-  wait_for "source-controller /readyz" source-controller 60 curl -fsS "http://$HOST:$SC_HEALTH_PORT/readyz"
-  wait_for "kustomize-controller /readyz" kustomize-controller 60 curl -fsS "http://$HOST:$KC_HEALTH_PORT/readyz"
-  wait_for "helm-controller /readyz" helm-controller 60 curl -fsS "http://$HOST:$HC_HEALTH_PORT/readyz"
-  wait_for "image-reflector-controller /readyz" image-reflector-controller 60 curl -fsS "http://$HOST:$IRC_HEALTH_PORT/readyz"
-  wait_for "image-automation-controller /readyz" image-automation-controller 60 curl -fsS "http://$HOST:$IAC_HEALTH_PORT/readyz"
+  start_controller notification-controller "$NC_METRICS_PORT" "$NC_HEALTH_PORT" notification-controller "${NOTIFICATION_CONTROLLER_FLAGS[@]}" \
+    --events-addr="$HOST:$NC_EVENTS_PORT" --receiverAddr="$HOST:$NC_RECEIVER_PORT"
+  start_controller source-controller "$SC_METRICS_PORT" "$SC_HEALTH_PORT" source-controller "${SOURCE_CONTROLLER_FLAGS[@]}" \
+    --storage-path="$state/source-storage" --storage-addr="$HOST:$SC_STORAGE_PORT" --storage-adv-addr="$SC_SERVICE.:$SC_STORAGE_PORT"
+  start_controller kustomize-controller "$KC_METRICS_PORT" "$KC_HEALTH_PORT" env "${kc_env[@]}" kustomize-controller "${KUSTOMIZE_CONTROLLER_FLAGS[@]}"
+  start_controller helm-controller "$HC_METRICS_PORT" "$HC_HEALTH_PORT" helm-controller "${HELM_CONTROLLER_FLAGS[@]}"
+  start_controller image-reflector-controller "$IRC_METRICS_PORT" "$IRC_HEALTH_PORT" image-reflector-controller "${IMAGE_REFLECTOR_CONTROLLER_FLAGS[@]}" \
+    --storage-path="$state/image-reflector-storage"
+  start_controller image-automation-controller "$IAC_METRICS_PORT" "$IAC_HEALTH_PORT" image-automation-controller "${IMAGE_AUTOMATION_CONTROLLER_FLAGS[@]}"
+  for c in "${started_controllers[@]}"; do
+    wait_for "${c%%:*} /readyz" "${c%%:*}" 60 curl -fsS "http://$HOST:${c##*:}/readyz"
+  done
 
   # The stand-in for the operator's FluxInstance reconciler (rig/go/standin), as the operator runs:
   # with cluster-admin rights.
