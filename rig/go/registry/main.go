@@ -106,6 +106,23 @@ func pushChart(addr, repo, version string) (string, error) {
 	return ref.String(), nil
 }
 
+// pushImage writes a small random image under the tag; it answers <reference>@<digest>.
+func pushImage(addr, repo, tag string) (string, error) {
+	ref, err := name2ref(addr, repo, tag)
+	if err != nil {
+		return "", err
+	}
+	img, err := random.Image(256, 1)
+	if err == nil {
+		err = remote.Write(ref, img)
+	}
+	if err != nil {
+		return "", err
+	}
+	digest, _ := img.Digest()
+	return fmt.Sprintf("%s@%s", ref, digest), nil
+}
+
 func name2ref(addr, repo, tag string) (name.Tag, error) {
 	return name.NewTag(fmt.Sprintf("%s/%s:%s", addr, repo, tag), name.Insecure)
 }
@@ -128,41 +145,25 @@ func main() {
 	reg := registry.New(registry.Logger(log.New(os.Stderr, "registry: ", log.LstdFlags)))
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", reg)
-	mux.HandleFunc("POST /_rig/push", func(w http.ResponseWriter, r *http.Request) {
-		repo, tag := r.URL.Query().Get("repository"), r.URL.Query().Get("tag")
-		if !validRepository.MatchString(repo) || !validTag.MatchString(tag) {
-			http.Error(w, "repository and tag are required and must be valid", http.StatusBadRequest)
-			return
+	// Each rig endpoint writes one artifact: repository and a tag (an image's tag, a chart's version),
+	// both checked, then answers what it wrote.
+	writes := func(param string, push func(addr, repo, tag string) (string, error)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			repo, tag := r.URL.Query().Get("repository"), r.URL.Query().Get(param)
+			if !validRepository.MatchString(repo) || !validTag.MatchString(tag) {
+				http.Error(w, fmt.Sprintf("repository and %s are required and must be valid", param), http.StatusBadRequest)
+				return
+			}
+			ref, err := push(*addr, repo, tag)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprintln(w, ref)
 		}
-		ref, err := name2ref(*addr, repo, tag)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		img, err := random.Image(256, 1)
-		if err == nil {
-			err = remote.Write(ref, img)
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		digest, _ := img.Digest()
-		fmt.Fprintf(w, "%s@%s\n", ref, digest)
-	})
-	mux.HandleFunc("POST /_rig/chart", func(w http.ResponseWriter, r *http.Request) {
-		repo, version := r.URL.Query().Get("repository"), r.URL.Query().Get("version")
-		if !validRepository.MatchString(repo) || !validTag.MatchString(version) {
-			http.Error(w, "repository and version are required and must be valid", http.StatusBadRequest)
-			return
-		}
-		ref, err := pushChart(*addr, repo, version)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprintln(w, ref)
-	})
+	}
+	mux.HandleFunc("POST /_rig/push", writes("tag", pushImage))
+	mux.HandleFunc("POST /_rig/chart", writes("version", pushChart))
 	if *ready != "" {
 		if err := os.WriteFile(*ready, []byte(*addr+"\n"), 0o644); err != nil {
 			log.Fatal(err)
