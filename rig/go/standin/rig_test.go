@@ -83,41 +83,36 @@ type apiTracker struct {
 	kinds map[schema.GroupVersionResource]schema.GroupVersionKind
 }
 
-func (t *apiTracker) Create(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.CreateOptions) error {
-	o := metav1.CreateOptions{}
+// first is the options a tracker call was given, or the zero ones.
+func first[T any](opts []T) (o T) {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
+	return o
+}
+
+// update writes obj as an update by manager: what a create, an update and a (non-apply) patch are to
+// the API server's field manager.
+func (t *apiTracker) update(gvr schema.GroupVersionResource, ns string, obj runtime.Object, manager string) error {
 	return t.write(gvr, ns, obj, func(live runtime.Object, fm *managedfields.FieldManager) (runtime.Object, error) {
-		return fm.Update(live, obj, o.FieldManager)
+		return fm.Update(live, obj, manager)
 	})
+}
+
+func (t *apiTracker) Create(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.CreateOptions) error {
+	return t.update(gvr, ns, obj, first(opts).FieldManager)
 }
 
 func (t *apiTracker) Update(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.UpdateOptions) error {
-	o := metav1.UpdateOptions{}
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	return t.write(gvr, ns, obj, func(live runtime.Object, fm *managedfields.FieldManager) (runtime.Object, error) {
-		return fm.Update(live, obj, o.FieldManager)
-	})
+	return t.update(gvr, ns, obj, first(opts).FieldManager)
 }
 
 func (t *apiTracker) Patch(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.PatchOptions) error {
-	o := metav1.PatchOptions{}
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	return t.write(gvr, ns, obj, func(live runtime.Object, fm *managedfields.FieldManager) (runtime.Object, error) {
-		return fm.Update(live, obj, o.FieldManager)
-	})
+	return t.update(gvr, ns, obj, first(opts).FieldManager)
 }
 
 func (t *apiTracker) Apply(gvr schema.GroupVersionResource, obj runtime.Object, ns string, opts ...metav1.PatchOptions) error {
-	o := metav1.PatchOptions{}
-	if len(opts) > 0 {
-		o = opts[0]
-	}
+	o := first(opts)
 	return t.write(gvr, ns, obj, func(live runtime.Object, fm *managedfields.FieldManager) (runtime.Object, error) {
 		return fm.Apply(live, obj, o.FieldManager, o.Force != nil && *o.Force)
 	})
