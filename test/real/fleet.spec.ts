@@ -1266,27 +1266,17 @@ spec: { interval: 10m, path: ./${bootstrapPath}, prune: true, sourceRef: { kind:
   });
 });
 
-/** The admission fixtures for team-a on the rig (3b, 4d). */
-function teamAFixtures(rig: RigEnv) {
-  return policyFixtures({
-    namespace: "team-a",
-    ownUrl: `ssh://git@${rig.sshHost}/${rig.owner}/team-a-deploy.git`,
-    otherUrl: `ssh://git@${rig.sshHost}/${rig.owner}/payments-deploy.git`,
-    allowedUrl: ALLOWED_SOURCE,
-    allowedImage: ALLOWED_IMAGE,
-  });
+/** The admission fixtures for `tenant` on the rig, `other`'s repository being another tenant's (3b, 4d). */
+function fixturesOf(rig: RigEnv, tenant: string, other: string) {
+  const url = (t: string) => `ssh://git@${rig.sshHost}/${rig.owner}/${t}-deploy.git`;
+  return policyFixtures({ namespace: tenant, ownUrl: url(tenant), otherUrl: url(other), allowedUrl: ALLOWED_SOURCE, allowedImage: ALLOWED_IMAGE });
 }
 
-/** The fixtures as media, which has Buckets, LoadBalancers and a writable key (MEDIA). */
-function mediaFixtures(rig: RigEnv) {
-  return policyFixtures({
-    namespace: "media",
-    ownUrl: `ssh://git@${rig.sshHost}/${rig.owner}/media-deploy.git`,
-    otherUrl: `ssh://git@${rig.sshHost}/${rig.owner}/team-a-deploy.git`,
-    allowedUrl: ALLOWED_SOURCE,
-    allowedImage: ALLOWED_IMAGE,
-  });
-}
+/** As team-a, the hostile tenant (3b, 4d). */
+const teamAFixtures = (rig: RigEnv) => fixturesOf(rig, "team-a", "payments");
+
+/** As media, which has Buckets, LoadBalancers and a writable key (MEDIA). */
+const mediaFixtures = (rig: RigEnv) => fixturesOf(rig, "media", "team-a");
 
 function runWithInput(rig: RigEnv, args: string[], input: string) {
   return run(rig, "kubectl", args, { input, timeoutMs: 60_000 });
