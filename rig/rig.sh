@@ -311,8 +311,12 @@ cmd_start() {
   done
 
   # The stand-in for the operator's FluxInstance reconciler (rig/go/standin), as the operator runs:
-  # with cluster-admin rights.
-  start_proc fluxinstance-standin fluxinstance-standin --kubeconfig "$state/kubeconfig" --flux-version "v$FLUX_VERSION"
+  # with cluster-admin rights. It applies the rig's CRDs, accounts and RBAC for spec.components, as the
+  # operator applies its manifests' (taking them over from flux bootstrap), and deletes the CRDs of
+  # spec.components on uninstall, as the operator does; the accounts and RBAC the rig's controllers
+  # run on it keeps (rig/go/standin/install.go).
+  start_proc fluxinstance-standin fluxinstance-standin --kubeconfig "$state/kubeconfig" --flux-version "v$FLUX_VERSION" \
+    --install-manifests "$(crd_dir)" --install-manifests "$here/flux-rbac.yaml" --delete-crds
   sleep 1
   kill -0 "$(cat "$pids/fluxinstance-standin")" 2>/dev/null || { tail -20 "$logs/fluxinstance-standin.log" >&2; die "fluxinstance-standin exited at start"; }
 
@@ -336,6 +340,8 @@ export FLEET_RIG_GITHUB_APP_KEY="$state/github/app-private-key.pem"
 export FLEET_RIG_DIR="$state"
 export FLEET_RIG_CANARY_HOST="$CANARY_HOST"
 export FLEET_RIG_REGISTRY="$HOST:$REGISTRY_PORT"
+export FLEET_RIG_FLUX_CRDS="$(crd_dir)"
+export FLEET_RIG_FLUX_RBAC="$here/flux-rbac.yaml"
 export PULUMI_SKIP_UPDATE_CHECKS=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 EOF

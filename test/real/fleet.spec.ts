@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { desiredObjects, formatDifference, KubeObject, OPERATOR_METADATA, PARTIAL, report, resourceArg } from "../../scripts/drift";
 import { policyFixtures, serviceAccountUser } from "../policy-fixtures";
-import { parse } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
 
 const STACK = "rig";
@@ -1172,6 +1172,9 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
       assert.deepEqual(keys.json, [], `${repo}: this cluster's keys revoked`);
     }
     assert.equal(stack.resources().length, 0);
+    // The operator's uninstall deletes the CRDs of spec.components, and with them every Flux object
+    // in the cluster (rig/go/standin/UPSTREAM.md §d; the rig's stand-in runs with --delete-crds).
+    assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
 
     // A Flux version the operator's manifests do not hold fails a FluxInstance at once, with the
     // operator's reason and message (the stand-in, rig/go/standin/UPSTREAM.md §e), not by a wait;
@@ -1188,10 +1191,16 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     ok(rig, "kubectl", ["delete", "namespace", "version-probe", "--timeout=120s"]);
   });
 
-  it("7. taking over a flux bootstrap cluster: the FluxInstance takes bootstrap's sync over with the stack's own key, bootstrap's key is revoked after, and what moved to the new path keeps syncing", async function () {
-    // What `flux bootstrap github --path=clusters/rig-bootstrap` leaves (fluxcd/flux2 v2.9.5):
-    // its key in flux-system/flux-system and on GitHub titled flux-system-main-flux-system-<path>,
-    // and a flux-system GitRepository and Kustomization syncing that path, which holds flux-system/.
+  it("7. taking over a flux bootstrap cluster (with Flux's multi-tenancy lockdown): the FluxInstance takes bootstrap's install and sync over with the stack's own key, the path move prunes nothing Flux runs on, bootstrap's key is revoked after, and what moved keeps syncing", async function () {
+    // What `flux bootstrap github --path=clusters/rig-bootstrap` (fluxcd/flux2 v2.9.5) leaves, with the
+    // lockdown of Flux's multi-tenancy example (fluxcd/flux2-multi-tenancy@192da05,
+    // clusters/production/flux-system/kustomization.yaml): its key in flux-system/flux-system and on
+    // GitHub titled flux-system-main-flux-system-<path>; in the path, flux-system/ with
+    // gotk-components.yaml, gotk-sync.yaml and a kustomization.yaml whose patch gives the sync
+    // Kustomization serviceAccountName: kustomize-controller; and in the cluster, what bootstrap
+    // applied of that directory as the field manager flux (kustomize build of flux-system/ with its
+    // patches: pkg/bootstrap/bootstrap_plain_git.go, ReconcileComponents and ReconcileSyncConfig),
+    // which its Kustomization then applies and inventories with kustomize-controller's labels.
     const bootstrapPath = "clusters/rig-bootstrap";
     const { privateKey, publicKey } = generateKeyPairSync("ed25519");
     const raw = Buffer.from(publicKey.export({ format: "jwk" }).x as string, "base64url");
@@ -1201,7 +1210,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const title = `flux-system-main-flux-system-./${bootstrapPath}`;
     const added = await github(rig, "POST", `repos/${rig.owner}/flux-fleet/keys`, { title, key: authorized, read_only: true });
     assert.equal(added.status, 201, JSON.stringify(added.json));
-    const sync = `apiVersion: source.toolkit.fluxcd.io/v1
+    const gotkSync = `apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
 metadata: { name: flux-system, namespace: flux-system }
 spec: { interval: 1m, ref: { branch: main }, secretRef: { name: flux-system }, url: "ssh://git@${rig.sshHost}/${rig.owner}/flux-fleet.git" }
@@ -1209,20 +1218,55 @@ spec: { interval: 1m, ref: { branch: main }, secretRef: { name: flux-system }, u
 apiVersion: kustomize.toolkit.fluxcd.io/v1
 kind: Kustomization
 metadata: { name: flux-system, namespace: flux-system }
-spec: { interval: 10m, path: ./${bootstrapPath}, prune: true, sourceRef: { kind: GitRepository, name: flux-system }, serviceAccountName: kustomize-controller }
+spec: { interval: 10m, path: ./${bootstrapPath}, prune: true, sourceRef: { kind: GitRepository, name: flux-system } }
 `;
-    // (bootstrap's Kustomization names no account; under the rig's multi-tenancy flags it would
-    // run as flux-system:flux, which the first stack's destroy removed, so it names the controller's.)
+    // The lockdown's Deployment patches (--no-cross-namespace-refs, --no-remote-bases,
+    // --default-service-account) are the rig's controller flags already; it has no Deployments.
+    const lockdown = `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [gotk-components.yaml, gotk-sync.yaml]
+patches:
+  - patch: |
+      - op: add
+        path: /spec/serviceAccountName
+        value: kustomize-controller
+    target: { kind: Kustomization, name: flux-system }
+`;
+    const installed = bootstrapComponents(rig);
+    const components = installed.map((o) => stringify(o)).join("---\n");
+    // flux-system, the accounts and the RBAC are the first stack's: the rig's controllers run on them,
+    // so its stand-in's uninstall kept them (the operator would have deleted them). What the operator
+    // put on them goes, so that they are what bootstrap makes; its CRDs went with the first stack (6).
+    for (const o of installed.filter((o) => o.kind !== "CustomResourceDefinition")) {
+      const ref = [`${o.kind.toLowerCase()}/${o.metadata.name}`, ...(o.metadata.namespace ? ["-n", o.metadata.namespace] : [])];
+      ok(rig, "kubectl", ["label", ...ref, ...OPERATOR_METADATA.labels.map((k) => `${k}-`)]);
+      ok(rig, "kubectl", ["annotate", ...ref, ...OPERATOR_METADATA.annotations.map((k) => `${k}-`)]);
+    }
     const keep = configMap("kept-through-takeover", "flux-system");
-    await push(rig, "flux-fleet", { [`${bootstrapPath}/flux-system/gotk-sync.yaml`]: sync, [`${bootstrapPath}/app.yaml`]: keep });
+    await push(rig, "flux-fleet", {
+      [`${bootstrapPath}/flux-system/gotk-components.yaml`]: components,
+      [`${bootstrapPath}/flux-system/gotk-sync.yaml`]: gotkSync,
+      [`${bootstrapPath}/flux-system/kustomization.yaml`]: lockdown,
+      [`${bootstrapPath}/app.yaml`]: keep,
+    });
     ok(rig, "kubectl", ["create", "secret", "generic", "flux-system", "-n", "flux-system", `--from-literal=identity=${privateKey.export({ format: "pem", type: "pkcs8" })}`, `--from-literal=identity.pub=${authorized}`, `--from-file=known_hosts=${rig.env.FLEET_RIG_KNOWN_HOSTS}`]);
-    ok(rig, "kubectl", ["apply", "--server-side", "--field-manager=flux", "-f", "-"], { input: sync });
-    await eventually("bootstrap's sync to apply its path with bootstrap's key", 180_000, () => {
-      if (getObject(rig, "configmap", "kept-through-takeover", "flux-system")) return true;
+    ok(rig, "kubectl", ["apply", "--server-side", "--field-manager=flux", "-f", "-"], { input: components });
+    ok(rig, "kubectl", ["wait", "--for=condition=Established", "--timeout=60s", ...installed.filter((o) => o.kind === "CustomResourceDefinition").map((o) => `crd/${o.metadata.name}`)]);
+    const patchedSync = gotkSync.replace("sourceRef: { kind: GitRepository, name: flux-system } }", "sourceRef: { kind: GitRepository, name: flux-system }, serviceAccountName: kustomize-controller }");
+    assert.notEqual(patchedSync, gotkSync);
+    ok(rig, "kubectl", ["apply", "--server-side", "--field-manager=flux", "-f", "-"], { input: patchedSync });
+    // The rig's controllers watched their kinds through the CRDs' deletion (6); they pick them up again.
+    const ids = installed.map(inventoryId);
+    await eventually("bootstrap's sync to apply its path, gotk-components.yaml included, with bootstrap's key", 180_000, () => {
+      const ks = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system", "flux-system");
+      const inventory = new Set((ks?.status?.inventory?.entries ?? []).map((e: any) => e.id));
+      if (getObject(rig, "configmap", "kept-through-takeover", "flux-system") && ids.every((id) => inventory.has(id))) return true;
       reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
       reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system", "flux-system");
       return undefined;
     }, 5000);
+    const before = installed.map((o) => liveOf(rig, o));
+    for (const o of before) assert.equal(o.metadata.labels?.["kustomize.toolkit.fluxcd.io/name"], "flux-system", `${o.kind}/${o.metadata.name} is bootstrap's to prune`);
     const bootstrapSecret = getObject(rig, "secret", "flux-system", "flux-system");
     const keptUid = getObject(rig, "configmap", "kept-through-takeover", "flux-system").metadata.uid;
 
@@ -1231,7 +1275,7 @@ spec: { interval: 10m, path: ./${bootstrapPath}, prune: true, sourceRef: { kind:
     takeover = new Stack(rig, "rig-takeover");
     takeover.init({
       ...stackConfig(rig, []),
-      "fleet:flux": { operator: { install: true }, chart: RIG_CHART, components: ["source-controller", "kustomize-controller"], takeOverBootstrap: { path: bootstrapPath } },
+      "fleet:flux": { operator: { install: true }, chart: RIG_CHART, components: BOOTSTRAP_COMPONENTS, takeOverBootstrap: { path: bootstrapPath } },
       "fleet:repository": { create: true, sshHost: rig.sshHost, knownHosts: rig.knownHosts, path: "clusters/rig-operator" },
     }, fs.readFileSync(rig.kubeconfig, "utf8"));
     const preview = takeover.must(["preview", "--diff"]);
@@ -1246,14 +1290,25 @@ spec: { interval: 10m, path: ./${bootstrapPath}, prune: true, sourceRef: { kind:
     const keys = (await github(rig, "GET", `repos/${rig.owner}/flux-fleet/keys`)).json.map((k: any) => k.title);
     assert.deepEqual(keys, ["flux-rig-takeover"], "bootstrap's key is revoked; the stack's own is there");
     assert.ok(takeover.outputs().fleetRepository.deployKeyFingerprint, "the stack's own fleet key");
-    // The sync now fetches with the stack's key (bootstrap's no longer opens the repository) and applies the new path.
+    // The sync now fetches with the stack's key (bootstrap's no longer opens the repository) and
+    // applies the new path, which drops gotk-components.yaml's objects from its inventory.
     const sha = (await github(rig, "GET", `repos/${rig.owner}/flux-fleet/branches/main`)).json.commit.sha as string;
-    await eventually(`the taken-over GitRepository at ${sha}`, 180_000, () => {
-      const g = getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
-      if (String(g?.status?.artifact?.revision ?? "").includes(sha) && ready(g)?.status === "True") return g;
+    await eventually(`the taken-over Kustomization applied at ${sha}, bootstrap's install out of its inventory`, 180_000, () => {
+      const ks = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system", "flux-system");
+      const inventory = new Set((ks?.status?.inventory?.entries ?? []).map((e: any) => e.id));
+      if (String(ks?.status?.lastAppliedRevision ?? "").includes(sha) && ready(ks)?.status === "True" && !ids.some((id) => inventory.has(id))) return ks;
       reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", "flux-system", "flux-system");
+      reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system", "flux-system");
       return undefined;
     }, 5000);
+    // Nothing Flux runs on was pruned: the operator re-applied each (stand-in: the rig's CRDs, accounts
+    // and RBAC for spec.components, rig/go/standin/install.go) without kustomize-controller's labels.
+    for (const [i, o] of installed.entries()) {
+      const live = liveOf(rig, o);
+      assert.equal(live?.metadata.uid, before[i].metadata.uid, `${o.kind}/${o.metadata.name} was pruned or re-made by the path move`);
+      assert.equal(live.metadata.labels?.["kustomize.toolkit.fluxcd.io/name"], undefined, `${o.kind}/${o.metadata.name} is still bootstrap's to prune`);
+      assert.equal(live.metadata.labels?.["app.kubernetes.io/managed-by"], "flux-operator", `${o.kind}/${o.metadata.name}`);
+    }
     assert.equal(getObject(rig, "configmap", "kept-through-takeover", "flux-system")?.metadata.uid, keptUid, "what moved to the new path is still there, never pruned and re-made");
     assert.deepEqual(takeover.outputs().bootstrapKeyRevoked.map((r: string) => r.replace(/^\d+ /, "")), [title]);
     const untouched = getObject(rig, "secret", "flux-system", "flux-system");
@@ -1265,6 +1320,42 @@ spec: { interval: 10m, path: ./${bootstrapPath}, prune: true, sourceRef: { kind:
     assert.deepEqual((await github(rig, "GET", `repos/${rig.owner}/flux-fleet/keys`)).json, [], "destroy revokes the stack's key and restores none");
   });
 });
+
+/** `flux bootstrap`'s default components (fluxcd/flux2 v2.9.5 cmd/flux/bootstrap.go, `--components`). */
+const BOOTSTRAP_COMPONENTS = ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"];
+
+/**
+ * gotk-components.yaml as `flux bootstrap` writes it for its default components, made of what the
+ * rig has in place of Flux's manifests: the flux-system Namespace, the components' CRDs (the rig's,
+ * generated from the api modules), their ServiceAccounts and the RBAC (rig/flux-rbac.yaml). The rig
+ * has no Deployments or Services: its controllers are processes.
+ */
+function bootstrapComponents(rig: RigEnv): any[] {
+  const groups = ["source", "kustomize", "helm", "notification"].map((g) => `${g}.toolkit.fluxcd.io`);
+  const crdDir = rig.env.FLEET_RIG_FLUX_CRDS;
+  const crds = fs.readdirSync(crdDir).filter((f) => groups.includes(f.split("_")[0])).sort().map((f) => parse(fs.readFileSync(path.join(crdDir, f), "utf8")));
+  const rbac = parseAllDocuments(fs.readFileSync(rig.env.FLEET_RIG_FLUX_RBAC, "utf8")).map((d) => d.toJS())
+    .filter((o) => o.kind !== "ServiceAccount" || BOOTSTRAP_COMPONENTS.includes(o.metadata.name));
+  assert.equal(crds.length, 11, "source (6), kustomize (1), helm (1) and notification (3) CRDs");
+  return [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } }, ...crds, ...rbac];
+}
+
+/** The cli-utils inventory id kustomize-controller stores: <namespace>_<name>_<group>_<kind>. */
+function inventoryId(o: any): string {
+  const group = o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : "";
+  return `${o.metadata.namespace ?? ""}_${o.metadata.name}_${group}_${o.kind}`;
+}
+
+/** The live object of a manifest of bootstrapComponents. */
+function liveOf(rig: RigEnv, o: any): any {
+  const kind = o.kind === "CustomResourceDefinition" ? "crd" : o.apiVersion.startsWith("rbac.") ? `${o.kind.toLowerCase()}s.rbac.authorization.k8s.io` : o.kind.toLowerCase();
+  return getObject(rig, kind, o.metadata.name, o.metadata.namespace);
+}
+
+/** The Flux CRDs the cluster serves. */
+function fluxCrds(rig: RigEnv): string[] {
+  return ok(rig, "kubectl", ["get", "crd", "-o", "name"]).stdout.split("\n").filter((l) => l.includes(".toolkit.fluxcd.io"));
+}
 
 /** The admission fixtures for `tenant` on the rig, `other`'s repository being another tenant's (3b, 4d). */
 function fixturesOf(rig: RigEnv, tenant: string, other: string) {

@@ -128,17 +128,18 @@ func namespaceObject(namespace string) *unstructured.Unstructured {
 }
 
 // buildObjects returns, sorted as the operator sorts its build (build.go:49), the objects of the
-// operator's build that this stand-in applies: the FluxInstance's Namespace and, with spec.sync,
-// the sync source and Kustomization. Each gets the transformers' labels and annotations, then the
+// operator's build that this stand-in applies: the FluxInstance's Namespace, the install objects the
+// rig has for spec.components (install.go) and, with spec.sync, the sync source and Kustomization. Each gets the transformers' labels and annotations, then the
 // owner labels (ssa ResourceManager.SetOwnerLabels, fluxinstance_controller.go:467-471), then the
 // normalization and spec.commonMetadata of apply() (:473-479), all with fluxcd/pkg/ssa's own code.
-func buildObjects(fi *unstructured.Unstructured, version, fieldManager string) ([]*unstructured.Unstructured, error) {
+func buildObjects(fi *unstructured.Unstructured, version, fieldManager string, install []*unstructured.Unstructured) ([]*unstructured.Unstructured, error) {
 	ns := fi.GetNamespace()
 	syncObjs, err := buildSyncObjects(fi)
 	if err != nil {
 		return nil, err
 	}
-	objs := append([]*unstructured.Unstructured{namespaceObject(ns)}, syncObjs...)
+	objs := append([]*unstructured.Unstructured{namespaceObject(ns)}, installObjects(install, components(fi), ns)...)
+	objs = append(objs, syncObjs...)
 	for _, o := range objs {
 		labels, anns := o.GetLabels(), o.GetAnnotations()
 		if labels == nil {

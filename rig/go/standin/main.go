@@ -32,8 +32,10 @@
 //     the operator's inventory makes it do (UPSTREAM.md §d). Honours fluxcd.controlplane.io/reconcile:
 //     disabled.
 //
-// It does not install, configure or delete controllers, RBAC or network policies: it logs the
-// spec.components it was asked for as "provided by the rig". The controller flags the operator would
+// It does not install, configure or delete controllers or network policies: the controllers are the
+// rig's processes. Given --install-manifests (the rig's CRDs, accounts and RBAC), it applies those of
+// spec.components with the rest of its build, which takes them over from flux bootstrap as the
+// operator does; it never deletes the accounts and RBAC the rig's controllers run on (install.go). The controller flags the operator would
 // give them are listed in UPSTREAM.md §a for the rig to pass to its processes.
 package main
 
@@ -61,6 +63,7 @@ func main() {
 		deleteAll    = flag.Bool("delete-all-flux-objects", false, "on FluxInstance deletion also delete every Flux object of the known kinds in all namespaces, finalizers stripped (the operator's CRD deletion cascade, minus deleting the CRDs)")
 		deleteCRDs   = flag.Bool("delete-crds", false, "on FluxInstance deletion also delete the Flux CRDs of spec.components, as the operator does (they are in its inventory), after every Flux object as with --delete-all-flux-objects; the stand-in does not reinstall them")
 		overrides    []string
+		install      []string
 		once         = flag.Bool("once", false, "reconcile until no FluxInstance has an attempt in flight, then exit (0 when all are Ready=True or disabled)")
 		timeout      = flag.Duration("once-timeout", 10*time.Minute, "with --once: give up after this long")
 	)
@@ -68,7 +71,15 @@ func main() {
 		overrides = append(overrides, v)
 		return nil
 	})
+	flag.Func("install-manifests", "YAML file, or directory of *.yaml, with the install objects the rig has in place of the operator's manifests: Flux CRDs, controller ServiceAccounts, ClusterRoles and ClusterRoleBindings, applied for spec.components as the operator applies its own (install.go; repeatable)", func(v string) error {
+		install = append(install, v)
+		return nil
+	})
 	flag.Parse()
+	installObjs, err := loadInstallManifests(install)
+	if err != nil {
+		log.Fatal(err)
+	}
 	if s := os.Getenv("OVERRIDE_MANAGERS"); s != "" {
 		overrides = strings.Split(s, ",") // the variable wins over the flag, as in cmd/operator/main.go:179-181@v0.58.1
 	}
@@ -92,6 +103,7 @@ func main() {
 		OverrideManagers:     overrides,
 		DeleteAllFluxObjects: *deleteAll,
 		DeleteCRDs:           *deleteCRDs,
+		Install:              installObjs,
 	})
 	log.Printf("fluxinstance-standin: a stand-in for the Flux Operator's FluxInstance reconciler (not the operator); polling every %s", *interval)
 

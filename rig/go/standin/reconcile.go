@@ -54,6 +54,9 @@ type Options struct {
 	OverrideManagers     []string
 	DeleteAllFluxObjects bool
 	DeleteCRDs           bool
+	// Install are the objects of --install-manifests (install.go): the rig's CRDs, ServiceAccounts
+	// and RBAC, applied for spec.components as the operator applies its manifests'.
+	Install []*unstructured.Unstructured
 	// Now and MinRetryDelay/MaxRetryDelay are for tests; defaults: time.Now, 750ms, 15m
 	// (the operator's rate limiter, fluxcd/pkg runtime/controller/rate_limiter.go:28-29@runtime/v0.111.0).
 	Now                          func() time.Time
@@ -204,7 +207,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, fi *unstructured.Unstructure
 			return nil
 		}
 		if gen != st.loggedSpecGen {
-			log.Printf("%s: components %v are provided by the rig, not installed by this stand-in", id, components(fi))
+			log.Printf("%s: components %v are the rig's processes; the stand-in applies the CRDs, accounts and RBAC it was given for them", id, components(fi))
 			st.loggedSpecGen = gen
 		}
 		if err := r.start(ctx, fi, st, id); err != nil {
@@ -236,7 +239,7 @@ func (r *Reconciler) start(ctx context.Context, fi *unstructured.Unstructured, s
 	version, err := resolveVersion(fi, []string{r.opts.FluxVersion})
 	var objs []*unstructured.Unstructured
 	if err == nil {
-		objs, err = buildObjects(fi, version, r.opts.FieldManager)
+		objs, err = buildObjects(fi, version, r.opts.FieldManager, r.opts.Install)
 	}
 	if err != nil {
 		msg := "build failed: " + err.Error()
@@ -287,7 +290,7 @@ func (r *Reconciler) start(ctx context.Context, fi *unstructured.Unstructured, s
 	for _, e := range oldEntries {
 		m, _ := e.(map[string]any)
 		if eid, _ := m["id"].(string); !current[eid] {
-			if o, ok := inventoryObject(eid); ok {
+			if o, ok := inventoryObject(eid); ok && !rigKept(o) {
 				stale = append(stale, o)
 			}
 		}

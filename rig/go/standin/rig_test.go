@@ -52,6 +52,9 @@ func newRigWith(t *testing.T, opts Options, objs ...runtime.Object) *rig {
 	register(fluxInstanceGVR, "FluxInstance")
 	register(namespaceGVR, "Namespace")
 	register(crdGVR, "CustomResourceDefinition")
+	register(serviceAccountGVR, "ServiceAccount")
+	register(clusterRoleGVR, "ClusterRole")
+	register(clusterRoleBindingGVR, "ClusterRoleBinding")
 	for kind, gvr := range fluxKinds {
 		register(gvr, kind)
 	}

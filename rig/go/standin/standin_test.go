@@ -284,7 +284,7 @@ func TestOperatorMetadata(t *testing.T) {
 	fi := fluxInstance(1)
 	_ = unstructured.SetNestedStringMap(fi.Object, map[string]string{"app.kubernetes.io/part-of": "fleet", "team": "platform"}, "spec", "commonMetadata", "labels")
 	_ = unstructured.SetNestedStringMap(fi.Object, map[string]string{"fluxcd.controlplane.io/prune": "enabled"}, "spec", "commonMetadata", "annotations")
-	objs, err := buildObjects(fi, "v2.9.5", "flux-operator")
+	objs, err := buildObjects(fi, "v2.9.5", "flux-operator", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,6 +402,108 @@ func TestTakeOwnership(t *testing.T) {
 		for _, e := range o.GetManagedFields() {
 			if !slices.Contains([]string{"flux-operator", "pulumi-kubernetes-0a1b2c", "some-tool", "rig-apiserver"}, e.Manager) {
 				t.Errorf("%s: manager %s/%s still owns fields", o.GetKind(), e.Manager, e.Operation)
+			}
+		}
+	}
+}
+
+// TestInstallTakeover: the install objects `flux bootstrap` left (its gotk-components.yaml, applied
+// by kustomize-controller with its owner labels) are applied again for spec.components with the
+// operator's cleanup, so bootstrap's Kustomization no longer prunes them once its path moves
+// (kustomize-controller deletes only objects with its owner labels and without
+// kustomize.toolkit.fluxcd.io/prune: disabled, deleteObjects in kustomization_controller.go@v1.9.4).
+// A component the FluxInstance does not list is left as bootstrap had it: still prunable. Uninstall
+// keeps the ServiceAccounts and RBAC the rig's controllers run on, and the CRDs unless --delete-crds.
+func TestInstallTakeover(t *testing.T) {
+	install, err := loadInstallManifests([]string{"testdata/install"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kcLabels := map[string]string{"kustomize.toolkit.fluxcd.io/name": "flux-system", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"}
+	type ref struct {
+		gvr  schema.GroupVersionResource
+		name string
+	}
+	taken := []ref{{crdGVR, "gitrepositories.source.toolkit.fluxcd.io"}, {crdGVR, "kustomizations.kustomize.toolkit.fluxcd.io"},
+		{serviceAccountGVR, "source-controller"}, {serviceAccountGVR, "kustomize-controller"},
+		{clusterRoleGVR, "crd-controller-flux-system"}, {clusterRoleBindingGVR, "cluster-reconciler-flux-system"}}
+	left := []ref{{crdGVR, "helmreleases.helm.toolkit.fluxcd.io"}, {serviceAccountGVR, "helm-controller"}}
+
+	for _, deleteCRDs := range []bool{false, true} {
+		fi := fluxInstance(1)
+		_ = unstructured.SetNestedStringSlice(fi.Object, []string{"source-controller", "kustomize-controller"}, "spec", "components")
+		rg := newRigWith(t, Options{Install: install, DeleteCRDs: deleteCRDs, TerminationInterval: time.Millisecond, TerminationTimeout: 20 * time.Millisecond}, fi)
+		namespaced := func(r ref) string {
+			if r.gvr == serviceAccountGVR {
+				return ns
+			}
+			return ""
+		}
+		lookup := func(r ref) (*unstructured.Unstructured, error) {
+			return rg.client.Resource(r.gvr).Namespace(namespaced(r)).Get(context.Background(), r.name, metav1.GetOptions{})
+		}
+		// What bootstrap left: every install object applied by kustomize-controller with its labels.
+		for _, o := range install {
+			c := o.DeepCopy()
+			c.SetLabels(kcLabels)
+			if c.GetKind() == "ServiceAccount" {
+				c.SetNamespace(ns)
+			}
+			raw, _ := json.Marshal(c.Object)
+			rg.ssaApply("kustomize-controller", string(raw))
+		}
+		rg.pass()
+		for _, r := range taken { // kstatus: a CRD is Current once Established
+			if r.gvr == crdGVR {
+				u, _ := lookup(r)
+				_ = unstructured.SetNestedSlice(u.Object, []any{map[string]any{"type": "Established", "status": "True"}, map[string]any{"type": "NamesAccepted", "status": "True"}}, "status", "conditions")
+				_ = rg.tracker.Update(crdGVR, u, "")
+			}
+		}
+		rg.pass()
+		rg.setStatus(gitGVR, metav1.ConditionTrue, 1)
+		rg.setStatus(kustomizationGVR, metav1.ConditionTrue, 1)
+		rg.pass()
+		rg.expectReady(metav1.ConditionTrue, reasonSucceeded, 1)
+
+		entries, _, _ := unstructured.NestedSlice(rg.get(fluxInstanceGVR, "flux").Object, "status", "inventory", "entries")
+		inInventory := map[string]bool{}
+		for _, e := range entries {
+			inInventory[e.(map[string]any)["id"].(string)] = true
+		}
+		for _, r := range taken {
+			u, err := lookup(r)
+			if err != nil {
+				t.Fatalf("%s %s: %v", r.gvr.Resource, r.name, err)
+			}
+			for k := range kcLabels {
+				if _, ok := u.GetLabels()[k]; ok {
+					t.Errorf("%s %s: bootstrap's %s kept: kustomize-controller would prune it", r.gvr.Resource, r.name, k)
+				}
+			}
+			if u.GetLabels()["app.kubernetes.io/managed-by"] != "flux-operator" || u.GetAnnotations()["kustomize.toolkit.fluxcd.io/prune"] != "Disabled" {
+				t.Errorf("%s %s: not the operator's: %v %v", r.gvr.Resource, r.name, u.GetLabels(), u.GetAnnotations())
+			}
+			if !inInventory[inventoryID(u)] {
+				t.Errorf("%s %s not in the inventory %v", r.gvr.Resource, r.name, entries)
+			}
+		}
+		for _, r := range left {
+			u, _ := lookup(r)
+			if u.GetLabels()["kustomize.toolkit.fluxcd.io/name"] != "flux-system" || inInventory[inventoryID(u)] {
+				t.Errorf("%s %s, of a component not listed, was taken over: %v", r.gvr.Resource, r.name, u.GetLabels())
+			}
+		}
+
+		fi = rg.get(fluxInstanceGVR, "flux")
+		now := metav1.NewTime(rg.now)
+		fi.SetDeletionTimestamp(&now)
+		_ = rg.tracker.Update(fluxInstanceGVR, fi, ns)
+		rg.pass()
+		for _, r := range taken {
+			_, err := lookup(r)
+			if want := deleteCRDs && r.gvr == crdGVR; apierrors.IsNotFound(err) != want {
+				t.Errorf("delete-crds=%v: %s %s deleted=%v, want %v (the rig's accounts and RBAC stay)", deleteCRDs, r.gvr.Resource, r.name, apierrors.IsNotFound(err), want)
 			}
 		}
 	}

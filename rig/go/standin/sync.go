@@ -192,6 +192,12 @@ func gvrFor(group, kind string) (schema.GroupVersionResource, bool) {
 		return namespaceGVR, true
 	case group == crdGVR.Group && kind == "CustomResourceDefinition":
 		return crdGVR, true
+	case group == "" && kind == "ServiceAccount":
+		return serviceAccountGVR, true
+	case group == clusterRoleGVR.Group && kind == "ClusterRole":
+		return clusterRoleGVR, true
+	case group == clusterRoleGVR.Group && kind == "ClusterRoleBinding":
+		return clusterRoleBindingGVR, true
 	}
 	gvr, ok := fluxKinds[kind]
 	return gvr, ok && gvr.Group == group

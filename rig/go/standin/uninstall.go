@@ -35,8 +35,9 @@ import (
 //     is removed regardless.
 //
 // The stand-in deletes Flux objects with deleteObject's orphan guard, since the rig's controllers
-// are still running. The CRDs are the rig's, not in the stand-in's inventory: only with
-// --delete-crds does it delete them (the operator's CRD cascade: first every Flux object, guarded,
+// are still running. Of the install objects in its inventory (install.go) it never deletes the
+// ServiceAccounts and RBAC the rig's controllers run on (rigKept), and the CRDs only with
+// --delete-crds, which the rig sets (the operator's CRD cascade: first every Flux object, guarded,
 // then the CRDs of spec.components, then the wait); --delete-all-flux-objects deletes every Flux
 // object and leaves the CRDs.
 func (r *Reconciler) uninstall(ctx context.Context, fi *unstructured.Unstructured, id string) error {
@@ -49,7 +50,8 @@ func (r *Reconciler) uninstall(ctx context.Context, fi *unstructured.Unstructure
 		if err := r.removeFluxFinalizers(ctx); err != nil {
 			log.Printf("%s: removing finalizers failed: %v", id, err)
 		}
-		if err := r.deleteAll(ctx, inventoryObjects(entries), ownerManager(r.opts.FieldManager).GetOwnerLabels(fi.GetName(), fi.GetNamespace()), true); err != nil {
+		inventory := slices.DeleteFunc(inventoryObjects(entries), func(o *unstructured.Unstructured) bool { return rigKept(o) || gvrOf(o) == crdGVR })
+		if err := r.deleteAll(ctx, inventory, ownerManager(r.opts.FieldManager).GetOwnerLabels(fi.GetName(), fi.GetNamespace()), true); err != nil {
 			log.Printf("%s: pruning for deleted resource failed: %v", id, err)
 		}
 		if r.opts.DeleteAllFluxObjects || r.opts.DeleteCRDs {
