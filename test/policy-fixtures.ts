@@ -3,6 +3,7 @@
  * Shared by the offline CEL tests (test/policy.spec.ts) and the real tier, which applies them as
  * the tenant with `kubectl apply --dry-run=server` (test/real/fleet.spec.ts, 7).
  */
+import type { TenantPolicyParams } from "../components/manifests/policy";
 
 export interface PolicyFixture {
   /** What it shows. */
@@ -11,8 +12,8 @@ export interface PolicyFixture {
   readonly policy: string;
   readonly object: Record<string, any>;
   readonly admitted: boolean;
-  /** Parameters that differ from the tenant's defaults (buckets, image automation allowed). */
-  readonly params?: Readonly<Record<string, string>>;
+  /** The tenant's values where they differ from its defaults (Buckets, image automation, Service types allowed). */
+  readonly params?: Partial<Pick<TenantPolicyParams, "buckets" | "imageAutomation" | "serviceTypes">>;
   /** Who writes it (`request.userInfo.username`). @default the tenant's own account `<namespace>:flux` */
   readonly as?: string;
   /** A write of this subresource of the existing object `metadata.name` (its `status`), not a create. */
@@ -139,10 +140,10 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
     },
     { title: "an OCIRepository of an unlisted registry", policy: "fleet-tenant-sources", admitted: false, object: oci("oci", "oci://ghcr.io/someone/manifests") },
     { title: "an OCIRepository of an image its config allows", policy: "fleet-tenant-sources", admitted: true, object: oci("oci", `oci://${t.allowedImage}`) },
-    { title: "a Bucket whose endpoint its sources allow (https://<endpoint>)", policy: "fleet-tenant-sources", object: bucket(allowedHost), admitted: true, params: { buckets: "true" } },
-    { title: "a Bucket at an endpoint its sources do not list", policy: "fleet-tenant-sources", object: bucket("169.254.169.254"), admitted: false, params: { buckets: "true" } },
-    { title: "a Bucket whose endpoint carries its scheme, as azure's do", policy: "fleet-tenant-sources", object: bucket(t.allowedUrl), admitted: true, params: { buckets: "true" } },
-    { title: "an azure Bucket (tokens from the authorityHost its Secret names)", policy: "fleet-tenant-source-connections", object: bucket(t.allowedUrl, { provider: "azure" }), admitted: false, params: { buckets: "true" } },
+    { title: "a Bucket whose endpoint its sources allow (https://<endpoint>)", policy: "fleet-tenant-sources", object: bucket(allowedHost), admitted: true, params: { buckets: true } },
+    { title: "a Bucket at an endpoint its sources do not list", policy: "fleet-tenant-sources", object: bucket("169.254.169.254"), admitted: false, params: { buckets: true } },
+    { title: "a Bucket whose endpoint carries its scheme, as azure's do", policy: "fleet-tenant-sources", object: bucket(t.allowedUrl), admitted: true, params: { buckets: true } },
+    { title: "an azure Bucket (tokens from the authorityHost its Secret names)", policy: "fleet-tenant-source-connections", object: bucket(t.allowedUrl, { provider: "azure" }), admitted: false, params: { buckets: true } },
     { title: "an ImageRepository of an image its config allows (oci://<image>)", policy: "fleet-tenant-sources", object: imageRepository(t.allowedImage), admitted: true },
     { title: "an ImageRepository of an unlisted registry", policy: "fleet-tenant-sources", object: imageRepository("registry.internal:5000/anything"), admitted: false },
     { title: "a GitRepository of its own repository through a proxy (proxySecretRef)", policy: "fleet-tenant-source-connections", object: git("proxied", t.ownUrl, { proxySecretRef: { name: "proxy" } }), admitted: false },
@@ -150,7 +151,7 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
     { title: "a GitRepository of its own repository as a GitHub App (provider: github)", policy: "fleet-tenant-source-connections", object: git("app", t.ownUrl, { provider: "github", secretRef: { name: "app" } }), admitted: false },
     { title: "a GitRepository of its own repository with provider: generic", policy: "fleet-tenant-source-connections", object: git("generic", t.ownUrl, { provider: "generic" }), admitted: true },
     { title: "a GitRepository of its own repository with its submodules (recurseSubmodules)", policy: "fleet-tenant-source-connections", object: git("subs", t.ownUrl, { recurseSubmodules: true }), admitted: false },
-    { title: "a Bucket naming an STS endpoint (spec.sts)", policy: "fleet-tenant-source-connections", object: bucket(allowedHost, { provider: "aws", sts: { provider: "aws", endpoint: "https://169.254.169.254" } }), admitted: false, params: { buckets: "true" } },
+    { title: "a Bucket naming an STS endpoint (spec.sts)", policy: "fleet-tenant-source-connections", object: bucket(allowedHost, { provider: "aws", sts: { provider: "aws", endpoint: "https://169.254.169.254" } }), admitted: false, params: { buckets: true } },
     { title: "the tenant writing its GitRepository's status (an artifact URL of its choosing)", policy: "fleet-tenant-flux-controllers-only", object: forgedStatus("http://169.254.169.254/forged.tar.gz"), subresource: "status", admitted: false },
     { title: "source-controller writing the same status", policy: "fleet-tenant-flux-controllers-only", object: forgedStatus("http://169.254.169.254/forged.tar.gz"), subresource: "status", as: serviceAccountUser("flux-system", "source-controller"), admitted: true },
     { title: "an ExternalArtifact the tenant creates (whose status it would write)", policy: "fleet-tenant-flux-controllers-only", object: externalArtifact, admitted: false },
@@ -201,7 +202,7 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
       },
     },
     { title: "a Bucket, not allowed", policy: "fleet-tenant-buckets", object: bucket(allowedHost), admitted: false },
-    { title: "a Bucket, allowed (buckets: true)", policy: "fleet-tenant-buckets", object: bucket(allowedHost), admitted: true, params: { buckets: "true" } },
+    { title: "a Bucket, allowed (buckets: true)", policy: "fleet-tenant-buckets", object: bucket(allowedHost), admitted: true, params: { buckets: true } },
     { title: "a Pod with the namespace's default account", policy: "fleet-tenant-flux-account-pods", object: pod("default-sa", {}), admitted: true },
     { title: "a Pod with its own account", policy: "fleet-tenant-flux-account-pods", object: pod("own-sa", { serviceAccountName: "app" }), admitted: true },
     { title: "a Pod running as the tenant account flux", policy: "fleet-tenant-flux-account-pods", object: pod("as-flux", { serviceAccountName: "flux" }), admitted: false },
@@ -217,8 +218,8 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
     { title: "a LoadBalancer Service, not allowed", policy: "fleet-tenant-services", object: service("public", { type: "LoadBalancer" }), admitted: false },
     { title: "a NodePort Service, not allowed", policy: "fleet-tenant-services", object: service("node-port", { type: "NodePort" }), admitted: false },
     { title: "an ExternalName Service, not allowed", policy: "fleet-tenant-services", object: service("alias", { type: "ExternalName", externalName: "metadata.google.internal" }), admitted: false },
-    { title: "a LoadBalancer Service, allowed (serviceTypes: [LoadBalancer])", policy: "fleet-tenant-services", object: service("public", { type: "LoadBalancer" }), admitted: true, params: { "serviceType-LoadBalancer": "true" } },
+    { title: "a LoadBalancer Service, allowed (serviceTypes: [LoadBalancer])", policy: "fleet-tenant-services", object: service("public", { type: "LoadBalancer" }), admitted: true, params: { serviceTypes: ["LoadBalancer"] } },
     { title: "an ImageUpdateAutomation with a read-only key", policy: "fleet-tenant-image-automation", object: automation, admitted: false },
-    { title: "an ImageUpdateAutomation with a writable key", policy: "fleet-tenant-image-automation", object: automation, admitted: true, params: { imageAutomation: "true" } },
+    { title: "an ImageUpdateAutomation with a writable key", policy: "fleet-tenant-image-automation", object: automation, admitted: true, params: { imageAutomation: true } },
   ];
 }

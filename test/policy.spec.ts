@@ -5,7 +5,7 @@
  * server enforces the same fixtures on the real tier (test/real/fleet.spec.ts, 7).
  */
 import { strict as assert } from "assert";
-import { POLICY_RULES } from "../components/manifests/policy";
+import { admissionPolicy, POLICY_RULES } from "../components/manifests/policy";
 import { one, Registered, RunResult, runProgram, stackConfig } from "./harness";
 import { PolicyFixture, policyFixtures, serviceAccountUser } from "./policy-fixtures";
 import { esmImport, validateObject } from "./schemas";
@@ -36,36 +36,57 @@ function matches(policy: Registered, fixture: PolicyFixture): boolean {
 }
 
 describe("Admission policy pack: rendered from stack config", () => {
-  it("one policy per rule, denying, and each tenant's parameters and bindings to its own namespaces", async () => {
+  it("one policy per shared rule, and per tenant one policy per per-tenant rule with its values compiled in, bound to its own namespaces, denying", async () => {
     const result = ok(await runProgram({ stack: "staging", config: config([{ name: "shop", sources: ["https://charts.example.com"] }, { name: "payments", namespaces: ["payments", "payments-jobs"], repository: { readWrite: true }, serviceTypes: ["LoadBalancer"] }]) }));
-    assert.deepEqual(result.resources.filter((r) => r.type === VAP).map((r) => r.name).sort(), POLICY_RULES.map((r) => r.name).sort());
-    for (const b of result.resources.filter((r) => r.type === BINDING)) assert.deepEqual(b.inputs.spec.validationActions, ["Deny"], b.name);
-    const params = one(result, CONFIG_MAP, "flux-system/tenant-policy-shop").inputs;
-    assert.equal(params.metadata.namespace, "flux-system", "where no tenant can write");
-    assert.deepEqual(params.data, { "source-0": "ssh://git@github.com/acme-org/shop-deploy.git", "source-1": "https://charts.example.com", buckets: "false", imageAutomation: "false" });
-    assert.deepEqual(one(result, CONFIG_MAP, "flux-system/tenant-policy-payments").inputs.data["serviceType-LoadBalancer"], "true", "serviceTypes: [LoadBalancer]");
-    assert.equal(one(result, CONFIG_MAP, "flux-system/tenant-policy-payments").inputs.data.imageAutomation, "true", "a writable key allows image automation");
+    const perTenant = POLICY_RULES.filter((r) => r.perTenant).map((r) => r.name);
+    assert.deepEqual(perTenant.sort(), ["fleet-tenant-buckets", "fleet-tenant-image-automation", "fleet-tenant-services", "fleet-tenant-sources"]);
+    const expected = POLICY_RULES.flatMap((r) => (r.perTenant ? ["shop", "payments"].map((t) => `${r.name}-${t}`) : [r.name]));
+    assert.deepEqual(result.resources.filter((r) => r.type === VAP).map((r) => r.name).sort(), expected.sort());
+    assert.deepEqual(result.resources.filter((r) => r.type === BINDING).map((r) => r.name).sort(), expected.sort(), "each policy has one binding");
+    for (const b of result.resources.filter((r) => r.type === BINDING)) {
+      assert.deepEqual(b.inputs.spec.validationActions, ["Deny"], b.name);
+      assert.equal(b.inputs.spec.policyName, b.name, `${b.name} binds its own policy`);
+    }
+    // No parameter object anywhere: kube-apiserver stops watching a built-in paramKind for good
+    // once no binding names it (kubernetes/kubernetes#130887), and then denies, or checks stale values.
+    for (const r of result.resources.filter((r) => [VAP, BINDING].includes(r.type))) {
+      assert.equal(r.inputs.spec.paramKind, undefined, r.name);
+      assert.equal(r.inputs.spec.paramRef, undefined, r.name);
+    }
+    assert.deepEqual(result.resources.filter((r) => r.type === CONFIG_MAP && r.name.includes("tenant-policy")).map((r) => r.name), []);
+    const variables = (name: string) => Object.fromEntries(one(result, VAP, name).inputs.spec.variables.map((v: any) => [v.name, v.expression]));
+    assert.deepEqual(variables("fleet-tenant-sources-shop"), { sources: '["ssh://git@github.com/acme-org/shop-deploy.git", "https://charts.example.com"]' });
+    assert.deepEqual(variables("fleet-tenant-buckets-shop"), { buckets: "false" });
+    assert.deepEqual(variables("fleet-tenant-image-automation-shop"), { imageAutomation: "false" });
+    assert.deepEqual(variables("fleet-tenant-image-automation-payments"), { imageAutomation: "true" }, "a writable key allows image automation");
+    assert.deepEqual(variables("fleet-tenant-services-shop"), { serviceTypes: "[]" });
+    assert.deepEqual(variables("fleet-tenant-services-payments"), { serviceTypes: '["LoadBalancer"]' }, "serviceTypes: [LoadBalancer]");
     const sources = one(result, BINDING, "fleet-tenant-sources-payments").inputs.spec;
     assert.deepEqual(sources.matchResources.namespaceSelector, { matchLabels: { "toolkit.fluxcd.io/tenant": "payments" } });
     assert.deepEqual(sources.matchResources.objectSelector, {}, "every object in those namespaces");
-    assert.deepEqual(sources.paramRef, { name: "tenant-policy-payments", namespace: "flux-system", parameterNotFoundAction: "Deny" });
-    // The tenant's GitRepository waits for its bindings, so on removal it goes (finalizer lifted) while they still have their parameters.
+    // The tenant's GitRepository waits for its policies and bindings, so on removal it goes first.
     const git = one(result, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository", "shop/shop");
-    for (const name of ["flux-system/tenant-policy-shop", "fleet-tenant-sources-shop"]) {
-      assert.ok(git.dependencies.includes(result.resources.find((r) => r.name === name)!.urn), name);
-    }
+    for (const r of result.resources.filter((r) => r.name === "fleet-tenant-sources-shop")) assert.ok(git.dependencies.includes(r.urn), `${r.type} ${r.name}`);
+  });
+
+  it("a tenant's values become CEL literals that read back as they were, quotes and backslashes included", async () => {
+    const cel = await esmImport("@marcbachmann/cel-js");
+    const odd = ["https://x.example/a\"b", "https://x.example/c\\d'e", "oci://r.example/ü"];
+    const rule = POLICY_RULES.find((r) => r.name === "fleet-tenant-sources")!;
+    const policy = admissionPolicy(rule, { tenant: "t", sources: odd, buckets: false, imageAutomation: false, serviceTypes: [] });
+    assert.deepEqual(cel.evaluate(policy.spec.variables![0].expression, {}), odd);
   });
 
   it("every policy object validates against the upstream Kubernetes schema", async () => {
     const result = ok(await runProgram({ stack: "staging", config: stackConfig("staging") }));
-    const objects = result.resources.filter((r) => [VAP, BINDING, CONFIG_MAP].includes(r.type));
+    const objects = result.resources.filter((r) => [VAP, BINDING].includes(r.type));
     assert.ok(objects.length >= POLICY_RULES.length + 2);
     for (const o of objects) await validateObject(o.inputs);
   });
 
   it("fleet:flux.admissionPolicies: false leaves the pack out", async () => {
     const result = ok(await runProgram({ stack: "staging", config: config([{ name: "shop" }], { admissionPolicies: false }) }));
-    assert.deepEqual(result.resources.filter((r) => [VAP, BINDING].includes(r.type) || r.name.includes("tenant-policy")).map((r) => r.name), []);
+    assert.deepEqual(result.resources.filter((r) => [VAP, BINDING].includes(r.type)).map((r) => r.name), []);
   });
 
   it("a source that is not an ssh://, https:// or oci:// URL fails with its key", async () => {
@@ -91,29 +112,35 @@ describe("Admission policy pack: each rule's CEL on fixtures", () => {
    * do not all hold does not apply; one that applies admits when every validation holds.
    */
   function admits(policy: Registered, fixture: PolicyFixture): boolean {
-    const data = { ...one(run, CONFIG_MAP, "flux-system/tenant-policy-shop").inputs.data, ...(fixture.params ?? {}) };
+    // A per-tenant policy's variables are CEL literals: evaluated as the API server does, then the
+    // fixture's own values for the tenant where it has them.
+    const declared = Object.fromEntries((policy.inputs.spec.variables ?? []).map((v: any) => [v.name, cel.evaluate(v.expression, {})]));
+    const overrides = Object.fromEntries(Object.entries(fixture.params ?? {}).filter(([k]) => k in declared));
     const request = {
       operation: fixture.operation ?? "CREATE",
       namespace: fixture.object.metadata.namespace,
       userInfo: { username: fixture.as ?? serviceAccountUser(tenant.namespace, "flux") },
     };
-    const context = { object: fixture.object, oldObject: fixture.oldObject ?? null, request, ...(policy.inputs.spec.paramKind ? { params: { data } } : {}) };
+    const context = { object: fixture.object, oldObject: fixture.oldObject ?? null, request, variables: { ...declared, ...overrides } };
     const applies = (policy.inputs.spec.matchConditions ?? []).every((c: any) => cel.evaluate(c.expression, context) === true);
     return !applies || policy.inputs.spec.validations.every((v: any) => cel.evaluate(v.expression, context) === true);
   }
+
+  /** The policy object of a rule for the tenant shop: `<rule>-shop` for a per-tenant rule. */
+  const policyOf = (rule: string) => (POLICY_RULES.find((r) => r.name === rule)!.perTenant ? `${rule}-shop` : rule);
 
   for (const fixture of policyFixtures(tenant)) {
     it(`${fixture.admitted ? "admits" : "refuses"} ${fixture.title}`, async () => {
       // A fixture the API server would reject anyway proves nothing.
       if (fixture.newerThanModels) assert.match(fixture.newerThanModels, /\.go:\d+/, "names the upstream definition");
       else await validateObject(fixture.object);
-      const policy = one(run, VAP, fixture.policy);
+      const policy = one(run, VAP, policyOf(fixture.policy));
       assert.ok(matches(policy, fixture), `${fixture.policy} does not match ${fixture.object.kind}`);
       // Every policy the API server would run on it, not only the one the fixture is about: an
       // admitted object passes all of them, a refused one is refused by its policy alone (so the
       // API server's answer names it: real tier 3b).
       const refusing = run.resources.filter((r) => r.type === VAP && matches(r, fixture) && !admits(r, fixture)).map((r) => r.name);
-      assert.deepEqual(refusing, fixture.admitted ? [] : [fixture.policy]);
+      assert.deepEqual(refusing, fixture.admitted ? [] : [policyOf(fixture.policy)]);
     });
   }
 
@@ -124,17 +151,18 @@ describe("Admission policy pack: each rule's CEL on fixtures", () => {
     }
   });
 
-  it("the evaluator handles the CEL the policies use: has() on absent fields, exists() over a map, startsWith, string equality", () => {
+  it("the evaluator handles the CEL the policies use: has() on absent fields, `in` over a list and its literals, startsWith, string equality", () => {
     assert.equal(cel.evaluate("!has(o.spec.kubeConfig)", { o: { spec: {} } }), true);
     assert.equal(cel.evaluate("has(o.spec.kubeConfig)", { o: { spec: { kubeConfig: {} } } }), true);
-    assert.equal(cel.evaluate("m.exists(k, k.startsWith('source-') && m[k] == 'u')", { m: { "source-0": "x", "source-1": "u" } }), true);
-    assert.equal(cel.evaluate("m.exists(k, k.startsWith('source-') && m[k] == 'u')", { m: { other: "u" } }), false);
+    assert.equal(cel.evaluate("(k == 'B' ? 'x' : 'u') in variables.sources", { k: "G", variables: { sources: ["x", "u"] } }), true);
+    assert.equal(cel.evaluate("'u' in variables.sources", { variables: { sources: ["x"] } }), false);
+    assert.deepEqual(cel.evaluate('["a\\"b", "c"]', {}), ['a"b', "c"]);
     // all() over a list, `in` over a list and a map, a conditional, string concatenation.
     assert.equal(cel.evaluate("l.all(d, !has(d.namespace) || d.namespace == 'a')", { l: [{ name: "x" }, { name: "y", namespace: "a" }] }), true);
     assert.equal(cel.evaluate("l.all(d, !has(d.namespace) || d.namespace == 'a')", { l: [{ name: "y", namespace: "b" }] }), false);
     assert.equal(cel.evaluate("t in ['x', 'y']", { t: "y" }), true);
-    assert.equal(cel.evaluate("('p-' + t) in m", { t: "x", m: { "p-x": "true" } }), true);
-    assert.equal(cel.evaluate("('p-' + t) in m", { t: "z", m: { "p-x": "true" } }), false);
+    assert.equal(cel.evaluate("t in variables.serviceTypes", { t: "LoadBalancer", variables: { serviceTypes: [] } }), false);
+    assert.equal(cel.evaluate("variables.buckets", { variables: { buckets: cel.evaluate("false", {}) } }), false);
     assert.equal(cel.evaluate("k == 'B' ? 'https://' + e : u", { k: "B", e: "h", u: "v" }), "https://h");
   });
 
@@ -146,9 +174,9 @@ describe("Admission policy pack: each rule's CEL on fixtures", () => {
     }
   });
 
-  it("a rule that every tenant's binding shares never reads parameters, and a per-tenant rule always does", () => {
+  it("a rule that every tenant's binding shares never reads a tenant's values, and a per-tenant rule always does", () => {
     for (const rule of POLICY_RULES) {
-      const reads = rule.validations.some((v) => v.expression.includes("params."));
+      const reads = rule.validations.some((v) => v.expression.includes("variables."));
       assert.equal(reads, rule.perTenant, rule.name);
     }
   });

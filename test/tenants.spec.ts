@@ -442,10 +442,13 @@ describe("Tenants: stable identity", () => {
     const names = result.resources.filter((r) => isUnder(result, r, shop)).map((r) => r.name).sort();
     assert.deepEqual(names, [
       "fleet-tenant-buckets-shop",
+      "fleet-tenant-buckets-shop",
+      "fleet-tenant-image-automation-shop",
       "fleet-tenant-image-automation-shop",
       "fleet-tenant-services-shop",
+      "fleet-tenant-services-shop",
       "fleet-tenant-sources-shop",
-      "flux-system/tenant-policy-shop",
+      "fleet-tenant-sources-shop",
       "shop/shop-git",
       "shop/shop",
       "shop/shop",

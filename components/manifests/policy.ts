@@ -2,9 +2,13 @@
  * The tenant admission policy pack: one ValidatingAdmissionPolicy per rule
  * (admissionregistration.k8s.io/v1, GA since Kubernetes 1.30), bound with `validationActions:
  * [Deny]` to tenant namespaces by their tenant label (which a tenant cannot edit: namespaces are
- * cluster-scoped). Rules that differ per tenant read a ConfigMap of parameters in flux-system,
- * where no tenant can write, one per tenant, through one binding per tenant; a binding whose
- * ConfigMap is missing denies (`parameterNotFoundAction: Deny`).
+ * cluster-scoped). A rule that differs per tenant is one policy per tenant, its values compiled in
+ * as CEL literals (`spec.variables`), bound to that tenant's namespaces. No policy takes a
+ * parameter object: kube-apiserver stops watching a `paramKind` of a built-in type such as
+ * ConfigMap for good, until it restarts, once no binding names it for a moment (as when the last
+ * tenant goes, or a destroy), and then denies every new tenant ("no params found") or, worse,
+ * checks against parameters that no longer exist (kubernetes/kubernetes#130887, open; the fix,
+ * #141015, is not merged).
  *
  * The rules (docs/tenancy.md, "Admission policies"), each closing a way out of the tenant's namespaces:
  * - sources: every address a source makes a controller connect to (a GitRepository, OCIRepository
@@ -29,7 +33,7 @@
 import { FLUX_NAMESPACE, TENANT_LABEL, TENANT_SERVICE_ACCOUNT } from "../constants";
 import { metadata } from "./common";
 
-/** What one tenant's parameters say: its allowed source URLs, Buckets, image automation, Service types. */
+/** What one tenant's policies allow: its source URLs, Buckets, image automation, Service types. */
 export interface TenantPolicyParams {
   /** What the tenant's objects are named after (`TenantConfig.identity`). */
   readonly tenant: string;
@@ -47,7 +51,11 @@ interface Validation {
   readonly message: string;
 }
 
-/** A policy's rule: what it matches, what it checks, and whether it reads the tenant's parameters. */
+/**
+ * A policy's rule: what it matches, what it checks, and whether it is made per tenant, reading that
+ * tenant's values as `variables.sources`, `variables.buckets`, `variables.imageAutomation` and
+ * `variables.serviceTypes` (TenantPolicyParams).
+ */
 export interface Rule {
   readonly name: string;
   readonly perTenant: boolean;
@@ -78,8 +86,6 @@ const BY_FLUX_SYSTEM = `request.userInfo.username.startsWith('system:serviceacco
 /** Whoever is not one of flux-system's service accounts. */
 const NOT_FLUX_SYSTEM = { name: "not-flux-system", expression: `!${BY_FLUX_SYSTEM}` } as const;
 
-const SOURCE_KEY_PREFIX = "source-";
-const SERVICE_TYPE_KEY_PREFIX = "serviceType-";
 
 /** Every API group of Flux and the Flux Operator whose objects a tenant namespace may hold. */
 export const FLUX_API_GROUPS = [
@@ -124,7 +130,7 @@ export const POLICY_RULES: readonly Rule[] = [
     resources: SOURCE_RESOURCES,
     operations: ["CREATE", "UPDATE"],
     validations: [{
-      expression: `params.data.exists(k, k.startsWith('${SOURCE_KEY_PREFIX}') && params.data[k] == (${SOURCE_ADDRESS}))`,
+      expression: `(${SOURCE_ADDRESS}) in variables.sources`,
       message: "this tenant may only use its own repository and the sources its config allows (fleet:tenants[].sources; a Bucket's endpoint as https://<endpoint>, an ImageRepository's image as oci://<image>)",
     }],
   },
@@ -247,7 +253,7 @@ export const POLICY_RULES: readonly Rule[] = [
     perTenant: true,
     resources: [{ group: "source.toolkit.fluxcd.io", resources: ["buckets"] }],
     operations: ["CREATE", "UPDATE"],
-    validations: [{ expression: "has(params.data.buckets) && params.data.buckets == 'true'", message: "Bucket sources are not allowed for this tenant (fleet:tenants[].buckets)" }],
+    validations: [{ expression: "variables.buckets", message: "Bucket sources are not allowed for this tenant (fleet:tenants[].buckets)" }],
   },
   {
     name: "fleet-tenant-flux-account-pods",
@@ -293,7 +299,7 @@ export const POLICY_RULES: readonly Rule[] = [
         message: "a tenant Service may not set spec.externalIPs: it would take that address's traffic cluster-wide (CVE-2020-8554)",
       },
       {
-        expression: `!has(object.spec.type) || object.spec.type == 'ClusterIP' || ('${SERVICE_TYPE_KEY_PREFIX}' + object.spec.type) in params.data`,
+        expression: "!has(object.spec.type) || object.spec.type == 'ClusterIP' || object.spec.type in variables.serviceTypes",
         message: "this Service type is not allowed for this tenant (fleet:tenants[].serviceTypes); ClusterIP always is",
       },
     ],
@@ -303,20 +309,37 @@ export const POLICY_RULES: readonly Rule[] = [
     perTenant: true,
     resources: [{ group: "image.toolkit.fluxcd.io", resources: ["imageupdateautomations"] }],
     operations: ["CREATE", "UPDATE"],
-    validations: [{ expression: "has(params.data.imageAutomation) && params.data.imageAutomation == 'true'", message: "image automation needs a writable deploy key (fleet:tenants[].repository.readWrite: true)" }],
+    validations: [{ expression: "variables.imageAutomation", message: "image automation needs a writable deploy key (fleet:tenants[].repository.readWrite: true)" }],
   },
 ];
 
-/** One ValidatingAdmissionPolicy per rule. */
-export function admissionPolicy(rule: Rule) {
+/** The tenant values a per-tenant rule reads (`variables.<name>` in its expressions), in order of first use. */
+export function ruleVariables(rule: Rule): (keyof Omit<TenantPolicyParams, "tenant">)[] {
+  const names = rule.validations.flatMap((v) => [...v.expression.matchAll(/\bvariables\.(\w+)/g)].map((m) => m[1]));
+  return [...new Set(names)] as (keyof Omit<TenantPolicyParams, "tenant">)[];
+}
+
+/** A tenant value as a CEL literal: a list of strings, or a bool (a JSON string is a CEL string literal). */
+const celLiteral = (value: boolean | readonly string[]) => (typeof value === "boolean" ? String(value) : `[${value.map((v) => JSON.stringify(v)).join(", ")}]`);
+
+/** A rule's policy name: the rule's, or for a per-tenant rule, `<rule>-<tenant>`. */
+export function policyName(rule: Rule, tenant?: string): string {
+  return tenant ? `${rule.name}-${tenant}` : rule.name;
+}
+
+/**
+ * One ValidatingAdmissionPolicy per rule; for a per-tenant rule, one per tenant (`params`), with the
+ * tenant's values as `spec.variables` literals.
+ */
+export function admissionPolicy(rule: Rule, params?: TenantPolicyParams) {
+  if (rule.perTenant !== (params !== undefined)) throw new Error(`${rule.name}: a per-tenant rule needs a tenant's values, and only it`);
   const conditions = rule.matchConditions ?? [SPEC_WRITES];
   return {
     apiVersion: "admissionregistration.k8s.io/v1" as const,
     kind: "ValidatingAdmissionPolicy" as const,
-    metadata: metadata(rule.name),
+    metadata: params ? metadata(policyName(rule, params.tenant), undefined, { [TENANT_LABEL]: params.tenant }) : metadata(rule.name),
     spec: {
       failurePolicy: "Fail",
-      ...(rule.perTenant ? { paramKind: { apiVersion: "v1", kind: "ConfigMap" } } : {}),
       // Written out with the API server's defaults (k8s.io/kubernetes v1.36.3,
       // pkg/apis/admissionregistration/v1/defaults.go: SetDefaults_MatchResources, SetDefaults_Rule),
       // so the live object is exactly the declared one and drift sees any change.
@@ -328,44 +351,24 @@ export function admissionPolicy(rule: Rule) {
       },
       // Left out when empty: the API server stores no empty list, and drift would see one.
       ...(conditions.length ? { matchConditions: conditions.map((c) => ({ ...c })) } : {}),
+      ...(params ? { variables: ruleVariables(rule).map((name) => ({ name, expression: celLiteral(params[name]) })) } : {}),
       validations: rule.validations.map((v) => ({ expression: v.expression, message: v.message, reason: "Forbidden" })),
     },
   };
 }
 
-/** Name of a tenant's parameter ConfigMap in flux-system. */
-export function tenantPolicyParamsName(tenant: string): string {
-  return `tenant-policy-${tenant}`;
-}
-
-/** A tenant's parameters: `source-<i>` per allowed URL, `buckets`, `imageAutomation`, `serviceType-<type>` per allowed type. */
-export function tenantPolicyParams(p: TenantPolicyParams) {
-  return {
-    apiVersion: "v1" as const,
-    kind: "ConfigMap" as const,
-    metadata: metadata(tenantPolicyParamsName(p.tenant), FLUX_NAMESPACE, { [TENANT_LABEL]: p.tenant }),
-    data: {
-      ...Object.fromEntries(p.sources.map((url, i) => [`${SOURCE_KEY_PREFIX}${i}`, url])),
-      buckets: String(p.buckets),
-      imageAutomation: String(p.imageAutomation),
-      ...Object.fromEntries(p.serviceTypes.map((type) => [`${SERVICE_TYPE_KEY_PREFIX}${type}`, "true"])),
-    },
-  };
-}
-
 /**
- * A rule's binding, Deny: with `tenant`, to that tenant's namespaces with its parameters (a missing
- * ConfigMap denies); without, to every tenant namespace, for a rule that is the same for all.
+ * A rule's binding, Deny: with `tenant`, of that tenant's policy to its namespaces; without, to
+ * every tenant namespace, for a rule that is the same for all.
  */
 export function policyBinding(rule: Rule, tenant?: string) {
   return {
     apiVersion: "admissionregistration.k8s.io/v1" as const,
     kind: "ValidatingAdmissionPolicyBinding" as const,
-    metadata: tenant ? metadata(`${rule.name}-${tenant}`, undefined, { [TENANT_LABEL]: tenant }) : metadata(rule.name),
+    metadata: tenant ? metadata(policyName(rule, tenant), undefined, { [TENANT_LABEL]: tenant }) : metadata(rule.name),
     spec: {
-      policyName: rule.name,
+      policyName: policyName(rule, tenant),
       validationActions: ["Deny"],
-      ...(tenant ? { paramRef: { name: tenantPolicyParamsName(tenant), namespace: FLUX_NAMESPACE, parameterNotFoundAction: "Deny" } } : {}),
       matchResources: {
         namespaceSelector: tenant ? { matchLabels: { [TENANT_LABEL]: tenant } } : { matchExpressions: [{ key: TENANT_LABEL, operator: "Exists" }] },
         objectSelector: {},
