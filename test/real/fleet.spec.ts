@@ -1191,6 +1191,30 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     ok(rig, "kubectl", ["delete", "namespace", "version-probe", "--timeout=120s"]);
   });
 
+  it("6b. destroy, then up again on the same API server: every tenant's objects are admitted and sync again (no parameter object for kube-apiserver to lose: kubernetes#130887), and the next destroy leaves no Flux CRD", async function () {
+    // The same stack and config, from empty state, on the API server that just saw every binding of
+    // the stack go. With the tenants' values in ConfigMaps this up had tenant GitRepositories denied
+    // ("no params found") until kube-apiserver restarted (docs/tenancy.md, "Admission policies").
+    stack.must(["up", "--yes", "--skip-preview"]);
+    // Each tenant's objects are named after its identity: its former name once renamed (5d).
+    const tenants = (stack.config()["fleet:tenants"] as TenantEntry[]).filter((t) => !t.offboard).map((t) => t.renamedFrom ?? t.name);
+    assert.ok(tenants.length >= 3, tenants.join());
+    for (const t of tenants) {
+      await eventually(`${t} to sync again`, 180_000, () => {
+        const k = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
+        if (ready(k)?.status === "True") return k;
+        reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", t, t);
+        if (k) reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
+        return undefined;
+      }, 5000);
+    }
+    stack.must(["preview", "--expect-no-changes"]);
+    stack.must(["state", "unprotect", "--all", "--yes"]);
+    stack.must(["destroy", "--yes", "--skip-preview"]);
+    for (const t of tenants) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
+    assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
+  });
+
   it("7. taking over a flux bootstrap cluster (with Flux's multi-tenancy lockdown): the FluxInstance takes bootstrap's install and sync over with the stack's own key, the path move prunes nothing Flux runs on, bootstrap's key is revoked after, and what moved keeps syncing", async function () {
     // What `flux bootstrap github --path=clusters/rig-bootstrap` (fluxcd/flux2 v2.9.5) leaves, with the
     // lockdown of Flux's multi-tenancy example (fluxcd/flux2-multi-tenancy@192da05,

@@ -219,6 +219,12 @@ export class Stack {
     fs.writeFileSync(this.configFile, stringify({ ...doc, config: { ...config, ...kept } }));
   }
 
+  /** The plain config (the secrets left out). */
+  config(): Record<string, unknown> {
+    const doc = parse(fs.readFileSync(this.configFile, "utf8")) ?? {};
+    return Object.fromEntries(Object.entries(doc.config ?? {}).filter(([, v]) => !(typeof v === "object" && v !== null && "secure" in (v as object))));
+  }
+
   outputs(): any {
     return JSON.parse(this.must(["stack", "output", "--json"]).stdout);
   }
