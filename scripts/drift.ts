@@ -18,13 +18,15 @@
  * Exit status: 0 no drift, 1 drift (each difference printed, with a kubectl patch that restores
  * the declared value), 2 the check could not run.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { REPO_ROOT, isKubernetesObject, mapWireLeaves, runProgram, stackConfigFile } from "./lib/evaluate";
 import { flagValue } from "./lib/args";
+import { kubectlJson, resourceArg } from "./lib/kubectl";
+
+export { resourceArg };
 
 /** A desired leaf that cannot be known offline (a secret, a value known after apply): not compared. */
 export const UNKNOWN = Symbol("unknown");
@@ -348,16 +350,6 @@ function patchOf({ want, have, quantities }: Views): object[] | undefined {
   return unknown ? undefined : ops;
 }
 
-/**
- * kubectl's fully qualified `TYPE.VERSION.GROUP` for an object. The core group is the empty one, so
- * its form ends in a dot (`ConfigMap.v1.`): `ConfigMap.v1` would read `v1` as a group name, and
- * kubectl answers `the server doesn't have a resource type "ConfigMap"`.
- */
-export function resourceArg(o: Pick<KubeObject, "apiVersion" | "kind">): string {
-  const [group, version] = o.apiVersion.includes("/") ? o.apiVersion.split("/") : ["", o.apiVersion];
-  return `${o.kind}.${version}.${group}`;
-}
-
 export function patchCommand(o: KubeObject, patch: object[]): string {
   const ns = o.metadata.namespace ? ` -n ${o.metadata.namespace}` : "";
   return `kubectl patch ${resourceArg(o)} ${o.metadata.name}${ns} --type=json -p '${JSON.stringify(patch).replace(/'/g, "'\\''")}'`;
@@ -429,15 +421,6 @@ export function formatDifference(d: Difference): string {
     case "changed":
       return `${d.object}: ${d.path}: ${show(d.live)} (declared: ${show(d.desired)})`;
   }
-}
-
-/** Runs kubectl; the parsed JSON of its stdout. */
-function kubectlJson(args: readonly string[], env: NodeJS.ProcessEnv): any {
-  const bin = env.KUBECTL ?? "kubectl";
-  const r = spawnSync(bin, [...args, "-o", "json"], { env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-  if (r.error) throw new Error(`cannot run ${bin}: ${r.error.message} (install kubectl, or set KUBECTL)`);
-  if (r.status !== 0) throw new Error(`${bin} ${args.join(" ")} exited ${r.status}: ${r.stderr.trim()}`);
-  return r.stdout.trim() ? JSON.parse(r.stdout) : { items: [] };
 }
 
 /** The stack's kube context: --context, else `fleet:cluster.context`, else kind's `kind-<name>`. */

@@ -15,18 +15,9 @@
  * `scripts/up.sh` runs it before any `--refresh`; `npm run refresh -- <stack>` runs it, then
  * `pulumi refresh`. Exit status: 0 every repository seen, 1 some not, 2 the check could not run.
  */
-import { spawnSync } from "child_process";
-import * as fs from "fs";
 import { unseenRepositories } from "../components/github/unseen-repositories";
 import { flagValue } from "./lib/args";
-
-/** One resource of a `pulumi stack export` deployment, as far as the guard reads it. */
-interface StateResource {
-  readonly type: string;
-  readonly urn: string;
-  readonly inputs?: Record<string, any>;
-  readonly outputs?: Record<string, any>;
-}
+import { Deployment, exportedDeployment, githubOwner, StateResource } from "./lib/state";
 
 /** Resource types that live in a repository, and where their state names it. */
 export const IN_REPOSITORY: Readonly<Record<string, (r: StateResource) => unknown>> = {
@@ -39,16 +30,14 @@ export const IN_REPOSITORY: Readonly<Record<string, (r: StateResource) => unknow
 };
 
 /** The owner (`github:owner`, on the GitHub provider in state) and every repository the state holds something in. */
-export function repositoriesInState(deployment: { resources?: readonly StateResource[] }): { owner?: string; repositories: string[] } {
-  const resources = deployment.resources ?? [];
-  const provider = resources.find((r) => r.type === "pulumi:providers:github");
-  const owner = provider?.outputs?.owner ?? provider?.inputs?.owner;
+export function repositoriesInState(deployment: Deployment): { owner?: string; repositories: string[] } {
+  const owner = githubOwner(deployment);
   const names = new Set<string>();
-  for (const r of resources) {
+  for (const r of deployment.resources ?? []) {
     const name = IN_REPOSITORY[r.type]?.(r);
     if (typeof name === "string" && name !== "") names.add(name);
   }
-  return { ...(typeof owner === "string" && owner !== "" ? { owner } : {}), repositories: [...names].sort() };
+  return { ...(owner ? { owner } : {}), repositories: [...names].sort() };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -58,19 +47,14 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(usage);
     return 2;
   }
-  const stateFile = flagValue(argv, "--state", usage);
-  let text: string;
-  if (stateFile) {
-    text = fs.readFileSync(stateFile, "utf8");
-  } else {
-    const r = spawnSync(process.env.PULUMI ?? "pulumi", ["stack", "export", "--stack", stack], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-    if (r.status !== 0) {
-      console.error(`refresh-guard: pulumi stack export --stack ${stack} failed: ${r.error?.message ?? r.stderr}`);
-      return 2;
-    }
-    text = r.stdout;
+  let deployment: Deployment;
+  try {
+    deployment = exportedDeployment(stack, flagValue(argv, "--state", usage));
+  } catch (e) {
+    console.error(`refresh-guard: ${(e as Error).message}`);
+    return 2;
   }
-  const { owner, repositories } = repositoriesInState((JSON.parse(text) as { deployment?: object }).deployment ?? {});
+  const { owner, repositories } = repositoriesInState(deployment);
   if (repositories.length === 0) {
     console.log(`refresh-guard: stack ${stack} holds nothing on GitHub yet`);
     return 0;

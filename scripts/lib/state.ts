@@ -1,0 +1,46 @@
+/**
+ * A stack's state, as the commands read it: `pulumi stack export` (pulumi on PATH, or $PULUMI),
+ * or a file of its output.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+
+/** One resource of a `pulumi stack export` deployment, as far as the commands read it. */
+export interface StateResource {
+  readonly type: string;
+  readonly urn: string;
+  readonly id?: string;
+  readonly inputs?: Record<string, any>;
+  readonly outputs?: Record<string, any>;
+}
+
+/** An operation the engine began and never saw end (`pending_operations`): `creating`, `updating`, `deleting`… */
+export interface PendingOperation {
+  readonly type: string;
+  readonly resource: StateResource;
+}
+
+export interface Deployment {
+  readonly resources?: readonly StateResource[];
+  readonly pending_operations?: readonly PendingOperation[];
+}
+
+/** The stack's deployment: from `file` when given, else `pulumi stack export --stack <stack>`. */
+export function exportedDeployment(stack: string, file?: string): Deployment {
+  let text: string;
+  if (file) {
+    text = fs.readFileSync(file, "utf8");
+  } else {
+    const r = spawnSync(process.env.PULUMI ?? "pulumi", ["stack", "export", "--stack", stack], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+    if (r.status !== 0) throw new Error(`pulumi stack export --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
+    text = r.stdout;
+  }
+  return (JSON.parse(text) as { deployment?: Deployment }).deployment ?? {};
+}
+
+/** `github:owner`, as the GitHub provider in state has it. */
+export function githubOwner(deployment: Deployment): string | undefined {
+  const provider = (deployment.resources ?? []).find((r) => r.type === "pulumi:providers:github");
+  const owner = provider?.outputs?.owner ?? provider?.inputs?.owner;
+  return typeof owner === "string" && owner !== "" ? owner : undefined;
+}
