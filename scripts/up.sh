@@ -4,7 +4,8 @@
 # Extra arguments go to `pulumi up` (e.g. --yes, --diff). With --refresh among them, or as
 # `scripts/up.sh --refresh-only <stack> [args]` (npm run refresh), scripts/refresh-guard.ts first
 # checks that GITHUB_TOKEN sees every repository in the stack's state: a refresh would read a 404
-# as "deleted" and drop them from state for good.
+# as "deleted" and drop them from state for good. Before an up, scripts/recover.ts --check stops on
+# the pending creates an interrupted run left.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 refresh_only=false
@@ -34,5 +35,8 @@ fi
 if $refresh_only; then
   pulumi refresh --stack "$stack" "$@"
 else
+  # Pending creates of an interrupted run: an up would make them again, and GitHub refuses a deploy
+  # key twice. This stops, naming `npm run recover -- <stack>` (scripts/recover.ts).
+  node -r ts-node/register scripts/recover.ts "$stack" --check
   pulumi up --stack "$stack" "$@"
 fi

@@ -2,7 +2,7 @@
  * The real tier's view of the rig (rig/rig.sh): its environment, and the real CLIs (pulumi,
  * kubectl) run against it. Nothing here is mocked: every call is a process of the real program.
  */
-import { spawn, spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -176,6 +176,22 @@ export class Stack {
     });
   }
 
+  /**
+   * `pulumi <args>` started and not waited for, in a process group of its own (the CLI, its
+   * language host and what they start), to be killed mid-run with killTree.
+   */
+  start(args: readonly string[]): ChildProcess {
+    const child = spawn("pulumi", [...args, "--stack", this.name, "--config-file", this.configFile, "--non-interactive", "--color", "never"], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.rig.env, ...this.env() },
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout!.resume();
+    child.stderr!.resume();
+    return child;
+  }
+
   /** `pulumi <args>` that must succeed. */
   must(args: readonly string[], opts: PulumiOptions = {}): Ran {
     const r = this.pulumi(args, opts);
@@ -195,7 +211,12 @@ export class Stack {
     if (!real) throw new Error("no pulumi on the rig's PATH");
     const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
     const exported = Object.entries(this.env()).map(([k, v]) => `export ${k}=${q(v)}`).join("\n");
-    fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\n${exported}\ncd ${q(ROOT)} && exec ${q(real)} "$@" --config-file ${q(this.configFile)}\n`, { mode: 0o755 });
+    // As pulumi(): the commands that read no config (stack, state) refuse --config-file.
+    fs.writeFileSync(
+      path.join(dir, "pulumi"),
+      `#!/bin/sh\n${exported}\ncd ${q(ROOT)} || exit 1\ncase "$1" in stack|state) exec ${q(real)} "$@" ;; esac\nexec ${q(real)} "$@" --config-file ${q(this.configFile)}\n`,
+      { mode: 0o755 },
+    );
     return dir;
   }
 
@@ -292,4 +313,45 @@ export function watchEvents(rig: RigEnv, namespace: string): { stop: () => Promi
       return lines;
     },
   };
+}
+
+/** Every process descended from `pid` (by /proc/<pid>/stat's parent), `pid` first. */
+export function processTree(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    out.push(p);
+    for (const c of parents.get(p) ?? []) walk(c);
+  };
+  walk(pid);
+  return out;
+}
+
+/**
+ * SIGKILL to `child` and every process under it, by the PIDs read just before: plugins run in
+ * process groups of their own and would outlive a kill of the CLI's group alone.
+ */
+export async function killTree(child: ChildProcess): Promise<number[]> {
+  const pids = processTree(child.pid!);
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  await exited;
+  return pids;
 }

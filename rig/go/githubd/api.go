@@ -82,6 +82,8 @@ func (s *server) routes() http.Handler {
 	add("GET /_rig/state", s.rigState)
 	add("POST /_rig/repos/{owner}/{repo}/commit", s.rigCommit)
 	add("GET /_rig/log", s.rigLog)
+	add("POST /_rig/hold", s.rigHold)
+	add("DELETE /_rig/hold", s.rigHold)
 	add("/", s.unhandled)
 	return mux
 }

@@ -511,3 +511,38 @@ func TestGitHubApp(t *testing.T) {
 		t.Errorf("push with a contents:read token: %v\n%s", err, out)
 	}
 }
+
+// TestHold: a held request waits, unanswered, while every other request is answered; it is
+// answered once the hold is lifted.
+func TestHold(t *testing.T) {
+	c := start(t, t.TempDir())
+	c.must(422, "POST", "/_rig/hold?method=GET", nil)
+	c.must(204, "POST", "/_rig/hold?method=GET&path=/orgs/acme/teams/", nil)
+	done := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest("GET", c.base+"/orgs/acme/teams/platform", nil)
+		req.Header.Set("Authorization", "token "+testToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	select {
+	case got := <-done:
+		t.Fatalf("a held request was answered: %d", got)
+	case <-time.After(300 * time.Millisecond):
+	}
+	c.must(200, "GET", "/orgs/acme", nil) // everything else goes on
+	c.must(204, "DELETE", "/_rig/hold", nil)
+	select {
+	case got := <-done:
+		if got != 200 {
+			t.Fatalf("the released request: %d", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the released request was never answered")
+	}
+}

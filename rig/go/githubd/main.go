@@ -7,7 +7,7 @@
 //	githubd --data DIR --http 127.0.0.1:PORT --ssh 127.0.0.1:PORT --owner acme --token TOKEN \
 //	        [--team SLUG ...] [--ready-file FILE]
 //
-// Rig-only endpoints live under /_rig/ (state dump, committing files, request log).
+// Rig-only endpoints live under /_rig/ (state dump, committing files, request log, holding requests back).
 package main
 
 import (
@@ -61,6 +61,10 @@ type server struct {
 	window    time.Time
 	fillDelay time.Duration // how long a generated repository stays empty, as on GitHub
 	app       *githubApp    // with --app-id: the one GitHub App, installed on the organisation
+
+	// holdMu guards hold: requests a test holds back, before they take mu (rig.go, rigHold).
+	holdMu sync.Mutex
+	hold   *heldRequests
 
 	sshPort       int
 	httpLn, sshLn net.Listener
@@ -206,6 +210,9 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if owner, name, rest, ok := gitHTTPPath(r.URL.Path); ok {
 		s.serveGitHTTP(w, r, owner, name, rest)
 		return
+	}
+	if !s.waitIfHeld(r) {
+		return // the client went away while held: its request is never answered, or carried out
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"sort"
+	"strings"
+	"time"
 )
 
 // Rig-only endpoints, not GitHub's: let a test see everything at once, commit as a tenant or an
@@ -88,4 +90,52 @@ func (s *server) rigLog(*http.Request, *Repo) (int, any) {
 		json.NewEncoder(&out).Encode(e)
 	}
 	return 200, out.Bytes()
+}
+
+// heldRequests are the requests a test holds back: every request of method whose path starts
+// with prefix waits, without an answer, until the hold is lifted (or two minutes pass).
+type heldRequests struct {
+	method, prefix string
+	lifted         chan struct{}
+}
+
+// rigHold holds back requests (POST /_rig/hold?method=GET&path=/repos/acme/x/keys/), or lifts the
+// hold (DELETE). One hold at a time; a new one lifts the last. For a test that must stop a client
+// between two requests, e.g. kill `pulumi up` after GitHub made a deploy key and before the
+// provider's read of it returns, so the engine never records the create.
+func (s *server) rigHold(r *http.Request, _ *Repo) (int, any) {
+	s.holdMu.Lock()
+	defer s.holdMu.Unlock()
+	if s.hold != nil {
+		close(s.hold.lifted)
+		s.hold = nil
+	}
+	if r.Method == http.MethodDelete {
+		return http.StatusNoContent, nil
+	}
+	q := r.URL.Query()
+	if q.Get("method") == "" || !strings.HasPrefix(q.Get("path"), "/") {
+		return fail(422, "method and path (a prefix starting with /) are required")
+	}
+	s.hold = &heldRequests{method: q.Get("method"), prefix: q.Get("path"), lifted: make(chan struct{})}
+	return http.StatusNoContent, nil
+}
+
+// waitIfHeld makes a held request wait, before it takes the server's lock (so every other request
+// goes on). It reports whether to answer it: not when the client went away meanwhile.
+func (s *server) waitIfHeld(r *http.Request) bool {
+	s.holdMu.Lock()
+	h := s.hold
+	s.holdMu.Unlock()
+	if h == nil || r.Method != h.method || !strings.HasPrefix(r.URL.Path, h.prefix) {
+		return true
+	}
+	select {
+	case <-h.lifted:
+		return true
+	case <-time.After(2 * time.Minute):
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }

@@ -1,0 +1,127 @@
+/**
+ * npm run recover (scripts/recover.ts): what it does with each pending operation an interrupted
+ * `up` leaves, the `pulumi refresh` flags it runs, and the deploy-key lookup by public key
+ * (components/github/pending-key.ts) against GitHub's answers. The real tier kills an `up` on the
+ * rig right after GitHub made a deploy key and recovers it (test/real/fleet.spec.ts, 6c).
+ */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { GitHubRequest } from "../components/github/client";
+import { deployKeyWithPublicKey, keyMaterial } from "../components/github/pending-key";
+import { KubeTarget, Lookups, planRecovery, refreshFlags } from "../scripts/recover";
+import { Deployment } from "../scripts/lib/state";
+
+const urn = (type: string, name: string) => `urn:pulumi:staging::fleet::fleet:tenant:Tenant$${type}::${name}`;
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBq1";
+
+/** The state of a stack whose `up` was killed while it made tenant search: one pending operation of each kind it can leave. */
+const deployment: Deployment = {
+  resources: [{ type: "pulumi:providers:github", urn: "urn:pulumi:staging::fleet::pulumi:providers:github::default", inputs: { owner: "acme-org" }, outputs: { owner: "acme-org" } }],
+  pending_operations: [
+    { type: "creating", resource: { type: "github:index/repositoryDeployKey:RepositoryDeployKey", urn: urn("github:index/repositoryDeployKey:RepositoryDeployKey", "search-key"), inputs: { repository: "search-deploy", key: `${KEY} made-by-tls\n`, title: "flux-staging" } } },
+    { type: "creating", resource: { type: "github:index/repositoryDeployKey:RepositoryDeployKey", urn: urn("github:index/repositoryDeployKey:RepositoryDeployKey", "other-key"), inputs: { repository: "other-deploy", key: KEY } } },
+    { type: "creating", resource: { type: "kubernetes:core/v1:Secret", urn: urn("kubernetes:core/v1:Secret", "search/flux-search"), inputs: { apiVersion: "v1", kind: "Secret", metadata: { name: "flux-search", namespace: "search" } } } },
+    { type: "creating", resource: { type: "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", urn: urn("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "search-view"), inputs: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: "search-view" } } } },
+    { type: "creating", resource: { type: "kubernetes:core/v1:ConfigMap", urn: urn("kubernetes:core/v1:ConfigMap", "search/unreachable"), inputs: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "unreachable", namespace: "search" } } } },
+    { type: "creating", resource: { type: "kubernetes:core/v1:NamespacePatch", urn: urn("kubernetes:core/v1:NamespacePatch", "flux-system"), inputs: { metadata: { name: "flux-system" } } } },
+    { type: "creating", resource: { type: "kubernetes:helm.sh/v3:Release", urn: urn("kubernetes:helm.sh/v3:Release", "flux-operator"), inputs: { name: "flux-operator", namespace: "flux-system" } } },
+    { type: "creating", resource: { type: "tls:index/privateKey:PrivateKey", urn: urn("tls:index/privateKey:PrivateKey", "search-key"), inputs: {} } },
+    { type: "creating", resource: { type: "github:index/repository:Repository", urn: urn("github:index/repository:Repository", "search-repository"), inputs: { name: "search-deploy" } } },
+    { type: "updating", resource: { type: "kubernetes:core/v1:Namespace", urn: urn("kubernetes:core/v1:Namespace", "search"), inputs: {} } },
+  ],
+};
+
+/** GitHub holds search-deploy's key (id 42), the cluster the Secret and the release, kubectl fails on one object. */
+const lookups: Lookups = {
+  async deployKey(owner, repository, publicKey) {
+    assert.equal(owner, "acme-org");
+    return repository === "search-deploy" && keyMaterial(publicKey) === KEY ? { id: 42, title: "flux-staging" } : undefined;
+  },
+  kubeExists(target: KubeTarget) {
+    if ("helmRelease" in target) return target.helmRelease === "flux-operator" && target.namespace === "flux-system";
+    if (target.name === "unreachable") return "kubectl get ConfigMap.v1. unreachable exited 1: Unable to connect to the server";
+    return target.name === "flux-search" && target.namespace === "search";
+  },
+};
+
+describe("npm run recover: an interrupted up's pending operations", () => {
+  it("imports what GitHub and the cluster already hold, clears the rest with a reason, and leaves pending updates to the refresh", async () => {
+    const plan = await planRecovery(deployment, lookups);
+    assert.deepEqual(plan.map((r) => [r.urn.split("::").pop(), r.action, r.action === "import" ? r.id : undefined]), [
+      ["search-key", "import", "search-deploy:42"],
+      ["other-key", "clear", undefined],
+      ["search/flux-search", "import", "search/flux-search"],
+      ["search-view", "clear", undefined],
+      ["search/unreachable", "clear", undefined],
+      ["flux-system", "clear", undefined],
+      ["flux-operator", "import", "flux-system/flux-operator"],
+      ["search-key", "clear", undefined],
+      ["search-repository", "clear", undefined],
+      ["search", "refresh", undefined],
+    ]);
+    const why = (name: string, type: string) => plan.find((r) => r.urn === urn(type, name))!.why;
+    assert.match(why("search-key", "github:index/repositoryDeployKey:RepositoryDeployKey"), /deploy key 42 \("flux-staging"\).*GitHub refuses a key twice/);
+    assert.match(why("other-key", "github:index/repositoryDeployKey:RepositoryDeployKey"), /no deploy key with this public key in acme-org\/other-deploy/);
+    assert.match(why("search/unreachable", "kubernetes:core/v1:ConfigMap"), /could not be asked \(kubectl .*Unable to connect.*run this again with --kubeconfig/);
+    assert.match(why("search-key", "tls:index/privateKey:PrivateKey"), /new key pair/);
+    assert.match(why("search-repository", "github:index/repository:Repository"), /adopts it/);
+  });
+
+  it("runs pulumi refresh with each import as a URN and ID pair, then --clear-pending-creates for the rest", async () => {
+    const plan = await planRecovery(deployment, lookups);
+    const flags = refreshFlags(plan);
+    assert.deepEqual(flags, [
+      "--import-pending-creates", urn("github:index/repositoryDeployKey:RepositoryDeployKey", "search-key"), "--import-pending-creates", "search-deploy:42",
+      "--import-pending-creates", urn("kubernetes:core/v1:Secret", "search/flux-search"), "--import-pending-creates", "search/flux-search",
+      "--import-pending-creates", urn("kubernetes:helm.sh/v3:Release", "flux-operator"), "--import-pending-creates", "flux-system/flux-operator",
+      "--clear-pending-creates",
+    ]);
+    assert.deepEqual(refreshFlags(plan.filter((r) => r.action !== "clear")).slice(-1), ["flux-system/flux-operator"], "nothing to clear, no --clear-pending-creates");
+  });
+
+  it("a state without the GitHub provider's owner stops, naming what is missing", async () => {
+    await assert.rejects(planRecovery({ pending_operations: deployment.pending_operations!.slice(0, 1) }, lookups), /names no github:owner/);
+  });
+
+  it("--check: exit 1 naming the pending creates and the command to run; 0 with none pending", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "recover-"));
+    const check = (d: Deployment) => {
+      const file = path.join(dir, "state.json");
+      fs.writeFileSync(file, JSON.stringify({ version: 3, deployment: d }));
+      return spawnSync(process.execPath, ["-r", "ts-node/register", "scripts/recover.ts", "staging", "--state", file, "--check"], { encoding: "utf8", cwd: path.join(__dirname, "..") });
+    };
+    const pending = check(deployment);
+    assert.equal(pending.status, 1, pending.stderr);
+    assert.match(pending.stderr, /stack staging has 9 pending create\(s\) from an interrupted run \(search-key, other-key, .*\)\..*Run: npm run recover -- staging/s);
+    const clean = check({ resources: deployment.resources });
+    assert.equal(clean.status, 0, clean.stderr);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("the deploy key GitHub holds with a public key (components/github/pending-key.ts)", () => {
+  /** GitHub's list of a repository's deploy keys, paged as GitHub pages it (per_page, page). */
+  const github = (keys: { id: number; key: string; title: string }[], seen: string[] = []): GitHubRequest => async (method, p) => {
+    seen.push(`${method} ${p}`);
+    const url = new URL(p, "https://api.github.com");
+    if (url.pathname !== "/repos/acme-org/search-deploy/keys") return { status: 404, body: { message: "Not Found" } };
+    const per = Number(url.searchParams.get("per_page") ?? 30);
+    const page = Number(url.searchParams.get("page") ?? 1);
+    return { status: 200, body: keys.slice((page - 1) * per, page * per) };
+  };
+  const many = Array.from({ length: 100 }, (_, i) => ({ id: i + 1, key: `ssh-ed25519 AAAAother${i}`, title: `k${i}` }));
+
+  it("finds the key without its comment (GitHub stores none), on a later page too", async () => {
+    const seen: string[] = [];
+    assert.deepEqual(await deployKeyWithPublicKey("acme-org", "search-deploy", `${KEY} fleet@staging`, github([...many, { id: 777, key: KEY, title: "flux-staging" }], seen)), { id: 777, title: "flux-staging" });
+    assert.deepEqual(seen, ["GET /repos/acme-org/search-deploy/keys?per_page=100&page=1", "GET /repos/acme-org/search-deploy/keys?per_page=100&page=2"]);
+  });
+
+  it("answers none when no key matches, and fails naming the repository on any other answer", async () => {
+    assert.equal(await deployKeyWithPublicKey("acme-org", "search-deploy", KEY, github(many)), undefined);
+    await assert.rejects(deployKeyWithPublicKey("acme-org", "gone", KEY, github(many)), /listing the deploy keys of acme-org\/gone failed: GitHub answered 404 \(Not Found\)/);
+  });
+});
