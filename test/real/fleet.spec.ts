@@ -17,7 +17,7 @@ import * as path from "path";
 import { desiredObjects, formatDifference, KubeObject, OPERATOR_METADATA, PARTIAL, report, resourceArg } from "../../scripts/drift";
 import { policyFixtures, serviceAccountUser } from "../policy-fixtures";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
+import { eventually, Fatal, getObject, github, killTree, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
 
 const STACK = "rig";
 /** The rig's stand-in for the flux-operator chart (rig/chart/flux-operator/Chart.yaml says what it is). */
@@ -169,8 +169,10 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
   after(function () {
     stack?.remove();
     takeover?.remove();
+    interrupted?.remove();
   });
   let takeover: Stack | undefined;
+  let interrupted: Stack | undefined;
 
   it("1a. previews an empty cluster without error", function () {
     const r = stack.must(["preview", "--diff"]);
@@ -414,7 +416,7 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
       byKind.set(o.kind, { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}) });
     }
     const kinds = [...byKind.keys()].sort();
-    for (const k of ["ConfigMap", "Namespace", "Secret", "ServiceAccount", "RoleBinding", "NetworkPolicy", "GitRepository", "Kustomization", "FluxInstance", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]) {
+    for (const k of ["Namespace", "Secret", "ServiceAccount", "LimitRange", "RoleBinding", "NetworkPolicy", "GitRepository", "Kustomization", "FluxInstance", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]) {
       assert.ok(kinds.includes(k), `${k} among ${kinds.join(", ")}`);
     }
     for (const o of byKind.values()) {
@@ -983,6 +985,69 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.equal(back.status, "True", back.message);
   });
 
+  it("4g. npm run status: a healthy tenant, a suspended one, one with a broken manifest and one behind its branch head, each shown as it is, read through the stack's outputs; the exit code says when something is unhealthy", async function () {
+    const env = { PATH: `${stack.cliShim()}:${rig.env.PATH}` };
+    const status = () => {
+      const r = run(rig, "npm", ["run", "--silent", "status", "--", STACK, "--json"], { env });
+      assert.ok(r.code === 0 || r.code === 1, r.stdout + r.stderr);
+      const out = JSON.parse(r.stdout) as { cells: { tenant: string; state: string; applied?: string; head?: string; behind: boolean; message?: string }[] };
+      return { code: r.code, cell: (t: string) => out.cells.find((c) => c.tenant === t)! };
+    };
+    const headOf = async (repo: string) => (await github(rig, "GET", `repos/${rig.owner}/${repo}/branches/main`)).json.commit.sha as string;
+    const dir = `flux/${ENVIRONMENT}`;
+    const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
+    const allReady = async () => {
+      for (const t of ["team-a", "payments", "media"]) {
+        await eventually(`${t} Ready`, 180_000, () => {
+          const k = getObject(rig, KS, t, t);
+          if (ready(k)?.status === "True") return true;
+          reconcileNow(rig, KS, t, t);
+          return undefined;
+        }, 3000);
+      }
+    };
+
+    // A suspended Kustomization, and a manifest that does not build.
+    ok(rig, "kubectl", ["patch", KS, "payments", "-n", "payments", "--type=merge", "-p", '{"spec":{"suspend":true}}']);
+    const broken = await syncTenant(rig, "media", "media-deploy", { [`${dir}/kustomization.yaml`]: kustomization(["automation.yaml", "release.yaml", "missing.yaml"]) });
+    assert.equal(broken.status, "False", broken.message);
+    const first = status();
+    assert.equal(first.code, 1, "a failing tenant is unhealthy");
+    assert.equal(first.cell("team-a").state, "Ready");
+    assert.equal(first.cell("team-a").behind, false);
+    assert.ok(first.cell("team-a").head && first.cell("team-a").applied?.endsWith(first.cell("team-a").head!), JSON.stringify(first.cell("team-a")));
+    assert.equal(first.cell("payments").state, "Suspended");
+    assert.equal(first.cell("media").state, "Failing");
+    assert.match(first.cell("media").message ?? "", /missing\.yaml/);
+    const table = run(rig, "npm", ["run", "--silent", "status", "--", STACK], { env });
+    assert.equal(table.code, 1);
+    assert.match(table.stdout, /^TENANT\s+rig$/m);
+    assert.match(table.stdout, /^media\s+Failing [0-9a-f]{7}/m);
+    assert.match(table.stdout, /^rig\/media: Failing: .*missing\.yaml/m);
+
+    // Back to healthy, then a commit the tenant's source has not fetched: behind its branch head.
+    ok(rig, "kubectl", ["patch", KS, "payments", "-n", "payments", "--type=merge", "-p", '{"spec":{"suspend":false}}']);
+    const fixed = await syncTenant(rig, "media", "media-deploy", { [`${dir}/kustomization.yaml`]: kustomization(["automation.yaml", "release.yaml"]) });
+    assert.equal(fixed.status, "True", fixed.message);
+    await allReady();
+    ok(rig, "kubectl", ["patch", "gitrepositories.source.toolkit.fluxcd.io", "team-a", "-n", "team-a", "--type=merge", "-p", '{"spec":{"suspend":true}}']);
+    await push(rig, "team-a-deploy", { "NOTES.md": "a commit Flux has not fetched\n" });
+    const head = await headOf("team-a-deploy");
+    const second = status();
+    assert.equal(second.cell("team-a").state, "Ready");
+    assert.equal(second.cell("team-a").behind, true, JSON.stringify(second.cell("team-a")));
+    assert.equal(second.cell("team-a").head, head);
+    assert.equal(second.code, 0, "behind alone is not unhealthy");
+    ok(rig, "kubectl", ["patch", "gitrepositories.source.toolkit.fluxcd.io", "team-a", "-n", "team-a", "--type=merge", "-p", '{"spec":{"suspend":false}}']);
+    await eventually("team-a to apply its head again", 180_000, () => {
+      const k = getObject(rig, KS, "team-a", "team-a");
+      if (String(k?.status?.lastAppliedRevision ?? "").includes(head)) return true;
+      reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", "team-a", "team-a");
+      reconcileNow(rig, KS, "team-a", "team-a");
+      return undefined;
+    }, 5000);
+  });
+
   it("5a. removing a tenant without offboard: true fails at preview and deletes nothing, even with --skip-preview", async function () {
     stack.setConfig(stackConfig(rig, [TEAM_A]));
     const before = stack.resources().map((r) => r.urn).sort();
@@ -1215,6 +1280,70 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
   });
 
+  it("6c. an up killed (SIGKILL) right after GitHub made a tenant's deploy key: the next up fails on GitHub's 422, npm run up stops and names npm run recover, which imports the key by its public key; the up after converges, the tenant syncs, and GitHub holds that one key", async function () {
+    interrupted = new Stack(rig, "rig-interrupted");
+    interrupted.init(stackConfig(rig, [{ name: "search" }]), fs.readFileSync(rig.kubeconfig, "utf8"));
+    // GitHub makes the key (POST …/keys answers 201); the provider's read of it (GET …/keys/<id>)
+    // is held back, so the create never returns to the engine: what a kill at that moment leaves.
+    const keys = `/repos/${rig.owner}/search-deploy/keys`;
+    assert.equal((await github(rig, "POST", `_rig/hold?method=GET&path=${encodeURIComponent(`${keys}/`)}`)).status, 204);
+    const up = interrupted.start(["up", "--yes", "--skip-preview"]);
+    let killed: number[];
+    try {
+      await eventually("GitHub to make search-deploy's deploy key", 300_000, async () => ((await githubLog(rig)).some((e) => e.method === "POST" && e.path === keys && e.status === 201) ? true : undefined), 500);
+      // The provider reads the key back at once (rig/go/providers deploykey.go: Create, then Read):
+      // a second is plenty for that read to be under way, and held.
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      killed = await killTree(up);
+      assert.equal((await github(rig, "DELETE", "_rig/hold")).status, 204);
+    }
+    for (const pid of killed) assert.ok(!fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "), `process ${pid} outlived the kill`);
+    const onGitHub = (await github(rig, "GET", `repos/${rig.owner}/search-deploy/keys`)).json as { id: number; key: string }[];
+    assert.equal(onGitHub.length, 1, "GitHub made the key");
+    const state = JSON.parse(interrupted.must(["stack", "export"]).stdout).deployment;
+    const pending = (state.pending_operations ?? []).filter((op: any) => op.type === "creating").map((op: any) => op.resource.type);
+    assert.ok(pending.includes("github:index/repositoryDeployKey:RepositoryDeployKey"), `the key's create is pending: ${pending.join(", ")}`);
+
+    // The kill left the backend's lock: the next run refuses, naming `pulumi cancel`, which lifts it.
+    const locked = interrupted.pulumi(["up", "--yes", "--skip-preview"]);
+    assert.notEqual(locked.code, 0);
+    assert.match(locked.stdout + locked.stderr, /pulumi cancel/);
+    interrupted.must(["cancel", "--yes"]);
+    // What users saw: the next up meets GitHub's refusal of the same key, and so would every later one.
+    const refused = interrupted.pulumi(["up", "--yes", "--skip-preview"]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stdout + refused.stderr, /key is already in use/);
+
+    // npm run up stops first, and says what to run.
+    const env = { PATH: `${interrupted.cliShim()}:${rig.env.PATH}` };
+    const stopped = run(rig, "npm", ["run", "--silent", "up", "--", "rig-interrupted", "--yes"], { env });
+    assert.equal(stopped.code, 1, stopped.stdout + stopped.stderr);
+    assert.match(stopped.stderr, /stack rig-interrupted has \d+ pending create\(s\) from an interrupted run \(.*search.*\).*Run: npm run recover -- rig-interrupted/s);
+    const recovered = run(rig, "npm", ["run", "--silent", "recover", "--", "rig-interrupted", "--kubeconfig", rig.kubeconfig], { env });
+    assert.equal(recovered.code, 0, recovered.stdout + recovered.stderr);
+    assert.match(recovered.stdout, new RegExp(`import as search-deploy:${onGitHub[0].id}: \\S+RepositoryDeployKey::\\S+`), recovered.stdout);
+    const after = JSON.parse(interrupted.must(["stack", "export"]).stdout).deployment;
+    assert.deepEqual(after.pending_operations ?? [], [], "no pending operation is left");
+
+    interrupted.must(["up", "--yes", "--skip-preview"]);
+    interrupted.must(["preview", "--expect-no-changes"]);
+    const finalKeys = (await github(rig, "GET", `repos/${rig.owner}/search-deploy/keys`)).json as { id: number }[];
+    assert.deepEqual(finalKeys.map((k) => k.id), [onGitHub[0].id], "the key GitHub made is the stack's, and the only one");
+    for (const t of ["search", "media"]) {
+      await eventually(`${t} to sync`, 180_000, () => {
+        const k = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
+        if (ready(k)?.status === "True") return k;
+        reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", t, t);
+        if (k) reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
+        return undefined;
+      }, 5000);
+    }
+    interrupted.must(["state", "unprotect", "--all", "--yes"]);
+    interrupted.must(["destroy", "--yes", "--skip-preview"]);
+    for (const t of ["search", "media"]) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
+  });
+
   it("7. taking over a flux bootstrap cluster (with Flux's multi-tenancy lockdown): the FluxInstance takes bootstrap's install and sync over with the stack's own key, the path move prunes nothing Flux runs on, bootstrap's key is revoked after, and what moved keeps syncing", async function () {
     // What `flux bootstrap github --path=clusters/rig-bootstrap` (fluxcd/flux2 v2.9.5) leaves, with the
     // lockdown of Flux's multi-tenancy example (fluxcd/flux2-multi-tenancy@192da05,
@@ -1379,6 +1508,13 @@ function liveOf(rig: RigEnv, o: any): any {
 /** The Flux CRDs the cluster serves. */
 function fluxCrds(rig: RigEnv): string[] {
   return ok(rig, "kubectl", ["get", "crd", "-o", "name"]).stdout.split("\n").filter((l) => l.includes(".toolkit.fluxcd.io"));
+}
+
+/** The GitHub double's request log: every request since the rig started, in order. */
+async function githubLog(rig: RigEnv): Promise<{ method: string; path: string; status: number }[]> {
+  const answer = await fetch(`${rig.githubUrl}/_rig/log`, { headers: { authorization: `Bearer ${rig.githubToken}` } });
+  assert.equal(answer.status, 200);
+  return (await answer.text()).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
 }
 
 /** The admission fixtures for `tenant` on the rig, `other`'s repository being another tenant's (3b, 4d). */
