@@ -109,6 +109,19 @@ function reconcileNow(rig: RigEnv, kind: string, name: string, namespace: string
   return at;
 }
 
+/** Waits until each tenant's sync Kustomization is Ready, asking Flux to fetch and apply meanwhile. */
+async function tenantsReady(rig: RigEnv, tenants: readonly string[]) {
+  for (const t of tenants) {
+    await eventually(`${t} to sync`, 180_000, () => {
+      const k = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
+      if (ready(k)?.status === "True") return k;
+      reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", t, t);
+      if (k) reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
+      return undefined;
+    }, 5000);
+  }
+}
+
 /** Waits until the tenant's Kustomization has handled `requestedAt`, and returns its Ready condition. */
 async function kustomizationResult(rig: RigEnv, ns: string, requestedAt: string, revision?: string) {
   return eventually(`Kustomization ${ns}/${ns} to handle the reconcile request`, 180_000, () => {
@@ -996,16 +1009,6 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const headOf = async (repo: string) => (await github(rig, "GET", `repos/${rig.owner}/${repo}/branches/main`)).json.commit.sha as string;
     const dir = `flux/${ENVIRONMENT}`;
     const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
-    const allReady = async () => {
-      for (const t of ["team-a", "payments", "media"]) {
-        await eventually(`${t} Ready`, 180_000, () => {
-          const k = getObject(rig, KS, t, t);
-          if (ready(k)?.status === "True") return true;
-          reconcileNow(rig, KS, t, t);
-          return undefined;
-        }, 3000);
-      }
-    };
 
     // A suspended Kustomization, and a manifest that does not build.
     ok(rig, "kubectl", ["patch", KS, "payments", "-n", "payments", "--type=merge", "-p", '{"spec":{"suspend":true}}']);
@@ -1029,7 +1032,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     ok(rig, "kubectl", ["patch", KS, "payments", "-n", "payments", "--type=merge", "-p", '{"spec":{"suspend":false}}']);
     const fixed = await syncTenant(rig, "media", "media-deploy", { [`${dir}/kustomization.yaml`]: kustomization(["automation.yaml", "release.yaml"]) });
     assert.equal(fixed.status, "True", fixed.message);
-    await allReady();
+    await tenantsReady(rig, ["team-a", "payments", "media"]);
     ok(rig, "kubectl", ["patch", "gitrepositories.source.toolkit.fluxcd.io", "team-a", "-n", "team-a", "--type=merge", "-p", '{"spec":{"suspend":true}}']);
     await push(rig, "team-a-deploy", { "NOTES.md": "a commit Flux has not fetched\n" });
     const head = await headOf("team-a-deploy");
@@ -1264,15 +1267,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // Each tenant's objects are named after its identity: its former name once renamed (5d).
     const tenants = (stack.config()["fleet:tenants"] as TenantEntry[]).filter((t) => !t.offboard).map((t) => t.renamedFrom ?? t.name);
     assert.ok(tenants.length >= 3, tenants.join());
-    for (const t of tenants) {
-      await eventually(`${t} to sync again`, 180_000, () => {
-        const k = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
-        if (ready(k)?.status === "True") return k;
-        reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", t, t);
-        if (k) reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
-        return undefined;
-      }, 5000);
-    }
+    await tenantsReady(rig, tenants);
     stack.must(["preview", "--expect-no-changes"]);
     stack.must(["state", "unprotect", "--all", "--yes"]);
     stack.must(["destroy", "--yes", "--skip-preview"]);
@@ -1330,15 +1325,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     interrupted.must(["preview", "--expect-no-changes"]);
     const finalKeys = (await github(rig, "GET", `repos/${rig.owner}/search-deploy/keys`)).json as { id: number }[];
     assert.deepEqual(finalKeys.map((k) => k.id), [onGitHub[0].id], "the key GitHub made is the stack's, and the only one");
-    for (const t of ["search", "media"]) {
-      await eventually(`${t} to sync`, 180_000, () => {
-        const k = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
-        if (ready(k)?.status === "True") return k;
-        reconcileNow(rig, "gitrepositories.source.toolkit.fluxcd.io", t, t);
-        if (k) reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
-        return undefined;
-      }, 5000);
-    }
+    await tenantsReady(rig, ["search", "media"]);
     interrupted.must(["state", "unprotect", "--all", "--yes"]);
     interrupted.must(["destroy", "--yes", "--skip-preview"]);
     for (const t of ["search", "media"]) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
