@@ -33,7 +33,6 @@ const CHOICES: Readonly<Record<string, Choice>> = {
   "kubernetes:core/v1:Namespace": "create",
   "kubernetes:core/v1:Secret": "create",
   "kubernetes:core/v1:ServiceAccount": "create",
-  "kubernetes:core/v1:ConfigMap": "create",
   "kubernetes:core/v1:ResourceQuota": "create",
   "kubernetes:core/v1:LimitRange": "create",
   "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": "create",
