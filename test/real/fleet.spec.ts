@@ -764,7 +764,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
         row(`the tenant patches ${resource.split(".")[0]}/${name}'s status (RBAC says ${granted}: flux-edit grants it)`, "refused by fleet-tenant-flux-controllers-only", say(r), refusedBy(r, /fleet-tenant-flux-controllers-only/));
       }
       const bucket = asTenant(["create", "--dry-run=server", "-f", "-"], flux("Bucket", "data", { interval: "1h", bucketName: "data", endpoint: new URL(ALLOWED_SOURCE).host }));
-      row("the tenant creates a Bucket (whose status it would write)", "refused by fleet-tenant-buckets (buckets: false)", say(bucket), refusedBy(bucket, /fleet-tenant-buckets/));
+      row("the tenant creates a Bucket (whose status it would write)", "refused by fleet-tenant-buckets-team-a (buckets: false)", say(bucket), refusedBy(bucket, /'fleet-tenant-buckets-team-a'/));
       for (const [resource, name] of objects.slice(2)) ok(rig, "kubectl", ["delete", resource, name, "-n", "team-a", "--timeout=90s"]);
       ok(rig, "kubectl", ["delete", "secret", "proxy", "-n", "team-a", "--ignore-not-found"]);
 
@@ -992,7 +992,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
       [`${env}/automation.yaml`]: JSON.stringify({ ...objects("team-a")[2], metadata: { name: "bump" } }),
     });
     assert.equal(refused.status, "False", refused.message);
-    assert.match(refused.message, /'fleet-tenant-image-automation'/);
+    assert.match(refused.message, /'fleet-tenant-image-automation-team-a'/);
     assert.equal(getObject(rig, "imageupdateautomations.image.toolkit.fluxcd.io", "bump", "team-a"), undefined);
     const back = await syncTenant(rig, "team-a", "team-a-deploy", { [`${env}/kustomization.yaml`]: kustomization(["release-0.yaml", `../../kustomize/overlays/${ENVIRONMENT}`]) });
     assert.equal(back.status, "True", back.message);
