@@ -1302,7 +1302,9 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
 
   it("6c. an up killed (SIGKILL) right after GitHub made a tenant's deploy key: the next up fails on GitHub's 422, npm run up stops and names npm run recover, which imports the key by its public key; the up after converges, the tenant syncs, and GitHub holds that one key", async function () {
     interrupted = new Stack(rig, "rig-interrupted");
-    interrupted.init(stackConfig(rig, [{ name: "search" }]), fs.readFileSync(rig.kubeconfig, "utf8"));
+    // A second cluster of the environment, as a fleet adds one: its tenants' paths are flux/rig.
+    interrupted.init({ ...stackConfig(rig, [{ name: "search" }]), "fleet:environment": ENVIRONMENT }, fs.readFileSync(rig.kubeconfig, "utf8"));
+    if (fleetApp) interrupted.must(["config", "set", "--secret", "fleet:githubAppPrivateKey"], { input: fs.readFileSync(rig.githubApp.keyFile, "utf8") });
     // GitHub makes the key (POST …/keys answers 201); the provider's read of it (GET …/keys/<id>)
     // is held back, so the create never returns to the engine: what a kill at that moment leaves.
     const keys = `/repos/${rig.owner}/search-deploy/keys`;
@@ -1310,12 +1312,15 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const up = interrupted.start(["up", "--yes", "--skip-preview"]);
     let killed: number[];
     try {
-      await eventually("GitHub to make search-deploy's deploy key", 300_000, async () => ((await githubLog(rig)).some((e) => e.method === "POST" && e.path === keys && e.status === 201) ? true : undefined), 500);
+      await eventually("GitHub to make search-deploy's deploy key", 300_000, async () => {
+        if (up.child.exitCode !== null) throw new Fatal(`pulumi up exited ${up.child.exitCode} before GitHub made the key:\n${up.output()}`);
+        return (await githubLog(rig)).some((e) => e.method === "POST" && e.path === keys && e.status === 201) ? true : undefined;
+      }, 500);
       // The provider reads the key back at once (rig/go/providers deploykey.go: Create, then Read):
       // a second is plenty for that read to be under way, and held.
       await new Promise((r) => setTimeout(r, 1000));
     } finally {
-      killed = await killTree(up);
+      killed = await killTree(up.child);
       assert.equal((await github(rig, "DELETE", "_rig/hold")).status, 204);
     }
     for (const pid of killed) assert.ok(!fs.existsSync(`/proc/${pid}`) || fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "), `process ${pid} outlived the kill`);

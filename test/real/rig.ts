@@ -180,16 +180,17 @@ export class Stack {
    * `pulumi <args>` started and not waited for, in a process group of its own (the CLI, its
    * language host and what they start), to be killed mid-run with killTree.
    */
-  start(args: readonly string[]): ChildProcess {
+  start(args: readonly string[]): { readonly child: ChildProcess; readonly output: () => string } {
     const child = spawn("pulumi", [...args, "--stack", this.name, "--config-file", this.configFile, "--non-interactive", "--color", "never"], {
       cwd: ROOT,
       env: { ...process.env, ...this.rig.env, ...this.env() },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
-    child.stdout!.resume();
-    child.stderr!.resume();
-    return child;
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    return { child, output: () => tail(out, 400) };
   }
 
   /** `pulumi <args>` that must succeed. */
@@ -344,7 +345,7 @@ export function processTree(pid: number): number[] {
  */
 export async function killTree(child: ChildProcess): Promise<number[]> {
   const pids = processTree(child.pid!);
-  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", resolve));
   for (const pid of pids) {
     try {
       process.kill(pid, "SIGKILL");
