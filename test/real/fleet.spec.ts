@@ -1283,7 +1283,9 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     ok(rig, "kubectl", ["apply", "-f", "-"], { input: JSON.stringify(paramBinding("p1")) });
     await eventually("the parameter policy to admit", 30_000, () => (secret("s1").code === 0 ? true : undefined), 1000);
     ok(rig, "kubectl", ["delete", "validatingadmissionpolicybinding", probe]);
-    await new Promise((r) => setTimeout(r, 3000)); // a policy refresh tick is 1 s
+    // The refresh that drops the informer runs at the next tick (1 s, policy_source.go in
+    // k8s.io/apiserver v0.36); on a busy API server later, and a ConfigMap made before it is seen.
+    await new Promise((r) => setTimeout(r, 10_000));
     ok(rig, "kubectl", ["create", "configmap", "p2", "-n", probe, "--from-literal=allow=yes"]);
     ok(rig, "kubectl", ["apply", "-f", "-"], { input: JSON.stringify(paramBinding("p2")) });
     await new Promise((r) => setTimeout(r, 5000));
