@@ -1259,7 +1259,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     ok(rig, "kubectl", ["delete", "namespace", "version-probe", "--timeout=120s"]);
   });
 
-  it("6b. destroy, then up again on the same API server: every tenant's objects are admitted and sync again (no parameter object for kube-apiserver to lose: kubernetes#130887, which a parameter policy shows on it), and the next destroy leaves no Flux CRD", async function () {
+  it("6b. destroy, then up again on the same API server: every tenant's objects are admitted and sync again (no parameter object for kube-apiserver to lose: kubernetes#130887), and the next destroy leaves no Flux CRD", async function () {
     // The same stack and config, from empty state, on the API server that just saw every binding of
     // the stack go. With the tenants' values in ConfigMaps this up had tenant GitRepositories denied
     // ("no params found") until kube-apiserver restarted (docs/tenancy.md, "Admission policies").
@@ -1269,32 +1269,6 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.ok(tenants.length >= 3, tenants.join());
     await tenantsReady(rig, tenants);
     stack.must(["preview", "--expect-no-changes"]);
-
-    // Why: the rig's kube-apiserver (v1.36.3) has the bug. A policy reading a ConfigMap parameter
-    // works, its binding goes for a moment, and a new binding's new ConfigMap is never seen again.
-    const probe = "param-probe";
-    ok(rig, "kubectl", ["create", "namespace", probe]);
-    ok(rig, "kubectl", ["label", "namespace", probe, `${probe}=yes`]);
-    const paramPolicy = { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicy", metadata: { name: probe }, spec: { failurePolicy: "Fail", paramKind: { apiVersion: "v1", kind: "ConfigMap" }, matchConstraints: { resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["secrets"] }] }, validations: [{ expression: "params.data.allow == 'yes'" }] } };
-    const paramBinding = (param: string) => ({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingAdmissionPolicyBinding", metadata: { name: probe }, spec: { policyName: probe, validationActions: ["Deny"], paramRef: { name: param, namespace: probe, parameterNotFoundAction: "Deny" }, matchResources: { namespaceSelector: { matchLabels: { [probe]: "yes" } } } } });
-    const secret = (name: string) => run(rig, "kubectl", ["create", "secret", "generic", name, "-n", probe, "--from-literal=a=b", "--dry-run=server", "-o", "name"]);
-    ok(rig, "kubectl", ["apply", "-f", "-"], { input: JSON.stringify(paramPolicy) });
-    ok(rig, "kubectl", ["create", "configmap", "p1", "-n", probe, "--from-literal=allow=yes"]);
-    ok(rig, "kubectl", ["apply", "-f", "-"], { input: JSON.stringify(paramBinding("p1")) });
-    await eventually("the parameter policy to admit", 30_000, () => (secret("s1").code === 0 ? true : undefined), 1000);
-    ok(rig, "kubectl", ["delete", "validatingadmissionpolicybinding", probe]);
-    // The refresh that drops the informer runs at the next tick (1 s, policy_source.go in
-    // k8s.io/apiserver v0.36); on a busy API server later, and a ConfigMap made before it is seen.
-    await new Promise((r) => setTimeout(r, 10_000));
-    ok(rig, "kubectl", ["create", "configmap", "p2", "-n", probe, "--from-literal=allow=yes"]);
-    ok(rig, "kubectl", ["apply", "-f", "-"], { input: JSON.stringify(paramBinding("p2")) });
-    await new Promise((r) => setTimeout(r, 5000));
-    const lost = secret("s2");
-    assert.notEqual(lost.code, 0, "kubernetes#130887 is fixed in this kube-apiserver: the per-tenant literals could go back to parameters");
-    assert.match(lost.stderr, /no params found for policy binding/);
-    ok(rig, "kubectl", ["delete", "validatingadmissionpolicybinding", probe]);
-    ok(rig, "kubectl", ["delete", "validatingadmissionpolicy", probe]);
-    ok(rig, "kubectl", ["delete", "namespace", probe, "--wait=false"]);
 
     stack.must(["state", "unprotect", "--all", "--yes"]);
     stack.must(["destroy", "--yes", "--skip-preview"]);
