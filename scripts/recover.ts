@@ -21,19 +21,22 @@
  * 2 it could not run.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { deployKeyWithPublicKey } from "../components/github/pending-key";
 import { flagValue } from "./lib/args";
 import { kubectlJson, resourceArg } from "./lib/kubectl";
-import { Deployment, exportedDeployment, githubOwner, PendingOperation } from "./lib/state";
+import { Deployment, exportedDeployment, githubOwner, PendingOperation, withBackend } from "./lib/state";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
+const KIND_CLUSTER = "pulumi-nodejs:dynamic/fleet:KindCluster";
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
 
-/** What to do with one pending operation. */
+/** What to do with one pending operation; `ask`: nothing can be decided, so nothing is done (the why says what to do). */
 export type Resolution =
   | { readonly urn: string; readonly action: "import"; readonly id: string; readonly why: string }
-  | { readonly urn: string; readonly action: "clear" | "refresh"; readonly why: string };
+  | { readonly urn: string; readonly action: "clear" | "refresh" | "ask"; readonly why: string };
 
 /** A Kubernetes object, or a Helm release, that a pending create may have made. */
 export type KubeTarget = { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace?: string } | { readonly helmRelease: string; readonly namespace: string };
@@ -43,6 +46,18 @@ export interface Lookups {
   deployKey(owner: string, repository: string, publicKey: string): Promise<{ readonly id: number; readonly title: string } | undefined>;
   /** Whether the cluster has it; a string when the cluster could not be asked (why). */
   kubeExists(target: KubeTarget): boolean | string;
+  /** Whether kind has a cluster of this name; a string when kind could not be asked (why). */
+  kindExists(name: string): boolean | string;
+}
+
+/** Pulumi's marker of a secret value in an exported state (what `pulumi stack export` writes without --show-secrets). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** A plain string input, or a clear error: a secret or missing one cannot be matched against GitHub or the cluster. */
+function plain(value: unknown, what: string): string {
+  if (typeof value === "string") return value;
+  if (value && typeof value === "object" && SECRET_SIG in value) throw new Error(`${what} is a secret in the exported state; this command cannot match it`);
+  throw new Error(`${what} is missing from the pending create`);
 }
 
 /** Why the next `up` may create a cleared pending create again, by resource type. */
@@ -68,11 +83,11 @@ export async function planRecovery(deployment: Deployment, lookups: Lookups): Pr
 async function resolve(op: PendingOperation, deployment: Deployment, lookups: Lookups): Promise<Resolution> {
   const { urn, type } = op.resource;
   const inputs = op.resource.inputs ?? {};
-  if (op.type !== "creating") return { urn, action: "refresh", why: `a pending ${op.type}: the refresh reads the resource as it is now` };
+  if (op.type !== "creating") return { urn, action: "refresh", why: `a pending operation (${op.type}): the refresh reads the resource as it is now` };
   if (type === DEPLOY_KEY) {
     const owner = githubOwner(deployment);
     if (!owner) throw new Error("the state names no github:owner on its GitHub provider, so the deploy key cannot be looked up");
-    const found = await lookups.deployKey(owner, String(inputs.repository), String(inputs.key));
+    const found = await lookups.deployKey(owner, plain(inputs.repository, `${urn}: repository`), plain(inputs.key, `${urn}: key`));
     return found
       ? { urn, action: "import", id: `${inputs.repository}:${found.id}`, why: `GitHub holds this public key as ${owner}/${inputs.repository}'s deploy key ${found.id} ("${found.title}"): imported, not made again (GitHub refuses a key twice)` }
       : { urn, action: "clear", why: `GitHub holds no deploy key with this public key in ${owner}/${inputs.repository}: the create never reached it` };
@@ -80,14 +95,28 @@ async function resolve(op: PendingOperation, deployment: Deployment, lookups: Lo
   if (type.startsWith("kubernetes:") && !type.endsWith("Patch")) {
     const target: KubeTarget =
       type === HELM_RELEASE
-        ? { helmRelease: String(inputs.name), namespace: String(inputs.namespace ?? "default") }
-        : { apiVersion: String(inputs.apiVersion), kind: String(inputs.kind), name: String(inputs.metadata?.name), ...(inputs.metadata?.namespace ? { namespace: String(inputs.metadata.namespace) } : {}) };
+        ? { helmRelease: plain(inputs.name, `${urn}: name`), namespace: inputs.namespace === undefined ? "default" : plain(inputs.namespace, `${urn}: namespace`) }
+        : {
+            apiVersion: plain(inputs.apiVersion, `${urn}: apiVersion`),
+            kind: plain(inputs.kind, `${urn}: kind`),
+            name: plain(inputs.metadata?.name, `${urn}: metadata.name`),
+            ...(inputs.metadata?.namespace !== undefined ? { namespace: plain(inputs.metadata.namespace, `${urn}: metadata.namespace`) } : {}),
+          };
     const name = "helmRelease" in target ? target.helmRelease : target.name;
     const id = target.namespace ? `${target.namespace}/${name}` : name;
     const exists = lookups.kubeExists(target);
     if (exists === true) return { urn, action: "import", id, why: `the cluster has ${id}: imported (pulumi-kubernetes 4.29 and later answer AlreadyExists to a second create)` };
     if (exists === false) return { urn, action: "clear", why: `the cluster has no ${id}: the create never reached it` };
-    return { urn, action: "clear", why: `the cluster could not be asked (${exists}); cleared, so if the next up answers AlreadyExists for ${id}, run this again with --kubeconfig` };
+    return { urn, action: "ask", why: `the cluster could not be asked (${exists}): give the stack's cluster with --kubeconfig and --context, and run this again` };
+  }
+  if (type === KIND_CLUSTER) {
+    // KindProvider.create refuses a cluster that exists but is not in state (components/cluster/kind.ts),
+    // and read(name) takes it back.
+    const name = plain(inputs.name, `${urn}: name`);
+    const exists = lookups.kindExists(name);
+    if (exists === true) return { urn, action: "import", id: name, why: `kind has the cluster ${name}: imported (the next up would refuse to create it again)` };
+    if (exists === false) return { urn, action: "clear", why: `kind has no cluster ${name}: the create never got far enough` };
+    return { urn, action: "ask", why: `kind could not be asked (${exists}): run this where kind is on PATH` };
   }
   if (type.startsWith("kubernetes:")) return { urn, action: "clear", why: "a server-side apply: the next up applies it again" };
   return { urn, action: "clear", why: CLEARED[type] ?? "the next up creates it again" };
@@ -99,8 +128,8 @@ export function refreshFlags(plan: readonly Resolution[]): string[] {
   return plan.some((r) => r.action === "clear") ? [...flags, "--clear-pending-creates"] : flags;
 }
 
-/** Lookups against GitHub (GITHUB_TOKEN) and the cluster (kubectl). */
-function liveLookups(kubectlArgs: readonly string[]): Lookups {
+/** Lookups against GitHub (GITHUB_TOKEN), the cluster (kubectl) and kind. */
+function liveLookups(kubectlArgs: readonly string[], env: NodeJS.ProcessEnv): Lookups {
   return {
     deployKey: (owner, repository, key) => deployKeyWithPublicKey(owner, repository, key),
     kubeExists(target) {
@@ -108,15 +137,31 @@ function liveLookups(kubectlArgs: readonly string[]): Lookups {
         const ns = target.namespace ? ["-n", target.namespace] : [];
         if ("helmRelease" in target) {
           // Helm keeps each release revision in a Secret labelled owner=helm, name=<release>.
-          return kubectlJson([...kubectlArgs, "get", "secrets", ...ns, "-l", `owner=helm,name=${target.helmRelease}`], process.env).items.length > 0;
+          return kubectlJson([...kubectlArgs, "get", "secrets", ...ns, "-l", `owner=helm,name=${target.helmRelease}`], env).items.length > 0;
         }
         // With --ignore-not-found, a missing object is no output (kubectlJson: an empty list).
-        return "metadata" in kubectlJson([...kubectlArgs, "get", resourceArg(target), target.name, ...ns, "--ignore-not-found"], process.env);
+        return "metadata" in kubectlJson([...kubectlArgs, "get", resourceArg(target), target.name, ...ns, "--ignore-not-found"], env);
       } catch (e) {
         return (e as Error).message.split("\n")[0];
       }
     },
+    kindExists(name) {
+      const r = spawnSync(env.KIND ?? "kind", ["get", "clusters"], { env, encoding: "utf8" });
+      if (r.error || r.status !== 0) return `kind get clusters: ${r.error?.message ?? r.stderr.trim()}`;
+      return r.stdout.split("\n").map((l) => l.trim()).includes(name);
+    },
   };
+}
+
+/** The stack's own cluster, from its outputs (`kubeconfig`, `context`), when an earlier up wrote them. */
+function stackCluster(stack: string, env: NodeJS.ProcessEnv, dir: string): string[] {
+  const r = spawnSync(env.PULUMI ?? "pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) return [];
+  const out = JSON.parse(r.stdout || "{}") as { kubeconfig?: string; context?: string };
+  if (!out.kubeconfig) return [];
+  const file = path.join(dir, "kubeconfig");
+  fs.writeFileSync(file, out.kubeconfig, { mode: 0o600 });
+  return ["--kubeconfig", file, ...(out.context ? ["--context", out.context] : [])];
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -124,14 +169,17 @@ async function main(argv: readonly string[]): Promise<number> {
   const split = argv.indexOf("--");
   const [own, passed] = split < 0 ? [argv, []] : [argv.slice(0, split), argv.slice(split + 1)];
   const valued = ["--state", "--kubeconfig", "--context"];
-  const stack = own.find((a, i) => !a.startsWith("--") && !valued.includes(own[i - 1]));
-  if (!stack) {
-    console.error(usage);
+  const unknown = own.filter((a, i) => a.startsWith("-") && !valued.includes(a) && !["--dry-run", "--check"].includes(a) && !valued.includes(own[i - 1]));
+  const stack = own.find((a, i) => !a.startsWith("-") && !valued.includes(own[i - 1]));
+  if (!stack || unknown.length) {
+    console.error(`${unknown.length ? `unknown flag(s) ${unknown.join(" ")}; ` : ""}${usage}`);
     return 2;
   }
-  const deployment = exportedDeployment(stack, flagValue(own, "--state", usage));
+  const env = withBackend(process.env);
+  const deployment = exportedDeployment(stack, flagValue(own, "--state", usage), env);
   const pending = deployment.pending_operations ?? [];
-  const creates = pending.filter((op) => op.type === "creating");
+  // `importing`: a refresh that recorded the imports and then stopped; an up would create them again.
+  const creates = pending.filter((op) => op.type === "creating" || op.type === "importing");
   if (own.includes("--check")) {
     if (creates.length === 0) return 0;
     console.error(
@@ -144,21 +192,35 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(`recover: stack ${stack} has no pending operation`);
     return 0;
   }
-  const kubeconfig = flagValue(own, "--kubeconfig", usage);
-  const context = flagValue(own, "--context", usage);
-  const plan = await planRecovery(deployment, liveLookups([...(kubeconfig ? ["--kubeconfig", kubeconfig] : []), ...(context ? ["--context", context] : [])]));
-  console.log(`recover: stack ${stack} has ${pending.length} pending operation(s):`);
-  for (const r of plan) console.log(`  ${r.action}${r.action === "import" ? ` as ${r.id}` : ""}: ${r.urn}\n      ${r.why}`);
-  const args = ["--refresh-only", stack, "--yes", "--skip-preview", ...refreshFlags(plan), ...passed];
-  if (own.includes("--dry-run")) {
-    console.log(`recover: --dry-run: would run scripts/up.sh ${args.join(" ")}`);
-    return 0;
-  }
-  console.log(`recover: scripts/up.sh ${args.join(" ")}`);
-  const r = spawnSync("bash", [path.join(__dirname, "up.sh"), ...args], { stdio: "inherit" });
-  if (r.status !== 0) {
-    console.error(`recover: the refresh failed (exit ${r.status ?? r.signal}); nothing after it ran. Read its message: a stale lock says to run pulumi cancel first.`);
-    return 1;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-recover-"));
+  try {
+    const kubeconfig = flagValue(own, "--kubeconfig", usage);
+    const context = flagValue(own, "--context", usage);
+    // The flags, else the stack's own cluster from its outputs, else KUBECONFIG's current context.
+    const cluster = kubeconfig || context ? [...(kubeconfig ? ["--kubeconfig", kubeconfig] : []), ...(context ? ["--context", context] : [])] : stackCluster(stack, env, dir);
+    const plan = await planRecovery(deployment, liveLookups(cluster, env));
+    console.log(`recover: stack ${stack} has ${pending.length} pending operation(s):`);
+    for (const r of plan) console.log(`  ${r.action}${r.action === "import" ? ` as ${r.id}` : ""}: ${r.urn}\n      ${r.why}`);
+    if (plan.some((r) => r.action === "ask")) {
+      console.error("recover: nothing done: some pending creates could not be decided (ask, above); do what each says and run this again");
+      return 2;
+    }
+    const args = ["--refresh-only", stack, "--yes", "--skip-preview", "--non-interactive", ...refreshFlags(plan), ...passed];
+    if (own.includes("--dry-run")) {
+      console.log(`recover: --dry-run: would run scripts/up.sh ${args.join(" ")}`);
+      return 0;
+    }
+    console.log(`recover: scripts/up.sh ${args.join(" ")}`);
+    const r = spawnSync("bash", [path.join(__dirname, "up.sh"), ...args], { stdio: "inherit", env });
+    if (r.status !== 0) {
+      console.error(
+        `recover: the refresh failed (exit ${r.status ?? r.signal}). If it got as far as recording the imports, the state now holds them as pending imports: ` +
+          `run this again. A stale lock says to run pulumi cancel first.`,
+      );
+      return 1;
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
   console.log(`recover: done; now: npm run up -- ${stack}`);
   return 0;

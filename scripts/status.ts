@@ -26,6 +26,7 @@ import { fetchGitHub, GitHubRequest } from "../components/github/client";
 import { TENANT_LABEL } from "../components/constants";
 import { kubectlJson } from "./lib/kubectl";
 import { readOrder } from "./lib/stacks";
+import { withBackend } from "./lib/state";
 
 export type State = "Ready" | "Failing" | "Stalled" | "Progressing" | "Suspended" | "Missing";
 
@@ -89,8 +90,10 @@ const shaOf = (revision: string) => revision.replace(/^.*@sha\d*:/, "");
 export function cellsOf(given: StackTenants, objects: readonly FluxObject[], heads: ReadonlyMap<string, string>): Cell[] {
   return Object.entries(given.tenants).map(([tenant, { namespaces }]) => {
     const home = namespaces[0];
-    const ours = (kind: string) => objects.find((o) => o.kind === kind && o.metadata.namespace === home && o.metadata.labels?.[TENANT_LABEL] !== undefined);
-    const root = ours("Kustomization");
+    // The program's Kustomization: in the tenant's first namespace, named after the tenant's identity,
+    // which is its tenant label's value too (components/manifests/tenant.ts). A Kustomization the
+    // tenant labels itself cannot have that name there.
+    const root = objects.find((o) => o.kind === "Kustomization" && o.metadata.namespace === home && o.metadata.labels?.[TENANT_LABEL] === o.metadata.name);
     const notReady = objects
       .filter((o) => (o.kind === "Kustomization" || o.kind === "HelmRelease") && namespaces.includes(o.metadata.namespace) && o !== root)
       .filter((o) => !["Ready", "Suspended", "Progressing"].includes(stateOf(o)))
@@ -168,7 +171,8 @@ async function branchHeads(objects: readonly FluxObject[], request: GitHubReques
 
 /** One stack's outputs, read with the CLI on PATH. */
 function outputsOf(stack: string): { kubeconfig?: string; context?: string; tenants?: StackTenants["tenants"] } {
-  const r = spawnSync(process.env.PULUMI ?? "pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const env = withBackend(process.env);
+  const r = spawnSync(env.PULUMI ?? "pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`pulumi stack output --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
   return JSON.parse(r.stdout);
 }

@@ -30,6 +30,8 @@ const deployment: Deployment = {
     { type: "creating", resource: { type: "kubernetes:helm.sh/v3:Release", urn: urn("kubernetes:helm.sh/v3:Release", "flux-operator"), inputs: { name: "flux-operator", namespace: "flux-system" } } },
     { type: "creating", resource: { type: "tls:index/privateKey:PrivateKey", urn: urn("tls:index/privateKey:PrivateKey", "search-key"), inputs: {} } },
     { type: "creating", resource: { type: "github:index/repository:Repository", urn: urn("github:index/repository:Repository", "search-repository"), inputs: { name: "search-deploy" } } },
+    { type: "creating", resource: { type: "pulumi-nodejs:dynamic/fleet:KindCluster", urn: urn("pulumi-nodejs:dynamic/fleet:KindCluster", "staging-kind"), inputs: { name: "fleet-staging" } } },
+    { type: "creating", resource: { type: "pulumi-nodejs:dynamic/fleet:KindCluster", urn: urn("pulumi-nodejs:dynamic/fleet:KindCluster", "never-made"), inputs: { name: "fleet-never" } } },
     { type: "updating", resource: { type: "kubernetes:core/v1:Namespace", urn: urn("kubernetes:core/v1:Namespace", "search"), inputs: {} } },
   ],
 };
@@ -45,27 +47,30 @@ const lookups: Lookups = {
     if (target.name === "unreachable") return "kubectl get ConfigMap.v1. unreachable exited 1: Unable to connect to the server";
     return target.name === "flux-search" && target.namespace === "search";
   },
+  kindExists: (name) => name === "fleet-staging",
 };
 
 describe("npm run recover: an interrupted up's pending operations", () => {
-  it("imports what GitHub and the cluster already hold, clears the rest with a reason, and leaves pending updates to the refresh", async () => {
+  it("imports what GitHub, the cluster and kind already hold, clears the rest with a reason, asks where the cluster cannot be asked, and leaves pending updates to the refresh", async () => {
     const plan = await planRecovery(deployment, lookups);
     assert.deepEqual(plan.map((r) => [r.urn.split("::").pop(), r.action, r.action === "import" ? r.id : undefined]), [
       ["search-key", "import", "search-deploy:42"],
       ["other-key", "clear", undefined],
       ["search/flux-search", "import", "search/flux-search"],
       ["search-view", "clear", undefined],
-      ["search/unreachable", "clear", undefined],
+      ["search/unreachable", "ask", undefined],
       ["flux-system", "clear", undefined],
       ["flux-operator", "import", "flux-system/flux-operator"],
       ["search-key", "clear", undefined],
       ["search-repository", "clear", undefined],
+      ["staging-kind", "import", "fleet-staging"],
+      ["never-made", "clear", undefined],
       ["search", "refresh", undefined],
     ]);
     const why = (name: string, type: string) => plan.find((r) => r.urn === urn(type, name))!.why;
     assert.match(why("search-key", "github:index/repositoryDeployKey:RepositoryDeployKey"), /deploy key 42 \("flux-staging"\).*GitHub refuses a key twice/);
     assert.match(why("other-key", "github:index/repositoryDeployKey:RepositoryDeployKey"), /no deploy key with this public key in acme-org\/other-deploy/);
-    assert.match(why("search/unreachable", "kubernetes:core/v1:ConfigMap"), /could not be asked \(kubectl .*Unable to connect.*run this again with --kubeconfig/);
+    assert.match(why("search/unreachable", "kubernetes:core/v1:ConfigMap"), /could not be asked \(kubectl .*Unable to connect.*--kubeconfig and --context, and run this again/);
     assert.match(why("search-key", "tls:index/privateKey:PrivateKey"), /new key pair/);
     assert.match(why("search-repository", "github:index/repository:Repository"), /adopts it/);
   });
@@ -77,13 +82,16 @@ describe("npm run recover: an interrupted up's pending operations", () => {
       "--import-pending-creates", urn("github:index/repositoryDeployKey:RepositoryDeployKey", "search-key"), "--import-pending-creates", "search-deploy:42",
       "--import-pending-creates", urn("kubernetes:core/v1:Secret", "search/flux-search"), "--import-pending-creates", "search/flux-search",
       "--import-pending-creates", urn("kubernetes:helm.sh/v3:Release", "flux-operator"), "--import-pending-creates", "flux-system/flux-operator",
+      "--import-pending-creates", urn("pulumi-nodejs:dynamic/fleet:KindCluster", "staging-kind"), "--import-pending-creates", "fleet-staging",
       "--clear-pending-creates",
     ]);
-    assert.deepEqual(refreshFlags(plan.filter((r) => r.action !== "clear")).slice(-1), ["flux-system/flux-operator"], "nothing to clear, no --clear-pending-creates");
+    assert.deepEqual(refreshFlags(plan.filter((r) => r.action !== "clear")).slice(-1), ["fleet-staging"], "nothing to clear, no --clear-pending-creates");
   });
 
-  it("a state without the GitHub provider's owner stops, naming what is missing", async () => {
+  it("a state without the GitHub provider's owner, or an input exported as a secret, stops, naming what is missing", async () => {
     await assert.rejects(planRecovery({ pending_operations: deployment.pending_operations!.slice(0, 1) }, lookups), /names no github:owner/);
+    const secretKey = { type: "creating", resource: { ...deployment.pending_operations![0].resource, inputs: { repository: "search-deploy", key: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "x" } } } };
+    await assert.rejects(planRecovery({ resources: deployment.resources, pending_operations: [secretKey] }, lookups), /search-key: key is a secret in the exported state/);
   });
 
   it("--check: exit 1 naming the pending creates and the command to run; 0 with none pending", () => {
@@ -95,7 +103,14 @@ describe("npm run recover: an interrupted up's pending operations", () => {
     };
     const pending = check(deployment);
     assert.equal(pending.status, 1, pending.stderr);
-    assert.match(pending.stderr, /stack staging has 9 pending create\(s\) from an interrupted run \(search-key, other-key, .*\)\..*Run: npm run recover -- staging/s);
+    assert.match(pending.stderr, /stack staging has 11 pending create\(s\) from an interrupted run \(search-key, other-key, .*\)\..*Run: npm run recover -- staging/s);
+    // A refresh that recorded its imports and then stopped leaves them pending as imports: still not safe to up.
+    const importing = check({ ...deployment, pending_operations: [{ ...deployment.pending_operations![0], type: "importing" }] });
+    assert.equal(importing.status, 1, importing.stderr);
+    assert.match(importing.stderr, /1 pending create/);
+    const typo = spawnSync(process.execPath, ["-r", "ts-node/register", "scripts/recover.ts", "staging", "--dryrun"], { encoding: "utf8", cwd: path.join(__dirname, "..") });
+    assert.equal(typo.status, 2);
+    assert.match(typo.stderr, /unknown flag\(s\) --dryrun/);
     const clean = check({ resources: deployment.resources });
     assert.equal(clean.status, 0, clean.stderr);
     fs.rmSync(dir, { recursive: true, force: true });

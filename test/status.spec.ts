@@ -54,6 +54,8 @@ describe("npm run status: a tenant × cluster matrix", () => {
     // A HelmRelease the shop tenant made, failing, in its second namespace; one of its own that is fine.
     { kind: "HelmRelease", metadata: { name: "web", namespace: "shop-jobs" }, status: { conditions: [ready("False", "install retries exhausted", "InstallFailed")] } },
     { kind: "Kustomization", metadata: { name: "apps", namespace: "shop" }, status: { conditions: [ready("True")] } },
+    // One the tenant labelled as itself: still the tenant's own, not its sync (which is named after it).
+    { kind: "Kustomization", metadata: { name: "aaa", namespace: "shop", labels: { "toolkit.fluxcd.io/tenant": "shop" } }, status: { conditions: [ready("False", "bad", "BuildFailed")] } },
     // Another tenant's failing object is not shop's.
     { kind: "HelmRelease", metadata: { name: "db", namespace: "elsewhere" }, status: { conditions: [ready("False")] } },
   ];
@@ -64,7 +66,7 @@ describe("npm run status: a tenant × cluster matrix", () => {
   it("each tenant's cell: its Kustomization's state, what it applied against the branch head, since when, and its own objects that fail", () => {
     assert.deepEqual(cell("shop"), {
       stack: "production", tenant: "shop", state: "Ready", applied: `main@sha1:${HEAD}`, head: HEAD, behind: false, since: T0,
-      notReady: ["HelmRelease/shop-jobs/web: Failing: install retries exhausted"],
+      notReady: ["HelmRelease/shop-jobs/web: Failing: install retries exhausted", "Kustomization/shop/aaa: Failing: bad"],
     });
     assert.equal(cell("payments").state, "Suspended");
     assert.equal(cell("media").state, "Failing");
@@ -92,10 +94,11 @@ describe("npm run status: a tenant × cluster matrix", () => {
         "media     -            Failing 0123456 2h",
         "payments  -            Suspended 0123456 2h",
         "search    -            Ready fedcba9 behind 0123456 2h",
-        "shop      Progressing  Ready 0123456 (+1 failing) 2h",
+        "shop      Progressing  Ready 0123456 (+2 failing) 2h",
         "",
         "production/media: Failing: kustomize build failed: accumulating resources: 'missing.yaml': no such file",
         "production/shop: HelmRelease/shop-jobs/web: Failing: install retries exhausted",
+        "production/shop: Kustomization/shop/aaa: Failing: bad",
         "",
       ].join("\n"),
     );

@@ -4,6 +4,8 @@
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 
 /** One resource of a `pulumi stack export` deployment, as far as the commands read it. */
 export interface StateResource {
@@ -25,13 +27,18 @@ export interface Deployment {
   readonly pending_operations?: readonly PendingOperation[];
 }
 
+/** `env` with scripts/up.sh's default backend: the local file backend ~/.pulumi-fleet unless PULUMI_BACKEND_URL names one. */
+export function withBackend(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return env.PULUMI_BACKEND_URL ? env : { ...env, PULUMI_BACKEND_URL: `file://${path.join(os.homedir(), ".pulumi-fleet")}` };
+}
+
 /** The stack's deployment: from `file` when given, else `pulumi stack export --stack <stack>`. */
-export function exportedDeployment(stack: string, file?: string): Deployment {
+export function exportedDeployment(stack: string, file?: string, env: NodeJS.ProcessEnv = withBackend(process.env)): Deployment {
   let text: string;
   if (file) {
     text = fs.readFileSync(file, "utf8");
   } else {
-    const r = spawnSync(process.env.PULUMI ?? "pulumi", ["stack", "export", "--stack", stack], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+    const r = spawnSync(env.PULUMI ?? "pulumi", ["stack", "export", "--stack", stack], { env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
     if (r.status !== 0) throw new Error(`pulumi stack export --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
     text = r.stdout;
   }

@@ -53,7 +53,7 @@ func loadInstallManifests(paths []string) ([]*unstructured.Unstructured, error) 
 				return nil, fmt.Errorf("--install-manifests %s: %w", f, err)
 			}
 			for _, o := range objs {
-				if _, ok := gvrFor(o.GroupVersionKind().Group, o.GetKind()); !ok {
+				if !slices.Contains([]string{"CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"}, o.GetKind()) {
 					return nil, fmt.Errorf("--install-manifests %s: %s is not a kind the stand-in installs (CRDs, ServiceAccounts, ClusterRoles, ClusterRoleBindings)", f, ssautil.FmtUnstructured(o))
 				}
 			}
@@ -85,6 +85,8 @@ func installObjects(all []*unstructured.Unstructured, comps []string, namespace 
 		if keep {
 			c := o.DeepCopy()
 			if c.GetKind() == "ServiceAccount" {
+				// The rig's bindings name the accounts in flux-system, the only namespace the rig's
+				// operator stand-in is run for.
 				c.SetNamespace(namespace)
 			}
 			out = append(out, c)

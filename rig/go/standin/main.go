@@ -61,7 +61,7 @@ func main() {
 		fluxVersion  = flag.String("flux-version", "v2.9.4", "Flux version the rig's controllers are (what operator v0.58.1 resolves 2.9.x to): the one version spec.distribution.version is resolved against (UPSTREAM.md §e)")
 		fieldManager = flag.String("field-manager", "flux-operator", "server-side apply field manager (the operator's controllerName)")
 		deleteAll    = flag.Bool("delete-all-flux-objects", false, "on FluxInstance deletion also delete every Flux object of the known kinds in all namespaces, finalizers stripped (the operator's CRD deletion cascade, minus deleting the CRDs)")
-		deleteCRDs   = flag.Bool("delete-crds", false, "on FluxInstance deletion also delete the Flux CRDs of spec.components, as the operator does (they are in its inventory), after every Flux object as with --delete-all-flux-objects; the stand-in does not reinstall them")
+		deleteCRDs   = flag.Bool("delete-crds", false, "on FluxInstance deletion also delete the Flux CRDs of spec.components, as the operator does (they are in its inventory), after every Flux object as with --delete-all-flux-objects; the next FluxInstance applies them again from --install-manifests")
 		overrides    []string
 		install      []string
 		once         = flag.Bool("once", false, "reconcile until no FluxInstance has an attempt in flight, then exit (0 when all are Ready=True or disabled)")
