@@ -168,8 +168,8 @@ export class Stack {
 
   /** `pulumi <args>` for this stack; the result, whatever the exit code. `env` adds to the rig's. */
   pulumi(args: readonly string[], opts: PulumiOptions = {}): Ran {
-    // Commands that read no config (stack export, output, rm) refuse --config-file.
-    const config = ["stack", "state"].includes(args[0]) ? [] : ["--config-file", this.configFile];
+    // Commands that read no config (stack export, output, rm; state; cancel) refuse --config-file.
+    const config = ["stack", "state", "cancel"].includes(args[0]) ? [] : ["--config-file", this.configFile];
     return run(this.rig, "pulumi", [...args, "--stack", this.name, ...config, "--non-interactive", "--color", "never"], {
       env: { ...this.env(), ...(opts.env ?? {}) },
       ...(opts.input !== undefined ? { input: opts.input } : {}),
@@ -215,7 +215,7 @@ export class Stack {
     // As pulumi(): the commands that read no config (stack, state) refuse --config-file.
     fs.writeFileSync(
       path.join(dir, "pulumi"),
-      `#!/bin/sh\n${exported}\ncd ${q(ROOT)} || exit 1\ncase "$1" in stack|state) exec ${q(real)} "$@" ;; esac\nexec ${q(real)} "$@" --config-file ${q(this.configFile)}\n`,
+      `#!/bin/sh\n${exported}\ncd ${q(ROOT)} || exit 1\ncase "$1" in stack|state|cancel) exec ${q(real)} "$@" ;; esac\nexec ${q(real)} "$@" --config-file ${q(this.configFile)}\n`,
       { mode: 0o755 },
     );
     return dir;
