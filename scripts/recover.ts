@@ -27,7 +27,7 @@ import * as path from "path";
 import { deployKeyWithPublicKey } from "../components/github/pending-key";
 import { flagValue } from "./lib/args";
 import { kubectlJson, resourceArg } from "./lib/kubectl";
-import { Deployment, exportedDeployment, githubOwner, PendingOperation, withBackend } from "./lib/state";
+import { Deployment, exportedDeployment, githubOwner, PendingOperation, stackOutputs, withBackend } from "./lib/state";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const KIND_CLUSTER = "pulumi-nodejs:dynamic/fleet:KindCluster";
@@ -155,9 +155,12 @@ function liveLookups(kubectlArgs: readonly string[], env: NodeJS.ProcessEnv): Lo
 
 /** The stack's own cluster, from its outputs (`kubeconfig`, `context`), when an earlier up wrote them. */
 function stackCluster(stack: string, env: NodeJS.ProcessEnv, dir: string): string[] {
-  const r = spawnSync(env.PULUMI ?? "pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) return [];
-  const out = JSON.parse(r.stdout || "{}") as { kubeconfig?: string; context?: string };
+  let out: { kubeconfig?: string; context?: string };
+  try {
+    out = stackOutputs(stack, env);
+  } catch {
+    return []; // a first up cut off before it wrote outputs
+  }
   if (!out.kubeconfig) return [];
   const file = path.join(dir, "kubeconfig");
   fs.writeFileSync(file, out.kubeconfig, { mode: 0o600 });

@@ -18,7 +18,6 @@
  * nothing of the tenant's own failing; 1 something is unhealthy (Failing, Stalled, Missing, one of
  * the tenant's own objects failing); 2 the status could not be read.
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -26,7 +25,7 @@ import { fetchGitHub, GitHubRequest } from "../components/github/client";
 import { TENANT_LABEL } from "../components/constants";
 import { kubectlJson } from "./lib/kubectl";
 import { readOrder } from "./lib/stacks";
-import { withBackend } from "./lib/state";
+import { stackOutputs } from "./lib/state";
 
 export type State = "Ready" | "Failing" | "Stalled" | "Progressing" | "Suspended" | "Missing";
 
@@ -169,14 +168,6 @@ async function branchHeads(objects: readonly FluxObject[], request: GitHubReques
   return heads;
 }
 
-/** One stack's outputs, read with the CLI on PATH. */
-function outputsOf(stack: string): { kubeconfig?: string; context?: string; tenants?: StackTenants["tenants"] } {
-  const env = withBackend(process.env);
-  const r = spawnSync(env.PULUMI ?? "pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`pulumi stack output --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
-  return JSON.parse(r.stdout);
-}
-
 async function main(argv: readonly string[]): Promise<number> {
   const json = argv.includes("--json");
   const named = argv.filter((a) => !a.startsWith("--"));
@@ -186,7 +177,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-status-"));
   try {
     for (const stack of stacks) {
-      const out = outputsOf(stack);
+      const out = stackOutputs(stack) as { kubeconfig?: string; context?: string; tenants?: StackTenants["tenants"] };
       if (!out.tenants) throw new Error(`stack ${stack} has no tenants output: has it been brought up?`);
       const env = { ...process.env };
       if (out.kubeconfig) {

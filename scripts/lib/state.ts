@@ -51,3 +51,10 @@ export function githubOwner(deployment: Deployment): string | undefined {
   const owner = provider?.outputs?.owner ?? provider?.inputs?.owner;
   return typeof owner === "string" && owner !== "" ? owner : undefined;
 }
+
+/** The stack's outputs (`pulumi stack output --json --show-secrets`): what the program exports, secrets in the clear. */
+export function stackOutputs(stack: string, env: NodeJS.ProcessEnv = withBackend(process.env)): Record<string, any> {
+  const r = spawnSync(env.PULUMI ?? "pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`pulumi stack output --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
+  return JSON.parse(r.stdout || "{}");
+}
