@@ -10,10 +10,10 @@
  * - a Kubernetes object the API server made: pulumi-kubernetes 4.29 and later answer
  *   AlreadyExists. It is imported when kubectl finds it (KUBECONFIG, or --kubeconfig/--context).
  * Every other pending create is cleared, each with why the next `up` is right to make it again.
- * Then it runs Pulumi's own tool for this, `pulumi refresh --import-pending-creates … --clear-pending-creates`
- * (pulumi v3.274.1, pkg/cmd/pulumi/operations/refresh.go), through scripts/up.sh, so the refresh
- * guard checks first that GITHUB_TOKEN sees every repository. The refresh also settles pending
- * updates and deletes. The `up` after it converges.
+ * Then it writes the plan into the state (applyPlan: Pulumi's own `--import-pending-creates` does
+ * not import, below) with `pulumi stack import`, and refreshes through scripts/up.sh, so the refresh
+ * guard checks first that GITHUB_TOKEN sees every repository; the refresh reads each imported
+ * resource and settles pending updates and deletes. The `up` after it converges.
  *
  * --dry-run prints what it would do. --check only says whether the stack has pending creates
  * (exit 1, with the command to run): scripts/up.sh runs it before every `up`.
@@ -27,7 +27,7 @@ import * as path from "path";
 import { deployKeyWithPublicKey } from "../components/github/pending-key";
 import { flagValue } from "./lib/args";
 import { kubectlJson, resourceArg } from "./lib/kubectl";
-import { Deployment, exportedDeployment, githubOwner, PendingOperation, stackOutputs, withBackend } from "./lib/state";
+import { Deployment, exportedDeployment, exportedState, githubOwner, PendingOperation, stackOutputs, withBackend } from "./lib/state";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const KIND_CLUSTER = "pulumi-nodejs:dynamic/fleet:KindCluster";
@@ -122,10 +122,26 @@ async function resolve(op: PendingOperation, deployment: Deployment, lookups: Lo
   return { urn, action: "clear", why: CLEARED[type] ?? "the next up creates it again" };
 }
 
-/** The `pulumi refresh` flags that carry the plan out: each import as a URN and ID pair, then the rest cleared. */
-export function refreshFlags(plan: readonly Resolution[]): string[] {
-  const flags = plan.flatMap((r) => (r.action === "import" ? ["--import-pending-creates", r.urn, "--import-pending-creates", r.id] : []));
-  return plan.some((r) => r.action === "clear") ? [...flags, "--clear-pending-creates"] : flags;
+/**
+ * The state with the plan carried out: each import becomes a resource of the state, with the ID
+ * found and the pending create's own inputs (a refresh then reads its outputs); each clear is
+ * dropped; pending updates and deletes stay for the refresh. Pulumi's own `pulumi refresh
+ * --import-pending-creates` only marks the operation `importing`, and the engine of the CLI the
+ * rig runs (v3.274.1) never acts on that mark: the snapshot keeps pending creates only
+ * (backend/snapshot.go), so the import is dropped and the next `up` creates the key again (seen on
+ * the rig). So the command edits the exported state and imports it (`pulumi stack import`).
+ */
+export function applyPlan(exported: { deployment: Deployment }, plan: readonly Resolution[]): { deployment: Deployment } {
+  const byUrn = new Map(plan.map((r) => [r.urn, r]));
+  const pending = exported.deployment.pending_operations ?? [];
+  const imported = pending
+    .filter((op) => op.type === "creating" && byUrn.get(op.resource.urn)?.action === "import")
+    .map((op) => {
+      const r = byUrn.get(op.resource.urn) as Extract<Resolution, { action: "import" }>;
+      return { ...op.resource, custom: true, id: r.id, outputs: { ...(op.resource.outputs ?? {}), ...(op.resource.inputs ?? {}) } };
+    });
+  const kept = pending.filter((op) => op.type !== "creating" || byUrn.get(op.resource.urn)?.action === "ask");
+  return { ...exported, deployment: { ...exported.deployment, resources: [...(exported.deployment.resources ?? []), ...imported], pending_operations: kept } };
 }
 
 /** Lookups against GitHub (GITHUB_TOKEN), the cluster (kubectl) and kind. */
@@ -208,18 +224,22 @@ async function main(argv: readonly string[]): Promise<number> {
       console.error("recover: nothing done: some pending creates could not be decided (ask, above); do what each says and run this again");
       return 2;
     }
-    const args = ["--refresh-only", stack, "--yes", "--skip-preview", "--non-interactive", ...refreshFlags(plan), ...passed];
+    const args = ["--refresh-only", stack, "--yes", "--skip-preview", "--non-interactive", ...passed];
     if (own.includes("--dry-run")) {
-      console.log(`recover: --dry-run: would run scripts/up.sh ${args.join(" ")}`);
+      console.log(`recover: --dry-run: would import the state with the plan carried out, then run scripts/up.sh ${args.join(" ")}`);
       return 0;
     }
-    console.log(`recover: scripts/up.sh ${args.join(" ")}`);
+    const file = path.join(dir, "state.json");
+    fs.writeFileSync(file, JSON.stringify(applyPlan(exportedState(stack, env), plan)), { mode: 0o600 });
+    const imported = spawnSync(env.PULUMI ?? "pulumi", ["stack", "import", "--stack", stack, "--file", file], { stdio: "inherit", env });
+    if (imported.status !== 0) {
+      console.error(`recover: pulumi stack import failed (exit ${imported.status ?? imported.signal}); the state is as it was. A stale lock says to run pulumi cancel first.`);
+      return 1;
+    }
+    console.log(`recover: state imported with the plan carried out; now scripts/up.sh ${args.join(" ")} reads every imported resource`);
     const r = spawnSync("bash", [path.join(__dirname, "up.sh"), ...args], { stdio: "inherit", env });
     if (r.status !== 0) {
-      console.error(
-        `recover: the refresh failed (exit ${r.status ?? r.signal}). If it got as far as recording the imports, the state now holds them as pending imports: ` +
-          `run this again. A stale lock says to run pulumi cancel first.`,
-      );
+      console.error(`recover: the refresh failed (exit ${r.status ?? r.signal}); the plan is in the state already: fix what it says and run npm run refresh -- ${stack}.`);
       return 1;
     }
   } finally {

@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { GitHubRequest } from "../components/github/client";
 import { deployKeyWithPublicKey, keyMaterial } from "../components/github/pending-key";
-import { KubeTarget, Lookups, planRecovery, refreshFlags } from "../scripts/recover";
+import { applyPlan, KubeTarget, Lookups, planRecovery } from "../scripts/recover";
 import { Deployment } from "../scripts/lib/state";
 
 const urn = (type: string, name: string) => `urn:pulumi:staging::fleet::fleet:tenant:Tenant$${type}::${name}`;
@@ -75,17 +75,19 @@ describe("npm run recover: an interrupted up's pending operations", () => {
     assert.match(why("search-repository", "github:index/repository:Repository"), /adopts it/);
   });
 
-  it("runs pulumi refresh with each import as a URN and ID pair, then --clear-pending-creates for the rest", async () => {
+  it("writes the plan into the state: each import a resource with its ID and inputs, each clear dropped, what it asks about and pending updates kept", async () => {
     const plan = await planRecovery(deployment, lookups);
-    const flags = refreshFlags(plan);
-    assert.deepEqual(flags, [
-      "--import-pending-creates", urn("github:index/repositoryDeployKey:RepositoryDeployKey", "search-key"), "--import-pending-creates", "search-deploy:42",
-      "--import-pending-creates", urn("kubernetes:core/v1:Secret", "search/flux-search"), "--import-pending-creates", "search/flux-search",
-      "--import-pending-creates", urn("kubernetes:helm.sh/v3:Release", "flux-operator"), "--import-pending-creates", "flux-system/flux-operator",
-      "--import-pending-creates", urn("pulumi-nodejs:dynamic/fleet:KindCluster", "staging-kind"), "--import-pending-creates", "fleet-staging",
-      "--clear-pending-creates",
+    const after = applyPlan({ deployment }, plan).deployment;
+    const added = after.resources!.slice(deployment.resources!.length);
+    assert.deepEqual(added.map((r) => [r.urn.split("::").pop(), r.id, r.custom]), [
+      ["search-key", "search-deploy:42", true],
+      ["search/flux-search", "search/flux-search", true],
+      ["flux-operator", "flux-system/flux-operator", true],
+      ["staging-kind", "fleet-staging", true],
     ]);
-    assert.deepEqual(refreshFlags(plan.filter((r) => r.action !== "clear")).slice(-1), ["fleet-staging"], "nothing to clear, no --clear-pending-creates");
+    assert.equal(added[0].inputs!.key, `${KEY} made-by-tls\n`, "the pending create's own inputs, so the next up sees no change");
+    assert.deepEqual(added[0].outputs, added[0].inputs, "outputs to be read by the refresh");
+    assert.deepEqual(after.pending_operations!.map((op) => [op.resource.urn.split("::").pop(), op.type]), [["search/unreachable", "creating"], ["search", "updating"]]);
   });
 
   it("a state without the GitHub provider's owner, or an input exported as a secret, stops, naming what is missing", async () => {

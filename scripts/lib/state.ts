@@ -11,6 +11,7 @@ import * as path from "path";
 export interface StateResource {
   readonly type: string;
   readonly urn: string;
+  readonly custom?: boolean;
   readonly id?: string;
   readonly inputs?: Record<string, any>;
   readonly outputs?: Record<string, any>;
@@ -32,8 +33,8 @@ export function withBackend(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return env.PULUMI_BACKEND_URL ? env : { ...env, PULUMI_BACKEND_URL: `file://${path.join(os.homedir(), ".pulumi-fleet")}` };
 }
 
-/** The stack's deployment: from `file` when given, else `pulumi stack export --stack <stack>`. */
-export function exportedDeployment(stack: string, file?: string, env: NodeJS.ProcessEnv = withBackend(process.env)): Deployment {
+/** The stack's exported state, whole (`{version, deployment}`): from `file` when given, else `pulumi stack export --stack <stack>`. */
+export function exportedState(stack: string, env: NodeJS.ProcessEnv = withBackend(process.env), file?: string): { version?: number; deployment: Deployment } {
   let text: string;
   if (file) {
     text = fs.readFileSync(file, "utf8");
@@ -42,7 +43,13 @@ export function exportedDeployment(stack: string, file?: string, env: NodeJS.Pro
     if (r.status !== 0) throw new Error(`pulumi stack export --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
     text = r.stdout;
   }
-  return (JSON.parse(text) as { deployment?: Deployment }).deployment ?? {};
+  const state = JSON.parse(text) as { version?: number; deployment?: Deployment };
+  return { ...state, deployment: state.deployment ?? {} };
+}
+
+/** The stack's deployment (exportedState's). */
+export function exportedDeployment(stack: string, file?: string, env: NodeJS.ProcessEnv = withBackend(process.env)): Deployment {
+  return exportedState(stack, env, file).deployment;
 }
 
 /** `github:owner`, as the GitHub provider in state has it. */
