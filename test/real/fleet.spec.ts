@@ -143,12 +143,13 @@ async function syncTenant(rig: RigEnv, tenant: string, repo: string, files: Reco
     return String(g?.status?.artifact?.revision ?? "").includes(sha) ? g : undefined;
   });
   const at = reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", tenant, tenant);
-  const c = await kustomizationResult(rig, tenant, at, sha);
+  let c = await kustomizationResult(rig, tenant, at, sha);
   // Pruning a HelmRelease races helm-controller's finalizer: kustomize-controller can find it gone
-  // by the time it deletes it and report "delete failed ... not found" once (seen in CI); its next
-  // reconcile is clean. Anything else is the result.
-  if (c.status === "False" && /delete failed.*not found/is.test(c.message)) {
-    return kustomizationResult(rig, tenant, reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", tenant, tenant), sha);
+  // by the time it deletes it and report "delete failed ... not found" (seen in CI, twice in a row
+  // once); a later reconcile is clean. Anything else is the result.
+  for (let retry = 0; retry < 3 && c.status === "False" && /delete failed.*not found/is.test(c.message); retry++) {
+    await new Promise((r) => setTimeout(r, 2000));
+    c = await kustomizationResult(rig, tenant, reconcileNow(rig, "kustomizations.kustomize.toolkit.fluxcd.io", tenant, tenant), sha);
   }
   return c;
 }
