@@ -84,6 +84,8 @@ async function resolve(op: PendingOperation, deployment: Deployment, lookups: Lo
   const { urn, type } = op.resource;
   const inputs = op.resource.inputs ?? {};
   if (op.type !== "creating") return { urn, action: "refresh", why: `a pending operation (${op.type}): the refresh reads the resource as it is now` };
+  // A later up made it after all (the engine keeps an old pending create in every snapshot, backend/snapshot.go).
+  if ((deployment.resources ?? []).some((r) => r.urn === urn)) return { urn, action: "clear", why: "a later up made it: it is in the state already" };
   if (type === DEPLOY_KEY) {
     const owner = githubOwner(deployment);
     if (!owner) throw new Error("the state names no github:owner on its GitHub provider, so the deploy key cannot be looked up");

@@ -2,7 +2,7 @@
  * npm run recover (scripts/recover.ts): what it does with each pending operation an interrupted
  * `up` leaves, the `pulumi refresh` flags it runs, and the deploy-key lookup by public key
  * (components/github/pending-key.ts) against GitHub's answers. The real tier kills an `up` on the
- * rig right after GitHub made a deploy key and recovers it (test/real/fleet.spec.ts, 6c).
+ * rig by hand, with the real tier's tools, after GitHub made a deploy key (docs/operations.md, "Recovering").
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -88,6 +88,12 @@ describe("npm run recover: an interrupted up's pending operations", () => {
     assert.equal(added[0].inputs!.key, `${KEY} made-by-tls\n`, "the pending create's own inputs, so the next up sees no change");
     assert.deepEqual(added[0].outputs, added[0].inputs, "outputs to be read by the refresh");
     assert.deepEqual(after.pending_operations!.map((op) => [op.resource.urn.split("::").pop(), op.type]), [["search/unreachable", "creating"], ["search", "updating"]]);
+  });
+
+  it("a pending create whose resource a later up made is only cleared (importing it would duplicate it in the state)", async () => {
+    const made = { ...deployment.pending_operations![2].resource, id: "search/flux-search" };
+    const plan = await planRecovery({ ...deployment, resources: [...deployment.resources!, made] }, lookups);
+    assert.deepEqual([plan[2].action, plan[2].why], ["clear", "a later up made it: it is in the state already"]);
   });
 
   it("a state without the GitHub provider's owner, or an input exported as a secret, stops, naming what is missing", async () => {

@@ -17,7 +17,7 @@ import * as path from "path";
 import { desiredObjects, formatDifference, KubeObject, OPERATOR_METADATA, PARTIAL, report, resourceArg } from "../../scripts/drift";
 import { policyFixtures, serviceAccountUser } from "../policy-fixtures";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { eventually, Fatal, getObject, github, killTree, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
+import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
 
 const STACK = "rig";
 /** The rig's stand-in for the flux-operator chart (rig/chart/flux-operator/Chart.yaml says what it is). */
@@ -183,10 +183,8 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
   after(function () {
     stack?.remove();
     takeover?.remove();
-    interrupted?.remove();
   });
   let takeover: Stack | undefined;
-  let interrupted: Stack | undefined;
 
   it("1a. previews an empty cluster without error", function () {
     const r = stack.must(["preview", "--diff"]);
@@ -1277,75 +1275,6 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
   });
 
-  it("6c. an up killed (SIGKILL) right after GitHub made a tenant's deploy key: the next up fails on GitHub's 422, npm run up stops and names npm run recover, which imports the key by its public key; the up after converges, the tenant syncs, and GitHub holds that one key", async function () {
-    interrupted = new Stack(rig, "rig-interrupted");
-    // A second cluster of the environment, as a fleet adds one: its tenants' paths are flux/rig.
-    interrupted.init({ ...stackConfig(rig, [{ name: "search" }]), "fleet:environment": ENVIRONMENT }, fs.readFileSync(rig.kubeconfig, "utf8"));
-    if (fleetApp) interrupted.must(["config", "set", "--secret", "fleet:githubAppPrivateKey"], { input: fs.readFileSync(rig.githubApp.keyFile, "utf8") });
-    // GitHub makes the key (POST …/keys answers 201); the provider's read of it (GET …/keys/<id>)
-    // is held back, so the create never returns to the engine: what a kill at that moment leaves.
-    const keys = `/repos/${rig.owner}/search-deploy/keys`;
-    assert.equal((await github(rig, "POST", `_rig/hold?method=GET&path=${encodeURIComponent(`${keys}/`)}`)).status, 204);
-    const up = interrupted.start(["up", "--yes", "--skip-preview"]);
-    let killed: number[];
-    try {
-      await eventually("GitHub to make search-deploy's deploy key", 300_000, async () => {
-        if (up.child.exitCode !== null) throw new Fatal(`pulumi up exited ${up.child.exitCode} before GitHub made the key:\n${up.output()}`);
-        return (await githubLog(rig)).some((e) => e.method === "POST" && e.path === keys && e.status === 201) ? true : undefined;
-      }, 500);
-      // The provider reads the key back at once (rig/go/providers deploykey.go: Create, then Read):
-      // a second is plenty for that read to be under way, and held.
-      await new Promise((r) => setTimeout(r, 1000));
-    } finally {
-      killed = await killTree(up.child);
-      assert.equal((await github(rig, "DELETE", "_rig/hold")).status, 204);
-    }
-    // SIGKILL is not instant: each process is gone (or a zombie) within seconds.
-    const alive = (pid: number) => {
-      try {
-        return !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
-      } catch {
-        return false;
-      }
-    };
-    await eventually("every killed process to be gone", 15_000, () => (killed.some(alive) ? undefined : true), 500).catch(() => assert.deepEqual(killed.filter(alive), [], "processes outlived the kill"));
-    const onGitHub = (await github(rig, "GET", `repos/${rig.owner}/search-deploy/keys`)).json as { id: number; key: string }[];
-    assert.equal(onGitHub.length, 1, "GitHub made the key");
-    const state = JSON.parse(interrupted.must(["stack", "export"]).stdout).deployment;
-    const pending = (state.pending_operations ?? []).filter((op: any) => op.type === "creating").map((op: any) => op.resource.type);
-    assert.ok(pending.includes("github:index/repositoryDeployKey:RepositoryDeployKey"), `the key's create is pending: ${pending.join(", ")}`);
-
-    // The kill left the backend's lock: the next run refuses, naming `pulumi cancel`, which lifts it.
-    const locked = interrupted.pulumi(["up", "--yes", "--skip-preview"]);
-    assert.notEqual(locked.code, 0);
-    assert.match(locked.stdout + locked.stderr, /pulumi cancel/);
-    interrupted.must(["cancel", "--yes"]);
-    // What users saw: the next up meets GitHub's refusal of the same key, and so would every later one.
-    const refused = interrupted.pulumi(["up", "--yes", "--skip-preview"]);
-    assert.notEqual(refused.code, 0);
-    assert.match(refused.stdout + refused.stderr, /key is already in use/);
-
-    // npm run up stops first, and says what to run.
-    const env = { PATH: `${interrupted.cliShim()}:${rig.env.PATH}` };
-    const stopped = run(rig, "npm", ["run", "--silent", "up", "--", "rig-interrupted", "--yes"], { env });
-    assert.equal(stopped.code, 1, stopped.stdout + stopped.stderr);
-    assert.match(stopped.stderr, /stack rig-interrupted has \d+ pending create\(s\) from an interrupted run \(.*search.*\).*Run: npm run recover -- rig-interrupted/s);
-    const recovered = run(rig, "npm", ["run", "--silent", "recover", "--", "rig-interrupted", "--kubeconfig", rig.kubeconfig], { env });
-    assert.equal(recovered.code, 0, recovered.stdout + recovered.stderr);
-    assert.match(recovered.stdout, new RegExp(`import as search-deploy:${onGitHub[0].id}: \\S+RepositoryDeployKey::\\S+`), recovered.stdout);
-    const after = JSON.parse(interrupted.must(["stack", "export"]).stdout).deployment;
-    assert.deepEqual(after.pending_operations ?? [], [], "no pending operation is left");
-
-    interrupted.must(["up", "--yes", "--skip-preview"]);
-    interrupted.must(["preview", "--expect-no-changes"]);
-    const finalKeys = (await github(rig, "GET", `repos/${rig.owner}/search-deploy/keys`)).json as { id: number }[];
-    assert.deepEqual(finalKeys.map((k) => k.id), [onGitHub[0].id], "the key GitHub made is the stack's, and the only one");
-    await tenantsReady(rig, ["search", "media"]);
-    interrupted.must(["state", "unprotect", "--all", "--yes"]);
-    interrupted.must(["destroy", "--yes", "--skip-preview"]);
-    for (const t of ["search", "media"]) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
-  });
-
   it("7. taking over a flux bootstrap cluster (with Flux's multi-tenancy lockdown): the FluxInstance takes bootstrap's install and sync over with the stack's own key, the path move prunes nothing Flux runs on, bootstrap's key is revoked after, and what moved keeps syncing", async function () {
     // What `flux bootstrap github --path=clusters/rig-bootstrap` (fluxcd/flux2 v2.9.5) leaves, with the
     // lockdown of Flux's multi-tenancy example (fluxcd/flux2-multi-tenancy@192da05,
@@ -1510,13 +1439,6 @@ function liveOf(rig: RigEnv, o: any): any {
 /** The Flux CRDs the cluster serves. */
 function fluxCrds(rig: RigEnv): string[] {
   return ok(rig, "kubectl", ["get", "crd", "-o", "name"]).stdout.split("\n").filter((l) => l.includes(".toolkit.fluxcd.io"));
-}
-
-/** The GitHub double's request log: every request since the rig started, in order. */
-async function githubLog(rig: RigEnv): Promise<{ method: string; path: string; status: number }[]> {
-  const answer = await fetch(`${rig.githubUrl}/_rig/log`, { headers: { authorization: `Bearer ${rig.githubToken}` } });
-  assert.equal(answer.status, 200);
-  return (await answer.text()).trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
 }
 
 /** The admission fixtures for `tenant` on the rig, `other`'s repository being another tenant's (3b, 4d). */
