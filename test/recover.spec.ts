@@ -1,8 +1,8 @@
 /**
  * npm run recover (scripts/recover.ts): what it does with each pending operation an interrupted
- * `up` leaves, the `pulumi refresh` flags it runs, and the deploy-key lookup by public key
- * (components/github/pending-key.ts) against GitHub's answers. The real tier kills an `up` on the
- * rig by hand, with the real tier's tools, after GitHub made a deploy key (docs/operations.md, "Recovering").
+ * `up` leaves, the state it writes, and the deploy-key lookup by public key
+ * (components/github/pending-key.ts) against GitHub's answers. The whole recovery was shown on the
+ * rig by hand after an `up` killed once GitHub made a deploy key (docs/operations.md, "Recovering").
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
