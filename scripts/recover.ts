@@ -27,7 +27,7 @@ import * as path from "path";
 import { deployKeyWithPublicKey } from "../components/github/pending-key";
 import { flagValue } from "./lib/args";
 import { kubectlJson, resourceArg } from "./lib/kubectl";
-import { Deployment, exportedDeployment, exportedState, githubOwner, PendingOperation, stackOutputs, withBackend } from "./lib/state";
+import { Deployment, exportedState, githubOwner, PendingOperation, stackOutputs, withBackend } from "./lib/state";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const KIND_CLUSTER = "pulumi-nodejs:dynamic/fleet:KindCluster";
@@ -197,9 +197,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const env = withBackend(process.env);
-  const deployment = exportedDeployment(stack, flagValue(own, "--state", usage), env);
+  const stateFile = flagValue(own, "--state", usage);
+  const state = exportedState(stack, env, stateFile);
+  const deployment = state.deployment;
   const pending = deployment.pending_operations ?? [];
-  // `importing`: a refresh that recorded the imports and then stopped; an up would create them again.
+  // `importing`: what `pulumi refresh --import-pending-creates` leaves when cut off; an up would create them again.
   const creates = pending.filter((op) => op.type === "creating" || op.type === "importing");
   if (own.includes("--check")) {
     if (creates.length === 0) return 0;
@@ -232,7 +234,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     const file = path.join(dir, "state.json");
-    fs.writeFileSync(file, JSON.stringify(applyPlan(exportedState(stack, env), plan)), { mode: 0o600 });
+    // The state exported above, unless it came from --state: then the stack's own, as it is now.
+    fs.writeFileSync(file, JSON.stringify(applyPlan(stateFile ? exportedState(stack, env) : state, plan)), { mode: 0o600 });
     const imported = spawnSync(env.PULUMI ?? "pulumi", ["stack", "import", "--stack", stack, "--file", file], { stdio: "inherit", env });
     if (imported.status !== 0) {
       console.error(`recover: pulumi stack import failed (exit ${imported.status ?? imported.signal}); the state is as it was. A stale lock says to run pulumi cancel first.`);
