@@ -27,7 +27,7 @@ import * as path from "path";
 import { deployKeyWithPublicKey } from "../components/github/pending-key";
 import { flagValue } from "./lib/args";
 import { kubectlJson, resourceArg } from "./lib/kubectl";
-import { Deployment, exportedState, githubOwner, PendingOperation, stackOutputs, withBackend } from "./lib/state";
+import { Deployment, exportedState, githubOwner, PendingOperation, stackCluster, withBackend } from "./lib/state";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const KIND_CLUSTER = "pulumi-nodejs:dynamic/fleet:KindCluster";
@@ -171,19 +171,6 @@ function liveLookups(kubectlArgs: readonly string[], env: NodeJS.ProcessEnv): Lo
   };
 }
 
-/** The stack's own cluster, from its outputs (`kubeconfig`, `context`), when an earlier up wrote them. */
-function stackCluster(stack: string, env: NodeJS.ProcessEnv, dir: string): string[] {
-  let out: { kubeconfig?: string; context?: string };
-  try {
-    out = stackOutputs(stack, env);
-  } catch {
-    return []; // a first up cut off before it wrote outputs
-  }
-  if (!out.kubeconfig) return [];
-  const file = path.join(dir, "kubeconfig");
-  fs.writeFileSync(file, out.kubeconfig, { mode: 0o600 });
-  return ["--kubeconfig", file, ...(out.context ? ["--context", out.context] : [])];
-}
 
 async function main(argv: readonly string[]): Promise<number> {
   const usage = "usage: npm run recover -- <stack> [--state FILE] [--kubeconfig FILE] [--context NAME] [--dry-run | --check] [-- <pulumi refresh flags>]";

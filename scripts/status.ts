@@ -21,7 +21,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { fetchGitHub, GitHubRequest } from "../components/github/client";
+import { fetchGitHub, GitHubRequest, repositoryOf } from "../components/github/client";
 import { TENANT_LABEL } from "../components/constants";
 import { kubectlJson } from "./lib/kubectl";
 import { readOrder } from "./lib/stacks";
@@ -146,12 +146,6 @@ export function renderMatrix(stacks: readonly string[], cells: readonly Cell[], 
     .flatMap((c) => [...(c.message ? [`${c.stack}/${c.tenant}: ${c.state}: ${c.message}`] : []), ...c.notReady.map((n) => `${c.stack}/${c.tenant}: ${n}`)])
     .sort();
   return [...lines, ...(problems.length ? ["", ...problems] : [])].join("\n") + "\n";
-}
-
-/** `owner/name` of a GitHub repository URL (ssh://git@host/owner/name.git, https://host/owner/name). */
-export function repositoryOf(url: string): { owner: string; name: string } | undefined {
-  const m = /^(?:ssh:\/\/[^/]+|https:\/\/[^/]+)\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
-  return m ? { owner: m[1], name: m[2] } : undefined;
 }
 
 /** The head commit of each GitRepository's branch, by `<url>#<branch>`; none without GITHUB_TOKEN. */

@@ -5,7 +5,8 @@
 # `scripts/up.sh --refresh-only <stack> [args]` (npm run refresh), scripts/refresh-guard.ts first
 # checks that GITHUB_TOKEN sees every repository in the stack's state: a refresh would read a 404
 # as "deleted" and drop them from state for good. Before an up, scripts/recover.ts --check stops on
-# the pending creates an interrupted run left.
+# the pending creates an interrupted run left, and scripts/preflight.ts on a Flux upgrade that an
+# API version still in use would break.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 refresh_only=false
@@ -38,5 +39,8 @@ else
   # Pending creates of an interrupted run: an up would make them again, and GitHub refuses a deploy
   # key twice. This stops, naming `npm run recover -- <stack>` (scripts/recover.ts).
   node -r ts-node/register scripts/recover.ts "$stack" --check
+  # A Flux minor upgrade that an API version still stored or used would break: refused, naming
+  # each object and tenant file (scripts/preflight.ts). Without a change of minor it only looks.
+  node -r ts-node/register scripts/preflight.ts "$stack"
   pulumi up --stack "$stack" "$@"
 fi

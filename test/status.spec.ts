@@ -4,7 +4,8 @@
  * tier reads a live cluster through a stack's outputs (test/real/fleet.spec.ts, 4g).
  */
 import { strict as assert } from "assert";
-import { age, Cell, cellsOf, FluxObject, renderMatrix, repositoryOf, stateOf, unhealthy } from "../scripts/status";
+import { repositoryOf } from "../components/github/client";
+import { age, Cell, cellsOf, FluxObject, renderMatrix, stateOf, unhealthy } from "../scripts/status";
 
 const T0 = "2026-12-07T10:00:00Z";
 const NOW = new Date("2026-12-07T12:30:00Z");

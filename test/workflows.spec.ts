@@ -291,6 +291,23 @@ function upWithoutPreviewViolations(files: Files): string[] {
     });
 }
 
+/**
+ * preview and up steps (pulumi/actions) with no earlier `npm run preflight` of the same stack in the
+ * same job: a Flux minor upgrade would reach the cluster unchecked (scripts/preflight.ts).
+ * drift.yml's `preview --refresh` (another command) changes nothing and is left out.
+ */
+function preflightViolations(files: Files): string[] {
+  return pulumiSteps(files)
+    .filter((p) => ["preview", "up"].includes(p.step.with?.command))
+    .flatMap((p) => {
+      const stackVar = String(p.step.with?.["stack-name"] ?? "");
+      const pre = p.steps.slice(0, p.index).find((s) => /npm run (--silent )?preflight -- "\$STACK"/.test(String(s?.run ?? "")) && String(s?.env?.STACK ?? "") === stackVar);
+      if (!pre) return [`${p.at}: ${p.step.with?.command} of ${stackVar} has no npm run preflight of the same stack before it`];
+      if (pre["continue-on-error"]) return [`${p.at}: the preflight may continue on error`];
+      return [];
+    });
+}
+
 /** Non-local `uses:` not pinned to a full commit SHA followed by a `# v…` tag comment on its line. */
 function pinViolations(files: Files): string[] {
   return [...files.workflows, ...files.actions].flatMap(([f, s]) => {
@@ -438,6 +455,20 @@ describe("CI workflows: policies", () => {
   it("every up is preceded by a preview of the same stack that stops the job on a protected delete", () => {
     assert.ok(pulumiSteps(files).some((p) => p.step.with?.command === "up"), "an up step is found");
     assert.deepEqual(upWithoutPreviewViolations(files), []);
+  });
+
+  it("every preview and up of a stack is preceded by the upgrade preflight of the same stack, which stops the job", () => {
+    assert.ok(pulumiSteps(files).filter((p) => ["preview", "up"].includes(p.step.with?.command)).length >= 3, "the preview and up steps are found");
+    assert.deepEqual(preflightViolations(files), []);
+    const sha = "8582a9e8cc630786854029b4e09281acd6794b58";
+    const w = (steps: string) => fixture({ ".github/workflows/w.yml": `on: push\njobs:\n  j:\n    runs-on: x\n    steps:\n${steps}` });
+    const pre = (stack: string, extra = "") => `      - env: { STACK: "${stack}" }\n        ${extra}run: npm run --silent preflight -- "$STACK"\n`;
+    const up = `      - uses: pulumi/actions@${sha} # v6.6.1\n        with: { pulumi-version: "${RIG_PULUMI_VERSION}", command: up, stack-name: s }\n`;
+    assert.equal(preflightViolations(w(up)).length, 1, "up alone");
+    assert.equal(preflightViolations(w(up + pre("s"))).length, 1, "preflight after up");
+    assert.equal(preflightViolations(w(pre("t") + up)).length, 1, "another stack's preflight");
+    assert.equal(preflightViolations(w(pre("s", "continue-on-error: true\n        ") + up)).length, 1, "preflight may fail");
+    assert.deepEqual(preflightViolations(w(pre("s") + up)), []);
   });
 
   it("the version and preview-first checks find what they are there for", () => {

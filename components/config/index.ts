@@ -27,6 +27,7 @@ export * from "./types";
 export { DEFAULTS } from "./defaults";
 export { ConfigError, keyPath } from "./errors";
 export { CONFIG_KEYS, gitBranchProblem, repoPathProblem } from "./schema";
+export { resolvedFluxVersion } from "./rules";
 
 
 /** The raw stack config: `key → string` as Pulumi stores it (objects and lists as JSON). */

@@ -74,7 +74,7 @@ function fluxVersionProblems(flux: FluxConfig): string[] {
   const embedded = DEFAULTS.embeddedFluxVersions[flux.operatorVersion];
   if (!embedded || flux.artifact !== DEFAULTS.artifact(flux.operatorVersion)) return [];
   const at = `${CONFIG_KEYS.flux}.version`;
-  const resolved = semver.maxSatisfying([...embedded], flux.version);
+  const resolved = resolvedFluxVersion(flux);
   if (resolved === null) {
     return [
       `${at}: ${JSON.stringify(flux.version)} matches no Flux version the Flux Operator v${flux.operatorVersion} can install ` +
@@ -90,6 +90,16 @@ function fluxVersionProblems(flux: FluxConfig): string[] {
     ];
   }
   return [];
+}
+
+/**
+ * The Flux version the operator installs for `fleet:flux.version`: the highest match among the
+ * versions its manifests hold (as above); the version as written when the operator release is not
+ * one DEFAULTS.embeddedFluxVersions knows; null when nothing matches.
+ */
+export function resolvedFluxVersion(flux: Pick<FluxConfig, "version" | "operatorVersion">): string | null {
+  const embedded = DEFAULTS.embeddedFluxVersions[flux.operatorVersion];
+  return embedded ? semver.maxSatisfying([...embedded], flux.version) : flux.version;
 }
 
 /** The oldest Flux the lockdown's workload-identity settings work on (operator v0.58.1 workload_identity.go). */

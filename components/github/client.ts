@@ -97,3 +97,9 @@ export function diffOf<T extends object>(olds: WithCode<T>, news: WithCode<T>, i
   if (replaces.length > 0) return { changes: true, replaces, deleteBeforeReplace: false };
   return { changes: olds.__provider !== undefined && news.__provider !== undefined && olds.__provider !== news.__provider, replaces: [] };
 }
+
+/** `owner/name` of a Git URL on GitHub (ssh://git@host[:port]/owner/name.git, https://host/owner/name). */
+export function repositoryOf(url: string): { owner: string; name: string } | undefined {
+  const m = /^(?:ssh:\/\/[^/]+|https:\/\/[^/]+)\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
+  return m ? { owner: m[1], name: m[2] } : undefined;
+}

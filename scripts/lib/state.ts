@@ -65,3 +65,21 @@ export function stackOutputs(stack: string, env: NodeJS.ProcessEnv = withBackend
   if (r.status !== 0) throw new Error(`pulumi stack output --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
   return JSON.parse(r.stdout || "{}");
 }
+
+/**
+ * kubectl's `--kubeconfig`/`--context` for a stack's cluster, from its outputs `kubeconfig` (written
+ * to a file in `dir`) and `context`; none when the stack has no outputs yet (never brought up, or
+ * a first up cut off before it wrote them).
+ */
+export function stackCluster(stack: string, env: NodeJS.ProcessEnv, dir: string): string[] {
+  let out: { kubeconfig?: string; context?: string };
+  try {
+    out = stackOutputs(stack, env);
+  } catch {
+    return [];
+  }
+  if (!out.kubeconfig) return [];
+  const file = path.join(dir, `${stack}.kubeconfig`);
+  fs.writeFileSync(file, out.kubeconfig, { mode: 0o600 });
+  return ["--kubeconfig", file, ...(out.context ? ["--context", out.context] : [])];
+}

@@ -1,0 +1,161 @@
+/**
+ * The upgrade preflight's judgement, pure: given the Flux version a stack moves to, what the cluster
+ * stores and runs, and the files each tenant syncs, every API version the target no longer serves
+ * that is still stored or used, each named with where it is and the fix. `scripts/preflight.ts`
+ * gathers the inputs; the tests feed fixtures.
+ *
+ * What breaks, and why each input is read:
+ * - A CRD's `status.storedVersions` lists each version objects may still be stored at in etcd. The
+ *   API server refuses a CRD update whose `spec.versions` leaves one of them out (apiextensions
+ *   validation: "must appear in spec.versions"), so the upgrade's CRDs fail to apply and the
+ *   install stops half-way. `flux migrate` (flux2 v2.9.4 cmd/flux/migrate.go, cluster mode) rewrites
+ *   every object at the storage version and trims storedVersions.
+ * - A live object whose field manager last applied it at a removed version (`managedFields[].apiVersion`):
+ *   whoever applies it next at that version is refused with "no matches for kind". For a tenant's
+ *   Kustomization that is every reconcile, and the tenant's sync fails.
+ * - A tenant's synced files: kustomize-controller applies them as written, so a removed apiVersion
+ *   fails the tenant's Kustomization at its first reconcile after the upgrade. `flux migrate -f`
+ *   rewrites files.
+ */
+import { FluxApiTable, KindVersions, minorOf } from "./flux-apis";
+
+export interface Crd {
+  readonly name: string;
+  readonly group: string;
+  readonly kind: string;
+  readonly storedVersions: readonly string[];
+}
+
+export interface LiveObject {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+  /** The tenant whose namespace it is in, if any. */
+  readonly tenant?: string;
+  /** Each field manager's `apiVersion` (`managedFields`). */
+  readonly managers: readonly { readonly manager: string; readonly apiVersion: string }[];
+}
+
+export interface TenantFile {
+  readonly tenant: string;
+  /** `owner/name@branch`. */
+  readonly source: string;
+  readonly path: string;
+  /** The file's YAML documents that have an apiVersion and kind. */
+  readonly documents: readonly { readonly apiVersion: string; readonly kind: string; readonly name?: string }[];
+}
+
+export interface Finding {
+  /** What and where: `CRD …`, `HelmRelease ns/name`, `tenant t: owner/repo@main:flux/staging/x.yaml`. */
+  readonly where: string;
+  readonly problem: string;
+  readonly fix: string;
+}
+
+export interface PreflightInput {
+  readonly table: FluxApiTable;
+  /** The version the stack moves to (exact, e.g. 2.9.4). */
+  readonly target: string;
+  /** The version the cluster runs, if it runs Flux. */
+  readonly current?: string;
+  readonly crds: readonly Crd[];
+  readonly live: readonly LiveObject[];
+  readonly files: readonly TenantFile[];
+}
+
+const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.split("/")[0] : "");
+const versionOf = (apiVersion: string) => apiVersion.split("/").pop()!;
+
+/** The target's versions of `group/Kind`; undefined when the target has no such kind. */
+function kindAt(table: FluxApiTable, minor: string, group: string, kind: string): KindVersions | undefined {
+  return table.minors[minor]?.kinds[`${group}/${kind}`];
+}
+
+/** Whether the preflight has anything to judge: the Flux minor changes, or the cluster runs no Flux it can tell. */
+export function changesMinor(current: string | undefined, target: string): boolean {
+  return current === undefined || minorOf(current) !== minorOf(target);
+}
+
+/**
+ * Every use of an API version the target does not serve. Throws when the target's minor is not in
+ * the table: an unchecked upgrade is refused, not waved through.
+ */
+export function preflight(input: PreflightInput): Finding[] {
+  const minor = minorOf(input.target);
+  if (!minor || !input.table.minors[minor]) {
+    throw new Error(
+      `Flux ${input.target}: its API versions are not in scripts/lib/flux-api-versions.json (it has ${Object.keys(input.table.minors).join(", ")}); ` +
+        `add its flux2 release to FLUX_RELEASES in scripts/flux-apis.ts and run npm run flux-apis -- --write`,
+    );
+  }
+  const known = new Set(Object.values(input.table.minors).flatMap((m) => Object.keys(m.kinds)));
+  const groups = new Set([...known].map((k) => k.split("/")[0]));
+  const findings: Finding[] = [];
+  const at = `Flux ${minor}`;
+  /** The target's versions, or why the kind is gone: only kinds some Flux minor had are judged. */
+  const served = (group: string, kind: string) => (known.has(`${group}/${kind}`) ? kindAt(input.table, minor, group, kind) ?? null : undefined);
+
+  for (const crd of input.crds) {
+    const target = served(crd.group, crd.kind);
+    if (target === undefined) continue;
+    for (const v of crd.storedVersions) {
+      if (target && target.served.includes(v)) continue;
+      findings.push({
+        where: `CRD ${crd.name}`,
+        problem: target
+          ? `status.storedVersions still holds ${v}, which ${at} no longer serves: the API server refuses the new CRD, and the upgrade stops half-way`
+          : `${at} has no ${crd.kind} any more, and objects are stored at ${v}`,
+        fix: target
+          ? `run \`flux migrate\` with the Flux CLI of the version the cluster runs${input.current ? ` (${input.current})` : ""}, against this cluster: it rewrites every ${crd.kind} at ${target.storage} and leaves storedVersions [${target.storage}]`
+          : `delete the ${crd.kind} objects, or stay on the version the cluster runs`,
+      });
+    }
+  }
+
+  for (const o of input.live) {
+    for (const m of o.managers) {
+      const group = groupOf(m.apiVersion);
+      if (!groups.has(group)) continue;
+      const target = served(group, o.kind);
+      if (target === undefined || (target && target.served.includes(versionOf(m.apiVersion)))) continue;
+      const name = `${o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name}`;
+      findings.push({
+        where: `${name}${o.tenant ? ` (tenant ${o.tenant})` : ""}`,
+        problem: `${m.manager} last applied it as ${m.apiVersion}, which ${at} no longer serves: its next apply at that version is refused`,
+        fix: target
+          ? m.manager === "kustomize-controller"
+            ? `change the apiVersion to ${group}/${target.storage} in the file it comes from (\`flux migrate -f <dir> --version=${minor}\` rewrites a checkout), and let it reconcile`
+            : `apply it again as ${group}/${target.storage} with ${m.manager}`
+          : `remove it: ${at} has no ${o.kind}`,
+      });
+    }
+  }
+
+  for (const f of input.files) {
+    for (const d of f.documents) {
+      const group = groupOf(d.apiVersion);
+      if (!groups.has(group)) continue;
+      const target = served(group, d.kind);
+      if (target === undefined || (target && target.served.includes(versionOf(d.apiVersion)))) continue;
+      findings.push({
+        where: `tenant ${f.tenant}: ${f.source}:${f.path}`,
+        problem: `${d.kind}${d.name ? ` ${d.name}` : ""} is ${d.apiVersion}, which ${at} no longer serves: the tenant's sync fails at its first reconcile after the upgrade`,
+        fix: target
+          ? `the tenant changes it to ${group}/${target.storage} (\`flux migrate -f ${f.path} --version=${minor}\` in a checkout), and merges that before the upgrade`
+          : `the tenant removes it: ${at} has no ${d.kind}`,
+      });
+    }
+  }
+  return findings;
+}
+
+/** The preflight's report: one paragraph per finding, then what to do. */
+export function renderFindings(stack: string, from: string | undefined, to: string, findings: readonly Finding[]): string {
+  const head = `preflight ${stack}: Flux ${from ?? "(none installed)"} -> ${to}`;
+  if (!findings.length) return `${head}: nothing stored or used at an API version ${to} removes\n`;
+  return [
+    `${head}: REFUSED, ${findings.length} use${findings.length === 1 ? "" : "s"} of API versions ${to} no longer serves:`,
+    ...findings.map((f) => `- ${f.where}\n    ${f.problem}\n    fix: ${f.fix}`),
+    `Nothing was changed. Fix each, then run the preview again.`,
+  ].join("\n") + "\n";
+}

@@ -1,0 +1,216 @@
+/**
+ * npm run preflight -- <stack> [--config-file FILE] [--kubeconfig FILE] [--context NAME] [--target VERSION]
+ *
+ * The upgrade preflight. Before a change of the Flux minor version reaches a cluster, it reads:
+ * - the cluster's Flux CRDs' `status.storedVersions`, and the version it runs (the FluxInstance's
+ *   `status.lastAppliedRevision`, or `flux bootstrap`'s `app.kubernetes.io/version` CRD label);
+ * - the apiVersion each field manager last applied every live Flux object at (`managedFields`);
+ * - the Flux objects in each tenant's synced path, from its repository on GitHub at its branch
+ *   (GITHUB_TOKEN; the tenants, repositories, branches and paths are the stack's own, from the
+ *   program evaluated offline as `npm run render` does);
+ * and refuses the upgrade when any of them uses an API version the target minor no longer serves
+ * (scripts/lib/flux-api-versions.json, made from Flux's modules: scripts/flux-apis.ts), naming each
+ * object, tenant and file with its fix (scripts/lib/preflight.ts). It changes nothing.
+ *
+ * The target is `fleet:flux.version` as the operator resolves it, or --target. The cluster is
+ * --kubeconfig/--context, else the stack's `kubeconfig` and `context` outputs; a stack with no
+ * cluster yet has nothing stored, and its tenants' files are still read. With no change of minor
+ * (and no --target) there is nothing to check.
+ *
+ * Exit status: 0 nothing to refuse; 1 refused (each use printed); 2 the check could not run (a
+ * cluster or GitHub that does not answer, bad config): nothing is judged safe that was not read.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseAllDocuments } from "yaml";
+import { parseFleetConfig, programKeys, resolvedFluxVersion } from "../components/config";
+import { TENANT_LABEL } from "../components/constants";
+import { fetchGitHub, GitHubRequest, repositoryOf } from "../components/github/client";
+import { flagValue } from "./lib/args";
+import { REPO_ROOT, runProgram, stackConfigFile } from "./lib/evaluate";
+import { fluxApis, fluxGroups, minorOf } from "./lib/flux-apis";
+import { kubectlJson } from "./lib/kubectl";
+import { changesMinor, Crd, LiveObject, preflight, renderFindings, TenantFile } from "./lib/preflight";
+import { stackCluster, withBackend } from "./lib/state";
+
+/** A tenant's sync, as the stack declares it: where its files are. */
+export interface TenantSource {
+  readonly tenant: string;
+  readonly namespaces: readonly string[];
+  readonly owner: string;
+  readonly repo: string;
+  readonly branch: string;
+  /** The Kustomization's path, without `./`. */
+  readonly path: string;
+}
+
+/** The version a cluster runs: the FluxInstance's last applied revision (`v2.9.4@sha256:…`), else the CRDs' label. */
+export function currentVersion(crds: readonly any[], instances: readonly any[]): string | undefined {
+  const applied = instances.map((i) => i?.status?.lastAppliedRevision).find((r) => typeof r === "string" && r);
+  if (applied) return applied.replace(/^v/, "").replace(/@.*$/, "");
+  const labelled = crds.map((c) => c?.metadata?.labels?.["app.kubernetes.io/version"]).find((v) => typeof v === "string" && /^v?\d+\.\d+/.test(v));
+  return labelled?.replace(/^v/, "");
+}
+
+/** The tenants' syncs in the program's registrations: each tenant's GitRepository and its Kustomization. */
+export function tenantSources(resources: readonly { type: string; inputs: Record<string, any> }[]): TenantSource[] {
+  const byType = (suffix: string) => resources.filter((r) => r.type.endsWith(suffix)).map((r) => r.inputs);
+  const namespaces = byType(":core/v1:Namespace");
+  const repos = byType(":source.toolkit.fluxcd.io/v1:GitRepository");
+  return byType(":kustomize.toolkit.fluxcd.io/v1:Kustomization")
+    .filter((k) => k.metadata?.labels?.[TENANT_LABEL] && k.metadata.labels[TENANT_LABEL] === k.metadata.name)
+    .flatMap((k) => {
+      const tenant: string = k.metadata.name;
+      const source = repos.find((g) => g.metadata?.namespace === k.metadata.namespace && g.metadata?.name === k.spec?.sourceRef?.name);
+      const repo = typeof source?.spec?.url === "string" ? repositoryOf(source.spec.url) : undefined;
+      if (!repo) return [];
+      return [{
+        tenant,
+        namespaces: namespaces.filter((n) => n.metadata?.labels?.[TENANT_LABEL] === tenant).map((n) => n.metadata.name as string),
+        owner: repo.owner,
+        repo: repo.name,
+        branch: source!.spec.ref?.branch ?? "main",
+        path: String(k.spec?.path ?? "").replace(/^\.\//, "").replace(/\/+$/, ""),
+      }];
+    });
+}
+
+/** The limit of files read per tenant: a synced path is a handful of manifests, not a monorepo. */
+const MAX_FILES = 500;
+
+/**
+ * Every YAML file under the tenant's path at its branch, through GitHub's contents API (a directory
+ * lists its entries; a file comes base64-encoded). A repository or path GitHub does not have is
+ * reported, not an error: a repository this stack has yet to generate holds only the template's files.
+ */
+export async function tenantFiles(source: TenantSource, request: GitHubRequest): Promise<{ files: TenantFile[]; notes: string[] }> {
+  const files: TenantFile[] = [];
+  const notes: string[] = [];
+  const at = `${source.owner}/${source.repo}@${source.branch}`;
+  const base = `/repos/${encodeURIComponent(source.owner)}/${encodeURIComponent(source.repo)}/contents`;
+  const ref = `?ref=${encodeURIComponent(source.branch)}`;
+  const enc = (p: string) => p.split("/").map(encodeURIComponent).join("/");
+  let read = 0;
+  const walk = async (dir: string): Promise<void> => {
+    const answer = await request("GET", `${base}${dir ? `/${enc(dir)}` : ""}${ref}`);
+    if (answer.status === 404) {
+      notes.push(`tenant ${source.tenant}: ${at} has no ${dir || "files"} (a repository not yet made, or an empty path): nothing to read`);
+      return;
+    }
+    if (answer.status !== 200) throw new Error(`GitHub answered ${answer.status} for ${at}:${dir}: ${JSON.stringify(answer.body).slice(0, 200)}`);
+    const entries: any[] = Array.isArray(answer.body) ? answer.body : [answer.body];
+    for (const e of entries) {
+      if (e.type === "dir") await walk(e.path);
+      else if (e.type === "file" && /\.ya?ml$/.test(e.path)) {
+        if (++read > MAX_FILES) throw new Error(`tenant ${source.tenant}: ${at}:${source.path} holds more than ${MAX_FILES} YAML files; read them with flux migrate -f --dry-run instead`);
+        const file = await request("GET", `${base}/${enc(e.path)}${ref}`);
+        if (file.status !== 200 || typeof file.body?.content !== "string") throw new Error(`GitHub answered ${file.status} for ${at}:${e.path}`);
+        const text = Buffer.from(file.body.content, "base64").toString("utf8");
+        const documents: TenantFile["documents"][number][] = [];
+        for (const doc of parseAllDocuments(text)) {
+          if (doc.errors.length) {
+            notes.push(`tenant ${source.tenant}: ${at}:${e.path} is not valid YAML (${doc.errors[0].message.split("\n")[0]}); kustomize-controller fails on it as well`);
+            continue;
+          }
+          const o = doc.toJS() as any;
+          if (o && typeof o.apiVersion === "string" && typeof o.kind === "string") documents.push({ apiVersion: o.apiVersion, kind: o.kind, ...(typeof o.metadata?.name === "string" ? { name: o.metadata.name } : {}) });
+        }
+        files.push({ tenant: source.tenant, source: at, path: e.path, documents });
+      }
+    }
+  };
+  await walk(source.path);
+  return { files, notes };
+}
+
+/** The Flux objects of a `kubectl get … -A --show-managed-fields` list, each with its managers' apiVersions. */
+export function liveObjects(items: readonly any[], tenantOf: (namespace: string) => string | undefined): LiveObject[] {
+  return items.map((o) => ({
+    kind: o.kind,
+    name: o.metadata.name,
+    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
+    ...(o.metadata.namespace && tenantOf(o.metadata.namespace) ? { tenant: tenantOf(o.metadata.namespace) } : {}),
+    managers: (o.metadata.managedFields ?? []).filter((m: any) => typeof m.apiVersion === "string").map((m: any) => ({ manager: m.manager ?? "(unnamed)", apiVersion: m.apiVersion })),
+  }));
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const usage = "usage: npm run preflight -- <stack> [--config-file FILE] [--kubeconfig FILE] [--context NAME] [--target VERSION]";
+  const valued = ["--config-file", "--kubeconfig", "--context", "--target"];
+  const unknown = argv.filter((a, i) => a.startsWith("-") && !valued.includes(a) && !valued.includes(argv[i - 1]));
+  const stack = argv.find((a, i) => !a.startsWith("-") && !valued.includes(argv[i - 1]));
+  if (!stack || unknown.length) {
+    console.error(`${unknown.length ? `unknown flag(s) ${unknown.join(" ")}; ` : ""}${usage}`);
+    return 2;
+  }
+  const { config, secretKeys } = stackConfigFile(flagValue(argv, "--config-file", usage) ?? path.join(REPO_ROOT, `Pulumi.${stack}.yaml`));
+  const values = Object.fromEntries(Object.entries(programKeys(config)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+  const fleet = parseFleetConfig({ stack, values });
+  const wanted = flagValue(argv, "--target", usage);
+  const target = wanted ?? resolvedFluxVersion(fleet.flux);
+  if (!target) throw new Error(`fleet:flux.version ${JSON.stringify(fleet.flux.version)} matches no Flux version operator ${fleet.flux.operatorVersion} installs (the preview says the same)`);
+  const table = fluxApis();
+  if (!minorOf(target) || !table.minors[minorOf(target)!]) {
+    // preflight() says the same, with the fix; said before the cluster is asked.
+    preflight({ table, target, crds: [], live: [], files: [] });
+  }
+
+  const env = withBackend(process.env);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-preflight-"));
+  try {
+    const kubeconfig = flagValue(argv, "--kubeconfig", usage);
+    const context = flagValue(argv, "--context", usage);
+    const cluster = kubeconfig || context ? [...(kubeconfig ? ["--kubeconfig", kubeconfig] : []), ...(context ? ["--context", context] : [])] : stackCluster(stack, env, dir);
+    const groups = fluxGroups(table);
+    let crdItems: any[] = [];
+    let instances: any[] = [];
+    if (cluster.length || env.KUBECONFIG) {
+      crdItems = (kubectlJson([...cluster, "get", "customresourcedefinitions"], env).items ?? []) as any[];
+      if (crdItems.some((c) => c.metadata?.name === "fluxinstances.fluxcd.controlplane.io")) {
+        instances = kubectlJson([...cluster, "get", "fluxinstances.fluxcd.controlplane.io", "-A"], env).items ?? [];
+      }
+    } else {
+      console.log(`preflight ${stack}: the stack has no cluster yet (no kubeconfig output; --kubeconfig names one): nothing is stored; the tenants' files are still read`);
+    }
+    const fluxCrds = crdItems.filter((c) => groups.has(c.spec?.group));
+    const current = currentVersion(fluxCrds, instances);
+    if (!wanted && !changesMinor(current, target)) {
+      console.log(`preflight ${stack}: Flux ${current} -> ${target}: the minor version does not change; nothing to check`);
+      return 0;
+    }
+    const evaluated = await runProgram({ stack, config, secretKeys, preview: true, computed: false });
+    if (evaluated.error) throw new Error(`the program fails for stack ${stack}: ${evaluated.error.message}`);
+    const sources = tenantSources(evaluated.resources);
+    const tenantOf = (ns: string) => sources.find((s) => s.namespaces.includes(ns))?.tenant;
+    const crds: Crd[] = fluxCrds.map((c) => ({ name: c.metadata.name, group: c.spec.group, kind: c.spec.names.kind, storedVersions: c.status?.storedVersions ?? [] }));
+    const live = fluxCrds.length
+      ? liveObjects(kubectlJson([...cluster, "get", fluxCrds.map((c) => c.metadata.name).join(","), "-A", "--show-managed-fields"], env).items ?? [], tenantOf)
+      : [];
+    const files: TenantFile[] = [];
+    const notes: string[] = [];
+    if (sources.length && !process.env.GITHUB_TOKEN) throw new Error("GITHUB_TOKEN is not set: the tenants' files are read from GitHub (a read-only token will do)");
+    for (const s of sources) {
+      const got = await tenantFiles(s, fetchGitHub);
+      files.push(...got.files);
+      notes.push(...got.notes);
+    }
+    const findings = preflight({ table, target, ...(current ? { current } : {}), crds, live, files });
+    for (const n of notes) console.log(`note: ${n}`);
+    console.log(`preflight ${stack}: read ${crds.length} Flux CRDs, ${live.length} live Flux objects, ${files.length} files of ${sources.length} tenants`);
+    process.stdout.write(renderFindings(stack, current, target, findings));
+    return findings.length ? 1 : 0;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      console.error(`preflight: ${(e as Error).message}; nothing was judged safe`);
+      process.exit(2);
+    },
+  );
+}
