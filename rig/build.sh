@@ -115,6 +115,14 @@ build_rig_tools() {
     CONTROLLER_GEN="${CONTROLLER_GEN:-$cache/controller-gen-v0.21.0}" timed bash "$here/go/crds/gen.sh" "$crds.tmp" || { rm -rf "$crds.tmp"; log "flux CRDs: NOT generated"; return 3; }
     date -u +%FT%TZ >"$crds.tmp/.complete" && rm -rf "$crds" && mv "$crds.tmp" "$crds"
   fi
+  # The CRDs of Flux v2.8.1, for the stand-in's second version (--also-version): the real tier's
+  # upgrade from 2.8 to 2.9 (test/real/fleet.spec.ts, 6c).
+  local crds28="$cache/flux-crds-2.8-$v"
+  if [ ! -f "$crds28/.complete" ]; then
+    rm -rf "$crds28.tmp" && mkdir -p "$crds28.tmp"
+    CONTROLLER_GEN="${CONTROLLER_GEN:-$cache/controller-gen-v0.21.0}" timed bash "$here/go/crds/gen.sh" "$crds28.tmp" "$here/go/crds-2.8" || { rm -rf "$crds28.tmp"; log "flux 2.8 CRDs: NOT generated"; return 3; }
+    date -u +%FT%TZ >"$crds28.tmp/.complete" && rm -rf "$crds28" && mv "$crds28.tmp" "$crds28"
+  fi
 }
 
 all=(rig_tools etcd kubernetes source_controller kustomize_controller pulumi language_nodejs kubernetes_provider

@@ -87,6 +87,8 @@ bin_dirs() {
     "$cache/githubd-$v" "$cache/registry-$v" "$cache/rig-providers-$v" "$cache/fluxinstance-standin-$v"
 }
 crd_dir() { echo "$cache/flux-crds-$(rig_tools_version "$here")"; }
+# Flux v2.8.1's CRDs (rig/go/crds-2.8): the stand-in's second version, for the real tier's upgrade.
+crd_dir_28() { echo "$cache/flux-crds-2.8-$(rig_tools_version "$here")"; }
 
 rig_path() {
   local p=""
@@ -97,7 +99,7 @@ rig_path() {
 
 check_built() {
   local missing=()
-  for d in $(bin_dirs) "$(crd_dir)"; do [ -f "$d/.complete" ] || missing+=("$(basename "$d")"); done
+  for d in $(bin_dirs) "$(crd_dir)" "$(crd_dir_28)"; do [ -f "$d/.complete" ] || missing+=("$(basename "$d")"); done
   if [ ${#missing[@]} -gt 0 ]; then
     die "not built: ${missing[*]}; run: npm run rig -- build"
   fi
@@ -314,9 +316,11 @@ cmd_start() {
   # with cluster-admin rights. It applies the rig's CRDs, accounts and RBAC for spec.components, as the
   # operator applies its manifests' (taking them over from flux bootstrap), and deletes the CRDs of
   # spec.components on uninstall, as the operator does; the accounts and RBAC the rig's controllers
-  # run on it keeps (rig/go/standin/install.go).
+  # run on it keeps (rig/go/standin/install.go). A FluxInstance may also resolve to Flux v2.8.1,
+  # which gets 2.8.1's CRDs and the same controllers (--also-version): the real tier's upgrade.
   start_proc fluxinstance-standin fluxinstance-standin --kubeconfig "$state/kubeconfig" --flux-version "v$FLUX_VERSION" \
-    --install-manifests "$(crd_dir)" --install-manifests "$here/flux-rbac.yaml" --delete-crds
+    --install-manifests "$(crd_dir)" --install-manifests "$here/flux-rbac.yaml" --delete-crds \
+    --also-version "v2.8.1=$(crd_dir_28)"
   sleep 1
   kill -0 "$(cat "$pids/fluxinstance-standin")" 2>/dev/null || { tail -20 "$logs/fluxinstance-standin.log" >&2; die "fluxinstance-standin exited at start"; }
 
@@ -341,6 +345,7 @@ export FLEET_RIG_DIR="$state"
 export FLEET_RIG_CANARY_HOST="$CANARY_HOST"
 export FLEET_RIG_REGISTRY="$HOST:$REGISTRY_PORT"
 export FLEET_RIG_FLUX_CRDS="$(crd_dir)"
+export FLEET_RIG_FLUX_CRDS_28="$(crd_dir_28)"
 export FLEET_RIG_FLUX_RBAC="$here/flux-rbac.yaml"
 export PULUMI_SKIP_UPDATE_CHECKS=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

@@ -23,6 +23,6 @@ IMAGE_AUTOMATION_CONTROLLER_VERSION=1.2.4
 
 # Version key of the rig's own Go programs: a hash of their sources, so an edit rebuilds them.
 rig_tools_version() {
-  (cd "$1/go" && find githubd providers standin crds registry -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.sh' \) -print0 \
+  (cd "$1/go" && find githubd providers standin crds crds-2.8 registry -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.sh' \) -print0 \
     | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
 }

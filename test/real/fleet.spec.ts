@@ -1275,6 +1275,93 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
   });
 
+  it("6c. a Flux upgrade, 2.8 to 2.9: the preflight refuses it while a tenant's file, a live object or a stored version uses an API version 2.9 drops (the API server would refuse the new CRD), naming each; fixed, the upgrade goes through and the tenant stays Ready", async function () {
+    // The table the preflight judges by (scripts/lib/flux-api-versions.json) is what controller-gen
+    // makes of the same api modules: the rig's generated CRD sets, 2.9 and 2.8. Doubles: the rig's
+    // controllers stay the 2.9 binaries; only the CRDs and the FluxInstance's revision move.
+    const table = JSON.parse(fs.readFileSync(path.join(ROOT, "scripts/lib/flux-api-versions.json"), "utf8"));
+    for (const [minor, dir] of [["2.9", rig.env.FLEET_RIG_FLUX_CRDS], ["2.8", rig.env.FLEET_RIG_FLUX_CRDS_28]] as const) {
+      const files = fs.readdirSync(dir).filter((f) => f.endsWith(".yaml"));
+      assert.ok(files.length >= 14, `${dir}: ${files.length} CRDs`);
+      for (const f of files) {
+        const crd = parse(fs.readFileSync(path.join(dir, f), "utf8"));
+        const row = table.minors[minor].kinds[`${crd.spec.group}/${crd.spec.names.kind}`];
+        assert.deepEqual({ served: crd.spec.versions.filter((v: any) => v.served).map((v: any) => v.name).sort(), storage: crd.spec.versions.find((v: any) => v.storage).name },
+          { served: [...(row?.served ?? [])].sort(), storage: row?.storage }, `${minor} ${f}`);
+      }
+    }
+    // ... and what Flux's modules say today (go mod download through the module proxy).
+    const apis = run(rig, "npm", ["run", "--silent", "flux-apis"]);
+    assert.equal(apis.code, 0, apis.stdout + apis.stderr);
+
+    // A fleet at Flux 2.8 (payments, and media beside it).
+    const RECEIVERS = "receivers.notification.toolkit.fluxcd.io";
+    const at = (version: string) => ({ ...stackConfig(rig, [PAYMENTS]), "fleet:flux": { ...(stackConfig(rig, [PAYMENTS])["fleet:flux"] as object), version } });
+    stack.setConfig(at("2.8.x"));
+    stack.must(["up", "--yes", "--skip-preview"]);
+    const instance = () => getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system");
+    assert.match(String(instance()?.status?.lastAppliedRevision), /^v2\.8\.1@/);
+    assert.deepEqual(getObject(rig, "crd", RECEIVERS).spec.versions.filter((v: any) => v.served).map((v: any) => v.name).sort(), ["v1", "v1beta2"]);
+    await tenantsReady(rig, ["payments", "media"]);
+
+    // payments writes a Receiver as notification.toolkit.fluxcd.io/v1beta2, which 2.8 serves and 2.9 drops.
+    const dir = `flux/${ENVIRONMENT}`;
+    const current = await github(rig, "GET", `repos/${rig.owner}/payments-deploy/contents/${dir}/kustomization.yaml?ref=main`);
+    assert.equal(current.status, 200, JSON.stringify(current.json));
+    const listed = parse(Buffer.from(current.json.content, "base64").toString("utf8"));
+    const receiver = (apiVersion: string) => `apiVersion: v1\nkind: Secret\nmetadata: { name: hook-token, namespace: payments }\nstringData: { token: not-a-secret }\n---\napiVersion: ${apiVersion}\nkind: Receiver\nmetadata: { name: hook, namespace: payments }\nspec:\n  type: generic\n  secretRef: { name: hook-token }\n  resources: [{ kind: GitRepository, name: payments }]\n`;
+    const withReceiver = (apiVersion: string) => ({
+      [`${dir}/kustomization.yaml`]: stringify({ ...listed, resources: [...(listed.resources ?? []).filter((r: string) => r !== "upgrade.yaml"), "upgrade.yaml"] }),
+      [`${dir}/upgrade.yaml`]: receiver(apiVersion),
+    });
+    const old = await syncTenant(rig, "payments", "payments-deploy", withReceiver("notification.toolkit.fluxcd.io/v1beta2"));
+    assert.equal(old.status, "True", old.message);
+    const hook = getObject(rig, RECEIVERS, "hook", "payments");
+    assert.ok(hook, "the Receiver is applied");
+
+    // The upgrade, refused by the preflight: the file, the live object, and (put there by hand,
+    // as an older install leaves it) a stored version.
+    stack.setConfig(at("2.9.x"));
+    const preflight = () => run(rig, "npm", ["run", "--silent", "preflight", "--", STACK, "--config-file", stack.configFile, "--kubeconfig", rig.kubeconfig]);
+    ok(rig, "kubectl", ["patch", "crd", RECEIVERS, "--subresource=status", "--type=merge", "-p", '{"status":{"storedVersions":["v1beta2","v1"]}}']);
+    const refused = preflight();
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stdout, /Flux 2\.8\.1 -> 2\.9\.4: REFUSED, 3 uses/, refused.stdout);
+    assert.match(refused.stdout, new RegExp(`- tenant payments: ${rig.owner}/payments-deploy@main:${dir}/upgrade\\.yaml\\n +Receiver hook is notification\\.toolkit\\.fluxcd\\.io/v1beta2, which Flux 2\\.9 no longer serves`), refused.stdout);
+    assert.match(refused.stdout, /- Receiver payments\/hook \(tenant payments\)\n +kustomize-controller last applied it as notification\.toolkit\.fluxcd\.io\/v1beta2/, refused.stdout);
+    assert.match(refused.stdout, /- CRD receivers\.notification\.toolkit\.fluxcd\.io\n +status\.storedVersions still holds v1beta2/, refused.stdout);
+    // What the preflight spares: the real API server refuses the 2.9 CRD while v1beta2 is stored.
+    const crd29 = path.join(rig.env.FLEET_RIG_FLUX_CRDS, "notification.toolkit.fluxcd.io_receivers.yaml");
+    const dry = run(rig, "kubectl", ["apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", crd29]);
+    assert.notEqual(dry.code, 0, dry.stdout);
+    assert.match(dry.stderr, /storedVersions/, dry.stderr);
+    // flux migrate's last step (cmd/flux/migrate.go@v2.9.4): storedVersions back to the storage version.
+    ok(rig, "kubectl", ["patch", "crd", RECEIVERS, "--subresource=status", "--type=merge", "-p", '{"status":{"storedVersions":["v1"]}}']);
+
+    // The tenant's fix, reconciled: nothing left to refuse.
+    const fixed = await syncTenant(rig, "payments", "payments-deploy", withReceiver("notification.toolkit.fluxcd.io/v1"));
+    assert.equal(fixed.status, "True", fixed.message);
+    const clean = preflight();
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    assert.match(clean.stdout, /Flux 2\.8\.1 -> 2\.9\.4: nothing stored or used at an API version 2\.9\.4 removes/);
+
+    // The upgrade: 2.9's CRDs applied over 2.8's, the same Receiver, every tenant Ready.
+    stack.must(["up", "--yes", "--skip-preview"]);
+    await eventually("the FluxInstance at 2.9.4", 120_000, () => (/^v2\.9\.4@/.test(String(instance()?.status?.lastAppliedRevision)) && ready(instance())?.status === "True" ? true : undefined));
+    assert.deepEqual(getObject(rig, "crd", RECEIVERS).spec.versions.filter((v: any) => v.served).map((v: any) => v.name), ["v1"]);
+    assert.equal(getObject(rig, RECEIVERS, "hook", "payments")?.metadata?.uid, hook.metadata.uid, "the same Receiver");
+    await tenantsReady(rig, ["payments", "media"]);
+    const after = preflight();
+    assert.equal(after.code, 0, after.stdout + after.stderr);
+    assert.match(after.stdout, /the minor version does not change; nothing to check/);
+
+    // As 6b leaves it for 7: nothing of the stack's, no Flux CRD.
+    stack.must(["state", "unprotect", "--all", "--yes"]);
+    stack.must(["destroy", "--yes", "--skip-preview"]);
+    for (const t of ["payments", "media"]) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
+    assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
+  });
+
   it("7. taking over a flux bootstrap cluster (with Flux's multi-tenancy lockdown): the FluxInstance takes bootstrap's install and sync over with the stack's own key, the path move prunes nothing Flux runs on, bootstrap's key is revoked after, and what moved keeps syncing", async function () {
     // What `flux bootstrap github --path=clusters/rig-bootstrap` (fluxcd/flux2 v2.9.5) leaves, with the
     // lockdown of Flux's multi-tenancy example (fluxcd/flux2-multi-tenancy@192da05,

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# gen.sh OUTDIR — generate the Flux v2.9.5 controller CRDs (all six controllers) into OUTDIR with controller-gen.
+# gen.sh OUTDIR [MODULE_DIR] — generate the Flux v2.9.5 controller CRDs (all six controllers) into OUTDIR
+# with controller-gen; with MODULE_DIR, those of the api modules that wrapper module requires
+# instead (../crds-2.8: Flux v2.8.1's), with the same controller-gen and package list.
 #
 # What upstream does (Makefile `manifests` target of each controller, pinned here):
 #   source-controller v1.9.5    Makefile:27,43,108  controller-gen v0.21.0 crd:crdVersions=v1 paths=./... (in api/)
@@ -26,12 +28,13 @@
 #      GEN_BUILD_PARALLELISM (go build -p, default 1: the rig's machine is shared).
 set -euo pipefail
 
-if [ $# -ne 1 ]; then
-  echo "usage: $0 OUTDIR" >&2
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+  echo "usage: $0 OUTDIR [MODULE_DIR]" >&2
   exit 2
 fi
 outdir=$1
 here=$(cd "$(dirname "$0")" && pwd)
+moddir=$(cd "${2:-$here}" && pwd)
 mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
 
@@ -42,6 +45,8 @@ cd "$here"
 export GOFLAGS=-mod=readonly
 # Incremental: go build is a no-op (cache hit) when nothing changed.
 go build -p "${GEN_BUILD_PARALLELISM:-1}" -o "$bin" sigs.k8s.io/controller-tools/cmd/controller-gen
+# go/packages resolves the api package paths in the wrapper module of the version wanted.
+cd "$moddir"
 
 "$bin" crd:crdVersions=v1 \
   paths=github.com/fluxcd/source-controller/api/v1 \

@@ -32,6 +32,10 @@
 //     the operator's inventory makes it do (UPSTREAM.md §d). Honours fluxcd.controlplane.io/reconcile:
 //     disabled.
 //
+// With --also-version VERSION=DIR, VERSION is one more candidate for spec.distribution.version, whose
+// CRDs are DIR's: the rig's controllers stay what they are, and only the CRDs and the FluxInstance's
+// revision move (the real tier's upgrade, from Flux 2.8's CRDs to 2.9's).
+//
 // It does not install, configure or delete controllers or network policies: the controllers are the
 // rig's processes. Given --install-manifests (the rig's CRDs, accounts and RBAC), it applies those of
 // spec.components with the rest of its build, which takes them over from flux bootstrap as the
@@ -42,6 +46,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"os"
 	"os/signal"
@@ -49,6 +54,7 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -64,6 +70,7 @@ func main() {
 		deleteCRDs   = flag.Bool("delete-crds", false, "on FluxInstance deletion also delete the Flux CRDs of spec.components, as the operator does (they are in its inventory), after every Flux object as with --delete-all-flux-objects; the next FluxInstance applies them again from --install-manifests")
 		overrides    []string
 		install      []string
+		also         = map[string]string{}
 		once         = flag.Bool("once", false, "reconcile until no FluxInstance has an attempt in flight, then exit (0 when all are Ready=True or disabled)")
 		timeout      = flag.Duration("once-timeout", 10*time.Minute, "with --once: give up after this long")
 	)
@@ -75,10 +82,26 @@ func main() {
 		install = append(install, v)
 		return nil
 	})
+	flag.Func("also-version", "VERSION=DIR: one more Flux version spec.distribution.version may resolve to, whose CRDs are DIR's instead of those of --install-manifests (the rig's controllers stay the --flux-version binaries: the real tier upgrades the CRDs and the FluxInstance from 2.8 to 2.9, repeatable)", func(v string) error {
+		ver, dir, ok := strings.Cut(v, "=")
+		if !ok || ver == "" || dir == "" {
+			return fmt.Errorf("want VERSION=DIR, got %q", v)
+		}
+		also[ver] = dir
+		return nil
+	})
 	flag.Parse()
 	installObjs, err := loadInstallManifests(install)
 	if err != nil {
 		log.Fatal(err)
+	}
+	alsoCRDs := map[string][]*unstructured.Unstructured{}
+	for ver, dir := range also {
+		objs, err := loadInstallManifests([]string{dir})
+		if err != nil {
+			log.Fatal(err)
+		}
+		alsoCRDs[ver] = objs
 	}
 	if s := os.Getenv("OVERRIDE_MANAGERS"); s != "" {
 		overrides = strings.Split(s, ",") // the variable wins over the flag, as in cmd/operator/main.go:179-181@v0.58.1
@@ -104,6 +127,7 @@ func main() {
 		DeleteAllFluxObjects: *deleteAll,
 		DeleteCRDs:           *deleteCRDs,
 		Install:              installObjs,
+		AlsoVersions:         alsoCRDs,
 	})
 	log.Printf("fluxinstance-standin: a stand-in for the Flux Operator's FluxInstance reconciler (not the operator); polling every %s", *interval)
 

@@ -57,6 +57,9 @@ type Options struct {
 	// Install are the objects of --install-manifests (install.go): the rig's CRDs, ServiceAccounts
 	// and RBAC, applied for spec.components as the operator applies its manifests'.
 	Install []*unstructured.Unstructured
+	// AlsoVersions are more versions spec.distribution.version may resolve to (--also-version), each
+	// with the CRDs installed in place of Install's when it does.
+	AlsoVersions map[string][]*unstructured.Unstructured
 	// Now and MinRetryDelay/MaxRetryDelay are for tests; defaults: time.Now, 750ms, 15m
 	// (the operator's rate limiter, fluxcd/pkg runtime/controller/rate_limiter.go:28-29@runtime/v0.111.0).
 	Now                          func() time.Time
@@ -113,6 +116,21 @@ func NewReconciler(client dynamic.Interface, opts Options) *Reconciler {
 		opts.TerminationTimeout = 5 * time.Minute
 	}
 	return &Reconciler{client: client, opts: opts, cleanup: cleanupOptions(opts.OverrideManagers), state: map[types.UID]*instanceState{}}
+}
+
+// installFor is what --install-manifests gives, with the CRDs of the --also-version resolved to, if any.
+func (r *Reconciler) installFor(version string) []*unstructured.Unstructured {
+	crds, ok := r.opts.AlsoVersions[version]
+	if !ok {
+		return r.opts.Install
+	}
+	out := append([]*unstructured.Unstructured{}, crds...)
+	for _, o := range r.opts.Install {
+		if o.GetKind() != "CustomResourceDefinition" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // ReconcileAll runs one pass over all FluxInstances. settled reports that there is at least one
@@ -236,10 +254,14 @@ func (r *Reconciler) start(ctx context.Context, fi *unstructured.Unstructured, s
 
 	// build() (fluxinstance_controller.go:306-435): resolve the version, render the objects. A build
 	// failure is terminal (:177-200): Ready=False/BuildFailed, Stalled=True, no requeue.
-	version, err := resolveVersion(fi, []string{r.opts.FluxVersion})
+	candidates := []string{r.opts.FluxVersion}
+	for v := range r.opts.AlsoVersions {
+		candidates = append(candidates, v)
+	}
+	version, err := resolveVersion(fi, candidates)
 	var objs []*unstructured.Unstructured
 	if err == nil {
-		objs, err = buildObjects(fi, version, r.opts.FieldManager, r.opts.Install)
+		objs, err = buildObjects(fi, version, r.opts.FieldManager, r.installFor(version))
 	}
 	if err != nil {
 		msg := "build failed: " + err.Error()

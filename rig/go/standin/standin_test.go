@@ -722,3 +722,56 @@ func TestUnknownVersionFailsFast(t *testing.T) {
 		t.Error("Stalled kept after a new reconciliation")
 	}
 }
+
+// --also-version: a FluxInstance that resolves to the other version gets that version's CRDs and
+// the same accounts and RBAC; 2.9.x still resolves to the rig's own, and going back from it is the
+// operator's downgrade refusal.
+func TestAlsoVersion(t *testing.T) {
+	install, err := loadInstallManifests([]string{"testdata/install"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	older := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+		"metadata": map[string]any{"name": "gitrepositories.source.toolkit.fluxcd.io", "annotations": map[string]any{"version": "2.8"}},
+	}}
+	r := NewReconciler(nil, Options{FluxVersion: "v2.9.4", Install: install, AlsoVersions: map[string][]*unstructured.Unstructured{"v2.8.1": {older}}})
+	if got := r.installFor("v2.9.4"); len(got) != len(install) {
+		t.Errorf("v2.9.4: %d install objects, want --install-manifests' %d", len(got), len(install))
+	}
+	var crds, rest int
+	for _, o := range r.installFor("v2.8.1") {
+		if o.GetKind() == "CustomResourceDefinition" {
+			crds++
+			if o.GetAnnotations()["version"] != "2.8" {
+				t.Errorf("v2.8.1 installs %s from --install-manifests", o.GetName())
+			}
+		} else {
+			rest++
+		}
+	}
+	var wantRest int
+	for _, o := range install {
+		if o.GetKind() != "CustomResourceDefinition" {
+			wantRest++
+		}
+	}
+	if crds != 1 || rest != wantRest || wantRest == 0 {
+		t.Errorf("v2.8.1: %d CRDs and %d other objects, want 1 and %d", crds, rest, wantRest)
+	}
+	for _, tc := range []struct{ version, lastApplied, want, wantErr string }{
+		{version: "2.8.x", want: "v2.8.1"},
+		{version: "2.9.x", lastApplied: "v2.8.1@sha256:0123", want: "v2.9.4"},
+		{version: "2.8.x", lastApplied: "v2.9.4@sha256:0123", wantErr: "downgrading from v2.9.4 to v2.8.1 is not supported, reinstall needed"},
+	} {
+		fi := fluxInstance(1)
+		_ = unstructured.SetNestedField(fi.Object, tc.version, "spec", "distribution", "version")
+		if tc.lastApplied != "" {
+			_ = unstructured.SetNestedField(fi.Object, tc.lastApplied, "status", "lastAppliedRevision")
+		}
+		got, err := resolveVersion(fi, []string{"v2.9.4", "v2.8.1"})
+		if (tc.wantErr == "" && (err != nil || got != tc.want)) || (tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr)) {
+			t.Errorf("%s from %q: %q, %v; want %q %q", tc.version, tc.lastApplied, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
