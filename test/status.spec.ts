@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "assert";
 import { repositoryOf } from "../components/github/client";
-import { age, Cell, cellsOf, FluxObject, renderMatrix, stateOf, unhealthy } from "../scripts/status";
+import { age, Cell, cellsOf, FluxObject, renderMatrix, stateOf, unhealthy } from "../scripts/lib/fleet-status";
 
 const T0 = "2026-12-07T10:00:00Z";
 const NOW = new Date("2026-12-07T12:30:00Z");
@@ -68,6 +68,7 @@ describe("npm run status: a tenant × cluster matrix", () => {
     assert.deepEqual(cell("shop"), {
       stack: "production", tenant: "shop", state: "Ready", applied: `main@sha1:${HEAD}`, head: HEAD, behind: false, since: T0,
       notReady: ["HelmRelease/shop-jobs/web: Failing: install retries exhausted", "Kustomization/shop/aaa: Failing: bad"],
+      kustomization: { namespace: "shop", name: "shop" },
     });
     assert.equal(cell("payments").state, "Suspended");
     assert.equal(cell("media").state, "Failing");
