@@ -1275,7 +1275,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
   });
 
-  it("6c. a Flux upgrade, 2.8 to 2.9: the preflight refuses it while a tenant's file, a live object or a stored version uses an API version 2.9 drops (the API server would refuse the new CRD), naming each; fixed, the upgrade goes through and the tenant stays Ready", async function () {
+  it("6c. npm run upgrade, Flux 2.8 to 2.9: the preflight refuses it while a tenant's file, a live object or a stored version uses an API version 2.9 drops (the API server would refuse the new CRD), naming each; the health gate stops the rollout at a tenant that is not Ready, before the next stack; resumed once fixed, it goes through", async function () {
     // The table the preflight judges by (scripts/lib/flux-api-versions.json) is what controller-gen
     // makes of the same api modules: the rig's generated CRD sets, 2.9 and 2.8. Doubles: the rig's
     // controllers stay the 2.9 binaries; only the CRDs and the FluxInstance's revision move.
@@ -1296,8 +1296,8 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
 
     // A fleet at Flux 2.8 (payments, and media beside it).
     const RECEIVERS = "receivers.notification.toolkit.fluxcd.io";
-    const at = (version: string) => ({ ...stackConfig(rig, [PAYMENTS]), "fleet:flux": { ...(stackConfig(rig, [PAYMENTS])["fleet:flux"] as object), version } });
-    stack.setConfig(at("2.8.x"));
+    const base = stackConfig(rig, [PAYMENTS]);
+    stack.setConfig({ ...base, "fleet:flux": { ...(base["fleet:flux"] as object), version: "2.8.x" } });
     stack.must(["up", "--yes", "--skip-preview"]);
     const instance = () => getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system");
     assert.match(String(instance()?.status?.lastAppliedRevision), /^v2\.8\.1@/);
@@ -1319,18 +1319,27 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const hook = getObject(rig, RECEIVERS, "hook", "payments");
     assert.ok(hook, "the Receiver is applied");
 
-    // The upgrade, refused by the preflight: the file, the live object, and (put there by hand,
-    // as an older install leaves it) a stored version.
-    stack.setConfig(at("2.9.x"));
-    const preflight = () => run(rig, "npm", ["run", "--silent", "preflight", "--", STACK, "--config-file", stack.configFile, "--kubeconfig", rig.kubeconfig]);
+    // npm run upgrade over this stack and a second one it must never reach ("ghost"), with the
+    // stack's own config file: refused by the preflight, for the file, the live object, and (put
+    // there by hand, as an older install leaves it) a stored version.
+    const configDir = path.dirname(stack.configFile);
+    const ghost = path.join(configDir, `Pulumi.ghost.yaml`);
+    fs.writeFileSync(ghost, "config: {}\n");
+    const env = { PATH: `${stack.cliShim()}:${rig.env.PATH}` };
+    const upgrade = (...extra: string[]) => run(rig, "npm", ["run", "--silent", "upgrade", "--", "2.9.x", "--config-dir", configDir, "--no-commit", ...extra], { env });
     ok(rig, "kubectl", ["patch", "crd", RECEIVERS, "--subresource=status", "--type=merge", "-p", '{"status":{"storedVersions":["v1beta2","v1"]}}']);
-    const refused = preflight();
-    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
-    assert.match(refused.stdout, /Flux 2\.8\.1 -> 2\.9\.4: REFUSED, 3 uses/, refused.stdout);
-    assert.match(refused.stdout, new RegExp(`- tenant payments: ${rig.owner}/payments-deploy@main:${dir}/upgrade\\.yaml\\n +Receiver hook is notification\\.toolkit\\.fluxcd\\.io/v1beta2, which Flux 2\\.9 no longer serves`), refused.stdout);
-    assert.match(refused.stdout, /- Receiver payments\/hook \(tenant payments\)\n +kustomize-controller last applied it as notification\.toolkit\.fluxcd\.io\/v1beta2/, refused.stdout);
-    assert.match(refused.stdout, /- CRD receivers\.notification\.toolkit\.fluxcd\.io\n +status\.storedVersions still holds v1beta2/, refused.stdout);
-    // What the preflight spares: the real API server refuses the 2.9 CRD while v1beta2 is stored.
+    const refused = upgrade("--stacks", `${STACK},ghost`);
+    const said = refused.stdout + refused.stderr;
+    assert.equal(refused.code, 1, said);
+    assert.match(said, /Flux 2\.8\.1 -> 2\.9\.4: REFUSED, 3 uses/, said);
+    assert.match(said, new RegExp(`- tenant payments: ${rig.owner}/payments-deploy@main:${dir}/upgrade\\.yaml\\n +Receiver hook is notification\\.toolkit\\.fluxcd\\.io/v1beta2, which Flux 2\\.9 no longer serves`), said);
+    assert.match(said, /- Receiver payments\/hook \(tenant payments\)\n +kustomize-controller last applied it as notification\.toolkit\.fluxcd\.io\/v1beta2/, said);
+    assert.match(said, /- CRD receivers\.notification\.toolkit\.fluxcd\.io\n +status\.storedVersions still holds v1beta2/, said);
+    assert.match(said, /stopped at rig: the preflight refused Flux 2\.9\.x/, said);
+    assert.equal(parse(fs.readFileSync(stack.configFile, "utf8")).config["fleet:flux"].version, "2.8.x", "the stack file is put back");
+    assert.match(String(instance()?.status?.lastAppliedRevision), /^v2\.8\.1@/, "nothing applied");
+    assert.doesNotMatch(said, /ghost: preflight/);
+    // What the preflight spares: the real API server refuses 2.9's CRD while v1beta2 is stored.
     const crd29 = path.join(rig.env.FLEET_RIG_FLUX_CRDS, "notification.toolkit.fluxcd.io_receivers.yaml");
     const dry = run(rig, "kubectl", ["apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", crd29]);
     assert.notEqual(dry.code, 0, dry.stdout);
@@ -1338,22 +1347,39 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // flux migrate's last step (cmd/flux/migrate.go@v2.9.4): storedVersions back to the storage version.
     ok(rig, "kubectl", ["patch", "crd", RECEIVERS, "--subresource=status", "--type=merge", "-p", '{"status":{"storedVersions":["v1"]}}']);
 
-    // The tenant's fix, reconciled: nothing left to refuse.
+    // payments' fix, reconciled; and media broken, so the health gate has a regression to find.
     const fixed = await syncTenant(rig, "payments", "payments-deploy", withReceiver("notification.toolkit.fluxcd.io/v1"));
     assert.equal(fixed.status, "True", fixed.message);
-    const clean = preflight();
-    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
-    assert.match(clean.stdout, /Flux 2\.8\.1 -> 2\.9\.4: nothing stored or used at an API version 2\.9\.4 removes/);
+    const mediaNow = await github(rig, "GET", `repos/${rig.owner}/media-deploy/contents/${dir}/kustomization.yaml?ref=main`);
+    const mediaKustomization = Buffer.from(mediaNow.json.content, "base64").toString("utf8");
+    const mediaListed = parse(mediaKustomization);
+    const broken = await syncTenant(rig, "media", "media-deploy", { [`${dir}/kustomization.yaml`]: stringify({ ...mediaListed, resources: [...(mediaListed.resources ?? []), "missing.yaml"] }) });
+    assert.equal(broken.status, "False", broken.message);
 
-    // The upgrade: 2.9's CRDs applied over 2.8's, the same Receiver, every tenant Ready.
-    stack.must(["up", "--yes", "--skip-preview"]);
+    // Resumed: through the preflight, applied, then stopped by the gate at media, before ghost.
+    const stopped = upgrade("--stacks", `${STACK},ghost`, "--resume", "--timeout", "45s");
+    const gateSaid = stopped.stdout + stopped.stderr;
+    assert.equal(stopped.code, 1, gateSaid);
+    assert.match(gateSaid, /Flux 2\.8\.1 -> 2\.9\.4: nothing stored or used/, gateSaid);
+    assert.match(gateSaid, /stopped at rig: media \(Failing\) not healthy on Flux 2\.9\.x within 45 s/, gateSaid);
+    assert.doesNotMatch(gateSaid, /ghost: preflight/);
+    assert.equal(fs.readFileSync(ghost, "utf8"), "config: {}\n", "the next stack is never touched");
     await eventually("the FluxInstance at 2.9.4", 120_000, () => (/^v2\.9\.4@/.test(String(instance()?.status?.lastAppliedRevision)) && ready(instance())?.status === "True" ? true : undefined));
     assert.deepEqual(getObject(rig, "crd", RECEIVERS).spec.versions.filter((v: any) => v.served).map((v: any) => v.name), ["v1"]);
     assert.equal(getObject(rig, RECEIVERS, "hook", "payments")?.metadata?.uid, hook.metadata.uid, "the same Receiver");
+
+    // media fixed: the resumed rollout passes the gate and records the stack as done.
+    const good = await syncTenant(rig, "media", "media-deploy", { [`${dir}/kustomization.yaml`]: mediaKustomization });
+    assert.equal(good.status, "True", good.message);
+    const through = upgrade("--stacks", STACK, "--resume", "--timeout", "120s");
+    assert.equal(through.code, 0, through.stdout + through.stderr);
+    assert.match(through.stdout, /Flux 2\.9\.x on rig: every tenant healthy/);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(configDir, ".fleet-upgrade.json"), "utf8")), { version: "2.9.x", done: ["rig"] });
     await tenantsReady(rig, ["payments", "media"]);
-    const after = preflight();
-    assert.equal(after.code, 0, after.stdout + after.stderr);
-    assert.match(after.stdout, /the minor version does not change; nothing to check/);
+    const preflight = run(rig, "npm", ["run", "--silent", "preflight", "--", STACK, "--config-file", stack.configFile, "--kubeconfig", rig.kubeconfig]);
+    assert.equal(preflight.code, 0, preflight.stdout + preflight.stderr);
+    assert.match(preflight.stdout, /the minor version does not change; nothing to check/);
+    fs.rmSync(ghost);
 
     // As 6b leaves it for 7: nothing of the stack's, no Flux CRD.
     stack.must(["state", "unprotect", "--all", "--yes"]);
