@@ -14,17 +14,29 @@
  * - how long it has been in that state (its Ready condition's last transition);
  * - the Kustomizations and HelmReleases the tenant made itself in its namespaces that are not
  *   Ready (suspended ones aside).
- * A table, or with --json an object. Exit status: 0 every cell Ready, Suspended or Progressing with
+ * A table, or with --json an object. `--from FILE... [--expect a,b]` renders the JSON of several
+ * such runs as one matrix (CI's status.yml: one job per stack, each with its own credentials),
+ * naming the stacks that could not be read and those not checked at all. Exit status: 0 every cell Ready, Suspended or Progressing with
  * nothing of the tenant's own failing; 1 something is unhealthy (Failing, Stalled, Missing, one of
  * the tenant's own objects failing); 2 the status could not be read.
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Cell, renderMatrix, stackCells, unhealthy } from "./lib/fleet-status";
+import { flagValue } from "./lib/args";
+import { Cell, combineReports, renderMatrix, renderReport, Report, reportUnhealthy, stackCells, unhealthy } from "./lib/fleet-status";
 import { readOrder } from "./lib/stacks";
 
 async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--from")) {
+    // CI's report job: the per-stack JSON files its status jobs wrote, as one matrix.
+    const usage = "usage: npm run status -- --from FILE... [--expect a,b]";
+    const expected = flagValue(argv, "--expect", usage)?.split(",").filter(Boolean) ?? readOrder().stacks;
+    const files = argv.filter((a, i) => !a.startsWith("--") && argv[i - 1] !== "--expect");
+    const combined = combineReports(files.map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as Report), expected);
+    process.stdout.write(renderReport(combined, new Date()));
+    return reportUnhealthy(combined) ? 1 : 0;
+  }
   const json = argv.includes("--json");
   const named = argv.filter((a) => !a.startsWith("--"));
   const stacks = named.length ? named : readOrder().stacks;

@@ -12,6 +12,7 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { BODY_LIMIT, driftBody, issueTitle, LABEL, reportDrift } from "../.github/actions/drift-issue/drift-issue";
 import { previewVerdict } from "../.github/actions/drift-issue/preview-verdict";
+import { reportStatus, statusBody, TITLE as STATUS_TITLE } from "../.github/actions/fleet-status-issue/fleet-status-issue";
 import { discoverStacks, matrixStacks, ORDER_FILE, StackListError, stackFiles, stackFilesAt } from "../scripts/lib/stacks";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -526,7 +527,7 @@ describe("CI workflows: policies", () => {
     assert.deepEqual(previewAdminTokenViolations(files), []);
     assert.deepEqual(githubTokenViolations(files), []);
     // Not vacuous: the scheduled drift job is one of them, beside the pull request's preview.
-    assert.deepEqual(previewEnvironmentJobs(files).map((j) => j.where).sort(), ["drift.yml › drift", "preview.yml › preview"]);
+    assert.deepEqual(previewEnvironmentJobs(files).map((j) => j.where).sort(), ["drift.yml › drift", "preview.yml › preview", "status.yml › status"]);
   });
 
   it("credentials are environment secrets: no job on any trigger references a secret outside an environment", () => {
@@ -560,7 +561,7 @@ describe("CI workflows: policies", () => {
   it("permissions are read-only per workflow; a job adds pull-requests: write, or issues: write outside pull requests, at most", () => {
     assert.deepEqual(permissionViolations(files), []);
     const writers = allJobs(files).filter(({ job }) => job?.permissions?.issues === "write");
-    assert.deepEqual(writers.map((j) => j.where), ["drift.yml › drift"], "only the drift job writes issues");
+    assert.deepEqual(writers.map((j) => j.where), ["drift.yml › drift", "status.yml › report"], "only the drift job and the fleet status report write issues");
   });
 
   it("the admin GitHub token appears only in up-stack.yml, whose job runs in the environment it is given", () => {
@@ -730,6 +731,7 @@ describe("CI workflows: drift (drift.yml)", () => {
     const jobs: [string, any, string][] = [
       ["preview.yml › preview", workflow("preview.yml").jobs.preview, "preview"],
       ["drift.yml › drift", job(), "preview --refresh"],
+      ["status.yml › status", workflow("status.yml").jobs.status, "status"],
     ];
     for (const [where, j, command] of jobs) {
       const { gate, after } = gated(j);
@@ -1001,7 +1003,7 @@ describe("CI workflows: stacks come from the repository, not from the workflows"
     const jobs = [...files.workflows].flatMap(([f, s]) =>
       Object.entries(s.doc?.jobs ?? {}).filter(([, j]: [string, any]) => j?.strategy?.matrix?.stack).map(([id]) => `${short(f)} › ${id}`),
     );
-    assert.deepEqual(jobs.sort(), ["drift.yml › drift", "preview.yml › preview", "preview.yml › render-diff", "up.yml › up"], "the checks are not vacuous");
+    assert.deepEqual(jobs.sort(), ["drift.yml › drift", "preview.yml › preview", "preview.yml › render-diff", "status.yml › status", "up.yml › up"], "the checks are not vacuous");
   });
 
   it("the checks catch a literal stack list, a literal stack or environment, and a matrix from elsewhere", () => {
@@ -1206,5 +1208,108 @@ describe("CI workflows: the policy checks catch what they are for", () => {
     assert.equal(permissionViolations(fixture({ ".github/workflows/w.yml": `on: pull_request\npermissions: {contents: read}\njobs:\n  j: {permissions: {issues: write}}` })).length, 1);
     assert.equal(permissionViolations(fixture({ ".github/workflows/w.yml": `on: push\njobs: {}` })).length, 1);
     assert.equal(permissionViolations(fixture({ ".github/workflows/w.yml": `on: push\npermissions: {}\njobs:\n  j: {permissions: {contents: write}}` })).length, 1);
+  });
+});
+
+describe("CI workflows: the fleet status (status.yml, .github/actions/fleet-status-issue)", () => {
+  const w = () => workflow("status.yml");
+  const made: string[] = [];
+  after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  const scratch = () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-status-wf-"));
+    made.push(d);
+    return d;
+  };
+
+  it("runs every six hours and by hand; each stack's job reads with a preview's credentials and writes nothing, the report holds none and writes the issue", () => {
+    assert.deepEqual(Object.keys(w().on).sort(), ["schedule", "workflow_dispatch"]);
+    assert.equal(w().on.schedule[0].cron, "41 */6 * * *");
+    const { status, report } = w().jobs;
+    assert.equal(status.environment, "${{ matrix.stack }}-preview");
+    assert.deepEqual(status.permissions, { contents: "read" });
+    assert.equal(status.env.GITHUB_TOKEN, "${{ secrets.FLEET_GITHUB_READ_TOKEN }}");
+    assert.equal(report.environment, undefined);
+    assert.ok(!JSON.stringify(report).includes("secrets."), "the report job sees no secret");
+    assert.deepEqual(report.permissions, { contents: "read", issues: "write" });
+    assert.deepEqual(report.needs, ["discover", "status"]);
+    assert.match(report.if, /always\(\)/, "a failed stack job still leaves a report, naming it not checked");
+    const read = status.steps.find((s: any) => String(s.run ?? "").includes("npm run --silent status"));
+    assert.match(read.run, /npm run --silent status -- "\$STACK" --json/);
+  });
+
+  it("the status step writes a stack's error as its report when status cannot read it (exit 2), and keeps exit 1's JSON", () => {
+    const read = w().jobs.status.steps.find((s: any) => String(s.run ?? "").includes("npm run --silent status"));
+    const dir = scratch();
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    const fakeNpm = (code: number, out: string, err: string) => fs.writeFileSync(path.join(bin, "npm"), `#!/bin/sh\nprintf '%s' '${out}'\nprintf '%s' '${err}' >&2\nexit ${code}\n`, { mode: 0o755 });
+    fakeNpm(2, "", "status: pulumi stack output --stack staging failed: no stack named staging");
+    assert.equal(runStep(read.run, dir, { STACK: "staging", PATH: `${bin}:${process.env.PATH}` }).status, 0);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, "status-staging.json"), "utf8")), { stacks: ["staging"], cells: [], errors: [{ stack: "staging", error: "status: pulumi stack output --stack staging failed: no stack named staging" }] });
+    fakeNpm(1, '{"stacks":["staging"],"cells":[]}', "");
+    assert.equal(runStep(read.run, dir, { STACK: "staging", PATH: `${bin}:${process.env.PATH}` }).status, 0);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, "status-staging.json"), "utf8")), { stacks: ["staging"], cells: [] });
+  });
+
+  it("the render step, run as written: the stacks' reports as one matrix, a stack that could not be read and one not checked named, unhealthy=true", () => {
+    const render = w().jobs.report.steps.find((s: any) => s.id === "render");
+    const dir = scratch();
+    fs.mkdirSync(path.join(dir, "statuses"));
+    const cell = (stack: string, tenant: string, state: string) => ({ stack, tenant, state, applied: "main@sha1:0123456789abcdef", behind: false, notReady: [] });
+    fs.writeFileSync(path.join(dir, "statuses", "status-staging.json"), JSON.stringify({ stacks: ["staging"], cells: [cell("staging", "shop", "Ready"), cell("staging", "media", "Ready")] }));
+    fs.writeFileSync(path.join(dir, "statuses", "status-production.json"), JSON.stringify({ stacks: ["production"], cells: [], errors: [{ stack: "production", error: "kubectl: connection refused" }] }));
+    const out = path.join(dir, "out");
+    fs.writeFileSync(out, "");
+    const shim = path.join(dir, "bin");
+    fs.mkdirSync(shim);
+    fs.writeFileSync(path.join(shim, "npm"), `#!/bin/sh\nshift 3\ncd ${JSON.stringify(ROOT)} && exec node -r ts-node/register scripts/status.ts "$@"\n`, { mode: 0o755 });
+    // The step's `npm run --silent status -- …` with the files' paths made absolute (the shim runs in the repository).
+    const script = render.run.replace("statuses/*.json", `${dir}/statuses/*.json`);
+    const r = runStep(script, dir, { STACKS: JSON.stringify(["staging", "production", "production-us"]), GITHUB_OUTPUT: out, PATH: `${shim}:${process.env.PATH}` });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(fs.readFileSync(out, "utf8"), "unhealthy=true\n");
+    const matrix = fs.readFileSync(path.join(dir, "matrix.txt"), "utf8");
+    assert.match(matrix, /^TENANT +staging\nmedia +Ready 0123456 *\nshop +Ready 0123456/);
+    assert.match(matrix, /^production: could not be read: kubectl: connection refused$/m);
+    assert.match(matrix, /^production-us: not checked/m);
+  });
+
+  it("one standing issue: opened once, rewritten quietly while nothing changes, commented when the verdict or the unhealthy cells change", async () => {
+    const gh = fakeGitHub([{ number: 3, title: "Drift: staging", body: "<!-- fleet-drift stack=staging -->", labels: ["drift"], state: "open" }]);
+    const core = fakeCore();
+    const healthy = "TENANT  staging\nshop    Ready 0123456 2h\n";
+    const failing = "TENANT  staging\nshop    Failing 0123456 5m\n\nstaging/shop: Failing: kustomize build failed\n";
+    assert.deepEqual(await reportStatus({ github: gh, context, core, text: healthy, unhealthy: "false" }), { action: "opened", number: 4, commented: false });
+    const issue = gh.issues.find((i) => i.number === 4)!;
+    assert.deepEqual([issue.title, issue.labels], [STATUS_TITLE, ["fleet-status"]]);
+    assert.match(issue.body, /Every tenant is Ready, Suspended or Progressing/);
+    assert.ok(issue.body.includes("shop    Ready 0123456 2h"));
+
+    gh.calls.length = 0;
+    assert.equal((await reportStatus({ github: gh, context, core, text: healthy.replace("2h", "8h"), unhealthy: "false" })).commented, false);
+    assert.deepEqual(gh.calls, ["list", "update #4"], "healthy again: the body only");
+    gh.calls.length = 0;
+    assert.equal((await reportStatus({ github: gh, context, core, text: failing, unhealthy: "true" })).commented, true);
+    assert.deepEqual(gh.calls, ["list", "update #4", "comment #4"]);
+    assert.match(gh.comments.at(-1)!.body, /^\*\*Now unhealthy\*\*/);
+    assert.match(issue.body, /\*\*Something needs someone\*\*/);
+    gh.calls.length = 0;
+    await reportStatus({ github: gh, context, core, text: failing, unhealthy: "true" });
+    assert.deepEqual(gh.calls, ["list", "update #4"], "the same cells: no comment");
+    await reportStatus({ github: gh, context, core, text: failing.replace("shop ", "shop\nmedia   Failing 0123456 1m"), unhealthy: "true" });
+    assert.match(gh.comments.at(-1)!.body, /^The unhealthy cells changed/);
+    await reportStatus({ github: gh, context, core, text: healthy, unhealthy: "false" });
+    assert.match(gh.comments.at(-1)!.body, /^Healthy again/);
+    assert.equal(gh.issues.filter((i) => i.title === STATUS_TITLE).length, 1, "never a second issue");
+    assert.equal(gh.issues.find((i) => i.number === 3)!.body, "<!-- fleet-drift stack=staging -->", "a drift issue is not touched");
+    await assert.rejects(reportStatus({ github: gh, context, core, text: healthy, unhealthy: "" }), /not "true" or "false": the matrix was not rendered/);
+  });
+
+  it("the body fits GitHub's limit, the matrix in a fence it cannot close", () => {
+    const huge = "x".repeat(100_000) + "\n```\n";
+    const body = statusBody({ text: huge, unhealthy: true, runUrl: "r", sha: "s", docsUrl: "d" });
+    assert.ok(body.length <= BODY_LIMIT, `${body.length}`);
+    const fences = body.split("\n").filter((l) => /^`{3,}$/.test(l));
+    assert.ok(fences[0].length > 3 && fences.at(-1) === fences[0]);
   });
 });

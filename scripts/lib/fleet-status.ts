@@ -202,3 +202,41 @@ export async function healthGate(stack: string, dir: string, opts: { timeoutMs: 
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 5000));
   }
 }
+
+/** What `npm run status -- <stack> --json` writes, or, when it could not read the stack, its error. */
+export interface Report {
+  readonly stacks: readonly string[];
+  readonly cells: readonly Cell[];
+  readonly errors?: readonly { readonly stack: string; readonly error: string }[];
+}
+
+/**
+ * Reports of single stacks (each CI job reads its own stack with its own credentials) as one: the
+ * stacks in `expected`'s order, each with its cells, an error, or nothing (not checked: no job ran
+ * for it, e.g. a kind stack CI cannot reach).
+ */
+export function combineReports(reports: readonly Report[], expected: readonly string[]): { stacks: string[]; cells: Cell[]; errors: { stack: string; error: string }[]; missing: string[] } {
+  const seen = [...new Set(reports.flatMap((r) => r.stacks))];
+  const stacks = [...expected.filter((s) => seen.includes(s)), ...seen.filter((s) => !expected.includes(s))];
+  return {
+    stacks,
+    cells: reports.flatMap((r) => r.cells),
+    errors: reports.flatMap((r) => r.errors ?? []),
+    missing: expected.filter((s) => !seen.includes(s)),
+  };
+}
+
+/** The combined matrix as text, then the stacks that could not be read and those not checked. */
+export function renderReport(combined: ReturnType<typeof combineReports>, now: Date): string {
+  const unread = new Set(combined.errors.map((e) => e.stack));
+  const shown = combined.stacks.filter((s) => !unread.has(s));
+  const lines = [
+    ...(shown.length ? [renderMatrix(shown, combined.cells, now).trimEnd()] : []),
+    ...combined.errors.map((e) => `${e.stack}: could not be read: ${e.error.split("\n")[0].slice(0, 300)}`),
+    ...combined.missing.map((s) => `${s}: not checked (no job read it: a stack CI cannot reach, or its job failed before reading)`),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/** Whether the combined report needs someone: an unhealthy cell, or a stack that could not be read. */
+export const reportUnhealthy = (combined: ReturnType<typeof combineReports>) => combined.cells.some(unhealthy) || combined.errors.length > 0;

@@ -15,3 +15,8 @@ export function reportDrift(args: {
   drift: string;
   diff?: string;
 }): Promise<{ action: "opened" | "updated" | "closed" | "none"; numbers: number[]; changed?: boolean }>;
+
+export function digest(text: string): string;
+export function fence(text: string): string;
+export function cut(text: string, room: number): string;
+export function ensureLabel(github: any, repo: { owner: string; repo: string }, name?: string, description?: string, color?: string): Promise<void>;

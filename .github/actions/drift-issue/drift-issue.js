@@ -102,14 +102,14 @@ async function findIssues(github, repo, stack) {
     .sort((a, b) => a.number - b.number);
 }
 
-/** Creates the `drift` label if the repository lacks it (another stack's job may just have). */
-async function ensureLabel(github, repo) {
+/** Creates a label if the repository lacks it (another stack's job may just have). */
+async function ensureLabel(github, repo, name = LABEL, description = "A stack's cluster or GitHub objects differ from main (drift.yml)", color = "d93f0b") {
   try {
-    await github.rest.issues.getLabel({ ...repo, name: LABEL });
+    await github.rest.issues.getLabel({ ...repo, name });
   } catch (e) {
     if (e.status !== 404) throw e;
     try {
-      await github.rest.issues.createLabel({ ...repo, name: LABEL, color: "d93f0b", description: "A stack's cluster or GitHub objects differ from main (drift.yml)" });
+      await github.rest.issues.createLabel({ ...repo, name, color, description });
     } catch (e2) {
       if (e2.status !== 422) throw e2; // already exists
     }
@@ -167,4 +167,4 @@ async function reportDrift({ github, context, core, stack, drift, diff = "" }) {
   return { action: "updated", numbers: [issue.number], changed };
 }
 
-module.exports = { reportDrift, driftBody, issueTitle, LABEL, BODY_LIMIT };
+module.exports = { reportDrift, driftBody, issueTitle, LABEL, BODY_LIMIT, digest, fence, cut, ensureLabel };
