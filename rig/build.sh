@@ -116,7 +116,7 @@ build_rig_tools() {
     date -u +%FT%TZ >"$crds.tmp/.complete" && rm -rf "$crds" && mv "$crds.tmp" "$crds"
   fi
   # The CRDs of Flux v2.8.1, for the stand-in's second version (--also-version): the real tier's
-  # upgrade from 2.8 to 2.9 (test/real/fleet.spec.ts, 6c).
+  # upgrade from 2.8 to 2.9 (test/real/fleet.spec.ts, 6d).
   local crds28="$cache/flux-crds-2.8-$v"
   if [ ! -f "$crds28/.complete" ]; then
     rm -rf "$crds28.tmp" && mkdir -p "$crds28.tmp"

@@ -214,7 +214,31 @@ cmd_start() {
   if [ -z "$(ls -A "$pids")" ]; then drop_data; fi
   pki
   local started; started=$(date +%s)
+  start_cluster "$crd"
 
+  # The GitHub double: REST API and SSH git server.
+  local token; token="$(github_token)"
+  local teams=(); for t in "${GITHUB_TEAMS[@]}"; do teams+=(--team "$t"); done
+  rm -f "$state/githubd.ready"
+  start_proc githubd githubd --data "$state/github" --http "$HOST:$GITHUB_HTTP_PORT" --ssh "$HOST:$GITHUB_SSH_PORT" \
+    --owner "$GITHUB_OWNER" --token "$token" "${teams[@]}" --app-id "$GITHUB_APP_ID" --app-installation "$GITHUB_APP_INSTALLATION_ID" \
+    --ready-file "$state/githubd.ready"
+  wait_for "githubd" githubd 30 test -f "$state/githubd.ready"
+
+  # A container registry (rig/go/registry), for image-reflector-controller to list tags from.
+  rm -f "$state/registry.ready"
+  start_proc registry rig-registry --addr "$HOST:$REGISTRY_PORT" --ready-file "$state/registry.ready"
+  wait_for "registry" registry 30 test -f "$state/registry.ready"
+
+  start_flux
+  cmd_env >"$state/env"
+  log "ready in $(($(date +%s) - started)) s; for kubectl and pulumi by hand: eval \"\$(npm run --silent rig -- env)\""
+}
+
+# The cluster: etcd, kube-apiserver, kube-controller-manager, and what an installed operator leaves
+# (flux-system, the CRDs, the controllers' accounts and RBAC). CRD FILE: the FluxInstance CRD.
+start_cluster() {
+  local crd="$1"
   # etcd: one member, loopback, no fsync (test data only).
   start_proc etcd etcd --name rig --data-dir "$state/etcd" \
     --listen-client-urls "http://$HOST:$ETCD_PORT" --advertise-client-urls "http://$HOST:$ETCD_PORT" \
@@ -261,21 +285,10 @@ cmd_start() {
   kubectl apply --server-side -f "$(crd_dir)" >/dev/null
   kubectl wait --for=condition=Established --timeout=60s crd --all >/dev/null
   kubectl apply --server-side -f "$here/flux-rbac.yaml" >/dev/null
+}
 
-  # The GitHub double: REST API and SSH git server.
-  local token; token="$(github_token)"
-  local teams=(); for t in "${GITHUB_TEAMS[@]}"; do teams+=(--team "$t"); done
-  rm -f "$state/githubd.ready"
-  start_proc githubd githubd --data "$state/github" --http "$HOST:$GITHUB_HTTP_PORT" --ssh "$HOST:$GITHUB_SSH_PORT" \
-    --owner "$GITHUB_OWNER" --token "$token" "${teams[@]}" --app-id "$GITHUB_APP_ID" --app-installation "$GITHUB_APP_INSTALLATION_ID" \
-    --ready-file "$state/githubd.ready"
-  wait_for "githubd" githubd 30 test -f "$state/githubd.ready"
-
-  # A container registry (rig/go/registry), for image-reflector-controller to list tags from.
-  rm -f "$state/registry.ready"
-  start_proc registry rig-registry --addr "$HOST:$REGISTRY_PORT" --ready-file "$state/registry.ready"
-  wait_for "registry" registry 30 test -f "$state/registry.ready"
-
+# Flux's controllers and the operator stand-in, on the cluster start_cluster made.
+start_flux() {
   # Flux's controllers, each as its own service account (a token kubeconfig), with the flags Flux
   # v2.9.4's manifests and the Flux Operator's multi-tenancy profile give them (rig/flux-flags.sh).
   # shellcheck source=rig/flux-flags.sh
@@ -323,9 +336,23 @@ cmd_start() {
     --also-version "v2.8.1=$(crd_dir_28)"
   sleep 1
   kill -0 "$(cat "$pids/fluxinstance-standin")" 2>/dev/null || { tail -20 "$logs/fluxinstance-standin.log" >&2; die "fluxinstance-standin exited at start"; }
+}
 
-  cmd_env >"$state/env"
-  log "ready in $(($(date +%s) - started)) s; for kubectl and pulumi by hand: eval \"\$(npm run --silent rig -- env)\""
+# A lost cluster: the Kubernetes side stopped, etcd's data and the controllers' storage deleted,
+# then started again as `start` does (a new empty cluster with the operator's CRDs, as a rebuilt
+# kind cluster would get from the program), at the same address and PKI. GitHub (githubd) and the
+# registry keep running with their data: only the cluster is lost (docs/operations.md, Recovering).
+cmd_wipe_cluster() {
+  [ -f "$pids/kube-apiserver" ] || die "the rig is not running: npm run rig -- start"
+  local crd; crd="$(flux_instance_crd)"
+  export PATH; PATH="$(rig_path)"
+  local started; started=$(date +%s)
+  stop_named fluxinstance-standin image-automation-controller image-reflector-controller helm-controller kustomize-controller \
+    source-controller notification-controller kube-controller-manager kube-apiserver etcd || die "could not stop the cluster's processes"
+  rm -rf "$state/etcd" "$state/source-storage" "$state/image-reflector-storage"
+  start_cluster "$crd"
+  start_flux
+  log "cluster wiped and started again in $(($(date +%s) - started)) s (GitHub and the registry kept)"
 }
 
 cmd_env() {
@@ -354,10 +381,17 @@ EOF
 
 cmd_stop() {
   [ -d "$pids" ] || { log "nothing recorded under $pids"; return 0; }
-  local order=(fluxinstance-standin image-automation-controller image-reflector-controller helm-controller kustomize-controller
-    source-controller notification-controller registry githubd kube-controller-manager kube-apiserver etcd)
+  local failed=0
+  stop_named fluxinstance-standin image-automation-controller image-reflector-controller helm-controller kustomize-controller \
+    source-controller notification-controller registry githubd kube-controller-manager kube-apiserver etcd || failed=1
+  drop_data
+  return "$failed"
+}
+
+# Stops the named processes start recorded, in the order given; 1 if one is still running.
+stop_named() {
   local name pid i failed=0
-  for name in "${order[@]}"; do
+  for name in "$@"; do
     [ -f "$pids/$name" ] || continue
     pid="$(cat "$pids/$name")"
     # Each process leads its own session and process group (setsid): signal the group, so what it
@@ -371,7 +405,6 @@ cmd_stop() {
     fi
     rm -f "$pids/$name"
   done
-  drop_data
   return "$failed"
 }
 
@@ -410,8 +443,9 @@ case "${1:-}" in
   build) shift; exec bash "$here/build.sh" "$@" ;;
   start) ( cmd_start ) || { log "start failed: stopping what it started"; cmd_stop >/dev/null 2>&1 || true; exit 1; } ;;
   stop) cmd_stop ;;
+  wipe-cluster) cmd_wipe_cluster ;;
   env) cmd_env ;;
   status) cmd_status ;;
   leftovers) cmd_leftovers ;;
-  *) die "usage: npm run rig -- build|start|stop|env|status|leftovers" ;;
+  *) die "usage: npm run rig -- build|start|stop|wipe-cluster|env|status|leftovers" ;;
 esac

@@ -1258,7 +1258,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     ok(rig, "kubectl", ["delete", "namespace", "version-probe", "--timeout=120s"]);
   });
 
-  it("6b. destroy, then up again on the same API server: every tenant's objects are admitted and sync again (no parameter object for kube-apiserver to lose: kubernetes#130887), and the next destroy leaves no Flux CRD", async function () {
+  it("6b. destroy, then up again on the same API server: every tenant's objects are admitted and sync again (no parameter object for kube-apiserver to lose: kubernetes#130887)", async function () {
     // The same stack and config, from empty state, on the API server that just saw every binding of
     // the stack go. With the tenants' values in ConfigMaps this up had tenant GitRepositories denied
     // ("no params found") until kube-apiserver restarted (docs/tenancy.md, "Admission policies").
@@ -1268,6 +1268,35 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.ok(tenants.length >= 3, tenants.join());
     await tenantsReady(rig, tenants);
     stack.must(["preview", "--expect-no-changes"]);
+  });
+
+  it("6c. a lost cluster: etcd wiped and the cluster started again empty; refresh then up bring every tenant back with the same deploy keys and no GitHub write, and the next destroy leaves no Flux CRD", async function () {
+    const tenants = (stack.config()["fleet:tenants"] as TenantEntry[]).filter((t) => !t.offboard).map((t) => t.renamedFrom ?? t.name);
+    const secretKey = (t: string) => getObject(rig, "secret", `${t}-git`, t)?.data?.identity as string | undefined;
+    const before = Object.fromEntries(tenants.map((t) => [t, secretKey(t)]));
+    for (const t of tenants) assert.ok(before[t], `${t}'s deploy-key Secret`);
+    // Each tenant's repository, as its GitRepository names it (a renamed tenant keeps its own).
+    const repos = ["flux-fleet", ...tenants.map((t) => String(getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", t, t)?.spec?.url).replace(/^.*\/([^/]+?)(\.git)?$/, "$1"))];
+    const keysOnGitHub = async () => (await Promise.all(repos.map(async (r) => (await github(rig, "GET", `repos/${rig.owner}/${r}/keys`)).json.map((k: any) => `${r}:${k.id}:${k.key}`)))).flat().sort();
+    const keys = await keysOnGitHub();
+    assert.ok(keys.length >= tenants.length, `every tenant has its key on GitHub: ${keys.join(", ")}`);
+    const logged = async () => (await (await fetch(`${rig.githubUrl}/_rig/log`, { headers: { authorization: `Bearer ${rig.githubToken}` } })).text()).trim().split("\n").map((l) => JSON.parse(l) as { method: string; path: string; status: number });
+    const since = (await logged()).length;
+
+    // The cluster is lost: a new, empty one at the same address (rig/rig.sh wipe-cluster).
+    const wiped = run(rig, "bash", ["rig/rig.sh", "wipe-cluster"], { timeoutMs: 5 * 60_000 });
+    assert.equal(wiped.code, 0, wiped.stdout + wiped.stderr);
+    for (const t of tenants) assert.equal(getObject(rig, "namespace", t), undefined, `${t} is gone with the cluster`);
+
+    // docs/operations.md, "Recovering", a lost cluster: refresh (the state learns what is gone), then up.
+    stack.must(["refresh", "--yes", "--skip-preview"]);
+    stack.must(["up", "--yes", "--skip-preview"]);
+    await tenantsReady(rig, tenants);
+    stack.must(["preview", "--expect-no-changes"]);
+    assert.deepEqual(Object.fromEntries(tenants.map((t) => [t, secretKey(t)])), before, "each tenant's Secret holds the same private key");
+    assert.deepEqual(await keysOnGitHub(), keys, "the same deploy keys on GitHub, none added or revoked");
+    const writes = (await logged()).slice(since).filter((e) => e.method !== "GET" && !e.path.startsWith("/_rig/")).map((e) => `${e.method} ${e.path} ${e.status}`);
+    assert.deepEqual(writes, [], `no GitHub write:\n${writes.join("\n")}`);
 
     stack.must(["state", "unprotect", "--all", "--yes"]);
     stack.must(["destroy", "--yes", "--skip-preview"]);
@@ -1275,7 +1304,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
   });
 
-  it("6c. npm run upgrade, Flux 2.8 to 2.9: the preflight refuses it while a tenant's file, a live object or a stored version uses an API version 2.9 drops (the API server would refuse the new CRD), naming each; the health gate stops the rollout at a tenant that is not Ready, before the next stack; resumed once fixed, it goes through", async function () {
+  it("6d. npm run upgrade, Flux 2.8 to 2.9: the preflight refuses it while a tenant's file, a live object or a stored version uses an API version 2.9 drops (the API server would refuse the new CRD), naming each; the health gate stops the rollout at a tenant that is not Ready, before the next stack; resumed once fixed, it goes through", async function () {
     // The table the preflight judges by (scripts/lib/flux-api-versions.json) is what controller-gen
     // makes of the same api modules: the rig's generated CRD sets, 2.9 and 2.8. Doubles: the rig's
     // controllers stay the 2.9 binaries; only the CRDs and the FluxInstance's revision move.
@@ -1381,7 +1410,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.match(preflight.stdout, /the minor version does not change; nothing to check/);
     fs.rmSync(ghost);
 
-    // As 6b leaves it for 7: nothing of the stack's, no Flux CRD.
+    // As 6c leaves it for 7: nothing of the stack's, no Flux CRD.
     stack.must(["state", "unprotect", "--all", "--yes"]);
     stack.must(["destroy", "--yes", "--skip-preview"]);
     for (const t of ["payments", "media"]) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
