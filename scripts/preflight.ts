@@ -13,8 +13,9 @@
  * object, tenant and file with its fix (scripts/lib/preflight.ts). It changes nothing.
  *
  * The target is `fleet:flux.version` as the operator resolves it, or --target. The cluster is
- * --kubeconfig/--context, else the stack's `kubeconfig` and `context` outputs; a stack with no
- * cluster yet has nothing stored, and its tenants' files are still read. With no change of minor
+ * --kubeconfig/--context, else the stack's `kubeconfig` and `context` outputs (never KUBECONFIG's:
+ * it may be another cluster); a stack with no cluster yet has nothing stored, and its tenants'
+ * files are still read. With no change of minor
  * (and no --target) there is nothing to check.
  *
  * Exit status: 0 nothing to refuse; 1 refused (each use printed); 2 the check could not run (a
@@ -43,6 +44,8 @@ export interface TenantSource {
   readonly branch: string;
   /** The Kustomization's path, without `./`. */
   readonly path: string;
+  /** Whether this stack creates the repository (so it may not exist yet). */
+  readonly create?: boolean;
 }
 
 /** The version a cluster runs: the FluxInstance's last applied revision (`v2.9.4@sha256:…`), else the CRDs' label. */
@@ -81,8 +84,12 @@ const MAX_FILES = 500;
 
 /**
  * Every YAML file under the tenant's path at its branch, through GitHub's contents API (a directory
- * lists its entries; a file comes base64-encoded). A repository or path GitHub does not have is
- * reported, not an error: a repository this stack has yet to generate holds only the template's files.
+ * lists its entries; a file comes base64-encoded). A path or branch the repository lacks is a note,
+ * and so is a missing repository this stack creates (a repository it has yet to generate holds only
+ * the template's files); a missing repository it looks up is an error, since GitHub answers 404 for
+ * a private repository the token cannot see, and an unread repository is not judged safe.
+ * Every YAML file under the path is read, listed in a kustomization.yaml or not; files outside it
+ * (`../` bases) are not.
  */
 export async function tenantFiles(source: TenantSource, request: GitHubRequest): Promise<{ files: TenantFile[]; notes: string[] }> {
   const files: TenantFile[] = [];
@@ -95,7 +102,12 @@ export async function tenantFiles(source: TenantSource, request: GitHubRequest):
   const walk = async (dir: string): Promise<void> => {
     const answer = await request("GET", `${base}${dir ? `/${enc(dir)}` : ""}${ref}`);
     if (answer.status === 404) {
-      notes.push(`tenant ${source.tenant}: ${at} has no ${dir || "files"} (a repository not yet made, or an empty path): nothing to read`);
+      const repo = await request("GET", `/repos/${encodeURIComponent(source.owner)}/${encodeURIComponent(source.repo)}`);
+      if (repo.status === 404 && !source.create) {
+        throw new Error(`tenant ${source.tenant}: GitHub answers 404 for ${source.owner}/${source.repo}, which this stack looks up: the token cannot see it (GITHUB_TOKEN needs read access to every tenant repository)`);
+      }
+      if (repo.status !== 200 && repo.status !== 404) throw new Error(`GitHub answered ${repo.status} for ${source.owner}/${source.repo}`);
+      notes.push(`tenant ${source.tenant}: ${repo.status === 404 ? `${source.owner}/${source.repo} does not exist yet (this stack makes it from the template)` : `${at} has no ${dir || "files"}`}: nothing to read`);
       return;
     }
     if (answer.status !== 200) throw new Error(`GitHub answered ${answer.status} for ${at}:${dir}: ${JSON.stringify(answer.body).slice(0, 200)}`);
@@ -124,14 +136,19 @@ export async function tenantFiles(source: TenantSource, request: GitHubRequest):
   return { files, notes };
 }
 
-/** The Flux objects of a `kubectl get … -A --show-managed-fields` list, each with its managers' apiVersions. */
+/**
+ * The Flux objects of a `kubectl get … -A --show-managed-fields` list, each with the managers that
+ * server-side-applied it (operation Apply, not on a subresource) and the apiVersion they applied at.
+ */
 export function liveObjects(items: readonly any[], tenantOf: (namespace: string) => string | undefined): LiveObject[] {
   return items.map((o) => ({
     kind: o.kind,
     name: o.metadata.name,
     ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
     ...(o.metadata.namespace && tenantOf(o.metadata.namespace) ? { tenant: tenantOf(o.metadata.namespace) } : {}),
-    managers: (o.metadata.managedFields ?? []).filter((m: any) => typeof m.apiVersion === "string").map((m: any) => ({ manager: m.manager ?? "(unnamed)", apiVersion: m.apiVersion })),
+    managers: (o.metadata.managedFields ?? [])
+      .filter((m: any) => typeof m.apiVersion === "string" && m.operation === "Apply" && !m.subresource)
+      .map((m: any) => ({ manager: m.manager ?? "(unnamed)", apiVersion: m.apiVersion })),
   }));
 }
 
@@ -165,7 +182,9 @@ async function main(argv: readonly string[]): Promise<number> {
     const groups = fluxGroups(table);
     let crdItems: any[] = [];
     let instances: any[] = [];
-    if (cluster.length || env.KUBECONFIG) {
+    // Only the stack's own cluster (its outputs) or the one the flags name: never whatever
+    // KUBECONFIG happens to point at.
+    if (cluster.length) {
       crdItems = (kubectlJson([...cluster, "get", "customresourcedefinitions"], env).items ?? []) as any[];
       if (crdItems.some((c) => c.metadata?.name === "fluxinstances.fluxcd.controlplane.io")) {
         instances = kubectlJson([...cluster, "get", "fluxinstances.fluxcd.controlplane.io", "-A"], env).items ?? [];
@@ -181,7 +200,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const evaluated = await runProgram({ stack, config, secretKeys, preview: true, computed: false });
     if (evaluated.error) throw new Error(`the program fails for stack ${stack}: ${evaluated.error.message}`);
-    const sources = tenantSources(evaluated.resources);
+    const sources = tenantSources(evaluated.resources).map((s) => ({ ...s, create: fleet.tenants.find((t) => t.identity === s.tenant)?.repository.create ?? false }));
     const tenantOf = (ns: string) => sources.find((s) => s.namespaces.includes(ns))?.tenant;
     const crds: Crd[] = fluxCrds.map((c) => ({ name: c.metadata.name, group: c.spec.group, kind: c.spec.names.kind, storedVersions: c.status?.storedVersions ?? [] }));
     const live = fluxCrds.length

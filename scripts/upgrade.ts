@@ -30,7 +30,8 @@ import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { flagValue } from "./lib/args";
-import { REPO_ROOT } from "./lib/evaluate";
+import { parseFleetConfig, programKeys, resolvedFluxVersion } from "../components/config";
+import { REPO_ROOT, stackConfigFile } from "./lib/evaluate";
 import { healthGate, passesGate, renderMatrix } from "./lib/fleet-status";
 import { readOrder } from "./lib/stacks";
 import { withBackend } from "./lib/state";
@@ -71,10 +72,18 @@ export function remaining(stacks: readonly string[], version: string, progress: 
   return stacks.filter((s) => !progress.done.includes(s));
 }
 
-function step(what: string, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): boolean {
+/** Runs one step of the rollout; its exit status (-1 when it could not start or was killed). */
+function step(what: string, cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): number {
   console.log(`upgrade: ${what}: ${cmd} ${args.join(" ")}`);
   const r = spawnSync(cmd, args, { stdio: "inherit", env, cwd: REPO_ROOT });
-  return r.status === 0;
+  return r.status ?? -1;
+}
+
+/** A stack file's validated config (as the program reads it), for the version the operator will install. */
+function parseStackFile(stack: string, file: string) {
+  const { config } = stackConfigFile(file);
+  const values = Object.fromEntries(Object.entries(programKeys(config)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+  return parseFleetConfig({ stack, values });
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -102,33 +111,39 @@ async function main(argv: readonly string[]): Promise<number> {
       const before = fs.readFileSync(file, "utf8");
       fs.writeFileSync(file, withFluxVersion(before, version));
       const configFile = ["--config-file", file];
-      if (!step(`${stack}: preflight`, "node", ["-r", "ts-node/register", "scripts/preflight.ts", stack, ...configFile], env)) {
+      const checked = step(`${stack}: preflight`, "node", ["-r", "ts-node/register", "scripts/preflight.ts", stack, ...configFile], env);
+      if (checked !== 0) {
         fs.writeFileSync(file, before);
         save();
-        console.error(`upgrade: stopped at ${stack}: the preflight refused Flux ${version} (above); ${path.basename(file)} is as it was, nothing was applied. Fix what it names, then run again with --resume.`);
+        console.error(checked === 1
+          ? `upgrade: stopped at ${stack}: the preflight refused Flux ${version} (above); ${path.basename(file)} is as it was, nothing was applied. Fix what it names, then run again with --resume.`
+          : `upgrade: stopped at ${stack}: the preflight could not run (above: exit ${checked}), so nothing is judged safe; ${path.basename(file)} is as it was, nothing was applied. Fix what stopped it, then run again with --resume.`);
         return 1;
       }
-      if (!step(`${stack}: pending operations`, "node", ["-r", "ts-node/register", "scripts/recover.ts", stack, "--check"], env) ||
-          !step(`${stack}: up`, env.PULUMI ?? "pulumi", ["up", "--yes", "--stack", stack, ...configFile, "--non-interactive"], env)) {
+      const target = resolvedFluxVersion(parseStackFile(stack, file).flux);
+      if (step(`${stack}: pending operations`, "node", ["-r", "ts-node/register", "scripts/recover.ts", stack, "--check"], env) !== 0 ||
+          step(`${stack}: up`, env.PULUMI ?? "pulumi", ["up", "--yes", "--stack", stack, ...configFile, "--non-interactive"], env) !== 0) {
         save();
         console.error(`upgrade: stopped at ${stack}: the up failed (above). ${path.basename(file)} says ${version}, uncommitted; what was applied is in the stack's state. Fix it, then run again with --resume.`);
         return 1;
       }
-      const unchanged = spawnSync("git", ["-C", dir, "diff", "--quiet", "HEAD", "--", path.basename(file)]).status === 0;
+      // Committed already (a resumed rollout) when git sees no change to it, untracked included.
+      const unchanged = spawnSync("git", ["-C", dir, "status", "--porcelain", "--", path.basename(file)], { encoding: "utf8" }).stdout.trim() === "";
       if (!argv.includes("--no-commit") && !unchanged) {
-        if (!step(`${stack}: commit`, "git", ["-C", dir, "commit", "-m", `upgrade: ${stack} runs Flux ${version}`, "--", path.basename(file)], env)) {
+        if (step(`${stack}: commit`, "git", ["-C", dir, "add", "--", path.basename(file)], env) !== 0 ||
+            step(`${stack}: commit`, "git", ["-C", dir, "commit", "-m", `upgrade: ${stack} runs Flux ${version}`, "--", path.basename(file)], env) !== 0) {
           save();
           console.error(`upgrade: stopped at ${stack}: git commit failed (above); the stack runs ${version}. Commit ${path.basename(file)} by hand, then run again with --resume.`);
           return 1;
         }
       }
       console.log(`upgrade: ${stack}: health gate, up to ${timeoutMs / 1000} s`);
-      const gate = await healthGate(stack, tmp, { timeoutMs, env });
+      const gate = await healthGate(stack, tmp, { timeoutMs, env, ...(target ? { fluxVersion: target } : {}) });
       process.stdout.write(renderMatrix([stack], gate.cells, new Date()));
       if (!gate.passed) {
         save();
         const failing = gate.cells.filter((c) => !passesGate(c, gate.requestedAt));
-        console.error(`upgrade: stopped at ${stack}: ${failing.map((c) => `${c.tenant} (${c.state}${c.kustomization?.handled !== gate.requestedAt ? ", reconcile not handled" : ""}${c.notReady.length ? `, ${c.notReady.length} of its own failing` : ""})`).join(", ")} not healthy on Flux ${version} within ${timeoutMs / 1000} s. Nothing further is applied; the stacks after it still run the old version. Fix it (or roll ${stack} back), then run again with --resume.`);
+        console.error(`upgrade: stopped at ${stack}: ${gate.reason ? `${gate.reason}; ` : ""}${failing.map((c) => `${c.tenant} (${c.state}${c.kustomization?.handled !== gate.requestedAt ? ", reconcile not handled" : ""}${c.notReady.length ? `, ${c.notReady.length} of its own failing` : ""})`).join(", ")} not healthy on Flux ${version} within ${timeoutMs / 1000} s. Nothing further is applied; the stacks after it still run the old version. Fix it (or roll ${stack} back), then run again with --resume.`);
         return 1;
       }
       done.push(stack);

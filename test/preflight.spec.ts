@@ -74,9 +74,17 @@ describe("upgrade preflight: the judgement", () => {
     assert.deepEqual(preflight(base({ target: "2.8.1", crds: [{ name: "helmreleases.helm.toolkit.fluxcd.io", group: "helm.toolkit.fluxcd.io", kind: "HelmRelease", storedVersions: ["v2"] }] })), []);
   });
 
-  it("refuses a live object a manager last applied at a dropped version, naming its tenant", () => {
+  it("refuses a live object a manager server-side-applied at a dropped version, naming its tenant; Update and subresource entries are not judged", () => {
     const live = liveObjects(
-      [{ kind: "Alert", metadata: { name: "slack", namespace: "team-a", managedFields: [{ manager: "kustomize-controller", apiVersion: "notification.toolkit.fluxcd.io/v1beta2" }, { manager: "notification-controller", apiVersion: "notification.toolkit.fluxcd.io/v1beta3" }] } }],
+      [{ kind: "Alert", metadata: { name: "slack", namespace: "team-a", managedFields: [
+        { manager: "kustomize-controller", operation: "Apply", apiVersion: "notification.toolkit.fluxcd.io/v1beta2" },
+        { manager: "notification-controller", operation: "Apply", apiVersion: "notification.toolkit.fluxcd.io/v1beta3" },
+        // Not applied again by anyone: a status write, a one-off edit, the API server's own entry.
+        { manager: "notification-controller", operation: "Update", subresource: "status", apiVersion: "notification.toolkit.fluxcd.io/v1beta2" },
+        { manager: "kubectl-edit", operation: "Update", apiVersion: "notification.toolkit.fluxcd.io/v1beta2" },
+        { manager: "before-first-apply", operation: "Update", apiVersion: "notification.toolkit.fluxcd.io/v1beta2" },
+        { manager: "flux-client-side-apply", operation: "Apply", subresource: "status", apiVersion: "notification.toolkit.fluxcd.io/v1beta2" },
+      ] } }],
       (ns) => (ns === "team-a" ? "team-a" : undefined),
     );
     const findings = preflight(base({ live }));
@@ -144,12 +152,13 @@ describe("upgrade preflight: what it reads", () => {
     const paths: string[] = [];
     const request: GitHubRequest = async (_m, p) => {
       paths.push(p);
-      const at = p.replace(/^\/repos\/acme\/shop\/contents\/?/, "").replace(/\?ref=main$/, "");
+      const at = p === "/repos/acme/shop" ? p : p.replace(/^\/repos\/acme\/shop\/contents\/?/, "").replace(/\?ref=main$/, "");
       switch (at) {
         case "flux/staging": return { status: 200, body: [{ type: "file", path: "flux/staging/kustomization.yaml" }, { type: "dir", path: "flux/staging/apps" }, { type: "file", path: "flux/staging/README.md" }] };
         case "flux/staging/apps": return { status: 200, body: [{ type: "file", path: "flux/staging/apps/hr.yml" }] };
         case "flux/staging/kustomization.yaml": return { status: 200, body: { content: b64("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n") } };
         case "flux/staging/apps/hr.yml": return { status: 200, body: { content: b64("apiVersion: helm.toolkit.fluxcd.io/v2beta2\nkind: HelmRelease\nmetadata: {name: web}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n") } };
+        case "/repos/acme/shop": return { status: 200, body: { name: "shop" } };
         default: return { status: 404, body: { message: "Not Found" } };
       }
     };
@@ -167,6 +176,10 @@ describe("upgrade preflight: what it reads", () => {
     const missing = await tenantFiles({ ...source, path: "flux/production" }, request);
     assert.deepEqual(missing.files, []);
     assert.match(missing.notes[0], /acme\/shop@main has no flux\/production/);
+    // A repository GitHub answers 404 for: not made yet, if this stack makes it; else unreadable, an error.
+    const gone = { ...source, repo: "gone" };
+    assert.match((await tenantFiles({ ...gone, create: true }, request)).notes[0], /acme\/gone does not exist yet/);
+    await assert.rejects(tenantFiles(gone, request), /GitHub answers 404 for acme\/gone, which this stack looks up: the token cannot see it/);
     await assert.rejects(tenantFiles(source, async () => ({ status: 401, body: { message: "Bad credentials" } })), /GitHub answered 401 for acme\/shop@main:flux\/staging/);
   });
 });

@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { Cell, cellsOf, FluxObject, passesGate } from "../scripts/lib/fleet-status";
+import { Cell, cellsOf, FluxObject, instancesAt, passesGate } from "../scripts/lib/fleet-status";
 import { REPO_ROOT } from "../scripts/lib/evaluate";
 import { duration, remaining, withFluxVersion } from "../scripts/upgrade";
 
@@ -16,7 +16,7 @@ describe("npm run upgrade: the rollout", () => {
     const text = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.staging.yaml"), "utf8");
     const out = withFluxVersion(text, "2.10.x");
     assert.equal(parse(out).config["fleet:flux"].version, "2.10.x");
-    assert.deepEqual({ ...parse(out).config, "fleet:flux": { ...parse(out).config["fleet:flux"], version: "2.9.x" } }, parse(text).config, "nothing else changes");
+    assert.deepEqual({ ...parse(out).config, "fleet:flux": { ...parse(out).config["fleet:flux"], version: parse(text).config["fleet:flux"].version } }, parse(text).config, "nothing else changes");
     const comments = (s: string) => s.split("\n").filter((l) => l.trim().startsWith("#"));
     assert.deepEqual(comments(out), comments(text));
     assert.equal(parse(withFluxVersion("config:\n  github:owner: acme\n", "2.9.x")).config["fleet:flux"].version, "2.9.x", "added where absent");
@@ -54,6 +54,15 @@ describe("npm run upgrade: the health gate", () => {
     assert.equal(passesGate(cell([ks({ conditions: [{ type: "Ready", status: "False", reason: "BuildFailed" }], lastAppliedRevision: "main@sha1:abc", lastHandledReconcileAt: AT })]), AT), false, "failing");
     assert.equal(passesGate(cell([ks({ conditions: readyTrue, lastHandledReconcileAt: AT })]), AT), false, "no revision applied");
     assert.equal(passesGate(cell([]), AT), false, "missing");
+  });
+
+  it("waits first for the FluxInstance Ready at the target version: until then the old controllers answer", () => {
+    const fi = (revision: string, ready: string) => ({ status: { lastAppliedRevision: revision, conditions: [{ type: "Ready", status: ready }] } });
+    assert.equal(instancesAt([fi("v2.9.4@sha256:01", "True")], "2.9.4"), true);
+    assert.equal(instancesAt([fi("v2.8.1@sha256:01", "True")], "2.9.4"), false, "the old revision, Ready");
+    assert.equal(instancesAt([fi("v2.9.4@sha256:01", "Unknown")], "2.9.4"), false, "rolling out");
+    assert.equal(instancesAt([fi("v2.9.41@sha256:01", "True")], "2.9.4"), false, "another version");
+    assert.equal(instancesAt([], "2.9.4"), false, "no FluxInstance");
   });
 
   it("does not pass a tenant whose own HelmRelease fails; passes a suspended one", () => {

@@ -740,7 +740,11 @@ describe("CI workflows: drift (drift.yml)", () => {
       assert.equal(gate.with.command, command, where);
       assert.equal(gate.with["github-token-secret"], "FLEET_GITHUB_READ_TOKEN", `${where}: a missing read token is named`);
       assert.deepEqual(j.steps.slice(0, j.steps.indexOf(gate)).map((s: any) => String(s.uses).split("@")[0]), ["actions/checkout"], `${where}: only the checkout runs before the gate`);
-      for (const s of after) assert.match(String(s.if ?? ""), /^steps\.gate\.outputs\.run == 'true'( && |$)/, `${where}: ${s.name ?? s.uses ?? s.run} runs only when the gate lets it`);
+      // status.yml's two exceptions touch no credential: the report of a stack the gate skips (jq
+      // only), and the upload of whatever report there is.
+      const exempt = (s: any) => where.startsWith("status.yml") &&
+        ((s.if === "steps.gate.outputs.run != 'true'" && /^jq -n /.test(String(s.run))) || (s.if === "always()" && String(s.uses).startsWith("actions/upload-artifact@")));
+      for (const s of after.filter((x: any) => !exempt(x))) assert.match(String(s.if ?? ""), /^steps\.gate\.outputs\.run == 'true'( && |$)/, `${where}: ${s.name ?? s.uses ?? s.run} runs only when the gate lets it`);
     }
     const action = files.actions.get(".github/actions/stack-gate/action.yml")!.doc;
     assert.equal(action.inputs.hint.default, "The offline render diff shows the change.", "preview and up keep their notice");
@@ -1263,22 +1267,50 @@ describe("CI workflows: the fleet status (status.yml, .github/actions/fleet-stat
     const shim = path.join(dir, "bin");
     fs.mkdirSync(shim);
     fs.writeFileSync(path.join(shim, "npm"), `#!/bin/sh\nshift 3\ncd ${JSON.stringify(ROOT)} && exec node -r ts-node/register scripts/status.ts "$@"\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "statuses", "status-kind.json"), JSON.stringify({ stacks: [], cells: [], skipped: [{ stack: "kind", reason: "CI does not read it" }] }));
     // The step's `npm run --silent status -- …` with the files' paths made absolute (the shim runs in the repository).
     const script = render.run.replace("statuses/*.json", `${dir}/statuses/*.json`);
-    const r = runStep(script, dir, { STACKS: JSON.stringify(["staging", "production", "production-us"]), GITHUB_OUTPUT: out, PATH: `${shim}:${process.env.PATH}` });
+    const r = runStep(script, dir, { STACKS: JSON.stringify(["staging", "production", "production-us", "kind"]), GITHUB_OUTPUT: out, PATH: `${shim}:${process.env.PATH}` });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(fs.readFileSync(out, "utf8"), "unhealthy=true\n");
     const matrix = fs.readFileSync(path.join(dir, "matrix.txt"), "utf8");
     assert.match(matrix, /^TENANT +staging\nmedia +Ready 0123456 *\nshop +Ready 0123456/);
     assert.match(matrix, /^production: could not be read: kubectl: connection refused$/m);
-    assert.match(matrix, /^production-us: not checked/m);
+    assert.match(matrix, /^production-us: could not be read: no report: its job did not finish/m, "a job that left no report is not healthy");
+    assert.match(matrix, /^kind: not checked: CI does not read it$/m);
+    assert.match(matrix, /^unhealthy: production \(not read\), production-us \(not read\)$/m);
+
+    // Only stacks CI does not read (both of this repository's are kind stacks): a report, not a failure.
+    fs.rmSync(path.join(dir, "statuses"), { recursive: true });
+    fs.mkdirSync(path.join(dir, "statuses"));
+    fs.writeFileSync(path.join(dir, "statuses", "status-kind.json"), JSON.stringify({ stacks: [], cells: [], skipped: [{ stack: "kind", reason: "CI does not read it" }] }));
+    fs.writeFileSync(out, "");
+    const only = runStep(script, dir, { STACKS: JSON.stringify(["kind"]), GITHUB_OUTPUT: out, PATH: `${shim}:${process.env.PATH}` });
+    assert.equal(only.status, 0, only.stderr);
+    assert.equal(fs.readFileSync(out, "utf8"), "unhealthy=false\n");
+    assert.match(fs.readFileSync(path.join(dir, "matrix.txt"), "utf8"), /^kind: not checked: CI does not read it\nhealthy: every tenant of every stack read\n$/);
+    // No report at all (every job failed before writing one): each stack named, not a crash.
+    fs.rmSync(path.join(dir, "statuses"), { recursive: true });
+    fs.writeFileSync(out, "");
+    assert.equal(runStep(script, dir, { STACKS: JSON.stringify(["staging"]), GITHUB_OUTPUT: out, PATH: `${shim}:${process.env.PATH}` }).status, 0);
+    assert.equal(fs.readFileSync(out, "utf8"), "unhealthy=true\n");
+  });
+
+  it("the status job reports a stack it does not read (stack-gate) as not checked, and uploads whatever happened", () => {
+    const steps = w().jobs.status.steps;
+    const skipped = steps.find((s: any) => String(s.if ?? "").includes("steps.gate.outputs.run != 'true'"));
+    const dir = scratch();
+    assert.equal(runStep(skipped.run, dir, { STACK: "staging" }).status, 0);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, "status-staging.json"), "utf8")).skipped[0].stack, "staging");
+    const upload = steps.find((s: any) => String(s.uses ?? "").startsWith("actions/upload-artifact@"));
+    assert.equal(upload.if, "always()");
   });
 
   it("one standing issue: opened once, rewritten quietly while nothing changes, commented when the verdict or the unhealthy cells change", async () => {
     const gh = fakeGitHub([{ number: 3, title: "Drift: staging", body: "<!-- fleet-drift stack=staging -->", labels: ["drift"], state: "open" }]);
     const core = fakeCore();
-    const healthy = "TENANT  staging\nshop    Ready 0123456 2h\n";
-    const failing = "TENANT  staging\nshop    Failing 0123456 5m\n\nstaging/shop: Failing: kustomize build failed\n";
+    const healthy = "TENANT  staging\nshop    Ready 0123456 2h\n\nhealthy: every tenant of every stack read\n";
+    const failing = "TENANT  staging\nshop    Failing 0123456 5m\n\nstaging/shop: Failing: kustomize build failed\nunhealthy: staging/shop (Failing)\n";
     assert.deepEqual(await reportStatus({ github: gh, context, core, text: healthy, unhealthy: "false" }), { action: "opened", number: 4, commented: false });
     const issue = gh.issues.find((i) => i.number === 4)!;
     assert.deepEqual([issue.title, issue.labels], [STATUS_TITLE, ["fleet-status"]]);
@@ -1294,9 +1326,9 @@ describe("CI workflows: the fleet status (status.yml, .github/actions/fleet-stat
     assert.match(gh.comments.at(-1)!.body, /^\*\*Now unhealthy\*\*/);
     assert.match(issue.body, /\*\*Something needs someone\*\*/);
     gh.calls.length = 0;
-    await reportStatus({ github: gh, context, core, text: failing, unhealthy: "true" });
-    assert.deepEqual(gh.calls, ["list", "update #4"], "the same cells: no comment");
-    await reportStatus({ github: gh, context, core, text: failing.replace("shop ", "shop\nmedia   Failing 0123456 1m"), unhealthy: "true" });
+    await reportStatus({ github: gh, context, core, text: failing.replace("5m", "6h"), unhealthy: "true" });
+    assert.deepEqual(gh.calls, ["list", "update #4"], "the same cells, older: no comment");
+    await reportStatus({ github: gh, context, core, text: failing.replace("unhealthy: staging/shop (Failing)", "unhealthy: staging/media (Failing), staging/shop (Failing)"), unhealthy: "true" });
     assert.match(gh.comments.at(-1)!.body, /^The unhealthy cells changed/);
     await reportStatus({ github: gh, context, core, text: healthy, unhealthy: "false" });
     assert.match(gh.comments.at(-1)!.body, /^Healthy again/);

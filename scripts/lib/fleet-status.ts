@@ -181,59 +181,102 @@ export function passesGate(c: Cell, requestedAt: string): boolean {
   return c.state === "Ready" && c.applied !== undefined && c.kustomization?.handled === requestedAt && c.notReady.length === 0;
 }
 
+/** Whether every FluxInstance of a `kubectl get fluxinstances -A` list is Ready at `version` (`v2.9.4@sha256:…`). */
+export function instancesAt(items: readonly any[], version: string): boolean {
+  return items.length > 0 && items.every((i) => String(i?.status?.lastAppliedRevision ?? "").startsWith(`v${version.replace(/^v/, "")}@`) &&
+    (i?.status?.conditions ?? []).some((c: Condition) => c.type === "Ready" && c.status === "True"));
+}
+
 /**
- * The health gate after an up: asks every tenant's Kustomization to reconcile now (the annotation
- * `flux reconcile` sets: reconcile.fluxcd.io/requestedAt), then waits until every cell passes, or
- * `timeoutMs` runs out. The cells as last read, and whether they all passed.
+ * The health gate after an up. With `fluxVersion`, it first waits until the FluxInstance is Ready
+ * at that version (the operator has rolled the controllers out: until then the old ones would
+ * answer). Then it asks every tenant's Kustomization to reconcile now (the annotation `flux
+ * reconcile` sets: reconcile.fluxcd.io/requestedAt), and waits until every cell passes, or
+ * `timeoutMs` runs out. A read that fails meanwhile (CRDs being replaced) is retried. The cells as
+ * last read, whether they all passed, and why not when it is not a cell's doing.
  */
-export async function healthGate(stack: string, dir: string, opts: { timeoutMs: number; pollMs?: number; now?: () => Date; env?: NodeJS.ProcessEnv }): Promise<{ passed: boolean; cells: Cell[]; requestedAt: string }> {
+export async function healthGate(stack: string, dir: string, opts: { timeoutMs: number; fluxVersion?: string; pollMs?: number; now?: () => Date; env?: NodeJS.ProcessEnv }): Promise<{ passed: boolean; cells: Cell[]; requestedAt: string; reason?: string }> {
   const kube = stackKube(stack, dir, opts.env ?? process.env);
-  const requestedAt = (opts.now ?? (() => new Date()))().toISOString();
+  const deadline = Date.now() + opts.timeoutMs;
+  const pause = () => new Promise((r) => setTimeout(r, opts.pollMs ?? 5000));
   const read = async () => cellsOf({ stack, tenants: kube.tenants }, (kubectlJson([...kube.args, "get", FLUX_LIST, "-A"], kube.env).items ?? []) as FluxObject[], await branchHeads([], fetchGitHub));
+  let last: Cell[] = [];
+  let failure = "";
+  if (opts.fluxVersion) {
+    for (;;) {
+      try {
+        if (instancesAt(kubectlJson([...kube.args, "get", "fluxinstances.fluxcd.controlplane.io", "-A"], kube.env).items ?? [], opts.fluxVersion)) break;
+      } catch (e) {
+        failure = (e as Error).message;
+      }
+      if (Date.now() >= deadline) {
+        return { passed: false, cells: await read().catch(() => []), requestedAt: "", reason: `the FluxInstance is not Ready at Flux ${opts.fluxVersion}${failure ? ` (${failure.split("\n")[0]})` : ""}` };
+      }
+      await pause();
+    }
+  }
+  const requestedAt = (opts.now ?? (() => new Date()))().toISOString();
   for (const c of await read()) {
     if (!c.kustomization || c.state === "Suspended") continue;
     kubectlJson([...kube.args, "annotate", "--overwrite", "kustomizations.kustomize.toolkit.fluxcd.io", c.kustomization.name, "-n", c.kustomization.namespace, `reconcile.fluxcd.io/requestedAt=${requestedAt}`], kube.env);
   }
-  const deadline = Date.now() + opts.timeoutMs;
   for (;;) {
-    const cells = await read();
-    const passed = cells.every((c) => passesGate(c, requestedAt));
-    if (passed || Date.now() >= deadline) return { passed, cells, requestedAt };
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 5000));
+    try {
+      last = await read();
+      failure = "";
+      if (last.every((c) => passesGate(c, requestedAt))) return { passed: true, cells: last, requestedAt };
+    } catch (e) {
+      failure = (e as Error).message;
+    }
+    if (Date.now() >= deadline) return { passed: false, cells: last, requestedAt, ...(failure ? { reason: `the cluster could not be read: ${failure.split("\n")[0]}` } : {}) };
+    await pause();
   }
 }
 
-/** What `npm run status -- <stack> --json` writes, or, when it could not read the stack, its error. */
+/**
+ * What `npm run status -- <stack> --json` writes; or, when it could not read the stack, its error;
+ * or, when CI does not read the stack (a kind stack, a missing secret: stack-gate), why.
+ */
 export interface Report {
   readonly stacks: readonly string[];
   readonly cells: readonly Cell[];
   readonly errors?: readonly { readonly stack: string; readonly error: string }[];
+  readonly skipped?: readonly { readonly stack: string; readonly reason: string }[];
 }
 
 /**
  * Reports of single stacks (each CI job reads its own stack with its own credentials) as one: the
- * stacks in `expected`'s order, each with its cells, an error, or nothing (not checked: no job ran
- * for it, e.g. a kind stack CI cannot reach).
+ * stacks in `expected`'s order, each with its cells, an error, or a reason it was not read. A stack
+ * with no report at all is an error: its job did not finish, and an unread stack is not healthy.
  */
-export function combineReports(reports: readonly Report[], expected: readonly string[]): { stacks: string[]; cells: Cell[]; errors: { stack: string; error: string }[]; missing: string[] } {
-  const seen = [...new Set(reports.flatMap((r) => r.stacks))];
-  const stacks = [...expected.filter((s) => seen.includes(s)), ...seen.filter((s) => !expected.includes(s))];
+export function combineReports(reports: readonly Report[], expected: readonly string[]): { stacks: string[]; cells: Cell[]; errors: { stack: string; error: string }[]; skipped: { stack: string; reason: string }[] } {
+  const seen = [...new Set(reports.flatMap((r) => [...r.stacks, ...(r.skipped ?? []).map((s) => s.stack)]))];
+  const skipped = reports.flatMap((r) => r.skipped ?? []);
+  const stacks = [...expected.filter((s) => seen.includes(s)), ...seen.filter((s) => !expected.includes(s))].filter((s) => !skipped.some((k) => k.stack === s));
   return {
     stacks,
     cells: reports.flatMap((r) => r.cells),
-    errors: reports.flatMap((r) => r.errors ?? []),
-    missing: expected.filter((s) => !seen.includes(s)),
+    errors: [...reports.flatMap((r) => r.errors ?? []), ...expected.filter((s) => !seen.includes(s)).map((stack) => ({ stack, error: "no report: its job did not finish (see the workflow run)" }))],
+    skipped,
   };
 }
 
-/** The combined matrix as text, then the stacks that could not be read and those not checked. */
+/**
+ * The combined matrix as text, then the stacks that could not be read and those not checked, and a
+ * last line that names what is unhealthy (no ages or revisions: it changes only when that does).
+ */
 export function renderReport(combined: ReturnType<typeof combineReports>, now: Date): string {
   const unread = new Set(combined.errors.map((e) => e.stack));
   const shown = combined.stacks.filter((s) => !unread.has(s));
+  const bad = [
+    ...combined.cells.filter(unhealthy).map((c) => `${c.stack}/${c.tenant} (${c.state}${c.notReady.length ? `, ${c.notReady.length} of its own failing` : ""})`).sort(),
+    ...[...unread].sort().map((s) => `${s} (not read)`),
+  ];
   const lines = [
-    ...(shown.length ? [renderMatrix(shown, combined.cells, now).trimEnd()] : []),
+    ...(shown.length ? [renderMatrix(shown, combined.cells, now).trimEnd(), ""] : []),
     ...combined.errors.map((e) => `${e.stack}: could not be read: ${e.error.split("\n")[0].slice(0, 300)}`),
-    ...combined.missing.map((s) => `${s}: not checked (no job read it: a stack CI cannot reach, or its job failed before reading)`),
+    ...combined.skipped.map((s) => `${s.stack}: not checked: ${s.reason}`),
+    bad.length ? `unhealthy: ${bad.join(", ")}` : "healthy: every tenant of every stack read",
   ];
   return lines.join("\n") + "\n";
 }

@@ -10,9 +10,12 @@
  *   validation: "must appear in spec.versions"), so the upgrade's CRDs fail to apply and the
  *   install stops half-way. `flux migrate` (flux2 v2.9.4 cmd/flux/migrate.go, cluster mode) rewrites
  *   every object at the storage version and trims storedVersions.
- * - A live object whose field manager last applied it at a removed version (`managedFields[].apiVersion`):
- *   whoever applies it next at that version is refused with "no matches for kind". For a tenant's
- *   Kustomization that is every reconcile, and the tenant's sync fails.
+ * - A live object a field manager server-side-applied at a removed version (a `managedFields` entry
+ *   of operation Apply, on the object itself, with that apiVersion): that manager applies it again
+ *   at that version and is refused with "no matches for kind". For kustomize-controller that is a
+ *   tenant's file, at every reconcile, and the tenant's sync fails. Update entries (a one-off
+ *   `kubectl edit`, a controller's status) and subresource entries are not judged: nobody applies
+ *   them again.
  * - A tenant's synced files: kustomize-controller applies them as written, so a removed apiVersion
  *   fails the tenant's Kustomization at its first reconcile after the upgrade. `flux migrate -f`
  *   rewrites files.
@@ -32,7 +35,7 @@ export interface LiveObject {
   readonly name: string;
   /** The tenant whose namespace it is in, if any. */
   readonly tenant?: string;
-  /** Each field manager's `apiVersion` (`managedFields`). */
+  /** The field managers that server-side-applied the object itself (`managedFields` entries of operation Apply, no subresource), each with the apiVersion it applied at. */
   readonly managers: readonly { readonly manager: string; readonly apiVersion: string }[];
 }
 
@@ -156,6 +159,6 @@ export function renderFindings(stack: string, from: string | undefined, to: stri
   return [
     `${head}: REFUSED, ${findings.length} use${findings.length === 1 ? "" : "s"} of API versions ${to} no longer serves:`,
     ...findings.map((f) => `- ${f.where}\n    ${f.problem}\n    fix: ${f.fix}`),
-    `Nothing was changed. Fix each, then run the preview again.`,
+    `Nothing was changed. Fix each, then run this again.`,
   ].join("\n") + "\n";
 }

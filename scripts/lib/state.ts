@@ -28,9 +28,14 @@ export interface Deployment {
   readonly pending_operations?: readonly PendingOperation[];
 }
 
-/** `env` with scripts/up.sh's default backend: the local file backend ~/.pulumi-fleet unless PULUMI_BACKEND_URL names one. */
+/**
+ * `env` with scripts/up.sh's default backend: the local file backend ~/.pulumi-fleet unless
+ * PULUMI_BACKEND_URL names one, or PULUMI_ACCESS_TOKEN says Pulumi Cloud (CI gives an empty
+ * PULUMI_BACKEND_URL for an unset secret, which the CLI reads as Pulumi Cloud too).
+ */
 export function withBackend(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return env.PULUMI_BACKEND_URL ? env : { ...env, PULUMI_BACKEND_URL: `file://${path.join(os.homedir(), ".pulumi-fleet")}` };
+  if (env.PULUMI_BACKEND_URL || env.PULUMI_ACCESS_TOKEN) return env;
+  return { ...env, PULUMI_BACKEND_URL: `file://${path.join(os.homedir(), ".pulumi-fleet")}` };
 }
 
 /** The stack's exported state, whole (`{version, deployment}`): from `file` when given, else `pulumi stack export --stack <stack>`. */
@@ -69,14 +74,16 @@ export function stackOutputs(stack: string, env: NodeJS.ProcessEnv = withBackend
 /**
  * kubectl's `--kubeconfig`/`--context` for a stack's cluster, from its outputs `kubeconfig` (written
  * to a file in `dir`) and `context`; none when the stack has no outputs yet (never brought up, or
- * a first up cut off before it wrote them).
+ * a first up cut off before it wrote them) or does not exist. Any other failure to read them (a
+ * wrong passphrase, a backend that does not answer) is thrown: no caller may take it for "no cluster".
  */
 export function stackCluster(stack: string, env: NodeJS.ProcessEnv, dir: string): string[] {
   let out: { kubeconfig?: string; context?: string };
   try {
     out = stackOutputs(stack, env);
-  } catch {
-    return [];
+  } catch (e) {
+    if (/no stack named/i.test((e as Error).message)) return [];
+    throw e;
   }
   if (!out.kubeconfig) return [];
   const file = path.join(dir, `${stack}.kubeconfig`);

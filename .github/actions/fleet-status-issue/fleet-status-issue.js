@@ -16,11 +16,17 @@ const TITLE = "Fleet status";
 const MARKER = "<!-- fleet-status -->";
 const STATE = /<!-- fleet-status-state (healthy|unhealthy) ([0-9a-f]{8}) -->/;
 
+/**
+ * What is unhealthy, without ages or revisions: the `unhealthy: …` line `npm run status -- --from`
+ * ends with (the whole text when it has none), so the digest changes only when the cells do.
+ */
+const unhealthyKey = (text) => digest(/^unhealthy: .*$/m.exec(text)?.[0] ?? text);
+
 /** The issue's body: the verdict, the run, what the cells mean, and the matrix in a code block. */
 function statusBody({ text, unhealthy, runUrl, sha, docsUrl, limit = BODY_LIMIT }) {
   const head = [
     MARKER,
-    `<!-- fleet-status-state ${unhealthy ? "unhealthy" : "healthy"} ${digest(text)} -->`,
+    `<!-- fleet-status-state ${unhealthy ? "unhealthy" : "healthy"} ${unhealthyKey(text)} -->`,
     unhealthy
       ? "**Something needs someone**: a tenant is Failing, Stalled or Missing on a stack, one of its own Kustomizations or HelmReleases fails, or a stack could not be read (below)."
       : "Every tenant is Ready, Suspended or Progressing on every stack that was checked.",
@@ -67,7 +73,7 @@ async function reportStatus({ github, context, core, text, unhealthy }) {
   const comment =
     was !== (bad ? "unhealthy" : "healthy")
       ? bad ? `**Now unhealthy**, in [this run](${runUrl}): the description has the matrix.` : `Healthy again, in [this run](${runUrl}).`
-      : bad && before?.[2] !== digest(text) ? `The unhealthy cells changed, in [this run](${runUrl}): the description has the matrix.` : undefined;
+      : bad && before?.[2] !== unhealthyKey(text) ? `The unhealthy cells changed, in [this run](${runUrl}): the description has the matrix.` : undefined;
   if (comment) await github.rest.issues.createComment({ ...repo, issue_number: issue.number, body: comment });
   say(`fleet status: ${bad ? "unhealthy" : "healthy"}; updated #${issue.number}${comment ? " (commented)" : ""}`);
   return { action: "updated", number: issue.number, commented: Boolean(comment) };
