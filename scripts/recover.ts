@@ -24,6 +24,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { fetchGitHub } from "../components/github/client";
 import { deployKeyWithPublicKey } from "../components/github/pending-key";
 import { flagValue } from "./lib/args";
 import { kubectlJson, resourceArg } from "./lib/kubectl";
@@ -32,10 +33,31 @@ import { Deployment, exportedState, githubOwner, PendingOperation, stackCluster,
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const KIND_CLUSTER = "pulumi-nodejs:dynamic/fleet:KindCluster";
 const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+const REPOSITORY = "github:index/repository:Repository";
+
+/**
+ * The GitHub REST fields of the provider's repository inputs that creation sets and an adopted
+ * repository never gets (components/github/repository.ts, CREATION_ONLY): terraform-provider-github
+ * v6.13.0 resource_github_repository.go, resourceGithubRepositoryObject.
+ */
+const SETTINGS: Readonly<Record<string, string>> = {
+  description: "description", homepageUrl: "homepage", hasIssues: "has_issues", hasDiscussions: "has_discussions",
+  hasProjects: "has_projects", hasWiki: "has_wiki", hasDownloads: "has_downloads", isTemplate: "is_template",
+  allowMergeCommit: "allow_merge_commit", allowSquashMerge: "allow_squash_merge", allowRebaseMerge: "allow_rebase_merge",
+  allowAutoMerge: "allow_auto_merge", allowUpdateBranch: "allow_update_branch", deleteBranchOnMerge: "delete_branch_on_merge",
+  squashMergeCommitTitle: "squash_merge_commit_title", squashMergeCommitMessage: "squash_merge_commit_message",
+  mergeCommitTitle: "merge_commit_title", mergeCommitMessage: "merge_commit_message",
+};
+
+/** The PATCH body of a pending repository create's settings: each input the provider would have set after creating it. */
+export function creationSettings(inputs: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(SETTINGS).filter(([k]) => typeof inputs[k] === "boolean" || (typeof inputs[k] === "string" && inputs[k] !== "")).map(([k, field]) => [field, inputs[k]]));
+}
 
 /** What to do with one pending operation; `ask`: nothing can be decided, so nothing is done (the why says what to do). */
 export type Resolution =
   | { readonly urn: string; readonly action: "import"; readonly id: string; readonly why: string }
+  | { readonly urn: string; readonly action: "settle"; readonly repository: { readonly owner: string; readonly name: string }; readonly settings: Record<string, unknown>; readonly why: string }
   | { readonly urn: string; readonly action: "clear" | "refresh" | "ask"; readonly why: string };
 
 /** A Kubernetes object, or a Helm release, that a pending create may have made. */
@@ -48,6 +70,8 @@ export interface Lookups {
   kubeExists(target: KubeTarget): boolean | string;
   /** Whether kind has a cluster of this name; a string when kind could not be asked (why). */
   kindExists(name: string): boolean | string;
+  /** Whether GitHub has the repository. */
+  repositoryExists(owner: string, name: string): Promise<boolean>;
 }
 
 /** Pulumi's marker of a secret value in an exported state (what `pulumi stack export` writes without --show-secrets). */
@@ -63,7 +87,6 @@ function plain(value: unknown, what: string): string {
 /** Why the next `up` may create a cleared pending create again, by resource type. */
 const CLEARED: Readonly<Record<string, string>> = {
   "tls:index/privateKey:PrivateKey": "made on this machine, nothing outside state: the next up makes a new key pair",
-  "github:index/repository:Repository": "the next up finds the repository and adopts it (docs/operations.md, \"Adopting what already exists\")",
   "github:index/teamRepository:TeamRepository": "a grant is a PUT: the next up sets it again",
   "github:index/branchDefault:BranchDefault": "setting the default branch again changes nothing",
   "pulumi-nodejs:dynamic/fleet:ScaffoldFile": "the next up reads the file and writes it only when it is missing",
@@ -120,6 +143,17 @@ async function resolve(op: PendingOperation, deployment: Deployment, lookups: Lo
     if (exists === false) return { urn, action: "clear", why: `kind has no cluster ${name}: the create never got far enough` };
     return { urn, action: "ask", why: `kind could not be asked (${exists}): run this where kind is on PATH` };
   }
+  if (type === REPOSITORY) {
+    // The provider creates (or generates) the repository, then PATCHes its settings; a run cut off
+    // between the two leaves GitHub's defaults, and the next up adopts the repository with its
+    // creation-only settings ignored. So they are set here, from the pending create's own inputs.
+    const owner = githubOwner(deployment);
+    if (!owner) throw new Error("the state names no github:owner on its GitHub provider, so the repository cannot be looked up");
+    const name = plain(inputs.name, `${urn}: name`);
+    if (!(await lookups.repositoryExists(owner, name))) return { urn, action: "clear", why: `GitHub has no ${owner}/${name}: the next up creates it` };
+    const settings = creationSettings(inputs);
+    return { urn, action: "settle", repository: { owner, name }, settings, why: `GitHub has ${owner}/${name}, made by this stack's cut-off run: its creation settings (${Object.keys(settings).join(", ") || "none"}) are set now, which the next up, adopting it, would not` };
+  }
   if (type.startsWith("kubernetes:")) return { urn, action: "clear", why: "a server-side apply: the next up applies it again" };
   return { urn, action: "clear", why: CLEARED[type] ?? "the next up creates it again" };
 }
@@ -162,6 +196,12 @@ function liveLookups(kubectlArgs: readonly string[], env: NodeJS.ProcessEnv): Lo
       } catch (e) {
         return (e as Error).message.split("\n")[0];
       }
+    },
+    async repositoryExists(owner, name) {
+      const r = await fetchGitHub("GET", `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`);
+      if (r.status === 200) return true;
+      if (r.status === 404) return false;
+      throw new Error(`GitHub answered ${r.status} for ${owner}/${name}`);
     },
     kindExists(name) {
       const r = spawnSync(env.KIND ?? "kind", ["get", "clusters"], { env, encoding: "utf8" });
@@ -219,6 +259,17 @@ async function main(argv: readonly string[]): Promise<number> {
     if (own.includes("--dry-run")) {
       console.log(`recover: --dry-run: would import the state with the plan carried out, then run scripts/up.sh ${args.join(" ")}`);
       return 0;
+    }
+    // A cut-off repository's creation settings, before the state is written: a PATCH that fails
+    // stops here with the state as it was.
+    for (const r of plan) {
+      if (r.action !== "settle" || Object.keys(r.settings).length === 0) continue;
+      const answer = await fetchGitHub("PATCH", `/repos/${encodeURIComponent(r.repository.owner)}/${encodeURIComponent(r.repository.name)}`, r.settings);
+      if (answer.status !== 200) {
+        console.error(`recover: GitHub answered ${answer.status} to the settings of ${r.repository.owner}/${r.repository.name} (${JSON.stringify(answer.body).slice(0, 200)}); nothing else was done`);
+        return 1;
+      }
+      console.log(`recover: ${r.repository.owner}/${r.repository.name}: creation settings set (${Object.keys(r.settings).join(", ")})`);
     }
     const file = path.join(dir, "state.json");
     // The state exported above, unless it came from --state: then the stack's own, as it is now.

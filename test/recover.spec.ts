@@ -29,7 +29,9 @@ const deployment: Deployment = {
     { type: "creating", resource: { type: "kubernetes:core/v1:NamespacePatch", urn: urn("kubernetes:core/v1:NamespacePatch", "flux-system"), inputs: { metadata: { name: "flux-system" } } } },
     { type: "creating", resource: { type: "kubernetes:helm.sh/v3:Release", urn: urn("kubernetes:helm.sh/v3:Release", "flux-operator"), inputs: { name: "flux-operator", namespace: "flux-system" } } },
     { type: "creating", resource: { type: "tls:index/privateKey:PrivateKey", urn: urn("tls:index/privateKey:PrivateKey", "search-key"), inputs: {} } },
-    { type: "creating", resource: { type: "github:index/repository:Repository", urn: urn("github:index/repository:Repository", "search-repository"), inputs: { name: "search-deploy" } } },
+    // search-deploy: GitHub generated it, and the run was cut off before the provider's settings PATCH.
+    { type: "creating", resource: { type: "github:index/repository:Repository", urn: urn("github:index/repository:Repository", "search-repository"), inputs: { name: "search-deploy", description: "Deployment repository of tenant search", visibility: "private", hasIssues: true, hasWiki: false, hasProjects: false, deleteBranchOnMerge: true, homepageUrl: "", template: { owner: "acme-org", repository: "flux-fleet-tenant-template" } } } },
+    { type: "creating", resource: { type: "github:index/repository:Repository", urn: urn("github:index/repository:Repository", "never-repository"), inputs: { name: "never-deploy" } } },
     { type: "creating", resource: { type: "pulumi-nodejs:dynamic/fleet:KindCluster", urn: urn("pulumi-nodejs:dynamic/fleet:KindCluster", "staging-kind"), inputs: { name: "fleet-staging" } } },
     { type: "creating", resource: { type: "pulumi-nodejs:dynamic/fleet:KindCluster", urn: urn("pulumi-nodejs:dynamic/fleet:KindCluster", "never-made"), inputs: { name: "fleet-never" } } },
     { type: "updating", resource: { type: "kubernetes:core/v1:Namespace", urn: urn("kubernetes:core/v1:Namespace", "search"), inputs: {} } },
@@ -48,6 +50,7 @@ const lookups: Lookups = {
     return target.name === "flux-search" && target.namespace === "search";
   },
   kindExists: (name) => name === "fleet-staging",
+  repositoryExists: async (owner, name) => owner === "acme-org" && name === "search-deploy",
 };
 
 describe("npm run recover: an interrupted up's pending operations", () => {
@@ -62,7 +65,8 @@ describe("npm run recover: an interrupted up's pending operations", () => {
       ["flux-system", "clear", undefined],
       ["flux-operator", "import", "flux-system/flux-operator"],
       ["search-key", "clear", undefined],
-      ["search-repository", "clear", undefined],
+      ["search-repository", "settle", undefined],
+      ["never-repository", "clear", undefined],
       ["staging-kind", "import", "fleet-staging"],
       ["never-made", "clear", undefined],
       ["search", "refresh", undefined],
@@ -72,7 +76,12 @@ describe("npm run recover: an interrupted up's pending operations", () => {
     assert.match(why("other-key", "github:index/repositoryDeployKey:RepositoryDeployKey"), /no deploy key with this public key in acme-org\/other-deploy/);
     assert.match(why("search/unreachable", "kubernetes:core/v1:ConfigMap"), /could not be asked \(kubectl .*Unable to connect.*--kubeconfig and --context, and run this again/);
     assert.match(why("search-key", "tls:index/privateKey:PrivateKey"), /new key pair/);
-    assert.match(why("search-repository", "github:index/repository:Repository"), /adopts it/);
+    const settle = plan.find((r) => r.urn === urn("github:index/repository:Repository", "search-repository"))!;
+    assert.ok(settle.action === "settle");
+    assert.deepEqual(settle.repository, { owner: "acme-org", name: "search-deploy" });
+    assert.deepEqual(settle.settings, { description: "Deployment repository of tenant search", has_issues: true, has_projects: false, has_wiki: false, delete_branch_on_merge: true }, "what the provider's PATCH would have set; nothing creation-time (template, visibility), nothing empty");
+    assert.match(settle.why, /made by this stack's cut-off run: its creation settings .* are set now, which the next up, adopting it, would not/);
+    assert.match(why("never-repository", "github:index/repository:Repository"), /GitHub has no acme-org\/never-deploy: the next up creates it/);
   });
 
   it("writes the plan into the state: each import a resource with its ID and inputs, each clear dropped, what it asks about and pending updates kept", async () => {
@@ -111,7 +120,7 @@ describe("npm run recover: an interrupted up's pending operations", () => {
     };
     const pending = check(deployment);
     assert.equal(pending.status, 1, pending.stderr);
-    assert.match(pending.stderr, /stack staging has 11 pending create\(s\) from an interrupted run \(search-key, other-key, .*\)\..*Run: npm run recover -- staging/s);
+    assert.match(pending.stderr, /stack staging has 12 pending create\(s\) from an interrupted run \(search-key, other-key, .*\)\..*Run: npm run recover -- staging/s);
     // A refresh that recorded its imports and then stopped leaves them pending as imports: still not safe to up.
     const importing = check({ ...deployment, pending_operations: [{ ...deployment.pending_operations![0], type: "importing" }] });
     assert.equal(importing.status, 1, importing.stderr);

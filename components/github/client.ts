@@ -18,7 +18,7 @@ export interface GitHubResponse {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One GitHub REST call; `path` starts with `/repos/…`. Injected in tests. */
-export type GitHubRequest = (method: "GET" | "PUT" | "DELETE", path: string, body?: unknown) => Promise<GitHubResponse>;
+export type GitHubRequest = (method: "GET" | "PUT" | "PATCH" | "DELETE", path: string, body?: unknown) => Promise<GitHubResponse>;
 
 /**
  * The real client: `fetch` with `GITHUB_TOKEN`, against `GITHUB_API_URL` or api.github.com.
