@@ -25,13 +25,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
-import { parseFleetConfig, programKeys, resolvedFluxVersion } from "../components/config";
+import { resolvedFluxVersion } from "../components/config";
 import { TENANT_LABEL } from "../components/constants";
 import { fetchGitHub, GitHubRequest, repositoryOf } from "../components/github/client";
 import { flagValue } from "./lib/args";
 import { REPO_ROOT, runProgram, stackConfigFile } from "./lib/evaluate";
 import { fluxApis, fluxGroups, minorOf } from "./lib/flux-apis";
 import { kubectlJson } from "./lib/kubectl";
+import { fleetConfigOf } from "./lib/stacks";
 import { changesMinor, Crd, LiveObject, preflight, renderFindings, TenantFile } from "./lib/preflight";
 import { exportedDeployment, stackCluster, withBackend } from "./lib/state";
 
@@ -167,8 +168,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const { config, secretKeys } = stackConfigFile(flagValue(argv, "--config-file", usage) ?? path.join(REPO_ROOT, `Pulumi.${stack}.yaml`));
-  const values = Object.fromEntries(Object.entries(programKeys(config)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-  const fleet = parseFleetConfig({ stack, values });
+  const fleet = fleetConfigOf(stack, config);
   const wanted = flagValue(argv, "--target", usage);
   const target = wanted ?? resolvedFluxVersion(fleet.flux);
   if (!target) throw new Error(`fleet:flux.version ${JSON.stringify(fleet.flux.version)} matches no Flux version operator ${fleet.flux.operatorVersion} installs (the preview says the same)`);

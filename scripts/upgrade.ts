@@ -30,10 +30,10 @@ import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
 import { flagValue } from "./lib/args";
-import { parseFleetConfig, programKeys, resolvedFluxVersion } from "../components/config";
+import { resolvedFluxVersion } from "../components/config";
 import { REPO_ROOT, stackConfigFile } from "./lib/evaluate";
 import { healthGate, passesGate, renderMatrix } from "./lib/fleet-status";
-import { readOrder } from "./lib/stacks";
+import { fleetConfigOf, readOrder } from "./lib/stacks";
 import { withBackend } from "./lib/state";
 
 export const STATE_FILE = ".fleet-upgrade.json";
@@ -79,12 +79,6 @@ function step(what: string, cmd: string, args: readonly string[], env: NodeJS.Pr
   return r.status ?? -1;
 }
 
-/** A stack file's validated config (as the program reads it), for the version the operator will install. */
-function parseStackFile(stack: string, file: string) {
-  const { config } = stackConfigFile(file);
-  const values = Object.fromEntries(Object.entries(programKeys(config)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-  return parseFleetConfig({ stack, values });
-}
 
 async function main(argv: readonly string[]): Promise<number> {
   const usage = "usage: npm run upgrade -- <flux version> [--stacks a,b] [--timeout 10m] [--resume] [--no-commit] [--config-dir DIR]";
@@ -120,7 +114,7 @@ async function main(argv: readonly string[]): Promise<number> {
           : `upgrade: stopped at ${stack}: the preflight could not run (above: exit ${checked}), so nothing is judged safe; ${path.basename(file)} is as it was, nothing was applied. Fix what stopped it, then run again with --resume.`);
         return 1;
       }
-      const target = resolvedFluxVersion(parseStackFile(stack, file).flux);
+      const target = resolvedFluxVersion(fleetConfigOf(stack, stackConfigFile(file).config).flux);
       if (step(`${stack}: pending operations`, "node", ["-r", "ts-node/register", "scripts/recover.ts", stack, "--check"], env) !== 0 ||
           step(`${stack}: up`, env.PULUMI ?? "pulumi", ["up", "--yes", "--stack", stack, ...configFile, "--non-interactive"], env) !== 0) {
         save();

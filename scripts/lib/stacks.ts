@@ -70,14 +70,16 @@ export function readOrder(root = REPO_ROOT): { stacks: string[]; problems: strin
   return { stacks, problems };
 }
 
+/** A stack's validated config, as the program reads it, from the config of a stack file; throws the program's ConfigError. */
+export function fleetConfigOf(stack: string, config: Readonly<Record<string, unknown>>): FleetConfig {
+  const values = Object.fromEntries(Object.entries(programKeys(config)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+  return parseFleetConfig({ stack, values });
+}
+
 /** A stack's validated config; undefined when invalid (it fails its own render and preview, with the reasons). */
 export function configOf(root: string, stack: string): FleetConfig | undefined {
   try {
-    const { config } = stackConfigAt(root, stack);
-    const values = Object.fromEntries(
-      Object.entries(programKeys(config)).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
-    );
-    return parseFleetConfig({ stack, values });
+    return fleetConfigOf(stack, stackConfigAt(root, stack).config);
   } catch {
     return undefined;
   }
