@@ -143,8 +143,8 @@ export async function tenantFiles(source: TenantSource, request: GitHubRequest):
 }
 
 /**
- * The Flux objects of a `kubectl get … -A --show-managed-fields` list, each with the managers that
- * server-side-applied it (operation Apply, not on a subresource) and the apiVersion they applied at.
+ * The Flux objects of a `kubectl get … -A --show-managed-fields` list, each with its managedFields
+ * entries: the manager (with the operation, and the subresource if any) and the apiVersion.
  */
 export function liveObjects(items: readonly any[], tenantOf: (namespace: string) => string | undefined): LiveObject[] {
   return items.map((o) => ({
@@ -153,8 +153,8 @@ export function liveObjects(items: readonly any[], tenantOf: (namespace: string)
     ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
     ...(o.metadata.namespace && tenantOf(o.metadata.namespace) ? { tenant: tenantOf(o.metadata.namespace) } : {}),
     managers: (o.metadata.managedFields ?? [])
-      .filter((m: any) => typeof m.apiVersion === "string" && m.operation === "Apply" && !m.subresource)
-      .map((m: any) => ({ manager: m.manager ?? "(unnamed)", apiVersion: m.apiVersion })),
+      .filter((m: any) => typeof m.apiVersion === "string")
+      .map((m: any) => ({ manager: `${m.manager ?? "(unnamed)"} (${m.operation ?? "?"}${m.subresource ? ` ${m.subresource}` : ""})`, apiVersion: m.apiVersion })),
   }));
 }
 

@@ -74,24 +74,22 @@ describe("upgrade preflight: the judgement", () => {
     assert.deepEqual(preflight(base({ target: "2.8.1", crds: [{ name: "helmreleases.helm.toolkit.fluxcd.io", group: "helm.toolkit.fluxcd.io", kind: "HelmRelease", storedVersions: ["v2"] }] })), []);
   });
 
-  it("refuses a live object a manager server-side-applied at a dropped version, naming its tenant; Update and subresource entries are not judged", () => {
+  it("refuses a live object with managedFields entries at a dropped version (any manager, as flux migrate rewrites them all), naming its tenant, once", () => {
     const live = liveObjects(
       [{ kind: "Alert", metadata: { name: "slack", namespace: "team-a", managedFields: [
         { manager: "kustomize-controller", operation: "Apply", apiVersion: "notification.toolkit.fluxcd.io/v1beta2" },
         { manager: "notification-controller", operation: "Apply", apiVersion: "notification.toolkit.fluxcd.io/v1beta3" },
-        // Not applied again by anyone: a status write, a one-off edit, the API server's own entry.
         { manager: "notification-controller", operation: "Update", subresource: "status", apiVersion: "notification.toolkit.fluxcd.io/v1beta2" },
-        { manager: "kubectl-edit", operation: "Update", apiVersion: "notification.toolkit.fluxcd.io/v1beta2" },
-        { manager: "before-first-apply", operation: "Update", apiVersion: "notification.toolkit.fluxcd.io/v1beta2" },
-        { manager: "flux-client-side-apply", operation: "Apply", subresource: "status", apiVersion: "notification.toolkit.fluxcd.io/v1beta2" },
+      ] } }, { kind: "Alert", metadata: { name: "migrated", namespace: "team-a", managedFields: [
+        { manager: "kustomize-controller", operation: "Apply", apiVersion: "notification.toolkit.fluxcd.io/v1beta3" },
       ] } }],
       (ns) => (ns === "team-a" ? "team-a" : undefined),
     );
     const findings = preflight(base({ live }));
     assert.equal(findings.length, 1, JSON.stringify(findings));
     assert.equal(findings[0].where, "Alert team-a/slack (tenant team-a)");
-    assert.match(findings[0].problem, /kustomize-controller last applied it as notification\.toolkit\.fluxcd\.io\/v1beta2/);
-    assert.match(findings[0].fix, /notification\.toolkit\.fluxcd\.io\/v1beta3 in the file it comes from/);
+    assert.equal(findings[0].problem, "kustomize-controller (Apply) holds fields at notification.toolkit.fluxcd.io/v1beta2; notification-controller (Update status) holds fields at notification.toolkit.fluxcd.io/v1beta2, which Flux 2.9 no longer serves");
+    assert.match(findings[0].fix, /^run `flux migrate` against this cluster: it rewrites every managedFields entry at notification\.toolkit\.fluxcd\.io\/v1beta3; the file it comes from must say notification\.toolkit\.fluxcd\.io\/v1beta3 too/);
   });
 
   it("refuses a tenant file at a dropped version, naming tenant, repository and file; leaves other groups and served versions alone", () => {

@@ -10,12 +10,13 @@
  *   validation: "must appear in spec.versions"), so the upgrade's CRDs fail to apply and the
  *   install stops half-way. `flux migrate` (flux2 v2.9.4 cmd/flux/migrate.go, cluster mode) rewrites
  *   every object at the storage version and trims storedVersions.
- * - A live object a field manager server-side-applied at a removed version (a `managedFields` entry
- *   of operation Apply, on the object itself, with that apiVersion): that manager applies it again
- *   at that version and is refused with "no matches for kind". For kustomize-controller that is a
- *   tenant's file, at every reconcile, and the tenant's sync fails. Update entries (a one-off
- *   `kubectl edit`, a controller's status) and subresource entries are not judged: nobody applies
- *   them again.
+ * - A live object with a `managedFields` entry at a removed version. Flux's own `flux migrate`
+ *   (cluster mode, flux2 v2.9.4 cmd/flux/migrate.go, migrateCR) rewrites every entry of every Flux
+ *   object at the storage version before a minor upgrade (fluxcd/pkg/ssa v0.76.1 patch.go,
+ *   PatchMigrateToVersion: all entries, whatever their operation or subresource), as the API server
+ *   must convert an entry's fields to apply over them. Fixing the file is not enough: an object
+ *   whose content did not change is not applied again by kustomize-controller (its dry run finds no
+ *   change), so the entry keeps the old version; the real tier saw exactly that (6d).
  * - A tenant's synced files: kustomize-controller applies them as written, so a removed apiVersion
  *   fails the tenant's Kustomization at its first reconcile after the upgrade. `flux migrate -f`
  *   rewrites files.
@@ -35,7 +36,7 @@ export interface LiveObject {
   readonly name: string;
   /** The tenant whose namespace it is in, if any. */
   readonly tenant?: string;
-  /** The field managers that server-side-applied the object itself (`managedFields` entries of operation Apply, no subresource), each with the apiVersion it applied at. */
+  /** Its `managedFields` entries: each manager (with its operation and subresource) and the apiVersion of its fields. */
   readonly managers: readonly { readonly manager: string; readonly apiVersion: string }[];
 }
 
@@ -116,22 +117,22 @@ export function preflight(input: PreflightInput): Finding[] {
   }
 
   for (const o of input.live) {
-    for (const m of o.managers) {
-      const group = groupOf(m.apiVersion);
-      if (!groups.has(group)) continue;
-      const target = served(group, o.kind);
-      if (target === undefined || (target && target.served.includes(versionOf(m.apiVersion)))) continue;
-      const name = `${o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name}`;
-      findings.push({
-        where: `${name}${o.tenant ? ` (tenant ${o.tenant})` : ""}`,
-        problem: `${m.manager} last applied it as ${m.apiVersion}, which ${at} no longer serves: its next apply at that version is refused`,
-        fix: target
-          ? m.manager === "kustomize-controller"
-            ? `change the apiVersion to ${group}/${target.storage} in the file it comes from (\`flux migrate -f <dir> --version=${minor}\` rewrites a checkout), and let it reconcile`
-            : `apply it again as ${group}/${target.storage} with ${m.manager}`
-          : `remove it: ${at} has no ${o.kind}`,
-      });
-    }
+    const stale = o.managers.filter((m) => {
+      const target = groups.has(groupOf(m.apiVersion)) ? served(groupOf(m.apiVersion), o.kind) : undefined;
+      return target !== undefined && !(target && target.served.includes(versionOf(m.apiVersion)));
+    });
+    if (!stale.length) continue;
+    const group = groupOf(stale[0].apiVersion);
+    const target = served(group, o.kind);
+    const name = `${o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name}`;
+    findings.push({
+      where: `${name}${o.tenant ? ` (tenant ${o.tenant})` : ""}`,
+      problem: `${stale.map((m) => `${m.manager} holds fields at ${m.apiVersion}`).join("; ")}, which ${at} no longer serves`,
+      fix: target
+        ? `run \`flux migrate\` against this cluster: it rewrites every managedFields entry at ${group}/${target.storage}` +
+          (stale.some((m) => m.manager.startsWith("kustomize-controller")) ? `; the file it comes from must say ${group}/${target.storage} too (kustomize-controller does not apply an unchanged object again, so fixing the file alone leaves the entry)` : "")
+        : `remove it: ${at} has no ${o.kind}`,
+    });
   }
 
   for (const f of input.files) {

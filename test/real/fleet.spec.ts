@@ -1368,7 +1368,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.equal(refused.code, 1, said);
     assert.match(said, /Flux 2\.8\.1 -> 2\.9\.4: REFUSED, 3 uses/, said);
     assert.match(said, new RegExp(`- tenant payments: ${rig.owner}/payments-deploy@main:${dir}/upgrade\\.yaml\\n +Receiver hook is notification\\.toolkit\\.fluxcd\\.io/v1beta2, which Flux 2\\.9 no longer serves`), said);
-    assert.match(said, /- Receiver payments\/hook \(tenant payments\)\n +kustomize-controller last applied it as notification\.toolkit\.fluxcd\.io\/v1beta2/, said);
+    assert.match(said, /- Receiver payments\/hook \(tenant payments\)\n +kustomize-controller \(Apply\) holds fields at notification\.toolkit\.fluxcd\.io\/v1beta2/, said);
     assert.match(said, /- CRD receivers\.notification\.toolkit\.fluxcd\.io\n +status\.storedVersions still holds v1beta2/, said);
     assert.match(said, /stopped at rig: the preflight refused Flux 2\.9\.x/, said);
     assert.equal(parse(fs.readFileSync(stack.configFile, "utf8")).config["fleet:flux"].version, "2.8.x", "the stack file is put back");
@@ -1379,12 +1379,25 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const dry = run(rig, "kubectl", ["apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", crd29]);
     assert.notEqual(dry.code, 0, dry.stdout);
     assert.match(dry.stderr, /storedVersions/, dry.stderr);
-    // flux migrate's last step (cmd/flux/migrate.go@v2.9.4): storedVersions back to the storage version.
-    ok(rig, "kubectl", ["patch", "crd", RECEIVERS, "--subresource=status", "--type=merge", "-p", '{"status":{"storedVersions":["v1"]}}']);
 
-    // payments' fix, reconciled; and media broken, so the health gate has a regression to find.
+    // payments' fix, reconciled. kustomize-controller finds the Receiver unchanged and does not apply
+    // it again, so its managedFields entry keeps v1beta2: the preflight still refuses, for it alone.
     const fixed = await syncTenant(rig, "payments", "payments-deploy", withReceiver("notification.toolkit.fluxcd.io/v1"));
     assert.equal(fixed.status, "True", fixed.message);
+    const preflight = () => run(rig, "npm", ["run", "--silent", "preflight", "--", STACK, "--config-file", stack.configFile, "--kubeconfig", rig.kubeconfig]);
+    ok(rig, "kubectl", ["patch", "crd", RECEIVERS, "--subresource=status", "--type=merge", "-p", '{"status":{"storedVersions":["v1"]}}']);
+    const entryOnly = preflight();
+    assert.equal(entryOnly.code, 1, entryOnly.stdout + entryOnly.stderr);
+    assert.match(entryOnly.stdout, /REFUSED, 1 use[^]*- Receiver payments\/hook \(tenant payments\)\n +kustomize-controller \(Apply\) holds fields at notification\.toolkit\.fluxcd\.io\/v1beta2/, entryOnly.stdout);
+    // What `flux migrate` does in cluster mode (flux2 v2.9.4 cmd/flux/migrate.go, migrateCR; the
+    // flux CLI is not built on the rig): every managedFields entry's apiVersion rewritten to the
+    // storage version (fluxcd/pkg/ssa v0.76.1 PatchMigrateToVersion), and storedVersions trimmed
+    // (done above, migrateCRD).
+    const live = JSON.parse(ok(rig, "kubectl", ["get", RECEIVERS, "hook", "-n", "payments", "--show-managed-fields", "-o", "json"]).stdout);
+    const entries = live.metadata.managedFields.map((m: any) => ({ ...m, apiVersion: "notification.toolkit.fluxcd.io/v1" }));
+    ok(rig, "kubectl", ["patch", RECEIVERS, "hook", "-n", "payments", "--type=json", "-p", JSON.stringify([{ op: "replace", path: "/metadata/managedFields", value: entries }])]);
+
+    // And media broken, so the health gate has a regression to find.
     const mediaNow = await github(rig, "GET", `repos/${rig.owner}/media-deploy/contents/${dir}/kustomization.yaml?ref=main`);
     const mediaKustomization = Buffer.from(mediaNow.json.content, "base64").toString("utf8");
     const mediaListed = parse(mediaKustomization);
@@ -1415,9 +1428,9 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.match(through.stdout, /Flux 2\.9\.x on rig: every tenant healthy/);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(configDir, ".fleet-upgrade.json"), "utf8")), { version: "2.9.x", done: ["rig"] });
     await tenantsReady(rig, ["payments", "media"]);
-    const preflight = run(rig, "npm", ["run", "--silent", "preflight", "--", STACK, "--config-file", stack.configFile, "--kubeconfig", rig.kubeconfig]);
-    assert.equal(preflight.code, 0, preflight.stdout + preflight.stderr);
-    assert.match(preflight.stdout, /the minor version does not change; nothing to check/);
+    const same = preflight();
+    assert.equal(same.code, 0, same.stdout + same.stderr);
+    assert.match(same.stdout, /the minor version does not change; nothing to check/);
     fs.rmSync(ghost);
 
     // As 6c leaves it for 7: nothing of the stack's, no Flux CRD.
