@@ -1384,9 +1384,10 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // it again, so its managedFields entry keeps v1beta2: the preflight still refuses, for it alone.
     const fixed = await syncTenant(rig, "payments", "payments-deploy", withReceiver("notification.toolkit.fluxcd.io/v1"));
     assert.equal(fixed.status, "True", fixed.message);
-    const preflight = () => run(rig, "npm", ["run", "--silent", "preflight", "--", STACK, "--config-file", stack.configFile, "--kubeconfig", rig.kubeconfig]);
+    // (The refused rollout put the stack file back at 2.8.x: --target asks about 2.9.4 all the same.)
+    const preflight = (...extra: string[]) => run(rig, "npm", ["run", "--silent", "preflight", "--", STACK, "--config-file", stack.configFile, "--kubeconfig", rig.kubeconfig, ...extra]);
     ok(rig, "kubectl", ["patch", "crd", RECEIVERS, "--subresource=status", "--type=merge", "-p", '{"status":{"storedVersions":["v1"]}}']);
-    const entryOnly = preflight();
+    const entryOnly = preflight("--target", "2.9.4");
     assert.equal(entryOnly.code, 1, entryOnly.stdout + entryOnly.stderr);
     assert.match(entryOnly.stdout, /REFUSED, 1 use[^]*- Receiver payments\/hook \(tenant payments\)\n +kustomize-controller \(Apply\) holds fields at notification\.toolkit\.fluxcd\.io\/v1beta2/, entryOnly.stdout);
     // What `flux migrate` does in cluster mode (flux2 v2.9.4 cmd/flux/migrate.go, migrateCR; the
