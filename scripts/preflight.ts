@@ -28,7 +28,7 @@ import { parseAllDocuments } from "yaml";
 import { resolvedFluxVersion } from "../components/config";
 import { TENANT_LABEL } from "../components/constants";
 import { fetchGitHub, GitHubRequest, repositoryOf } from "../components/github/client";
-import { flagValue } from "./lib/args";
+import { commandArgs, flagValue } from "./lib/args";
 import { REPO_ROOT, runProgram, stackConfigFile } from "./lib/evaluate";
 import { fluxApis, fluxGroups, minorOf } from "./lib/flux-apis";
 import { kubectlJson } from "./lib/kubectl";
@@ -160,11 +160,9 @@ export function liveObjects(items: readonly any[], tenantOf: (namespace: string)
 
 async function main(argv: readonly string[]): Promise<number> {
   const usage = "usage: npm run preflight -- <stack> [--config-file FILE] [--kubeconfig FILE] [--context NAME] [--target VERSION]";
-  const valued = ["--config-file", "--kubeconfig", "--context", "--target"];
-  const unknown = argv.filter((a, i) => a.startsWith("-") && !valued.includes(a) && !valued.includes(argv[i - 1]));
-  const stack = argv.find((a, i) => !a.startsWith("-") && !valued.includes(argv[i - 1]));
-  if (!stack || unknown.length) {
-    console.error(`${unknown.length ? `unknown flag(s) ${unknown.join(" ")}; ` : ""}${usage}`);
+  const { positional: stack, problem } = commandArgs(argv, usage, ["--config-file", "--kubeconfig", "--context", "--target"]);
+  if (!stack || problem) {
+    console.error(problem);
     return 2;
   }
   const { config, secretKeys } = stackConfigFile(flagValue(argv, "--config-file", usage) ?? path.join(REPO_ROOT, `Pulumi.${stack}.yaml`));

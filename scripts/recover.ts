@@ -26,7 +26,7 @@ import * as os from "os";
 import * as path from "path";
 import { fetchGitHub } from "../components/github/client";
 import { deployKeyWithPublicKey } from "../components/github/pending-key";
-import { flagValue } from "./lib/args";
+import { commandArgs, flagValue } from "./lib/args";
 import { kubectlJson, resourceArg } from "./lib/kubectl";
 import { Deployment, exportedState, githubOwner, PendingOperation, stackCluster, withBackend } from "./lib/state";
 
@@ -216,11 +216,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const usage = "usage: npm run recover -- <stack> [--state FILE] [--kubeconfig FILE] [--context NAME] [--dry-run | --check] [-- <pulumi refresh flags>]";
   const split = argv.indexOf("--");
   const [own, passed] = split < 0 ? [argv, []] : [argv.slice(0, split), argv.slice(split + 1)];
-  const valued = ["--state", "--kubeconfig", "--context"];
-  const unknown = own.filter((a, i) => a.startsWith("-") && !valued.includes(a) && !["--dry-run", "--check"].includes(a) && !valued.includes(own[i - 1]));
-  const stack = own.find((a, i) => !a.startsWith("-") && !valued.includes(own[i - 1]));
-  if (!stack || unknown.length) {
-    console.error(`${unknown.length ? `unknown flag(s) ${unknown.join(" ")}; ` : ""}${usage}`);
+  const { positional: stack, problem } = commandArgs(own, usage, ["--state", "--kubeconfig", "--context"], ["--dry-run", "--check"]);
+  if (!stack || problem) {
+    console.error(problem);
     return 2;
   }
   const env = withBackend(process.env);

@@ -29,7 +29,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parseDocument } from "yaml";
-import { flagValue } from "./lib/args";
+import { commandArgs, flagValue } from "./lib/args";
 import { resolvedFluxVersion } from "../components/config";
 import { REPO_ROOT, stackConfigFile } from "./lib/evaluate";
 import { healthGate, passesGate, renderMatrix } from "./lib/fleet-status";
@@ -82,11 +82,9 @@ function step(what: string, cmd: string, args: readonly string[], env: NodeJS.Pr
 
 async function main(argv: readonly string[]): Promise<number> {
   const usage = "usage: npm run upgrade -- <flux version> [--stacks a,b] [--timeout 10m] [--resume] [--no-commit] [--config-dir DIR]";
-  const valued = ["--stacks", "--timeout", "--config-dir"];
-  const unknown = argv.filter((a, i) => a.startsWith("-") && !valued.includes(a) && !["--resume", "--no-commit"].includes(a) && !valued.includes(argv[i - 1]));
-  const version = argv.find((a, i) => !a.startsWith("-") && !valued.includes(argv[i - 1]));
-  if (!version || unknown.length) {
-    console.error(`${unknown.length ? `unknown flag(s) ${unknown.join(" ")}; ` : ""}${usage}`);
+  const { positional: version, problem } = commandArgs(argv, usage, ["--stacks", "--timeout", "--config-dir"], ["--resume", "--no-commit"]);
+  if (!version || problem) {
+    console.error(problem);
     return 2;
   }
   const dir = path.resolve(flagValue(argv, "--config-dir", usage) ?? REPO_ROOT);
