@@ -181,7 +181,7 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     const kubeconfig = flagValue(argv, "--kubeconfig", usage);
     const context = flagValue(argv, "--context", usage);
-    const cluster = kubeconfig || context ? [...(kubeconfig ? ["--kubeconfig", kubeconfig] : []), ...(context ? ["--context", context] : [])] : stackCluster(stack, env, dir);
+    const cluster = stackCluster(stack, env, dir, { kubeconfig, context });
     const groups = fluxGroups(table);
     let crdItems: any[] = [];
     let instances: any[] = [];
@@ -196,7 +196,7 @@ async function main(argv: readonly string[]): Promise<number> {
         // whose objects a refresh has dropped from the state (docs/operations.md, "Recovering").
         // Then nothing of Flux is stored anywhere this stack knows of; while the state still holds
         // a FluxInstance, what the cluster stores cannot be judged, and the check fails.
-        if (!flagValue(argv, "--kubeconfig", usage) && !stateHasFluxInstance(stack, env)) {
+        if (!kubeconfig && !stateHasFluxInstance(stack, env)) {
           console.log(`preflight ${stack}: the stack's cluster does not answer (${(e as Error).message.split("\n")[0]}), and its state holds no FluxInstance: nothing stored to judge; the tenants' files are still read`);
           reachable = false;
         } else {

@@ -245,7 +245,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const kubeconfig = flagValue(own, "--kubeconfig", usage);
     const context = flagValue(own, "--context", usage);
     // The flags, else the stack's own cluster from its outputs, else KUBECONFIG's current context.
-    const cluster = kubeconfig || context ? [...(kubeconfig ? ["--kubeconfig", kubeconfig] : []), ...(context ? ["--context", context] : [])] : stackCluster(stack, env, dir);
+    const cluster = stackCluster(stack, env, dir, { kubeconfig, context });
     const plan = await planRecovery(deployment, liveLookups(cluster, env));
     console.log(`recover: stack ${stack} has ${pending.length} pending operation(s):`);
     for (const r of plan) console.log(`  ${r.action}${r.action === "import" ? ` as ${r.id}` : ""}: ${r.urn}\n      ${r.why}`);

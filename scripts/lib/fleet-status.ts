@@ -3,12 +3,10 @@
  * gate waits for them: each tenant's sync state, applied revision against its branch head, and age
  * (scripts/status.ts says what each state means).
  */
-import * as path from "path";
-import * as fs from "fs";
 import { fetchGitHub, GitHubRequest, repositoryOf } from "../../components/github/client";
 import { TENANT_LABEL } from "../../components/constants";
 import { kubectlJson } from "./kubectl";
-import { stackOutputs } from "./state";
+import { clusterArgs, stackOutputs, withBackend } from "./state";
 
 export type State = "Ready" | "Failing" | "Stalled" | "Progressing" | "Suspended" | "Missing";
 
@@ -149,25 +147,26 @@ export async function branchHeads(objects: readonly FluxObject[], request: GitHu
 }
 
 
-/** kubectl's arguments and environment for a stack's cluster, and its tenants, from its outputs. */
-export function stackKube(stack: string, dir: string, env: NodeJS.ProcessEnv = process.env): { args: string[]; env: NodeJS.ProcessEnv; tenants: StackTenants["tenants"] } {
-  const out = stackOutputs(stack) as { kubeconfig?: string; context?: string; tenants?: StackTenants["tenants"] };
+type Kube = { readonly stack: string; readonly args: string[]; readonly env: NodeJS.ProcessEnv; readonly tenants: StackTenants["tenants"] };
+
+/** kubectl's arguments for a stack's cluster, and its tenants, from its outputs. */
+export function stackKube(stack: string, dir: string, env: NodeJS.ProcessEnv = process.env): Kube {
+  const out = stackOutputs(stack, withBackend(env)) as { kubeconfig?: string; context?: string; tenants?: StackTenants["tenants"] };
   if (!out.tenants) throw new Error(`stack ${stack} has no tenants output: has it been brought up?`);
-  const kenv = { ...env };
-  if (out.kubeconfig) {
-    kenv.KUBECONFIG = path.join(dir, `${stack}.kubeconfig`);
-    fs.writeFileSync(kenv.KUBECONFIG, out.kubeconfig, { mode: 0o600 });
-  }
-  return { args: out.context ? ["--context", out.context] : [], env: kenv, tenants: out.tenants };
+  return { stack, args: clusterArgs(stack, out, dir), env, tenants: out.tenants };
 }
 
 const FLUX_LIST = "kustomizations.kustomize.toolkit.fluxcd.io,helmreleases.helm.toolkit.fluxcd.io,gitrepositories.source.toolkit.fluxcd.io";
 
+/** The cells of a stack's cluster as kubectl reads them now; with `heads`, against its tenants' branch heads on GitHub. */
+async function readCells(kube: Kube, heads: boolean): Promise<Cell[]> {
+  const objects = (kubectlJson([...kube.args, "get", FLUX_LIST, "-A"], kube.env).items ?? []) as FluxObject[];
+  return cellsOf({ stack: kube.stack, tenants: kube.tenants }, objects, heads ? await branchHeads(objects, fetchGitHub) : new Map());
+}
+
 /** The cells of one stack, read through its outputs with kubectl, and its tenants' branch heads on GitHub. */
 export async function stackCells(stack: string, dir: string, env: NodeJS.ProcessEnv = process.env): Promise<Cell[]> {
-  const kube = stackKube(stack, dir, env);
-  const objects = (kubectlJson([...kube.args, "get", FLUX_LIST, "-A"], kube.env).items ?? []) as FluxObject[];
-  return cellsOf({ stack, tenants: kube.tenants }, objects, await branchHeads(objects, fetchGitHub));
+  return readCells(stackKube(stack, dir, env), true);
 }
 
 /**
@@ -199,7 +198,7 @@ export async function healthGate(stack: string, dir: string, opts: { timeoutMs: 
   const kube = stackKube(stack, dir, opts.env ?? process.env);
   const deadline = Date.now() + opts.timeoutMs;
   const pause = () => new Promise((r) => setTimeout(r, opts.pollMs ?? 5000));
-  const read = async () => cellsOf({ stack, tenants: kube.tenants }, (kubectlJson([...kube.args, "get", FLUX_LIST, "-A"], kube.env).items ?? []) as FluxObject[], await branchHeads([], fetchGitHub));
+  const read = () => readCells(kube, false);
   let last: Cell[] = [];
   let failure = "";
   if (opts.fluxVersion) {

@@ -71,13 +71,23 @@ export function stackOutputs(stack: string, env: NodeJS.ProcessEnv = withBackend
   return JSON.parse(r.stdout || "{}");
 }
 
+/** kubectl's `--kubeconfig`/`--context` for a stack's outputs `kubeconfig` (written to a file in `dir`) and `context`; none without a kubeconfig. */
+export function clusterArgs(stack: string, out: { kubeconfig?: string; context?: string }, dir: string): string[] {
+  if (!out.kubeconfig) return [];
+  const file = path.join(dir, `${stack}.kubeconfig`);
+  fs.writeFileSync(file, out.kubeconfig, { mode: 0o600 });
+  return ["--kubeconfig", file, ...(out.context ? ["--context", out.context] : [])];
+}
+
 /**
- * kubectl's `--kubeconfig`/`--context` for a stack's cluster, from its outputs `kubeconfig` (written
- * to a file in `dir`) and `context`; none when the stack has no outputs yet (never brought up, or
- * a first up cut off before it wrote them) or does not exist. Any other failure to read them (a
- * wrong passphrase, a backend that does not answer) is thrown: no caller may take it for "no cluster".
+ * kubectl's `--kubeconfig`/`--context` for a stack's cluster: those `given` (the command's own
+ * flags) when it has either, else the stack's outputs (clusterArgs); none when the stack has no
+ * outputs yet (never brought up, or a first up cut off before it wrote them) or does not exist.
+ * Any other failure to read them (a wrong passphrase, a backend that does not answer) is thrown: no
+ * caller may take it for "no cluster".
  */
-export function stackCluster(stack: string, env: NodeJS.ProcessEnv, dir: string): string[] {
+export function stackCluster(stack: string, env: NodeJS.ProcessEnv, dir: string, given: { kubeconfig?: string; context?: string } = {}): string[] {
+  if (given.kubeconfig || given.context) return [...(given.kubeconfig ? ["--kubeconfig", given.kubeconfig] : []), ...(given.context ? ["--context", given.context] : [])];
   let out: { kubeconfig?: string; context?: string };
   try {
     out = stackOutputs(stack, env);
@@ -85,8 +95,5 @@ export function stackCluster(stack: string, env: NodeJS.ProcessEnv, dir: string)
     if (/no stack named/i.test((e as Error).message)) return [];
     throw e;
   }
-  if (!out.kubeconfig) return [];
-  const file = path.join(dir, `${stack}.kubeconfig`);
-  fs.writeFileSync(file, out.kubeconfig, { mode: 0o600 });
-  return ["--kubeconfig", file, ...(out.context ? ["--context", out.context] : [])];
+  return clusterArgs(stack, out, dir);
 }
