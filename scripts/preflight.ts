@@ -30,10 +30,10 @@ import { TENANT_LABEL } from "../components/constants";
 import { fetchGitHub, GitHubRequest, repositoryOf } from "../components/github/client";
 import { commandArgs, flagValue } from "./lib/args";
 import { REPO_ROOT, runProgram, stackConfigFile } from "./lib/evaluate";
-import { fluxApis, fluxGroups, minorOf } from "./lib/flux-apis";
+import { fluxApis, fluxGroups } from "./lib/flux-apis";
 import { kubectlJson } from "./lib/kubectl";
 import { fleetConfigOf } from "./lib/stacks";
-import { changesMinor, Crd, LiveObject, preflight, renderFindings, TenantFile } from "./lib/preflight";
+import { changesMinor, Crd, LiveObject, preflight, renderFindings, targetMinor, TenantFile } from "./lib/preflight";
 import { exportedDeployment, stackCluster, withBackend } from "./lib/state";
 
 /** A tenant's sync, as the stack declares it: where its files are. */
@@ -171,10 +171,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const target = wanted ?? resolvedFluxVersion(fleet.flux);
   if (!target) throw new Error(`fleet:flux.version ${JSON.stringify(fleet.flux.version)} matches no Flux version operator ${fleet.flux.operatorVersion} installs (the preview says the same)`);
   const table = fluxApis();
-  if (!minorOf(target) || !table.minors[minorOf(target)!]) {
-    // preflight() says the same, with the fix; said before the cluster is asked.
-    preflight({ table, target, crds: [], live: [], files: [] });
-  }
+  targetMinor(table, target); // a target the table lacks is refused before the cluster is asked
 
   const env = withBackend(process.env);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-preflight-"));

@@ -70,10 +70,6 @@ export interface PreflightInput {
 const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.split("/")[0] : "");
 const versionOf = (apiVersion: string) => apiVersion.split("/").pop()!;
 
-/** The target's versions of `group/Kind`; undefined when the target has no such kind. */
-function kindAt(table: FluxApiTable, minor: string, group: string, kind: string): KindVersions | undefined {
-  return table.minors[minor]?.kinds[`${group}/${kind}`];
-}
 
 /** Whether the preflight has anything to judge: the Flux minor changes, or the cluster runs no Flux it can tell. */
 export function changesMinor(current: string | undefined, target: string): boolean {
@@ -81,29 +77,41 @@ export function changesMinor(current: string | undefined, target: string): boole
 }
 
 /**
- * Every use of an API version the target does not serve. Throws when the target's minor is not in
- * the table: an unchecked upgrade is refused, not waved through.
+ * The target's minor, when the table has it. Throws otherwise: an unchecked upgrade is refused, not
+ * waved through.
  */
-export function preflight(input: PreflightInput): Finding[] {
-  const minor = minorOf(input.target);
-  if (!minor || !input.table.minors[minor]) {
+export function targetMinor(table: FluxApiTable, target: string): string {
+  const minor = minorOf(target);
+  if (!minor || !table.minors[minor]) {
     throw new Error(
-      `Flux ${input.target}: its API versions are not in scripts/lib/flux-api-versions.json (it has ${Object.keys(input.table.minors).join(", ")}); ` +
+      `Flux ${target}: its API versions are not in scripts/lib/flux-api-versions.json (it has ${Object.keys(table.minors).join(", ")}); ` +
         `add its flux2 release to FLUX_RELEASES in scripts/flux-apis.ts and run npm run flux-apis -- --write`,
     );
   }
+  return minor;
+}
+
+/** Every use of an API version the target does not serve (targetMinor throws for a target the table lacks). */
+export function preflight(input: PreflightInput): Finding[] {
+  const minor = targetMinor(input.table, input.target);
   const known = new Set(Object.values(input.table.minors).flatMap((m) => Object.keys(m.kinds)));
-  const groups = new Set([...known].map((k) => k.split("/")[0]));
   const findings: Finding[] = [];
   const at = `Flux ${minor}`;
-  /** The target's versions, or why the kind is gone: only kinds some Flux minor had are judged. */
-  const served = (group: string, kind: string) => (known.has(`${group}/${kind}`) ? kindAt(input.table, minor, group, kind) ?? null : undefined);
+  /**
+   * Whether `version` of group/Kind is a use the target drops: undefined when it is still served,
+   * or not judged (only kinds some Flux minor had are); else the target's versions of the kind,
+   * null when the target has no such kind.
+   */
+  const drops = (group: string, kind: string, version: string): KindVersions | null | undefined => {
+    if (!known.has(`${group}/${kind}`)) return undefined;
+    const target = input.table.minors[minor].kinds[`${group}/${kind}`] ?? null;
+    return target && target.served.includes(version) ? undefined : target;
+  };
 
   for (const crd of input.crds) {
-    const target = served(crd.group, crd.kind);
-    if (target === undefined) continue;
     for (const v of crd.storedVersions) {
-      if (target && target.served.includes(v)) continue;
+      const target = drops(crd.group, crd.kind, v);
+      if (target === undefined) continue;
       findings.push({
         where: `CRD ${crd.name}`,
         problem: target
@@ -117,13 +125,10 @@ export function preflight(input: PreflightInput): Finding[] {
   }
 
   for (const o of input.live) {
-    const stale = o.managers.filter((m) => {
-      const target = groups.has(groupOf(m.apiVersion)) ? served(groupOf(m.apiVersion), o.kind) : undefined;
-      return target !== undefined && !(target && target.served.includes(versionOf(m.apiVersion)));
-    });
+    const stale = o.managers.filter((m) => drops(groupOf(m.apiVersion), o.kind, versionOf(m.apiVersion)) !== undefined);
     if (!stale.length) continue;
     const group = groupOf(stale[0].apiVersion);
-    const target = served(group, o.kind);
+    const target = drops(group, o.kind, versionOf(stale[0].apiVersion));
     const name = `${o.kind} ${o.namespace ? `${o.namespace}/` : ""}${o.name}`;
     findings.push({
       where: `${name}${o.tenant ? ` (tenant ${o.tenant})` : ""}`,
@@ -138,9 +143,8 @@ export function preflight(input: PreflightInput): Finding[] {
   for (const f of input.files) {
     for (const d of f.documents) {
       const group = groupOf(d.apiVersion);
-      if (!groups.has(group)) continue;
-      const target = served(group, d.kind);
-      if (target === undefined || (target && target.served.includes(versionOf(d.apiVersion)))) continue;
+      const target = drops(group, d.kind, versionOf(d.apiVersion));
+      if (target === undefined) continue;
       findings.push({
         where: `tenant ${f.tenant}: ${f.source}:${f.path}`,
         problem: `${d.kind}${d.name ? ` ${d.name}` : ""} is ${d.apiVersion}, which ${at} no longer serves: the tenant's sync fails at its first reconcile after the upgrade`,
