@@ -91,8 +91,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const timeoutMs = duration(flagValue(argv, "--timeout", usage) ?? "10m");
   const listed = flagValue(argv, "--stacks", usage)?.split(",").filter(Boolean) ?? readOrder().stacks;
   const stateFile = path.join(dir, STATE_FILE);
-  const todo = remaining(listed, version, readProgress(stateFile), argv.includes("--resume"));
-  const done = [...(argv.includes("--resume") ? readProgress(stateFile)?.done ?? [] : [])];
+  const resume = argv.includes("--resume");
+  const progress = readProgress(stateFile);
+  const todo = remaining(listed, version, progress, resume);
+  const done = resume ? [...(progress?.done ?? [])] : [];
   const env = withBackend(process.env);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-upgrade-"));
   const save = () => fs.writeFileSync(stateFile, JSON.stringify({ version, done } satisfies Progress, null, 2) + "\n");
@@ -141,7 +143,7 @@ async function main(argv: readonly string[]): Promise<number> {
       done.push(stack);
       save();
     }
-    console.log(`upgrade: Flux ${version} on ${[...done].join(", ")}: every tenant healthy`);
+    console.log(`upgrade: Flux ${version} on ${done.join(", ")}: every tenant healthy`);
     return 0;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
