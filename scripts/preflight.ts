@@ -27,7 +27,7 @@ import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import { resolvedFluxVersion } from "../components/config";
 import { TENANT_LABEL } from "../components/constants";
-import { fetchGitHub, GitHubRequest, repositoryOf } from "../components/github/client";
+import { fetchGitHub, GitHubRequest, repositoryExists, repositoryOf } from "../components/github/client";
 import { commandArgs, flagValue } from "./lib/args";
 import { REPO_ROOT, runProgram, stackConfigFile } from "./lib/evaluate";
 import { fluxApis, fluxGroups } from "./lib/flux-apis";
@@ -108,12 +108,11 @@ export async function tenantFiles(source: TenantSource, request: GitHubRequest):
   const walk = async (dir: string): Promise<void> => {
     const answer = await request("GET", `${base}${dir ? `/${enc(dir)}` : ""}${ref}`);
     if (answer.status === 404) {
-      const repo = await request("GET", `/repos/${encodeURIComponent(source.owner)}/${encodeURIComponent(source.repo)}`);
-      if (repo.status === 404 && !source.create) {
+      const exists = await repositoryExists(source.owner, source.repo, request);
+      if (!exists && !source.create) {
         throw new Error(`tenant ${source.tenant}: GitHub answers 404 for ${source.owner}/${source.repo}, which this stack looks up: the token cannot see it (GITHUB_TOKEN needs read access to every tenant repository)`);
       }
-      if (repo.status !== 200 && repo.status !== 404) throw new Error(`GitHub answered ${repo.status} for ${source.owner}/${source.repo}`);
-      notes.push(`tenant ${source.tenant}: ${repo.status === 404 ? `${source.owner}/${source.repo} does not exist yet (this stack makes it from the template)` : `${at} has no ${dir || "files"}`}: nothing to read`);
+      notes.push(`tenant ${source.tenant}: ${exists ? `${at} has no ${dir || "files"}` : `${source.owner}/${source.repo} does not exist yet (this stack makes it from the template)`}: nothing to read`);
       return;
     }
     if (answer.status !== 200) throw new Error(`GitHub answered ${answer.status} for ${at}:${dir}: ${JSON.stringify(answer.body).slice(0, 200)}`);

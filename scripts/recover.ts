@@ -24,7 +24,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { fetchGitHub } from "../components/github/client";
+import { fetchGitHub, repositoryExists } from "../components/github/client";
 import { deployKeyWithPublicKey } from "../components/github/pending-key";
 import { commandArgs, flagValue } from "./lib/args";
 import { kubectlJson, resourceArg } from "./lib/kubectl";
@@ -197,12 +197,7 @@ function liveLookups(kubectlArgs: readonly string[], env: NodeJS.ProcessEnv): Lo
         return (e as Error).message.split("\n")[0];
       }
     },
-    async repositoryExists(owner, name) {
-      const r = await fetchGitHub("GET", `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`);
-      if (r.status === 200) return true;
-      if (r.status === 404) return false;
-      throw new Error(`GitHub answered ${r.status} for ${owner}/${name}`);
-    },
+    repositoryExists: (owner, name) => repositoryExists(owner, name),
     kindExists(name) {
       const r = spawnSync(env.KIND ?? "kind", ["get", "clusters"], { env, encoding: "utf8" });
       if (r.error || r.status !== 0) return `kind get clusters: ${r.error?.message ?? r.stderr.trim()}`;

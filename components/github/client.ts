@@ -103,3 +103,11 @@ export function repositoryOf(url: string): { owner: string; name: string } | und
   const m = /^(?:ssh:\/\/[^/]+|https:\/\/[^/]+)\/([^/]+)\/([^/]+?)(?:\.git)?\/?$/.exec(url);
   return m ? { owner: m[1], name: m[2] } : undefined;
 }
+
+/** Whether GitHub has `owner/name` (a 404 also for a private repository the token cannot see); any other answer is thrown. */
+export async function repositoryExists(owner: string, name: string, request: GitHubRequest = fetchGitHub): Promise<boolean> {
+  const answer = await request("GET", `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`);
+  if (answer.status === 200) return true;
+  if (answer.status === 404) return false;
+  throw new Error(`GitHub answered ${answer.status} for ${owner}/${name}`);
+}
