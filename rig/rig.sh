@@ -287,6 +287,11 @@ start_cluster() {
   kubectl apply --server-side -f "$here/flux-rbac.yaml" >/dev/null
 }
 
+# What start_flux and start_cluster start, in the order they are stopped (stop, wipe-cluster).
+FLUX_PROCS=(fluxinstance-standin image-automation-controller image-reflector-controller helm-controller kustomize-controller
+  source-controller notification-controller)
+CLUSTER_PROCS=(kube-controller-manager kube-apiserver etcd)
+
 # Flux's controllers and the operator stand-in, on the cluster start_cluster made.
 start_flux() {
   # Flux's controllers, each as its own service account (a token kubeconfig), with the flags Flux
@@ -347,8 +352,7 @@ cmd_wipe_cluster() {
   local crd; crd="$(flux_instance_crd)"
   export PATH; PATH="$(rig_path)"
   local started; started=$(date +%s)
-  stop_named fluxinstance-standin image-automation-controller image-reflector-controller helm-controller kustomize-controller \
-    source-controller notification-controller kube-controller-manager kube-apiserver etcd || die "could not stop the cluster's processes"
+  stop_named "${FLUX_PROCS[@]}" "${CLUSTER_PROCS[@]}" || die "could not stop the cluster's processes"
   rm -rf "$state/etcd" "$state/source-storage" "$state/image-reflector-storage"
   start_cluster "$crd"
   start_flux
@@ -382,8 +386,7 @@ EOF
 cmd_stop() {
   [ -d "$pids" ] || { log "nothing recorded under $pids"; return 0; }
   local failed=0
-  stop_named fluxinstance-standin image-automation-controller image-reflector-controller helm-controller kustomize-controller \
-    source-controller notification-controller registry githubd kube-controller-manager kube-apiserver etcd || failed=1
+  stop_named "${FLUX_PROCS[@]}" registry githubd "${CLUSTER_PROCS[@]}" || failed=1
   drop_data
   return "$failed"
 }
