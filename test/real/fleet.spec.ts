@@ -17,7 +17,7 @@ import * as path from "path";
 import { desiredObjects, formatDifference, KubeObject, OPERATOR_METADATA, PARTIAL, report, resourceArg } from "../../scripts/drift";
 import { policyFixtures, serviceAccountUser } from "../policy-fixtures";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { eventually, Fatal, getObject, github, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
+import { eventually, Fatal, getObject, github, githubLog, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
 
 const STACK = "rig";
 /** The rig's stand-in for the flux-operator chart (rig/chart/flux-operator/Chart.yaml says what it is). */
@@ -295,9 +295,7 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
   it("1f. GitHub writes: each tenant cost 2 content-generating requests (generated with flux/rig, its key), and the stack's exported count is what the provider sent", async function () {
     // The GitHub double's request log: every request the real GitHub provider and the scaffold
     // client sent since the rig started, in order.
-    const answer = await fetch(`${rig.githubUrl}/_rig/log`, { headers: { authorization: `Bearer ${rig.githubToken}` } });
-    assert.equal(answer.status, 200);
-    const log = (await answer.text()).trim().split("\n").map((l) => JSON.parse(l) as { method: string; path: string; status: number });
+    const log = await githubLog(rig);
     const writes = log.filter((e) => e.method !== "GET" && e.status < 300 && !e.path.startsWith("/_rig/")).map((e) => `${e.method} ${e.path}`);
     const shown = `\n${writes.join("\n")}`;
     // Content-generating: a repository, a generation, a key, a commit. Settings PATCHes (two per
@@ -1115,10 +1113,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // A repository a team made by hand, with settings of its own.
     const made = await github(rig, "POST", `orgs/${rig.owner}/repos`, { name: "legacy-deploy", description: "made by hand", auto_init: true, has_issues: false, allow_merge_commit: false, visibility: "private" });
     assert.equal(made.status, 201, JSON.stringify(made.json));
-    const logged = async () => {
-      const answer = await fetch(`${rig.githubUrl}/_rig/log`, { headers: { authorization: `Bearer ${rig.githubToken}` } });
-      return (await answer.text()).trim().split("\n").map((l) => JSON.parse(l) as { method: string; path: string; status: number });
-    };
+    const logged = () => githubLog(rig);
     const since = (await logged()).length;
     stack.setConfig(stackConfig(rig, [TEAM_A, PAYMENTS, LEGACY]));
 
@@ -1280,7 +1275,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const keysOnGitHub = async () => (await Promise.all(repos.map(async (r) => (await github(rig, "GET", `repos/${rig.owner}/${r}/keys`)).json.map((k: any) => `${r}:${k.id}:${k.key}`)))).flat().sort();
     const keys = await keysOnGitHub();
     assert.ok(keys.length >= tenants.length, `every tenant has its key on GitHub: ${keys.join(", ")}`);
-    const logged = async () => (await (await fetch(`${rig.githubUrl}/_rig/log`, { headers: { authorization: `Bearer ${rig.githubToken}` } })).text()).trim().split("\n").map((l) => JSON.parse(l) as { method: string; path: string; status: number });
+    const logged = () => githubLog(rig);
     const since = (await logged()).length;
 
     // The cluster is lost: a new, empty one at the same address (rig/rig.sh wipe-cluster).

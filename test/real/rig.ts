@@ -134,6 +134,13 @@ export async function github(rig: RigEnv, method: string, route: string, body?: 
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
 }
 
+/** The GitHub double's request log (GET /_rig/log): every request it answered since the rig started, in order. */
+export async function githubLog(rig: RigEnv): Promise<{ method: string; path: string; status: number }[]> {
+  const answer = await fetch(`${rig.githubUrl}/_rig/log`, { headers: { authorization: `Bearer ${rig.githubToken}` } });
+  if (answer.status !== 200) throw new Error(`GET /_rig/log answered ${answer.status}`);
+  return (await answer.text()).trim().split("\n").map((l) => JSON.parse(l) as { method: string; path: string; status: number });
+}
+
 /** Standard input, and environment variables on top of the rig's, for one `pulumi` command. */
 export interface PulumiOptions {
   readonly input?: string;
