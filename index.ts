@@ -10,12 +10,15 @@ import { AdmissionPolicies } from "./components/policy";
 import { fleetReadme, fleetScaffold } from "./components/manifests";
 import { Tenant } from "./components/tenant";
 import { withoutDebugStacks } from "./components/perf";
+import { importFromEnvironment } from "./components/imports";
 
 export = async () => {
   const loaded = loadStackConfig();
   // What this stack would create and already exists is adopted (components/github/adopt.ts); decided
   // before anything is registered, so a repository that cannot be adopted stops the preview.
   const existing = await lookUpExisting(loaded.config);
+  // A lost state's live objects, found by npm run adopt (components/imports.ts): imported, not created.
+  importFromEnvironment();
   // Config is valid here (errors above keep their stacks); building the resources without the
   // SDK's debug stacks takes a fraction of the time (components/perf.ts).
   return withoutDebugStacks(() => compose(loaded, existing));
