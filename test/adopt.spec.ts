@@ -9,7 +9,7 @@ import { strict as assert } from "assert";
 import { AdoptionError, lookUpExisting, wantedRepositories } from "../components/github/adopt";
 import { parseFleetConfig } from "../components/config";
 import { CREATION_ONLY } from "../components/github/repository";
-import { MISSING_REPOSITORY, one, RunResult, runProgram, stackConfig } from "./harness";
+import { MISSING_REPOSITORY, ok, one, RunResult, runProgram, stackConfig } from "./harness";
 
 const T = {
   repository: "github:index/repository:Repository",
@@ -23,11 +23,6 @@ const TEAMS = {
   "fleet:repository": { create: true, team: "platform" },
   "fleet:tenants": [{ name: "shop", team: "shop-devs" }, { name: "payments" }],
 };
-
-function ok(result: RunResult): RunResult {
-  assert.equal(result.error, undefined, result.error?.message);
-  return result;
-}
 
 describe("Adoption: what exists is imported, what is missing is created", () => {
   it("a hand-made tenant repository is imported by its name (the provider's ID); the missing ones are created", async () => {

@@ -8,7 +8,7 @@
 import { strict as assert } from "assert";
 import { generateKeyPairSync } from "crypto";
 import { githubAppUrl } from "../components/manifests";
-import { isSecretPath, one, Registered, RunResult, runProgram, stackConfig } from "./harness";
+import { isSecretPath, ok, one, Registered, RunResult, runProgram, stackConfig } from "./harness";
 import { esmImport, fluxInstanceCrd, fluxInstanceSchema, validateObject } from "./schemas";
 
 const INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";
@@ -32,11 +32,6 @@ function withApp(stack = "staging", extra: Record<string, unknown> = {}, key: st
 
 async function run(config: Record<string, unknown>, stack = "staging"): Promise<RunResult> {
   return runProgram({ stack, config, secretKeys: ["fleet:githubAppPrivateKey"] });
-}
-
-function ok(result: RunResult): RunResult {
-  assert.equal(result.error, undefined, result.error?.message);
-  return result;
 }
 
 function pullSecret(result: RunResult): Registered {

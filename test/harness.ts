@@ -27,3 +27,9 @@ export function providerUrn(reference: string): string {
   const i = reference.lastIndexOf("::");
   return i < 0 ? reference : reference.slice(0, i);
 }
+
+/** The run, once it is known to have succeeded: fails with the program's error otherwise. */
+export function ok(result: RunResult): RunResult {
+  if (result.error) throw new Error(`the program failed: ${result.error.message}`);
+  return result;
+}
