@@ -16,7 +16,7 @@
  *   PatchMigrateToVersion: all entries, whatever their operation or subresource), as the API server
  *   must convert an entry's fields to apply over them. Fixing the file is not enough: an object
  *   whose content did not change is not applied again by kustomize-controller (its dry run finds no
- *   change), so the entry keeps the old version; the real tier saw exactly that (6d).
+ *   change), so the entry keeps the old version; the real tier saw exactly that (6e).
  * - A tenant's synced files: kustomize-controller applies them as written, so a removed apiVersion
  *   fails the tenant's Kustomization at its first reconcile after the upgrade. `flux migrate -f`
  *   rewrites files.

@@ -1265,7 +1265,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     stack.must(["preview", "--expect-no-changes"]);
   });
 
-  it("6c. a lost cluster: etcd wiped and the cluster started again empty; refresh then up bring every tenant back with the same deploy keys and no GitHub write, and the next destroy leaves no Flux CRD", async function () {
+  it("6c. a lost cluster: etcd wiped and the cluster started again empty; refresh then up bring every tenant back with the same deploy keys and no GitHub write", async function () {
     const tenants = (stack.config()["fleet:tenants"] as TenantEntry[]).filter((t) => !t.offboard).map((t) => t.renamedFrom ?? t.name);
     const secretKey = (t: string) => getObject(rig, "secret", `${t}-git`, t)?.data?.identity as string | undefined;
     const before = Object.fromEntries(tenants.map((t) => [t, secretKey(t)]));
@@ -1297,6 +1297,52 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const writes = all.filter((e) => e.method !== "GET" && !e.path.startsWith("/_rig/") && !/^\/app\/installations\/\d+\/access_tokens$/.test(e.path)).map((e) => `${e.method} ${e.path} ${e.status}`);
     assert.deepEqual(writes, [], `no GitHub write:\n${writes.join("\n")}`);
     assert.ok(all.some((e) => e.method === "GET" && /\/keys/.test(e.path)), "the refresh read the deploy keys on GitHub");
+  });
+
+  it("6d. a lost state: the backend emptied under the live cluster and repositories; npm run adopt writes each key pair back from its Secret, byte for byte, and the up imports every object that exists (its preview says import), with no GitHub write; the next preview is clean, and the next destroy leaves no Flux CRD", async function () {
+    const tenants = (stack.config()["fleet:tenants"] as TenantEntry[]).filter((t) => !t.offboard).map((t) => t.renamedFrom ?? t.name);
+    const repos = ["flux-fleet", ...tenants.map((t) => String(getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", t, t)?.spec?.url).replace(/^.*\/([^/]+?)(\.git)?$/, "$1"))];
+    const keysOnGitHub = async () => (await Promise.all(repos.map(async (r) => (await github(rig, "GET", `repos/${rig.owner}/${r}/keys`)).json.map((k: any) => `${r}:${k.id}:${k.key}`)))).flat().sort();
+    const keys = await keysOnGitHub();
+    // Each key pair as the state holds it: ID, inputs and every output, secrets in the clear.
+    const keyPairs = () =>
+      Object.fromEntries(
+        (JSON.parse(stack.must(["stack", "export", "--show-secrets"]).stdout).deployment.resources as any[])
+          .filter((r) => r.type === "tls:index/privateKey:PrivateKey")
+          .map((r) => [r.urn, { id: r.id, inputs: r.inputs, outputs: JSON.parse(JSON.stringify(r.outputs), (_k, v) => (v && typeof v === "object" && "plaintext" in v ? JSON.parse(v.plaintext) : v)) }]),
+      );
+    const pairs = keyPairs();
+    assert.ok(Object.keys(pairs).length >= tenants.length, Object.keys(pairs).join());
+    const since = (await githubLog(rig)).length;
+
+    // The state is lost: what a new backend's `pulumi stack init` holds, an empty deployment.
+    const exported = JSON.parse(stack.must(["stack", "export"]).stdout);
+    const emptied = path.join(path.dirname(stack.configFile), "lost-state.json");
+    fs.writeFileSync(emptied, JSON.stringify({ ...exported, deployment: { ...exported.deployment, resources: [], pending_operations: [] } }));
+    stack.must(["stack", "import", "--file", emptied]);
+    // A plain up here would make every key pair anew; adopt plans first. Its dry run writes nothing.
+    const env = { PATH: `${stack.cliShim()}:${rig.env.PATH}` };
+    const dry = run(rig, "npm", ["run", "--silent", "adopt", "--", STACK, "--config-file", stack.configFile, "--dry-run"], { env, timeoutMs: 5 * 60_000 });
+    assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+    for (const urn of Object.keys(pairs)) assert.ok(dry.stdout.includes(`restore: ${urn}`), `${urn} is restored from its Secret:\n${dry.stdout}`);
+    assert.match(dry.stdout, /import as flux-system\/flux: .*FluxInstance/);
+    assert.equal((JSON.parse(stack.must(["stack", "export"]).stdout).deployment.resources ?? []).length, 0, "the dry run wrote nothing");
+
+    const adopted = run(rig, "npm", ["run", "--silent", "adopt", "--", STACK, "--config-file", stack.configFile, "--", "--yes"], { env, timeoutMs: 10 * 60_000 });
+    assert.equal(adopted.code, 0, adopted.stdout.slice(-6000) + adopted.stderr.slice(-3000));
+    // The up's preview imports: the FluxInstance, each tenant's namespace, Secret and deploy key.
+    // The up's own preview: one line per resource, ` =  <type> <name> import`.
+    const imported = adopted.stdout.split("\n").filter((l) => /^\s*= .* import\s*$/.test(l));
+    const count = (type: string) => imported.filter((l) => l.includes(type)).length;
+    for (const t of tenants) assert.ok(imported.some((l) => new RegExp(`kubernetes:core/v1:Namespace\\s+${t}\\s`).test(l)), `${t}'s namespace imported:\n${imported.join("\n")}`);
+    assert.ok(count("kubernetes:core/v1:Secret") >= tenants.length && count("RepositoryDeployKey") >= tenants.length, `every deploy-key Secret and deploy key imported:\n${imported.join("\n")}`);
+    assert.ok(count("FluxInstance") === 1, `the FluxInstance imported:\n${imported.join("\n")}`);
+    assert.deepEqual(keyPairs(), pairs, "every key pair is back in state exactly as it was: ID, inputs and outputs");
+    stack.must(["preview", "--expect-no-changes"]);
+    await tenantsReady(rig, tenants);
+    assert.deepEqual(await keysOnGitHub(), keys, "the same deploy keys on GitHub, none added or revoked");
+    const writes = (await githubLog(rig)).slice(since).filter((e) => e.method !== "GET" && !e.path.startsWith("/_rig/") && !/^\/app\/installations\/\d+\/access_tokens$/.test(e.path)).map((e) => `${e.method} ${e.path} ${e.status}`);
+    assert.deepEqual(writes, [], `no GitHub write:\n${writes.join("\n")}`);
 
     stack.must(["state", "unprotect", "--all", "--yes"]);
     stack.must(["destroy", "--yes", "--skip-preview"]);
@@ -1304,7 +1350,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
   });
 
-  it("6d. npm run upgrade, Flux 2.8 to 2.9: the preflight refuses it while a tenant's file, a live object or a stored version uses an API version 2.9 drops (the API server would refuse the new CRD), naming each; the health gate stops the rollout at a tenant that is not Ready, before the next stack; resumed once fixed, it goes through", async function () {
+  it("6e. npm run upgrade, Flux 2.8 to 2.9: the preflight refuses it while a tenant's file, a live object or a stored version uses an API version 2.9 drops (the API server would refuse the new CRD), naming each; the health gate stops the rollout at a tenant that is not Ready, before the next stack; resumed once fixed, it goes through", async function () {
     // The table the preflight judges by (scripts/lib/flux-api-versions.json) is what controller-gen
     // makes of the same api modules: the rig's generated CRD sets, 2.9 and 2.8. Doubles: the rig's
     // controllers stay the 2.9 binaries; only the CRDs and the FluxInstance's revision move.
