@@ -32,7 +32,7 @@ import { AdoptLookups, importFile, planAdoption, plannedKeys, PreviewStep, withK
 import { commandArgs, flagValue } from "./lib/args";
 import { keyState, KeyState } from "./lib/key-state";
 import { kubectlJson, resourceArg } from "./lib/kubectl";
-import { exportedState, withBackend } from "./lib/state";
+import { configuredCluster, exportedState, StackConfigValues, stackConfigValues, withBackend } from "./lib/state";
 
 function pulumi(args: readonly string[], env: NodeJS.ProcessEnv, extra: NodeJS.ProcessEnv = {}) {
   return spawnSync(env.PULUMI ?? "pulumi", args, { env: { ...env, ...extra }, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
@@ -54,27 +54,15 @@ function previewSteps(stack: string, env: NodeJS.ProcessEnv, withConfig: readonl
   return parsed.steps ?? [];
 }
 
-type StackConfig = Record<string, { value?: string; objectValue?: any }>;
-
-/** The stack's config, secrets in the clear (`pulumi config --json --show-secrets`). */
-function stackConfig(stack: string, env: NodeJS.ProcessEnv, withConfig: readonly string[]): StackConfig {
-  const r = pulumi(["config", "--json", "--show-secrets", "--stack", stack, ...withConfig], env);
-  if (r.status !== 0) throw new Error(`pulumi config --stack ${stack} failed: ${r.stderr.trim()}`);
-  return JSON.parse(r.stdout) as StackConfig;
-}
-
 /** kubectl's --kubeconfig/--context: the flags', else the stack's config (`fleet:kubeconfig`, `fleet:cluster.context`). */
-function clusterOf(config: StackConfig, dir: string, given: { kubeconfig?: string; context?: string }): string[] {
+function clusterOf(config: StackConfigValues, dir: string, given: { kubeconfig?: string; context?: string }): string[] {
   if (given.kubeconfig || given.context) return [...(given.kubeconfig ? ["--kubeconfig", given.kubeconfig] : []), ...(given.context ? ["--context", given.context] : [])];
-  const cluster = config["fleet:cluster"]?.objectValue ?? {};
-  if (cluster.type !== "kubeconfig") {
-    throw new Error("the stack's cluster is a kind cluster, which Pulumi cannot import: adopt it as an existing one (docs/operations.md, \"Lost state\"), or name the cluster with --kubeconfig and --context");
+  const cluster = configuredCluster(config, dir);
+  if (cluster === "kind") {
+    throw new Error("the stack's cluster is a kind cluster, which Pulumi cannot import: adopt it as an existing one (docs/operations.md, \"Recovering\", a lost state), or name the cluster with --kubeconfig and --context");
   }
-  const kubeconfig = config["fleet:kubeconfig"]?.value;
-  if (!kubeconfig) throw new Error("fleet:kubeconfig is not set for the stack: name the cluster with --kubeconfig and --context");
-  const file = path.join(dir, "kubeconfig");
-  fs.writeFileSync(file, kubeconfig, { mode: 0o600 });
-  return ["--kubeconfig", file, ...(cluster.context ? ["--context", cluster.context] : [])];
+  if (!cluster) throw new Error("fleet:kubeconfig is not set for the stack: name the cluster with --kubeconfig and --context");
+  return cluster;
 }
 
 /** Lookups against the cluster (one list per kind) and GitHub (GITHUB_TOKEN). */
@@ -141,7 +129,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-adopt-"));
   try {
-    const config = stackConfig(stack, env, withConfig);
+    const config = stackConfigValues(stack, env, withConfig);
     const cluster = clusterOf(config, dir, { kubeconfig: flagValue(own, "--kubeconfig", usage), context: flagValue(own, "--context", usage) });
     const steps = previewSteps(stack, env, withConfig);
     const restored = new Map<string, KeyState>();

@@ -16,7 +16,8 @@
  * resource and settles pending updates and deletes. The `up` after it converges.
  *
  * --dry-run prints what it would do. --check only says whether the stack has pending creates
- * (exit 1, with the command to run): scripts/up.sh runs it before every `up`.
+ * (exit 1, with the command to run), or holds nothing while the cluster its config names already
+ * runs a fleet (a lost state: exit 1, naming `npm run adopt`): scripts/up.sh runs it before every `up`.
  * Exit status: 0 nothing pending, or recovered; 1 pending creates (--check) or the refresh failed;
  * 2 it could not run.
  */
@@ -28,7 +29,7 @@ import { fetchGitHub, repositoryExists } from "../components/github/client";
 import { deployKeyWithPublicKey } from "../components/github/pending-key";
 import { commandArgs, flagValue } from "./lib/args";
 import { kubectlJson, resourceArg } from "./lib/kubectl";
-import { Deployment, exportedState, githubOwner, PendingOperation, stackCluster, withBackend } from "./lib/state";
+import { configuredCluster, Deployment, exportedState, githubOwner, PendingOperation, stackCluster, stackConfigValues, withBackend } from "./lib/state";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const KIND_CLUSTER = "pulumi-nodejs:dynamic/fleet:KindCluster";
@@ -180,6 +181,22 @@ export function applyPlan(exported: { deployment: Deployment }, plan: readonly R
   return { ...exported, deployment: { ...exported.deployment, resources: [...(exported.deployment.resources ?? []), ...imported], pending_operations: kept } };
 }
 
+/**
+ * Why an `up` of a stack whose state holds nothing would go wrong on this cluster: it already runs
+ * a fleet (a FluxInstance), so every key pair would be made anew (GitHub keeping the old deploy
+ * keys beside the new) and every object met (AlreadyExists). `instances` are the cluster's
+ * FluxInstances (`<namespace>/<name>`), or why they could not be listed: a cluster that does not
+ * answer is no reason to stop (the up says so itself).
+ */
+export function liveFleetOnEmptyState(stack: string, deployment: Deployment, instances: readonly string[] | string): string | undefined {
+  if ((deployment.resources ?? []).some((r) => r.custom) || typeof instances === "string" || instances.length === 0) return undefined;
+  return (
+    `stack ${stack} holds nothing in its state, but its cluster already runs a fleet (FluxInstance ${instances.join(", ")}): ` +
+    "an up would make every key pair anew and meet every object there. If this stack's state was lost: " +
+    `npm run adopt -- ${stack} (docs/operations.md, "Recovering"). If the cluster is another fleet's, point fleet:kubeconfig at this stack's own.`
+  );
+}
+
 /** Lookups against GitHub (GITHUB_TOKEN), the cluster (kubectl) and kind. */
 function liveLookups(kubectlArgs: readonly string[], env: NodeJS.ProcessEnv): Lookups {
   return {
@@ -207,6 +224,33 @@ function liveLookups(kubectlArgs: readonly string[], env: NodeJS.ProcessEnv): Lo
 }
 
 
+/** --check on a state that holds nothing: the cluster its config names is asked for a FluxInstance (liveFleetOnEmptyState). */
+function emptyStateCheck(stack: string, deployment: Deployment, env: NodeJS.ProcessEnv): number {
+  if ((deployment.resources ?? []).some((r) => r.custom)) return 0;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-check-"));
+  try {
+    let cluster: ReturnType<typeof configuredCluster>;
+    try {
+      cluster = configuredCluster(stackConfigValues(stack, env), dir);
+    } catch {
+      return 0; // unreadable config: the up reads it itself, and says why it cannot
+    }
+    if (!Array.isArray(cluster)) return 0; // kind: the kind provider refuses a cluster it did not make, naming the way out
+    let instances: string[] | string;
+    try {
+      instances = (kubectlJson([...cluster, "get", "fluxinstances.fluxcd.controlplane.io", "--all-namespaces"], env).items as any[]).map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
+    } catch (e) {
+      instances = (e as Error).message;
+    }
+    const problem = liveFleetOnEmptyState(stack, deployment, instances);
+    if (!problem) return 0;
+    console.error(problem);
+    return 1;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const usage = "usage: npm run recover -- <stack> [--state FILE] [--kubeconfig FILE] [--context NAME] [--dry-run | --check] [-- <pulumi refresh flags>]";
   const split = argv.indexOf("--");
@@ -224,7 +268,7 @@ async function main(argv: readonly string[]): Promise<number> {
   // `importing`: what `pulumi refresh --import-pending-creates` leaves when cut off; an up would create them again.
   const creates = pending.filter((op) => op.type === "creating" || op.type === "importing");
   if (own.includes("--check")) {
-    if (creates.length === 0) return 0;
+    if (creates.length === 0) return emptyStateCheck(stack, deployment, env);
     console.error(
       `stack ${stack} has ${creates.length} pending create(s) from an interrupted run (${creates.map((op) => op.resource.urn.split("::").pop()).join(", ")}). ` +
         `An up now would make them again, and GitHub refuses a deploy key twice. Run: npm run recover -- ${stack}`,

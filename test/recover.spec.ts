@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { GitHubRequest } from "../components/github/client";
 import { deployKeyWithPublicKey, keyMaterial } from "../components/github/pending-key";
-import { applyPlan, KubeTarget, Lookups, planRecovery } from "../scripts/recover";
+import { applyPlan, KubeTarget, liveFleetOnEmptyState, Lookups, planRecovery } from "../scripts/recover";
 import { Deployment } from "../scripts/lib/state";
 
 const urn = (type: string, name: string) => `urn:pulumi:staging::fleet::fleet:tenant:Tenant$${type}::${name}`;
@@ -131,6 +131,39 @@ describe("npm run recover: an interrupted up's pending operations", () => {
     const clean = check({ resources: deployment.resources });
     assert.equal(clean.status, 0, clean.stderr);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("npm run up on a lost state: recover --check stops when the stack holds nothing and its cluster already runs a fleet", () => {
+  it("names npm run adopt for an empty state over a live FluxInstance; a state with resources, a cluster with none, or one that does not answer pass", () => {
+    const empty: Deployment = { resources: [{ type: "pulumi:pulumi:Stack", urn: "urn:pulumi:staging::fleet::pulumi:pulumi:Stack::fleet-staging" }] };
+    assert.match(String(liveFleetOnEmptyState("staging", empty, ["flux-system/flux"])), /stack staging holds nothing in its state, but its cluster already runs a fleet \(FluxInstance flux-system\/flux\).*npm run adopt -- staging/s);
+    assert.equal(liveFleetOnEmptyState("staging", empty, []), undefined);
+    assert.equal(liveFleetOnEmptyState("staging", empty, "kubectl get ... exited 1: Unable to connect to the server"), undefined);
+    assert.equal(liveFleetOnEmptyState("staging", { resources: [{ type: "kubernetes:core/v1:Namespace", urn: "urn:x", custom: true }] }, ["flux-system/flux"]), undefined);
+  });
+
+  it("the command asks the cluster the stack's config names (fleet:kubeconfig, fleet:cluster.context) and exits 1", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-check-"));
+    try {
+      const state = path.join(dir, "state.json");
+      fs.writeFileSync(state, JSON.stringify({ version: 3, deployment: { resources: [] } }));
+      // A pulumi that answers `config --json --show-secrets`, and a kubectl that lists one FluxInstance on that context.
+      const config = { "fleet:cluster": { objectValue: { type: "kubeconfig", context: "prod" } }, "fleet:kubeconfig": { value: "apiVersion: v1\nkind: Config\n", secret: true } };
+      fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify(config));
+      fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\n[ "$1" = config ] && cat '${path.join(dir, "config.json")}' && exit 0\nexit 3\n`, { mode: 0o755 });
+      fs.writeFileSync(
+        path.join(dir, "kubectl"),
+        `#!/bin/sh\ncase "$*" in *"--context prod get fluxinstances.fluxcd.controlplane.io --all-namespaces -o json"*) grep -q 'kind: Config' "$2" && echo '{"items":[{"metadata":{"namespace":"flux-system","name":"flux"}}]}' && exit 0 ;; esac\necho "unexpected: $*" >&2; exit 1\n`,
+        { mode: 0o755 },
+      );
+      const env = { ...process.env, PULUMI: path.join(dir, "pulumi"), KUBECTL: path.join(dir, "kubectl") };
+      const r = spawnSync(process.execPath, ["-r", "ts-node/register", "scripts/recover.ts", "staging", "--state", state, "--check"], { encoding: "utf8", cwd: path.join(__dirname, ".."), env });
+      assert.equal(r.status, 1, r.stdout + r.stderr);
+      assert.match(r.stderr, /already runs a fleet \(FluxInstance flux-system\/flux\).*npm run adopt -- staging/s);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

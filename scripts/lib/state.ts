@@ -97,3 +97,28 @@ export function stackCluster(stack: string, env: NodeJS.ProcessEnv, dir: string,
   }
   return clusterArgs(stack, out, dir);
 }
+
+/** A stack's config as `pulumi config --json --show-secrets` prints it: secrets in the clear. */
+export type StackConfigValues = Record<string, { value?: string; objectValue?: any }>;
+
+/** The stack's config, secrets in the clear; `withConfig` is `--config-file FILE` when the stack's file is elsewhere. */
+export function stackConfigValues(stack: string, env: NodeJS.ProcessEnv, withConfig: readonly string[] = []): StackConfigValues {
+  const r = spawnSync(env.PULUMI ?? "pulumi", ["config", "--json", "--show-secrets", "--stack", stack, ...withConfig], { env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`pulumi config --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
+  return JSON.parse(r.stdout) as StackConfigValues;
+}
+
+/**
+ * kubectl's `--kubeconfig`/`--context` for the cluster a stack's config names (`fleet:kubeconfig`,
+ * written to a file in `dir`, and `fleet:cluster.context`): what a stack with no state yet has.
+ * `kind` for a kind stack; undefined when the kubeconfig is not set.
+ */
+export function configuredCluster(config: StackConfigValues, dir: string): string[] | "kind" | undefined {
+  const cluster = config["fleet:cluster"]?.objectValue ?? {};
+  if (cluster.type !== "kubeconfig") return "kind";
+  const kubeconfig = config["fleet:kubeconfig"]?.value;
+  if (!kubeconfig) return undefined;
+  const file = path.join(dir, "config.kubeconfig");
+  fs.writeFileSync(file, kubeconfig, { mode: 0o600 });
+  return ["--kubeconfig", file, ...(cluster.context ? ["--context", cluster.context] : [])];
+}
