@@ -49,6 +49,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -90,6 +91,14 @@ func main() {
 		also[ver] = dir
 		return nil
 	})
+	var onVersion []string
+	flag.Func("on-version", "COMMAND: run as COMMAND VERSION after each apply, before the health wait, where the operator's apply rolls the controllers' Deployments to VERSION's images (the rig restarts its controllers on VERSION's binaries: rig/rig.sh flux-binaries); a failure fails the attempt", func(v string) error {
+		onVersion = strings.Fields(v)
+		if len(onVersion) == 0 {
+			return fmt.Errorf("want a command")
+		}
+		return nil
+	})
 	flag.Parse()
 	installObjs, err := loadInstallManifests(install)
 	if err != nil {
@@ -128,6 +137,7 @@ func main() {
 		DeleteCRDs:           *deleteCRDs,
 		Install:              installObjs,
 		AlsoVersions:         alsoCRDs,
+		OnVersion:            versionHook(onVersion),
 	})
 	log.Printf("fluxinstance-standin: a stand-in for the Flux Operator's FluxInstance reconciler (not the operator); polling every %s", *interval)
 
@@ -152,5 +162,21 @@ func main() {
 			return
 		case <-time.After(*interval):
 		}
+	}
+}
+
+// versionHook runs COMMAND... VERSION, its output in the stand-in's log; nil without a command.
+func versionHook(command []string) func(context.Context, string) error {
+	if len(command) == 0 {
+		return nil
+	}
+	return func(ctx context.Context, version string) error {
+		cmd := exec.CommandContext(ctx, command[0], append(command[1:], version)...)
+		out, err := cmd.CombinedOutput()
+		log.Printf("%s %s: %s", strings.Join(command, " "), version, strings.TrimSpace(string(out)))
+		if err != nil {
+			return fmt.Errorf("%s %s: %v", strings.Join(command, " "), version, err)
+		}
+		return nil
 	}
 }

@@ -60,6 +60,11 @@ type Options struct {
 	// AlsoVersions are more versions spec.distribution.version may resolve to (--also-version), each
 	// with the CRDs installed in place of Install's when it does.
 	AlsoVersions map[string][]*unstructured.Unstructured
+	// OnVersion, when set, is run with the resolved version after each apply and before the health
+	// wait (--on-version): where the operator's apply rolls the controllers' Deployments to that
+	// version's images, the rig restarts its controller processes on that version's binaries. An
+	// error fails the attempt, as a Deployment that never becomes ready would.
+	OnVersion func(ctx context.Context, version string) error
 	// Now and MinRetryDelay/MaxRetryDelay are for tests; defaults: time.Now, 750ms, 15m
 	// (the operator's rate limiter, fluxcd/pkg runtime/controller/rate_limiter.go:28-29@runtime/v0.111.0).
 	Now                          func() time.Time
@@ -272,7 +277,7 @@ func (r *Reconciler) start(ctx context.Context, fi *unstructured.Unstructured, s
 		log.Printf("%s: %s", id, msg)
 		return r.patchStatus(ctx, fi, finalStatus(fi, conds))
 	}
-	if version != r.opts.FluxVersion {
+	if version != r.opts.FluxVersion && r.opts.OnVersion == nil {
 		log.Printf("%s: resolved Flux %s, but the rig's controllers are %s", id, version, r.opts.FluxVersion)
 	}
 	a.objects = objs
@@ -296,6 +301,11 @@ func (r *Reconciler) start(ctx context.Context, fi *unstructured.Unstructured, s
 	st.attempt = a
 	if err := r.applyStaged(ctx, objs); err != nil {
 		return r.fail(ctx, fi, st, id, err.Error())
+	}
+	if r.opts.OnVersion != nil {
+		if err := r.opts.OnVersion(ctx, version); err != nil {
+			return r.fail(ctx, fi, st, id, fmt.Sprintf("controllers of Flux %s: %v", version, err))
+		}
 	}
 	// status.inventory and status.components are set right after the apply (:521-538), in the
 	// change set's order: stage by stage, each in ssa's order.

@@ -775,3 +775,45 @@ func TestAlsoVersion(t *testing.T) {
 		}
 	}
 }
+
+// --on-version: the hook runs with the resolved version after the apply and before the health wait
+// (the operator's Deployments rolling to that version's images); its failure fails the attempt.
+func TestOnVersion(t *testing.T) {
+	var got []string
+	hookErr := error(nil)
+	fi := fluxInstance(1)
+	_ = unstructured.SetNestedField(fi.Object, "2.8.x", "spec", "distribution", "version")
+	rg := newRigWith(t, Options{
+		AlsoVersions: map[string][]*unstructured.Unstructured{"v2.8.1": {}},
+		OnVersion: func(_ context.Context, version string) error {
+			got = append(got, version)
+			return hookErr
+		},
+	}, fi)
+	rg.pass() // finalizer
+	rg.pass() // build, apply, hook
+	if len(got) != 1 || got[0] != "v2.8.1" {
+		t.Fatalf("hook calls %v, want [v2.8.1]", got)
+	}
+	if _, err := rg.lookup(gitGVR, ns); err != nil {
+		t.Errorf("the hook ran before the apply: %v", err)
+	}
+	rg.expectReady(metav1.ConditionUnknown, reasonProgressing, 1)
+
+	// A hook that fails (controllers that never become ready) fails the attempt with its message.
+	hookErr = errors.New("source-controller /readyz: not ready in 60 s")
+	fi = rg.get(fluxInstanceGVR, "flux")
+	_ = unstructured.SetNestedField(fi.Object, "2.9.x", "spec", "distribution", "version")
+	fi.SetGeneration(2)
+	if err := rg.tracker.Update(fluxInstanceGVR, fi, ns); err != nil {
+		t.Fatal(err)
+	}
+	rg.pass()
+	if got[len(got)-1] != "v2.9.5" {
+		t.Errorf("hook calls %v, want the rig's own version last", got)
+	}
+	c := rg.expectReady(metav1.ConditionFalse, reasonFailed, 2)
+	if !strings.Contains(c.Message, "controllers of Flux v2.9.5: source-controller /readyz: not ready in 60 s") {
+		t.Errorf("Ready message %q", c.Message)
+	}
+}
