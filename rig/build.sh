@@ -95,6 +95,11 @@ build_kubernetes_provider() {
 }
 build_source_controller() { build source-controller "$SOURCE_CONTROLLER_VERSION" "$here/go/flux-source-controller" "" github.com/fluxcd/source-controller; }
 build_kustomize_controller() { build kustomize-controller "$KUSTOMIZE_CONTROLLER_VERSION" "$here/go/flux-kustomize-controller" "" github.com/fluxcd/kustomize-controller; }
+# Flux v2.7.3's two controllers (versions.sh): the real tier's upgrade from 2.7 changes binaries.
+build_flux27_controllers() {
+  build source-controller "$FLUX27_SOURCE_CONTROLLER_VERSION" "$here/go/flux27-source-controller" "" github.com/fluxcd/source-controller || return
+  build kustomize-controller "$FLUX27_KUSTOMIZE_CONTROLLER_VERSION" "$here/go/flux27-kustomize-controller" "" github.com/fluxcd/kustomize-controller
+}
 build_helm_controller() { build helm-controller "$HELM_CONTROLLER_VERSION" "$here/go/flux-helm-controller" "" github.com/fluxcd/helm-controller; }
 build_notification_controller() { build notification-controller "$NOTIFICATION_CONTROLLER_VERSION" "$here/go/flux-notification-controller" "" github.com/fluxcd/notification-controller; }
 build_image_reflector_controller() { build image-reflector-controller "$IMAGE_REFLECTOR_CONTROLLER_VERSION" "$here/go/flux-image-reflector-controller" "" github.com/fluxcd/image-reflector-controller; }
@@ -116,17 +121,24 @@ build_rig_tools() {
     date -u +%FT%TZ >"$crds.tmp/.complete" && rm -rf "$crds" && mv "$crds.tmp" "$crds"
   fi
   # The CRDs of Flux v2.8.1, for the stand-in's second version (--also-version): the real tier's
-  # upgrade from 2.8 to 2.9 (test/real/fleet.spec.ts, 6d).
+  # upgrade from 2.8 to 2.9 (test/real/fleet.spec.ts, 6e).
   local crds28="$cache/flux-crds-2.8-$v"
   if [ ! -f "$crds28/.complete" ]; then
     rm -rf "$crds28.tmp" && mkdir -p "$crds28.tmp"
     CONTROLLER_GEN="${CONTROLLER_GEN:-$cache/controller-gen-v0.21.0}" timed bash "$here/go/crds/gen.sh" "$crds28.tmp" "$here/go/crds-2.8" || { rm -rf "$crds28.tmp"; log "flux 2.8 CRDs: NOT generated"; return 3; }
     date -u +%FT%TZ >"$crds28.tmp/.complete" && rm -rf "$crds28" && mv "$crds28.tmp" "$crds28"
   fi
+  # And Flux v2.7.3's (a FluxInstance at 2.7.x), whose controllers build_flux27_controllers makes.
+  local crds27="$cache/flux-crds-2.7-$v"
+  if [ ! -f "$crds27/.complete" ]; then
+    rm -rf "$crds27.tmp" && mkdir -p "$crds27.tmp"
+    CONTROLLER_GEN="${CONTROLLER_GEN:-$cache/controller-gen-v0.21.0}" timed bash "$here/go/crds/gen.sh" "$crds27.tmp" "$here/go/crds-2.7" || { rm -rf "$crds27.tmp"; log "flux 2.7 CRDs: NOT generated"; return 3; }
+    date -u +%FT%TZ >"$crds27.tmp/.complete" && rm -rf "$crds27" && mv "$crds27.tmp" "$crds27"
+  fi
 }
 
 all=(rig_tools etcd kubernetes source_controller kustomize_controller pulumi language_nodejs kubernetes_provider
-  helm_controller notification_controller image_reflector_controller image_automation_controller)
+  helm_controller notification_controller image_reflector_controller image_automation_controller flux27_controllers)
 want=("$@"); if [ ${#want[@]} -eq 0 ]; then want=("${all[@]}"); fi
 missing=()
 for w in "${want[@]}"; do

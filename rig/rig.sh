@@ -89,6 +89,10 @@ bin_dirs() {
 crd_dir() { echo "$cache/flux-crds-$(rig_tools_version "$here")"; }
 # Flux v2.8.1's CRDs (rig/go/crds-2.8): the stand-in's second version, for the real tier's upgrade.
 crd_dir_28() { echo "$cache/flux-crds-2.8-$(rig_tools_version "$here")"; }
+# Flux v2.7.3's CRDs (rig/go/crds-2.7) and its source- and kustomize-controller, not on PATH: the
+# stand-in's third version, whose binaries `flux-binaries` runs (the real tier's gate across binaries).
+crd_dir_27() { echo "$cache/flux-crds-2.7-$(rig_tools_version "$here")"; }
+flux27_dirs() { echo "$cache/source-controller-$FLUX27_SOURCE_CONTROLLER_VERSION" "$cache/kustomize-controller-$FLUX27_KUSTOMIZE_CONTROLLER_VERSION"; }
 
 rig_path() {
   local p=""
@@ -99,7 +103,7 @@ rig_path() {
 
 check_built() {
   local missing=()
-  for d in $(bin_dirs) "$(crd_dir)" "$(crd_dir_28)"; do [ -f "$d/.complete" ] || missing+=("$(basename "$d")"); done
+  for d in $(bin_dirs) "$(crd_dir)" "$(crd_dir_28)" "$(crd_dir_27)" $(flux27_dirs); do [ -f "$d/.complete" ] || missing+=("$(basename "$d")"); done
   if [ ${#missing[@]} -gt 0 ]; then
     die "not built: ${missing[*]}; run: npm run rig -- build"
   fi
@@ -292,6 +296,26 @@ FLUX_PROCS=(fluxinstance-standin image-automation-controller image-reflector-con
   source-controller notification-controller)
 CLUSTER_PROCS=(kube-controller-manager kube-apiserver etcd)
 
+# start_controller NAME METRICS_PORT HEALTH_PORT CMD...: a Flux controller as its own account, in the
+# controllers' mount namespace, with its metrics and health on the rig's ports for it.
+start_controller() {
+  local name="$1" metrics="$2" health="$3"; shift 3
+  KUBECONFIG="$state/$name.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc "$name" "${with_hosts[@]}" "$@" \
+    --metrics-addr="$HOST:$metrics" --health-addr="$HOST:$health" --enable-leader-election=false
+}
+
+# start_source_kustomize SC_BIN KC_BIN: source- and kustomize-controller from those binaries (start_flux's,
+# or another Flux version's: flux-binaries), with their flags (rig/flux-flags.sh); not waited for.
+start_source_kustomize() {
+  # shellcheck source=rig/flux-flags.sh
+  . "$here/flux-flags.sh"
+  local kc_env=() e
+  for e in "${KUSTOMIZE_CONTROLLER_ENV[@]}"; do kc_env+=("${e//'$(KUBERNETES_SERVICE_HOST)'/$HOST}"); done
+  start_controller source-controller "$SC_METRICS_PORT" "$SC_HEALTH_PORT" "$1" "${SOURCE_CONTROLLER_FLAGS[@]}" \
+    --storage-path="$state/source-storage" --storage-addr="$HOST:$SC_STORAGE_PORT" --storage-adv-addr="$SC_SERVICE.:$SC_STORAGE_PORT"
+  start_controller kustomize-controller "$KC_METRICS_PORT" "$KC_HEALTH_PORT" env "${kc_env[@]}" "$2" "${KUSTOMIZE_CONTROLLER_FLAGS[@]}"
+}
+
 # Flux's controllers and the operator stand-in, on the cluster start_cluster made.
 start_flux() {
   # Flux's controllers, each as its own service account (a token kubeconfig), with the flags Flux
@@ -305,28 +329,17 @@ start_flux() {
   done
   mkdir -p "$state/source-storage" "$state/image-reflector-storage"
   { cat /etc/hosts; echo "$HOST $CANARY_HOST"; echo "$HOST $SC_SERVICE"; echo "$HOST $NC_SERVICE"; } >"$state/controllers.hosts"
-  local kc_env=() e
-  for e in "${KUSTOMIZE_CONTROLLER_ENV[@]}"; do kc_env+=("${e//'$(KUBERNETES_SERVICE_HOST)'/$HOST}"); done
-  # Each controller as its own account, in the controllers' mount namespace, with its metrics and
-  # health on the rig's ports for it; started in order, then waited for.
-  local started_controllers=()
-  start_controller() { # NAME METRICS_PORT HEALTH_PORT CMD...
-    local name="$1" metrics="$2" health="$3"; shift 3
-    KUBECONFIG="$state/$name.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc "$name" "${with_hosts[@]}" "$@" \
-      --metrics-addr="$HOST:$metrics" --health-addr="$HOST:$health" --enable-leader-election=false
-    started_controllers+=("$name:$health")
-  }
-  # notification-controller first: the others send it their events from the start.
+  # notification-controller first: the others send it their events from the start. Started in
+  # order, then waited for.
   start_controller notification-controller "$NC_METRICS_PORT" "$NC_HEALTH_PORT" notification-controller "${NOTIFICATION_CONTROLLER_FLAGS[@]}" \
     --events-addr="$HOST:$NC_EVENTS_PORT" --receiverAddr="$HOST:$NC_RECEIVER_PORT"
-  start_controller source-controller "$SC_METRICS_PORT" "$SC_HEALTH_PORT" source-controller "${SOURCE_CONTROLLER_FLAGS[@]}" \
-    --storage-path="$state/source-storage" --storage-addr="$HOST:$SC_STORAGE_PORT" --storage-adv-addr="$SC_SERVICE.:$SC_STORAGE_PORT"
-  start_controller kustomize-controller "$KC_METRICS_PORT" "$KC_HEALTH_PORT" env "${kc_env[@]}" kustomize-controller "${KUSTOMIZE_CONTROLLER_FLAGS[@]}"
+  start_source_kustomize source-controller kustomize-controller
   start_controller helm-controller "$HC_METRICS_PORT" "$HC_HEALTH_PORT" helm-controller "${HELM_CONTROLLER_FLAGS[@]}"
   start_controller image-reflector-controller "$IRC_METRICS_PORT" "$IRC_HEALTH_PORT" image-reflector-controller "${IMAGE_REFLECTOR_CONTROLLER_FLAGS[@]}" \
     --storage-path="$state/image-reflector-storage"
   start_controller image-automation-controller "$IAC_METRICS_PORT" "$IAC_HEALTH_PORT" image-automation-controller "${IMAGE_AUTOMATION_CONTROLLER_FLAGS[@]}"
-  for c in "${started_controllers[@]}"; do
+  for c in notification-controller:$NC_HEALTH_PORT source-controller:$SC_HEALTH_PORT kustomize-controller:$KC_HEALTH_PORT \
+    helm-controller:$HC_HEALTH_PORT image-reflector-controller:$IRC_HEALTH_PORT image-automation-controller:$IAC_HEALTH_PORT; do
     wait_for "${c%%:*} /readyz" "${c%%:*}" 60 curl -fsS "http://$HOST:${c##*:}/readyz"
   done
 
@@ -335,12 +348,39 @@ start_flux() {
   # operator applies its manifests' (taking them over from flux bootstrap), and deletes the CRDs of
   # spec.components on uninstall, as the operator does; the accounts and RBAC the rig's controllers
   # run on it keeps (rig/go/standin/install.go). A FluxInstance may also resolve to Flux v2.8.1,
-  # which gets 2.8.1's CRDs and the same controllers (--also-version): the real tier's upgrade.
+  # which gets 2.8.1's CRDs and the same controllers, or to v2.7.3, which gets 2.7.3's CRDs and, after
+  # each apply (--on-version, where the operator rolls its Deployments), 2.7.3's source- and
+  # kustomize-controller (flux-binaries): the real tier's upgrades.
   start_proc fluxinstance-standin fluxinstance-standin --kubeconfig "$state/kubeconfig" --flux-version "v$FLUX_VERSION" \
     --install-manifests "$(crd_dir)" --install-manifests "$here/flux-rbac.yaml" --delete-crds \
-    --also-version "v2.8.1=$(crd_dir_28)"
+    --also-version "v2.8.1=$(crd_dir_28)" --also-version "v$FLUX27_VERSION=$(crd_dir_27)" \
+    --on-version "bash $here/rig.sh flux-binaries"
   sleep 1
   kill -0 "$(cat "$pids/fluxinstance-standin")" 2>/dev/null || { tail -20 "$logs/fluxinstance-standin.log" >&2; die "fluxinstance-standin exited at start"; }
+}
+
+# flux-binaries VERSION: source- and kustomize-controller running the binaries of Flux VERSION
+# (v2.9.4, or v2.7.3: versions.sh), restarted on them unless they already are, and waited for; for
+# any other version (v2.8.1) the running ones stay, and it says so. The stand-in runs this after
+# each apply (--on-version), where the operator would roll the controllers' Deployments.
+cmd_flux_binaries() {
+  local version="${1#v}" sc kc
+  case "$version" in
+    "$FLUX_VERSION") sc="$SOURCE_CONTROLLER_VERSION" kc="$KUSTOMIZE_CONTROLLER_VERSION" ;;
+    "$FLUX27_VERSION") sc="$FLUX27_SOURCE_CONTROLLER_VERSION" kc="$FLUX27_KUSTOMIZE_CONTROLLER_VERSION" ;;
+    *) log "flux-binaries: no controllers of Flux v$version on the rig; the running ones stay"; return 0 ;;
+  esac
+  local sc_bin="$cache/source-controller-$sc/source-controller" kc_bin="$cache/kustomize-controller-$kc/kustomize-controller"
+  [ -x "$sc_bin" ] && [ -x "$kc_bin" ] || die "flux-binaries: not built: $sc_bin, $kc_bin; run: npm run rig -- build"
+  running() { [ -f "$pids/$1" ] && [ "$(readlink "/proc/$(cat "$pids/$1")/exe" 2>/dev/null)" = "$2" ]; }
+  if running source-controller "$sc_bin" && running kustomize-controller "$kc_bin"; then
+    log "flux-binaries: source-controller v$sc and kustomize-controller v$kc already run"; return 0
+  fi
+  stop_named kustomize-controller source-controller || die "flux-binaries: could not stop the running controllers"
+  start_source_kustomize "$sc_bin" "$kc_bin"
+  wait_for "source-controller /readyz" source-controller 60 curl -fsS "http://$HOST:$SC_HEALTH_PORT/readyz"
+  wait_for "kustomize-controller /readyz" kustomize-controller 60 curl -fsS "http://$HOST:$KC_HEALTH_PORT/readyz"
+  log "flux-binaries: source-controller v$sc and kustomize-controller v$kc (Flux v$version) started"
 }
 
 # A lost cluster: the Kubernetes side stopped, etcd's data and the controllers' storage deleted,
@@ -447,8 +487,9 @@ case "${1:-}" in
   start) ( cmd_start ) || { log "start failed: stopping what it started"; cmd_stop >/dev/null 2>&1 || true; exit 1; } ;;
   stop) cmd_stop ;;
   wipe-cluster) cmd_wipe_cluster ;;
+  flux-binaries) shift; cmd_flux_binaries "$@" ;;
   env) cmd_env ;;
   status) cmd_status ;;
   leftovers) cmd_leftovers ;;
-  *) die "usage: npm run rig -- build|start|stop|wipe-cluster|env|status|leftovers" ;;
+  *) die "usage: npm run rig -- build|start|stop|wipe-cluster|flux-binaries VERSION|env|status|leftovers" ;;
 esac

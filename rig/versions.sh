@@ -21,8 +21,17 @@ NOTIFICATION_CONTROLLER_VERSION=1.9.3
 IMAGE_REFLECTOR_CONTROLLER_VERSION=1.2.4
 IMAGE_AUTOMATION_CONTROLLER_VERSION=1.2.4
 
+# Flux v2.7.3, the release the real tier upgrades from to show the controllers' binaries change
+# (fluxcd/flux2 v2.7.3 manifests/bases/*/kustomization.yaml): its source- and kustomize-controller are
+# built too, and rig.sh flux-binaries switches to them when a FluxInstance resolves to it. The newest
+# 2.7.x whose two controllers the module proxy serves (v2.7.4 needs source-controller v1.7.4, refused);
+# no 2.8.x kustomize-controller is served. The other four controllers stay v2.9.4's.
+FLUX27_VERSION=2.7.3
+FLUX27_SOURCE_CONTROLLER_VERSION=1.7.3
+FLUX27_KUSTOMIZE_CONTROLLER_VERSION=1.7.2
+
 # Version key of the rig's own Go programs: a hash of their sources, so an edit rebuilds them.
 rig_tools_version() {
-  (cd "$1/go" && find githubd providers standin crds crds-2.8 registry -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.sh' \) -print0 \
+  (cd "$1/go" && find githubd providers standin crds crds-2.8 crds-2.7 registry -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.sh' \) -print0 \
     | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-12)
 }
