@@ -17,7 +17,7 @@ import * as path from "path";
 import { desiredObjects, formatDifference, KubeObject, OPERATOR_METADATA, PARTIAL, report, resourceArg } from "../../scripts/drift";
 import { policyFixtures, serviceAccountUser } from "../policy-fixtures";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { eventually, Fatal, getObject, github, githubLog, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
+import { eventually, Fatal, getObject, github, githubLog, killTree, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
 
 const STACK = "rig";
 /** The rig's stand-in for the flux-operator chart (rig/chart/flux-operator/Chart.yaml says what it is). */
@@ -183,8 +183,10 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
   after(function () {
     stack?.remove();
     takeover?.remove();
+    interrupted?.remove();
   });
   let takeover: Stack | undefined;
+  let interrupted: Stack | undefined;
 
   it("1a. previews an empty cluster without error", function () {
     const r = stack.must(["preview", "--diff"]);
@@ -1475,10 +1477,120 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.match(same.stdout, /the minor version does not change; nothing to check/);
     fs.rmSync(ghost);
 
-    // As 6c leaves it for 7: nothing of the stack's, no Flux CRD.
+    // As 6d leaves it for what follows: nothing of the stack's, no Flux CRD.
     stack.must(["state", "unprotect", "--all", "--yes"]);
     stack.must(["destroy", "--yes", "--skip-preview"]);
     for (const t of ["payments", "media"]) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
+    assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
+  });
+
+  it("6f. npm run upgrade from Flux 2.7 to 2.9 changes the controllers' binaries: at 2.7.x the rig runs Flux v2.7.3's source-controller v1.7.3 and kustomize-controller v1.7.2 and every tenant syncs on them; the upgrade's health gate passes once the v2.9.4 binaries have handled its reconcile request", async function () {
+    // Doubles: the rig swaps its processes where the operator rolls Deployments (the stand-in's
+    // --on-version, rig/rig.sh flux-binaries); helm-, notification- and the image controllers stay v2.9.4's.
+    const pids = path.join(process.env.FLEET_RIG_DIR ?? path.join(ROOT, ".rig"), "pids");
+    const pid = (name: string) => fs.readFileSync(path.join(pids, name), "utf8").trim();
+    const binary = (name: string) => fs.readlinkSync(`/proc/${pid(name)}/exe`);
+    const instance = () => getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system");
+    const base = stackConfig(rig, [PAYMENTS]);
+    stack.setConfig({ ...base, "fleet:flux": { ...(base["fleet:flux"] as object), version: "2.7.x" } });
+    stack.must(["up", "--yes", "--skip-preview"]);
+    assert.match(String(instance()?.status?.lastAppliedRevision), /^v2\.7\.3@/);
+    assert.match(binary("source-controller"), /\/source-controller-1\.7\.3\/source-controller$/);
+    assert.match(binary("kustomize-controller"), /\/kustomize-controller-1\.7\.2\/kustomize-controller$/);
+    await tenantsReady(rig, ["payments", "media"]);
+    const before = { sc: pid("source-controller"), kc: pid("kustomize-controller") };
+
+    const configDir = path.dirname(stack.configFile);
+    fs.rmSync(path.join(configDir, ".fleet-upgrade.json"), { force: true });
+    const env = { PATH: `${stack.cliShim()}:${rig.env.PATH}` };
+    const up = run(rig, "npm", ["run", "--silent", "upgrade", "--", "2.9.x", "--stacks", STACK, "--config-dir", configDir, "--no-commit"], { env, timeoutMs: 15 * 60_000 });
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    assert.match(up.stdout, /Flux 2\.9\.x on rig: every tenant healthy/, up.stdout);
+    assert.match(String(instance()?.status?.lastAppliedRevision), /^v2\.9\.4@/);
+    assert.match(binary("source-controller"), /\/source-controller-1\.9\.4\/source-controller$/);
+    assert.match(binary("kustomize-controller"), /\/kustomize-controller-1\.9\.4\/kustomize-controller$/);
+    assert.notDeepEqual({ sc: pid("source-controller"), kc: pid("kustomize-controller") }, before, "new processes");
+    // The gate's reconcile request was handled after the new kustomize-controller started.
+    const started = fs.statSync(`/proc/${pid("kustomize-controller")}`).mtimeMs;
+    for (const t of ["payments", "media"]) {
+      const k = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
+      assert.equal(ready(k)?.status, "True", `${t}: ${ready(k)?.message}`);
+      assert.ok(Date.parse(k.status.lastHandledReconcileAt) >= started - 1000, `${t} handled ${k.status.lastHandledReconcileAt}, the new kustomize-controller started ${new Date(started).toISOString()}`);
+    }
+
+    stack.must(["state", "unprotect", "--all", "--yes"]);
+    stack.must(["destroy", "--yes", "--skip-preview"]);
+    for (const t of ["payments", "media"]) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
+    assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
+  });
+
+  it("6g. an up killed (SIGKILL) right after GitHub made a tenant's deploy key: the next up fails on GitHub's 422, npm run up stops and names npm run recover, which imports the key by its public key; the up after converges, the tenant syncs, and GitHub holds that one key", async function () {
+    interrupted = new Stack(rig, "rig-interrupted");
+    // A second cluster of the environment, as a fleet adds one: its tenants' paths are flux/rig.
+    interrupted.init({ ...stackConfig(rig, [{ name: "search" }]), "fleet:environment": ENVIRONMENT }, fs.readFileSync(rig.kubeconfig, "utf8"));
+    if (fleetApp) interrupted.must(["config", "set", "--secret", "fleet:githubAppPrivateKey"], { input: fs.readFileSync(rig.githubApp.keyFile, "utf8") });
+    // GitHub makes the key (POST …/keys answers 201); the provider's read of it (GET …/keys/<id>)
+    // is held back, so the create never returns to the engine: what a kill at that moment leaves.
+    const keys = `/repos/${rig.owner}/search-deploy/keys`;
+    assert.equal((await github(rig, "POST", `_rig/hold?method=GET&path=${encodeURIComponent(`${keys}/`)}`)).status, 204);
+    const up = interrupted.start(["up", "--yes", "--skip-preview"]);
+    let killed: number[];
+    try {
+      await eventually("GitHub to make search-deploy's deploy key", 300_000, async () => {
+        if (up.child.exitCode !== null) throw new Fatal(`pulumi up exited ${up.child.exitCode} before GitHub made the key:\n${up.output()}`);
+        return (await githubLog(rig)).some((e) => e.method === "POST" && e.path === keys && e.status === 201) ? true : undefined;
+      }, 500);
+      // The provider reads the key back at once (rig/go/providers deploykey.go: Create, then Read):
+      // a second is plenty for that read to be under way, and held.
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      killed = await killTree(up.child);
+      assert.equal((await github(rig, "DELETE", "_rig/hold")).status, 204);
+    }
+    // SIGKILL is not instant: each process is gone (or a zombie) within seconds.
+    const alive = (pid: number) => {
+      try {
+        return !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z ");
+      } catch {
+        return false;
+      }
+    };
+    await eventually("every killed process to be gone", 15_000, () => (killed.some(alive) ? undefined : true), 500).catch(() => assert.deepEqual(killed.filter(alive), [], "processes outlived the kill"));
+    const onGitHub = (await github(rig, "GET", `repos/${rig.owner}/search-deploy/keys`)).json as { id: number; key: string }[];
+    assert.equal(onGitHub.length, 1, "GitHub made the key");
+    const state = JSON.parse(interrupted.must(["stack", "export"]).stdout).deployment;
+    const pending = (state.pending_operations ?? []).filter((op: any) => op.type === "creating").map((op: any) => op.resource.type);
+    assert.ok(pending.includes("github:index/repositoryDeployKey:RepositoryDeployKey"), `the key's create is pending: ${pending.join(", ")}`);
+
+    // The kill left the backend's lock: the next run refuses, naming `pulumi cancel`, which lifts it.
+    const locked = interrupted.pulumi(["up", "--yes", "--skip-preview"]);
+    assert.notEqual(locked.code, 0);
+    assert.match(locked.stdout + locked.stderr, /pulumi cancel/);
+    interrupted.must(["cancel", "--yes"]);
+    // What users saw: the next up meets GitHub's refusal of the same key, and so would every later one.
+    const refused = interrupted.pulumi(["up", "--yes", "--skip-preview"]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stdout + refused.stderr, /key is already in use/);
+
+    // npm run up stops first, and says what to run.
+    const env = { PATH: `${interrupted.cliShim()}:${rig.env.PATH}` };
+    const stopped = run(rig, "npm", ["run", "--silent", "up", "--", "rig-interrupted", "--yes"], { env });
+    assert.equal(stopped.code, 1, stopped.stdout + stopped.stderr);
+    assert.match(stopped.stderr, /stack rig-interrupted has \d+ pending create\(s\) from an interrupted run \(.*search.*\).*Run: npm run recover -- rig-interrupted/s);
+    const recovered = run(rig, "npm", ["run", "--silent", "recover", "--", "rig-interrupted", "--kubeconfig", rig.kubeconfig], { env });
+    assert.equal(recovered.code, 0, recovered.stdout + recovered.stderr);
+    assert.match(recovered.stdout, new RegExp(`import as search-deploy:${onGitHub[0].id}: \\S+RepositoryDeployKey::\\S+`), recovered.stdout);
+    const after = JSON.parse(interrupted.must(["stack", "export"]).stdout).deployment;
+    assert.deepEqual(after.pending_operations ?? [], [], "no pending operation is left");
+
+    interrupted.must(["up", "--yes", "--skip-preview"]);
+    interrupted.must(["preview", "--expect-no-changes"]);
+    const finalKeys = (await github(rig, "GET", `repos/${rig.owner}/search-deploy/keys`)).json as { id: number }[];
+    assert.deepEqual(finalKeys.map((k) => k.id), [onGitHub[0].id], "the key GitHub made is the stack's, and the only one");
+    await tenantsReady(rig, ["search", "media"]);
+    interrupted.must(["state", "unprotect", "--all", "--yes"]);
+    interrupted.must(["destroy", "--yes", "--skip-preview"]);
+    for (const t of ["search", "media"]) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
     assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
   });
 
