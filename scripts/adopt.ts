@@ -28,14 +28,14 @@ import * as os from "os";
 import * as path from "path";
 import { repositoryExists } from "../components/github/client";
 import { deployKeyWithPublicKey, keyMaterial } from "../components/github/pending-key";
-import { AdoptLookups, importFile, planAdoption, plannedKeys, PreviewStep, withKeys } from "./lib/adopt-plan";
+import { AdoptLookups, importFile, keysInState, planAdoption, plannedKeys, PreviewStep, withKeys } from "./lib/adopt-plan";
 import { commandArgs, flagValue } from "./lib/args";
 import { keyState, KeyState } from "./lib/key-state";
-import { kubectlJson, resourceArg } from "./lib/kubectl";
+import { kubectlJson, objectExists } from "./lib/kubectl";
 import { configuredCluster, exportedState, StackConfigValues, stackConfigValues, withBackend } from "./lib/state";
 
-function pulumi(args: readonly string[], env: NodeJS.ProcessEnv, extra: NodeJS.ProcessEnv = {}) {
-  return spawnSync(env.PULUMI ?? "pulumi", args, { env: { ...env, ...extra }, encoding: "utf8", maxBuffer: 512 * 1024 * 1024 });
+function pulumi(args: readonly string[], env: NodeJS.ProcessEnv, input?: string) {
+  return spawnSync(env.PULUMI ?? "pulumi", args, { env, encoding: "utf8", maxBuffer: 512 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
 }
 
 /** The program's preview steps on the stack's state (`pulumi preview --json`). */
@@ -59,35 +59,16 @@ function clusterOf(config: StackConfigValues, dir: string, given: { kubeconfig?:
   if (given.kubeconfig || given.context) return [...(given.kubeconfig ? ["--kubeconfig", given.kubeconfig] : []), ...(given.context ? ["--context", given.context] : [])];
   const cluster = configuredCluster(config, dir);
   if (cluster === "kind") {
-    throw new Error("the stack's cluster is a kind cluster, which Pulumi cannot import: adopt it as an existing one (docs/operations.md, \"Recovering\", a lost state), or name the cluster with --kubeconfig and --context");
+    throw new Error("the stack's cluster is a kind cluster, which Pulumi cannot import: adopt it as an existing one (docs/operations.md, \"Recovering\", a lost state)");
   }
   if (!cluster) throw new Error("fleet:kubeconfig is not set for the stack: name the cluster with --kubeconfig and --context");
   return cluster;
 }
 
-/** Lookups against the cluster (one list per kind) and GitHub (GITHUB_TOKEN). */
+/** Lookups against the cluster (kubectl, one object at a time) and GitHub (GITHUB_TOKEN). */
 function liveLookups(cluster: readonly string[], env: NodeJS.ProcessEnv): AdoptLookups {
-  const lists = new Map<string, Set<string> | string>();
-  const list = (resource: string, selector: string[] = []): Set<string> | string => {
-    const key = [resource, ...selector].join(" ");
-    if (!lists.has(key)) {
-      try {
-        const items = kubectlJson([...cluster, "get", resource, "--all-namespaces", ...selector], env).items as any[];
-        lists.set(key, new Set(items.map((o) => (o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name))));
-      } catch (e) {
-        lists.set(key, (e as Error).message.split("\n")[0]);
-      }
-    }
-    return lists.get(key)!;
-  };
   return {
-    kubeExists(o) {
-      // Helm keeps each release revision in a Secret labelled owner=helm, name=<release>.
-      const found = o.apiVersion === "helm" ? list("secrets", ["-l", `owner=helm,name=${o.name}`]) : list(resourceArg(o));
-      if (typeof found === "string") return found;
-      if (o.apiVersion === "helm") return [...found].some((id) => id.startsWith(`${o.namespace}/`));
-      return found.has(o.namespace ? `${o.namespace}/${o.name}` : o.name);
-    },
+    kubeExists: (target) => objectExists(cluster, target, env),
     deployKey: (owner, repository, key) => deployKeyWithPublicKey(owner, repository, key),
     repositoryExists: (owner, name) => repositoryExists(owner, name),
   };
@@ -98,7 +79,12 @@ function keyFromSecret(cluster: readonly string[], env: NodeJS.ProcessEnv, secre
   const found = kubectlJson([...cluster, "get", "secret", secret.name, "-n", secret.namespace, "--ignore-not-found"], env);
   const data = (found.data ?? {}) as Record<string, string>;
   if (!data.identity) return undefined;
-  const key = keyState(Buffer.from(data.identity, "base64").toString("utf8"));
+  let key: KeyState;
+  try {
+    key = keyState(Buffer.from(data.identity, "base64").toString("utf8"));
+  } catch (e) {
+    throw new Error(`Secret ${secret.namespace}/${secret.name}: identity: ${(e as Error).message}`, { cause: e });
+  }
   const pub = data["identity.pub"] ? Buffer.from(data["identity.pub"], "base64").toString("utf8") : undefined;
   if (pub !== undefined && keyMaterial(pub) !== keyMaterial(key.outputs.publicKeyOpenssh)) {
     throw new Error(`Secret ${secret.namespace}/${secret.name}: identity.pub is not identity's public key; fix the Secret or delete it (the next up then makes a new key pair)`);
@@ -128,6 +114,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-adopt-"));
+  // Ctrl-C reaches the pulumi child too, which stops as it does; adopt outlives it, so the
+  // directory (the stack's kubeconfig) is removed, and goes no further.
+  let interrupted = false;
+  const stop = () => (interrupted = true);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, stop);
   try {
     const config = stackConfigValues(stack, env, withConfig);
     const cluster = clusterOf(config, dir, { kubeconfig: flagValue(own, "--kubeconfig", usage), context: flagValue(own, "--context", usage) });
@@ -136,6 +127,19 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const k of plannedKeys(steps)) {
       const key = k.secret && keyFromSecret(cluster, env, k.secret);
       if (key) restored.set(k.urn, key);
+    }
+    // A key pair the state holds already must be the one its Secret holds: a plain up after the
+    // state was lost makes new ones, and would then write them over the cluster's.
+    const differing = keysInState(exported.deployment, steps).filter((k) => {
+      const live = k.secret && keyFromSecret(cluster, env, k.secret);
+      return live && keyMaterial(live.outputs.publicKeyOpenssh) !== keyMaterial(k.publicKey);
+    });
+    if (differing.length > 0) {
+      console.error(
+        `adopt: nothing done: the state holds key pairs that are not the ones their Secrets hold, made by an up after the state was lost:\n${differing.map((k) => `  ${k.urn} (Secret ${k.secret!.namespace}/${k.secret!.name})`).join("\n")}\n` +
+          "To take the cluster's keys back: delete each from the state (pulumi state delete '<urn>'), and each deploy key that up made with it (on GitHub and in the state), then run this again (docs/operations.md, \"Recovering\", a lost state)",
+      );
+      return 2;
     }
     const owner = config["github:owner"]?.value;
     const publicKeys = new Map([...restored].map(([urn, k]) => [urn, k.outputs.publicKeyOpenssh]));
@@ -153,9 +157,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (restored.size > 0) {
-      const file = path.join(dir, "state.json");
-      fs.writeFileSync(file, JSON.stringify(withKeys(exported, steps, restored, randomUUID)), { mode: 0o600 });
-      const r = pulumi(["stack", "import", "--stack", stack, "--file", file], env);
+      // On stdin: the private keys are never written to a file.
+      const r = pulumi(["stack", "import", "--stack", stack], env, JSON.stringify(withKeys(exported, steps, restored, randomUUID)));
       if (r.status !== 0) {
         console.error(`adopt: pulumi stack import failed (exit ${r.status ?? r.signal}): ${r.stderr.trim()}; the state is as it was`);
         return 1;
@@ -165,11 +168,13 @@ async function main(argv: readonly string[]): Promise<number> {
     const importsFile = path.join(dir, "imports.json");
     fs.writeFileSync(importsFile, JSON.stringify(imports, null, 2));
     // The live cluster is what the up imports: a Flux version the config changes is judged on it.
+    if (interrupted) return 130;
     const preflight = spawnSync(process.execPath, ["-r", "ts-node/register", path.join(__dirname, "preflight.ts"), stack, ...withConfig, ...cluster], { stdio: "inherit", env });
     if (preflight.status !== 0) {
       console.error(`adopt: the preflight stopped the up (exit ${preflight.status ?? preflight.signal}); the key pairs are in the state: fix what it says and run npm run adopt -- ${stack} again`);
       return 1;
     }
+    if (interrupted) return 130;
     const up = spawnSync(env.PULUMI ?? "pulumi", ["up", "--stack", stack, ...withConfig, ...passed], { stdio: "inherit", env: { ...env, FLEET_ADOPT_FILE: importsFile } });
     if (up.status !== 0) {
       console.error(`adopt: the up failed (exit ${up.status ?? up.signal}). The key pairs are in the state; run npm run adopt -- ${stack} again once it is fixed: what is in the state stays, the rest is planned again`);
@@ -177,6 +182,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(signal, stop);
   }
   console.log(`adopt: done; the next preview should show no changes: pulumi preview --stack ${stack}`);
   return 0;

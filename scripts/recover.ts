@@ -1,5 +1,5 @@
 /**
- * npm run recover -- <stack> [--state FILE] [--kubeconfig FILE] [--context NAME] [--dry-run | --check] [-- <pulumi refresh flags>]
+ * npm run recover -- <stack> [--state FILE] [--config-file FILE] [--kubeconfig FILE] [--context NAME] [--dry-run | --check] [-- <pulumi refresh flags>]
  *
  * Settles what an interrupted `pulumi up` (a cancelled CI job, a lost runner, Ctrl-C twice, a
  * SIGKILL) left in the stack's state: the creates the engine began and never saw end
@@ -16,9 +16,10 @@
  * resource and settles pending updates and deletes. The `up` after it converges.
  *
  * --dry-run prints what it would do. --check only says whether the stack has pending creates
- * (exit 1, with the command to run), or holds nothing while the cluster its config names already
- * runs a fleet (a lost state: exit 1, naming `npm run adopt`): scripts/up.sh runs it before every `up`.
- * Exit status: 0 nothing pending, or recovered; 1 pending creates (--check) or the refresh failed;
+ * (exit 1, with the command to run), or holds no FluxInstance while the cluster its config names
+ * already runs one (a lost state: exit 1, naming `npm run adopt`; --config-file when the stack's
+ * file is elsewhere): scripts/up.sh runs it before every `up`.
+ * Exit status: 0 nothing pending, or recovered; 1 pending creates or a lost state (--check), or the refresh failed;
  * 2 it could not run.
  */
 import { spawnSync } from "child_process";
@@ -27,9 +28,10 @@ import * as os from "os";
 import * as path from "path";
 import { fetchGitHub, repositoryExists } from "../components/github/client";
 import { deployKeyWithPublicKey } from "../components/github/pending-key";
+import { DEFAULTS } from "../components/config";
 import { commandArgs, flagValue } from "./lib/args";
-import { kubectlJson, resourceArg } from "./lib/kubectl";
-import { configuredCluster, Deployment, exportedState, githubOwner, PendingOperation, stackCluster, stackConfigValues, withBackend } from "./lib/state";
+import { kubectlJson, KubeTarget, objectExists } from "./lib/kubectl";
+import { configuredCluster, Deployment, exportedState, githubOwner, PendingOperation, stackCluster, StackConfigValues, stackConfigValues, withBackend } from "./lib/state";
 
 const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
 const KIND_CLUSTER = "pulumi-nodejs:dynamic/fleet:KindCluster";
@@ -62,7 +64,7 @@ export type Resolution =
   | { readonly urn: string; readonly action: "clear" | "refresh" | "ask"; readonly why: string };
 
 /** A Kubernetes object, or a Helm release, that a pending create may have made. */
-export type KubeTarget = { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace?: string } | { readonly helmRelease: string; readonly namespace: string };
+export type { KubeTarget };
 
 export interface Lookups {
   /** The repository's deploy key with this public key, if GitHub has one. */
@@ -181,17 +183,19 @@ export function applyPlan(exported: { deployment: Deployment }, plan: readonly R
   return { ...exported, deployment: { ...exported.deployment, resources: [...(exported.deployment.resources ?? []), ...imported], pending_operations: kept } };
 }
 
+const FLUX_INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";
+
 /**
- * Why an `up` of a stack whose state holds nothing would go wrong on this cluster: it already runs
- * a fleet (a FluxInstance), so every key pair would be made anew (GitHub keeping the old deploy
- * keys beside the new) and every object met (AlreadyExists). `instances` are the cluster's
- * FluxInstances (`<namespace>/<name>`), or why they could not be listed: a cluster that does not
- * answer is no reason to stop (the up says so itself).
+ * Why an `up` of a stack whose state holds no FluxInstance would go wrong on this cluster: it
+ * already runs a fleet (a FluxInstance), so the state was lost (or the config names another
+ * fleet's cluster), and every key pair would be made anew (GitHub keeping the old deploy keys beside
+ * the new) and every object met (AlreadyExists). `instances` are the cluster's FluxInstances
+ * (`<namespace>/<name>`), or why they could not be listed.
  */
 export function liveFleetOnEmptyState(stack: string, deployment: Deployment, instances: readonly string[] | string): string | undefined {
-  if ((deployment.resources ?? []).some((r) => r.custom) || typeof instances === "string" || instances.length === 0) return undefined;
+  if ((deployment.resources ?? []).some((r) => r.type === FLUX_INSTANCE) || typeof instances === "string" || instances.length === 0) return undefined;
   return (
-    `stack ${stack} holds nothing in its state, but its cluster already runs a fleet (FluxInstance ${instances.join(", ")}): ` +
+    `stack ${stack} holds no FluxInstance in its state, but its cluster already runs a fleet (FluxInstance ${instances.join(", ")}): ` +
     "an up would make every key pair anew and meet every object there. If this stack's state was lost: " +
     `npm run adopt -- ${stack} (docs/operations.md, "Recovering"). If the cluster is another fleet's, point fleet:kubeconfig at this stack's own.`
   );
@@ -201,19 +205,7 @@ export function liveFleetOnEmptyState(stack: string, deployment: Deployment, ins
 function liveLookups(kubectlArgs: readonly string[], env: NodeJS.ProcessEnv): Lookups {
   return {
     deployKey: (owner, repository, key) => deployKeyWithPublicKey(owner, repository, key),
-    kubeExists(target) {
-      try {
-        const ns = target.namespace ? ["-n", target.namespace] : [];
-        if ("helmRelease" in target) {
-          // Helm keeps each release revision in a Secret labelled owner=helm, name=<release>.
-          return kubectlJson([...kubectlArgs, "get", "secrets", ...ns, "-l", `owner=helm,name=${target.helmRelease}`], env).items.length > 0;
-        }
-        // With --ignore-not-found, a missing object is no output (kubectlJson: an empty list).
-        return "metadata" in kubectlJson([...kubectlArgs, "get", resourceArg(target), target.name, ...ns, "--ignore-not-found"], env);
-      } catch (e) {
-        return (e as Error).message.split("\n")[0];
-      }
-    },
+    kubeExists: (target) => objectExists(kubectlArgs, target, env),
     repositoryExists: (owner, name) => repositoryExists(owner, name),
     kindExists(name) {
       const r = spawnSync(env.KIND ?? "kind", ["get", "clusters"], { env, encoding: "utf8" });
@@ -224,23 +216,47 @@ function liveLookups(kubectlArgs: readonly string[], env: NodeJS.ProcessEnv): Lo
 }
 
 
-/** --check on a state that holds nothing: the cluster its config names is asked for a FluxInstance (liveFleetOnEmptyState). */
-function emptyStateCheck(stack: string, deployment: Deployment, env: NodeJS.ProcessEnv): number {
-  if ((deployment.resources ?? []).some((r) => r.custom)) return 0;
+/**
+ * --check on a state that holds no FluxInstance: the cluster its config names is asked for one
+ * (liveFleetOnEmptyState); for a kind stack, kind for a cluster of its name that the state does
+ * not hold. What cannot be asked is said, and does not stop the up (which meets it itself).
+ */
+function emptyStateCheck(stack: string, deployment: Deployment, env: NodeJS.ProcessEnv, withConfig: readonly string[]): number {
+  if ((deployment.resources ?? []).some((r) => r.type === FLUX_INSTANCE)) return 0;
+  const note = (why: string) => {
+    console.error(`recover: could not check that stack ${stack}'s cluster runs no fleet its state lacks (${why}); going on`);
+    return 0;
+  };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-check-"));
   try {
-    let cluster: ReturnType<typeof configuredCluster>;
+    let config: StackConfigValues;
     try {
-      cluster = configuredCluster(stackConfigValues(stack, env), dir);
-    } catch {
-      return 0; // unreadable config: the up reads it itself, and says why it cannot
+      config = stackConfigValues(stack, env, withConfig);
+    } catch (e) {
+      return note((e as Error).message.split("\n")[0]);
     }
-    if (!Array.isArray(cluster)) return 0; // kind: the kind provider refuses a cluster it did not make, naming the way out
-    let instances: string[] | string;
+    const cluster = configuredCluster(config, dir);
+    if (cluster === undefined) return 0; // no fleet:kubeconfig: the up says so itself
+    if (cluster === "kind") {
+      const name: string = config["fleet:cluster"]?.objectValue?.name ?? DEFAULTS.clusterName(stack);
+      if ((deployment.resources ?? []).some((r) => r.type === KIND_CLUSTER)) return 0;
+      const exists = liveLookups([], env).kindExists(name);
+      if (typeof exists === "string") return note(exists);
+      if (!exists) return 0;
+      console.error(
+        `stack ${stack} holds no kind cluster in its state, but kind has one named ${name}: an up would make every key pair anew before kind refuses it. ` +
+          `If this stack's state was lost, adopt the cluster as an existing one (docs/operations.md, "Recovering", a lost state); else delete it: kind delete cluster --name ${name}`,
+      );
+      return 1;
+    }
+    let instances: string[];
     try {
       instances = (kubectlJson([...cluster, "get", "fluxinstances.fluxcd.controlplane.io", "--all-namespaces"], env).items as any[]).map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
     } catch (e) {
-      instances = (e as Error).message;
+      const message = (e as Error).message;
+      // No FluxInstance CRD: no fleet runs there yet.
+      if (/the server doesn't have a resource type/.test(message)) return 0;
+      return note(message.split("\n")[0]);
     }
     const problem = liveFleetOnEmptyState(stack, deployment, instances);
     if (!problem) return 0;
@@ -252,10 +268,10 @@ function emptyStateCheck(stack: string, deployment: Deployment, env: NodeJS.Proc
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const usage = "usage: npm run recover -- <stack> [--state FILE] [--kubeconfig FILE] [--context NAME] [--dry-run | --check] [-- <pulumi refresh flags>]";
+  const usage = "usage: npm run recover -- <stack> [--state FILE] [--config-file FILE] [--kubeconfig FILE] [--context NAME] [--dry-run | --check] [-- <pulumi refresh flags>]";
   const split = argv.indexOf("--");
   const [own, passed] = split < 0 ? [argv, []] : [argv.slice(0, split), argv.slice(split + 1)];
-  const { positional: stack, problem } = commandArgs(own, usage, ["--state", "--kubeconfig", "--context"], ["--dry-run", "--check"]);
+  const { positional: stack, problem } = commandArgs(own, usage, ["--state", "--config-file", "--kubeconfig", "--context"], ["--dry-run", "--check"]);
   if (!stack || problem) {
     console.error(problem);
     return 2;
@@ -268,7 +284,8 @@ async function main(argv: readonly string[]): Promise<number> {
   // `importing`: what `pulumi refresh --import-pending-creates` leaves when cut off; an up would create them again.
   const creates = pending.filter((op) => op.type === "creating" || op.type === "importing");
   if (own.includes("--check")) {
-    if (creates.length === 0) return emptyStateCheck(stack, deployment, env);
+    const configFile = flagValue(own, "--config-file", usage);
+    if (creates.length === 0) return emptyStateCheck(stack, deployment, env, configFile ? ["--config-file", configFile] : []);
     console.error(
       `stack ${stack} has ${creates.length} pending create(s) from an interrupted run (${creates.map((op) => op.resource.urn.split("::").pop()).join(", ")}). ` +
         `An up now would make them again, and GitHub refuses a deploy key twice. Run: npm run recover -- ${stack}`,

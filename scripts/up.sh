@@ -29,7 +29,13 @@ fi
 echo "backend: $PULUMI_BACKEND_URL, stack: $stack" >&2
 pulumi stack select --create "$stack"
 guard=$refresh_only
-for arg in "$@"; do case "$arg" in --refresh|--refresh=true) guard=true ;; esac; done
+config_file=()
+prev=""
+for arg in "$@"; do
+  case "$arg" in --refresh|--refresh=true) guard=true ;; --config-file=*) config_file=(--config-file "${arg#--config-file=}") ;; esac
+  [ "$prev" = "--config-file" ] && config_file=(--config-file "$arg")
+  prev="$arg"
+done
 if $guard; then
   node -r ts-node/register scripts/refresh-guard.ts "$stack"
 fi
@@ -38,9 +44,11 @@ if $refresh_only; then
 else
   # Pending creates of an interrupted run: an up would make them again, and GitHub refuses a deploy
   # key twice. This stops, naming `npm run recover -- <stack>` (scripts/recover.ts).
-  node -r ts-node/register scripts/recover.ts "$stack" --check
+  # So does a state that holds no FluxInstance over a cluster that runs one: a lost state, which
+  # `npm run adopt -- <stack>` rebuilds (scripts/adopt.ts).
+  node -r ts-node/register scripts/recover.ts "$stack" --check "${config_file[@]}"
   # A Flux minor upgrade that an API version still stored or used would break: refused, naming
   # each object and tenant file (scripts/preflight.ts). Without a change of minor it only looks.
-  node -r ts-node/register scripts/preflight.ts "$stack"
+  node -r ts-node/register scripts/preflight.ts "$stack" "${config_file[@]}"
   pulumi up --stack "$stack" "$@"
 fi

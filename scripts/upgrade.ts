@@ -115,7 +115,7 @@ async function main(argv: readonly string[]): Promise<number> {
         return 1;
       }
       const target = resolvedFluxVersion(fleetConfigOf(stack, stackConfigFile(file).config).flux);
-      if (step(`${stack}: pending operations`, "node", ["-r", "ts-node/register", "scripts/recover.ts", stack, "--check"], env) !== 0 ||
+      if (step(`${stack}: pending operations`, "node", ["-r", "ts-node/register", "scripts/recover.ts", stack, "--check", ...configFile], env) !== 0 ||
           step(`${stack}: up`, env.PULUMI ?? "pulumi", ["up", "--yes", "--stack", stack, ...configFile, "--non-interactive"], env) !== 0) {
         save();
         console.error(`upgrade: stopped at ${stack}: the up failed (above). ${path.basename(file)} says ${version}, uncommitted; what was applied is in the stack's state. Fix it, then run again with --resume.`);

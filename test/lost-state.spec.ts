@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { importKey } from "../components/imports";
-import { AdoptLookups, importFile, planAdoption, plannedKeys, PreviewStep, TLS_KEY, withKeys } from "../scripts/lib/adopt-plan";
+import { AdoptLookups, importFile, keysInState, planAdoption, plannedKeys, PreviewStep, TLS_KEY, withKeys } from "../scripts/lib/adopt-plan";
 import { keyState } from "../scripts/lib/key-state";
 import { ok, runProgram, stackConfig } from "./harness";
 
@@ -61,8 +61,8 @@ const ed25519 = GO_KEYS["ed25519"];
 /** The cluster has search and its Secret, the operator's release, not search-jobs; the ConfigMap's kind cannot be listed. GitHub has search-deploy's key. */
 const lookups: AdoptLookups = {
   kubeExists(o) {
+    if ("helmRelease" in o) return o.helmRelease === "flux-operator" && o.namespace === "flux-system";
     if (o.kind === "ConfigMap") return "kubectl get ConfigMap.v1. exited 1: Unable to connect to the server";
-    if (o.apiVersion === "helm") return o.name === "flux-operator" && o.namespace === "flux-system";
     return (o.kind === "Namespace" && o.name === "search") || (o.kind === "Secret" && o.name === "search-git" && o.namespace === "search");
   },
   async deployKey(owner, repository, publicKey) {
@@ -73,7 +73,7 @@ const lookups: AdoptLookups = {
 };
 
 describe("npm run adopt: a lost state rebuilt from the live cluster and GitHub", () => {
-  it("a key pair's state, rebuilt from its OpenSSH private key, is byte for byte what the TLS provider wrote: every output and the ID, for each algorithm the program makes", () => {
+  it("a key pair's state, rebuilt from its OpenSSH private key, is byte for byte what the rig's TLS double wrote (terraform-provider-tls's encodings): every output and the ID, for each algorithm the program makes", () => {
     for (const [name, want] of Object.entries(GO_KEYS)) {
       const got = keyState(want.privateKeyOpenssh);
       for (const [k, v] of Object.entries(got.outputs)) assert.equal(v, want[k], `${name}: ${k}`);
@@ -131,6 +131,16 @@ describe("npm run adopt: a lost state rebuilt from the live cluster and GitHub",
     assert.equal(file.imports[importKey("kubernetes:core/v1:Namespace", "search-jobs")], undefined);
     const twice = [...steps, step("urn:pulumi:staging::fleet::fleet:other:Other$kubernetes:core/v1:Namespace::search", "kubernetes:core/v1:Namespace", { inputs: {} })];
     assert.throws(() => importFile(plan, twice), /share the type and name kubernetes:core\/v1:Namespace::search/);
+    // One the state holds already counts too: the program would import it under the planned ID.
+    const held = [...steps, { ...step("urn:pulumi:staging::fleet::fleet:other:Other$kubernetes:core/v1:Namespace::search", "kubernetes:core/v1:Namespace"), op: "same" }];
+    assert.throws(() => importFile(plan, held), /share the type and name kubernetes:core\/v1:Namespace::search/);
+  });
+
+  it("finds the Secret of each key pair the state holds already (a plain up after the loss made them), to be checked against it", () => {
+    const same = steps.map((x) => (x.urn === KEY_URN ? { ...x, op: "same" } : x));
+    const deployment = { resources: [{ urn: KEY_URN, type: TLS_KEY, custom: true, outputs: { publicKeyOpenssh: "ssh-ed25519 AAAAnew\n" } }] };
+    assert.deepEqual(keysInState(deployment, same), [{ urn: KEY_URN, publicKey: "ssh-ed25519 AAAAnew\n", secret: { namespace: "search", name: "search-git" } }]);
+    assert.deepEqual(plannedKeys(same), [], "not a key to restore: it is in the state");
   });
 
   it("writes each restored key pair into the state under its component parents and a default provider, private outputs as secrets, parents first; a key of another algorithm than the program makes is refused", () => {
@@ -166,7 +176,7 @@ describe("npm run adopt: a lost state rebuilt from the live cluster and GitHub",
   it("the program imports what FLEET_ADOPT_FILE lists, and nothing without it", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-imports-"));
     const file = path.join(dir, "imports.json");
-    fs.writeFileSync(file, JSON.stringify({ imports: { [importKey("kubernetes:core/v1:Namespace", "shop")]: "shop", [importKey("kubernetes.fluxcd.controlplane.io/v1:FluxInstance", "flux")]: "nope" } }));
+    fs.writeFileSync(file, JSON.stringify({ imports: { [importKey("kubernetes:core/v1:Namespace", "shop")]: "shop", [importKey("kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux-instance")]: "flux-system/flux" } }));
     const before = process.env.FLEET_ADOPT_FILE;
     // As the CLI runs a program: inside the root stack resource, which a stack transformation needs.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -176,10 +186,11 @@ describe("npm run adopt: a lost state rebuilt from the live cluster and GitHub",
       process.env.FLEET_ADOPT_FILE = file;
       const adopted = ok(await run());
       const imported = adopted.resources.filter((r) => r.importId !== "");
-      const ns = imported.find((r) => r.type === "kubernetes:core/v1:Namespace");
-      assert.equal(ns?.name, "shop");
-      assert.equal(ns?.importId, "shop");
-      assert.ok(imported.every((r) => r.type !== "kubernetes:core/v1:Namespace" || r.name === "shop"), "only the listed namespace");
+      assert.deepEqual(
+        imported.filter((r) => r.type.startsWith("kubernetes:")).map((r) => [r.type, r.name, r.importId]).sort(),
+        [["kubernetes:fluxcd.controlplane.io/v1:FluxInstance", "flux-instance", "flux-system/flux"], ["kubernetes:core/v1:Namespace", "shop", "shop"]].sort(),
+        "the two listed, and nothing else of the cluster's",
+      );
       fs.writeFileSync(file, "{}");
       const bad = await run();
       assert.match(String(bad.error?.message), /FLEET_ADOPT_FILE=.*expected \{"imports"/);

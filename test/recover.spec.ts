@@ -1,8 +1,8 @@
 /**
  * npm run recover (scripts/recover.ts): what it does with each pending operation an interrupted
- * `up` leaves, the state it writes, and the deploy-key lookup by public key
- * (components/github/pending-key.ts) against GitHub's answers. The whole recovery was shown on the
- * rig by hand after an `up` killed once GitHub made a deploy key (docs/operations.md, "Recovering").
+ * `up` leaves, the state it writes, the deploy-key lookup by public key
+ * (components/github/pending-key.ts) against GitHub's answers, and --check's stop on a lost state.
+ * The whole recovery runs on the rig after an `up` killed once GitHub made a deploy key (real tier 6g).
  */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -134,13 +134,37 @@ describe("npm run recover: an interrupted up's pending operations", () => {
   });
 });
 
-describe("npm run up on a lost state: recover --check stops when the stack holds nothing and its cluster already runs a fleet", () => {
-  it("names npm run adopt for an empty state over a live FluxInstance; a state with resources, a cluster with none, or one that does not answer pass", () => {
+describe("npm run up on a lost state: recover --check stops when the state holds no FluxInstance and its cluster already runs one", () => {
+  it("names npm run adopt for an empty state over a live FluxInstance, and for one a plain up began (new keys, no FluxInstance); a state with its FluxInstance, a cluster with none, or one that does not answer pass", () => {
     const empty: Deployment = { resources: [{ type: "pulumi:pulumi:Stack", urn: "urn:pulumi:staging::fleet::pulumi:pulumi:Stack::fleet-staging" }] };
-    assert.match(String(liveFleetOnEmptyState("staging", empty, ["flux-system/flux"])), /stack staging holds nothing in its state, but its cluster already runs a fleet \(FluxInstance flux-system\/flux\).*npm run adopt -- staging/s);
+    assert.match(String(liveFleetOnEmptyState("staging", empty, ["flux-system/flux"])), /stack staging holds no FluxInstance in its state, but its cluster already runs a fleet \(FluxInstance flux-system\/flux\).*npm run adopt -- staging/s);
+    const begun: Deployment = { resources: [{ type: "tls:index/privateKey:PrivateKey", urn: "urn:x", custom: true }, { type: "kubernetes:core/v1:Namespace", urn: "urn:y", custom: true }] };
+    assert.match(String(liveFleetOnEmptyState("staging", begun, ["flux-system/flux"])), /npm run adopt -- staging/);
     assert.equal(liveFleetOnEmptyState("staging", empty, []), undefined);
     assert.equal(liveFleetOnEmptyState("staging", empty, "kubectl get ... exited 1: Unable to connect to the server"), undefined);
-    assert.equal(liveFleetOnEmptyState("staging", { resources: [{ type: "kubernetes:core/v1:Namespace", urn: "urn:x", custom: true }] }, ["flux-system/flux"]), undefined);
+    assert.equal(liveFleetOnEmptyState("staging", { resources: [{ type: "kubernetes:fluxcd.controlplane.io/v1:FluxInstance", urn: "urn:x", custom: true }] }, ["flux-system/flux"]), undefined);
+  });
+
+  it("a kind stack stops when kind has its cluster and the state does not; a config it cannot read is said, and does not stop the up", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-check-"));
+    try {
+      const state = path.join(dir, "state.json");
+      fs.writeFileSync(state, JSON.stringify({ version: 3, deployment: { resources: [] } }));
+      fs.writeFileSync(path.join(dir, "config.json"), JSON.stringify({ "fleet:cluster": { objectValue: { type: "kind" } } }));
+      fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\n[ "$1" = config ] && [ -f '${path.join(dir, "config.json")}' ] && cat '${path.join(dir, "config.json")}' && exit 0\necho "error: passphrase must be set" >&2; exit 255\n`, { mode: 0o755 });
+      fs.writeFileSync(path.join(dir, "kind"), "#!/bin/sh\n[ \"$*\" = 'get clusters' ] && echo fleet-staging && exit 0\nexit 1\n", { mode: 0o755 });
+      const env = { ...process.env, PULUMI: path.join(dir, "pulumi"), KIND: path.join(dir, "kind") };
+      const check = () => spawnSync(process.execPath, ["-r", "ts-node/register", "scripts/recover.ts", "staging", "--state", state, "--check"], { encoding: "utf8", cwd: path.join(__dirname, ".."), env });
+      const kind = check();
+      assert.equal(kind.status, 1, kind.stderr);
+      assert.match(kind.stderr, /holds no kind cluster in its state, but kind has one named fleet-staging.*kind delete cluster --name fleet-staging/s);
+      fs.rmSync(path.join(dir, "config.json"));
+      const unreadable = check();
+      assert.equal(unreadable.status, 0, unreadable.stderr);
+      assert.match(unreadable.stderr, /could not check that stack staging's cluster runs no fleet its state lacks \(pulumi config --stack staging failed: error: passphrase must be set\); going on/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the command asks the cluster the stack's config names (fleet:kubeconfig, fleet:cluster.context) and exits 1", () => {

@@ -1,7 +1,7 @@
 /**
  * npm run upgrade (scripts/upgrade.ts) and its health gate (scripts/lib/fleet-status.ts): the stack
  * file edit, what a resumed rollout does, and what passes the gate. The real tier runs a rollout on
- * the rig (test/real/fleet.spec.ts, 6c): refused by the preflight, stopped by the gate, resumed.
+ * the rig (test/real/fleet.spec.ts, 6e): refused by the preflight, stopped by the gate, resumed; and one across controller binaries (6f).
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";

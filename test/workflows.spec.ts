@@ -458,6 +458,15 @@ describe("CI workflows: policies", () => {
     assert.deepEqual(upWithoutPreviewViolations(files), []);
   });
 
+  it("up-stack.yml runs npm run recover --check before its up: pending creates and a lost state stop the job", () => {
+    const steps = (parseYaml(fs.readFileSync(path.join(ROOT, ".github/workflows/up-stack.yml"), "utf8")).jobs as Record<string, { steps: any[] }>);
+    const job = Object.values(steps).find((j) => j.steps.some((s) => s.with?.command === "up"))!;
+    const check = job.steps.findIndex((s) => /npm run (--silent )?recover -- "\$STACK" --check/.test(String(s.run ?? "")));
+    const up = job.steps.findIndex((s) => String(s.uses ?? "").startsWith("pulumi/actions@") && s.with?.command === "up");
+    assert.ok(check >= 0 && check < up, `recover --check at ${check}, up at ${up}`);
+    assert.equal(job.steps[check]["continue-on-error"], undefined);
+  });
+
   it("every preview and up of a stack is preceded by the upgrade preflight of the same stack, which stops the job", () => {
     assert.ok(pulumiSteps(files).filter((p) => ["preview", "up"].includes(p.step.with?.command)).length >= 3, "the preview and up steps are found");
     assert.deepEqual(preflightViolations(files), []);

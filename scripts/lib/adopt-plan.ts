@@ -6,6 +6,7 @@
  */
 import { importKey } from "../../components/imports";
 import { KeyState } from "./key-state";
+import { KubeTarget } from "./kubectl";
 import { Deployment, StateResource } from "./state";
 
 /** One step of `pulumi preview --json` (apitype.PreviewStep), as far as adopt reads it. */
@@ -50,19 +51,34 @@ export interface PlannedKey {
 }
 
 /**
- * Each key pair the preview would create, with the Secret whose inputs depend on it (the deploy-key
- * Secret: `identity` is the key's `privateKeyOpenssh`, components/manifests/common.ts).
+ * The Secret whose inputs depend on the key pair `urn` in the preview, whatever its step (the
+ * deploy-key Secret: `identity` is the key's `privateKeyOpenssh`, components/manifests/common.ts).
  */
+function holder(steps: readonly PreviewStep[], urn: string): PlannedKey["secret"] {
+  const secret = steps.find(
+    (s) => s.newState?.type === "kubernetes:core/v1:Secret" && Object.values(s.newState.propertyDependencies ?? {}).some((deps) => deps.includes(urn)),
+  );
+  const meta = secret?.newState!.inputs?.metadata;
+  return meta && known(meta.name) && known(meta.namespace) ? { namespace: meta.namespace, name: meta.name } : undefined;
+}
+
+/** Each key pair the preview would create, with the Secret that holds it. */
 export function plannedKeys(steps: readonly PreviewStep[]): PlannedKey[] {
-  const all = creates(steps);
-  return all
+  return creates(steps)
     .filter((s) => s.newState!.type === TLS_KEY)
     .map((key) => {
-      const secret = all.find(
-        (s) => s.newState!.type === "kubernetes:core/v1:Secret" && Object.values(s.newState!.propertyDependencies ?? {}).some((deps) => deps.includes(key.urn)),
-      );
-      const meta = secret?.newState!.inputs?.metadata;
-      return { urn: key.urn, ...(meta && known(meta.name) && known(meta.namespace) ? { secret: { namespace: meta.namespace, name: meta.name } } : {}) };
+      const secret = holder(steps, key.urn);
+      return { urn: key.urn, ...(secret ? { secret } : {}) };
+    });
+}
+
+/** Each key pair the state holds already, with its public key and the Secret the preview has holding it. */
+export function keysInState(deployment: Deployment, steps: readonly PreviewStep[]): (PlannedKey & { readonly publicKey: string })[] {
+  return (deployment.resources ?? [])
+    .filter((r) => r.type === TLS_KEY && typeof r.outputs?.publicKeyOpenssh === "string")
+    .map((r) => {
+      const secret = holder(steps, r.urn);
+      return { urn: r.urn, publicKey: r.outputs!.publicKeyOpenssh as string, ...(secret ? { secret } : {}) };
     });
 }
 
@@ -173,8 +189,8 @@ export function withKeys(
 
 /** A Kubernetes object, a Helm release, a deploy key or a default branch that may exist already. */
 export interface AdoptLookups {
-  /** Whether the cluster has the object (a Helm release: `apiVersion` is `helm`); a string when it could not be asked (why). */
-  kubeExists(o: { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace?: string }): boolean | string;
+  /** Whether the cluster has the object or Helm release; a string when it could not be asked (why). */
+  kubeExists(target: KubeTarget): boolean | string;
   deployKey(owner: string, repository: string, publicKey: string): Promise<{ readonly id: number; readonly title: string } | undefined>;
   repositoryExists(owner: string, name: string): Promise<boolean>;
 }
@@ -219,7 +235,7 @@ export async function planAdoption(
         urn,
         type,
         ask: true,
-        why: "a kind cluster is a dynamic resource, which Pulumi cannot import: adopt the cluster as an existing one (fleet:cluster.type: kubeconfig, and kind get kubeconfig into the secret fleet:kubeconfig; docs/operations.md, \"Lost state\")",
+        why: "a kind cluster is a dynamic resource, which Pulumi cannot import: adopt the cluster as an existing one (fleet:cluster.type: kubeconfig, and kind get kubeconfig into the secret fleet:kubeconfig; docs/operations.md, \"Recovering\", a lost state)",
       });
     } else if (type === DEPLOY_KEY) {
       if (!owner) throw new Error("the preview has no github:owner on its GitHub provider, so deploy keys cannot be looked up");
@@ -243,15 +259,14 @@ export async function planAdoption(
       const exists = await lookups.repositoryExists(owner, inputs.repository);
       out.push(exists ? { urn, type, id: inputs.repository, why: `${owner}/${inputs.repository} exists` } : { urn, type, why: `GitHub has no ${owner}/${inputs.repository}: the next up creates it` });
     } else if (type.startsWith("kubernetes:") && !type.endsWith("Patch")) {
-      const target =
-        type === HELM_RELEASE
-          ? { apiVersion: "helm", kind: "Release", name: inputs.name, namespace: inputs.namespace ?? "default" }
-          : { apiVersion: inputs.apiVersion, kind: inputs.kind, name: inputs.metadata?.name, namespace: inputs.metadata?.namespace };
-      if (![target.apiVersion, target.kind, target.name].every(known) || (target.namespace !== undefined && !known(target.namespace))) {
+      const helm = type === HELM_RELEASE;
+      const [name, namespace] = helm ? [inputs.name, inputs.namespace ?? "default"] : [inputs.metadata?.name, inputs.metadata?.namespace];
+      if (!known(name) || (namespace !== undefined && !known(namespace)) || (!helm && !(known(inputs.apiVersion) && known(inputs.kind)))) {
         out.push({ urn, type, ask: true, why: "its name is not known in the preview" });
         continue;
       }
-      const id = target.namespace ? `${target.namespace}/${target.name}` : String(target.name);
+      const target: KubeTarget = helm ? { helmRelease: name, namespace } : { apiVersion: inputs.apiVersion, kind: inputs.kind, name, ...(namespace !== undefined ? { namespace } : {}) };
+      const id = namespace !== undefined ? `${namespace}/${name}` : name;
       const exists = lookups.kubeExists(target);
       if (typeof exists === "string") out.push({ urn, type, ask: true, why: `the cluster could not be asked (${exists}): give it with --kubeconfig and --context` });
       else out.push(exists ? { urn, type, id, why: `the cluster has ${id}` } : { urn, type, why: `the cluster has no ${id}: the next up creates it` });
@@ -271,7 +286,8 @@ export async function planAdoption(
  */
 export function importFile(plan: readonly Adoption[], steps: readonly PreviewStep[]): { imports: Record<string, string> } {
   const seen = new Map<string, string>();
-  for (const s of creates(steps)) {
+  // Every step, whatever its op: the program imports by type and name, a resource in state too.
+  for (const s of steps.filter((x) => x.newState)) {
     const key = importKey(s.newState!.type, urnName(s.urn));
     if (seen.has(key) && plan.some((a) => a.id !== undefined && (a.urn === s.urn || a.urn === seen.get(key)))) {
       throw new Error(`two planned resources share the type and name ${key} (${seen.get(key)}, ${s.urn}): adopt cannot tell them apart`);

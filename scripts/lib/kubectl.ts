@@ -22,3 +22,27 @@ export function kubectlJson(args: readonly string[], env: NodeJS.ProcessEnv): an
   if (r.status !== 0) throw new Error(`${bin} ${args.join(" ")} exited ${r.status}: ${r.stderr.trim()}`);
   return r.stdout.trim() ? JSON.parse(r.stdout) : { items: [] };
 }
+
+/** A Kubernetes object, or a Helm release (by its release name), that may be in the cluster. */
+export type KubeTarget = { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace?: string } | { readonly helmRelease: string; readonly namespace: string };
+
+/**
+ * Whether the cluster (`args`: --kubeconfig/--context) has `target`; a string when it could not be
+ * asked (why). One object at a time: no list of a kind across the cluster (a list of Secrets would
+ * read every Secret's data). A kind the API server does not have (its CRD absent) has no object.
+ */
+export function objectExists(args: readonly string[], target: KubeTarget, env: NodeJS.ProcessEnv): boolean | string {
+  try {
+    const ns = target.namespace ? ["-n", target.namespace] : [];
+    if ("helmRelease" in target) {
+      // Helm keeps each release revision in a Secret labelled owner=helm, name=<release>.
+      return kubectlJson([...args, "get", "secrets", ...ns, "-l", `owner=helm,name=${target.helmRelease}`], env).items.length > 0;
+    }
+    // With --ignore-not-found, a missing object is no output (kubectlJson: an empty list).
+    return "metadata" in kubectlJson([...args, "get", resourceArg(target), target.name, ...ns, "--ignore-not-found"], env);
+  } catch (e) {
+    const message = (e as Error).message;
+    if (/the server doesn't have a resource type/.test(message)) return false;
+    return message.split("\n")[0];
+  }
+}

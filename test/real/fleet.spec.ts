@@ -1301,7 +1301,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.ok(all.some((e) => e.method === "GET" && /\/keys/.test(e.path)), "the refresh read the deploy keys on GitHub");
   });
 
-  it("6d. a lost state: the backend emptied under the live cluster and repositories; npm run adopt writes each key pair back from its Secret, byte for byte, and the up imports every object that exists (its preview says import), with no GitHub write; the next preview is clean, and the next destroy leaves no Flux CRD", async function () {
+  it("6d. a lost state: the backend emptied under the live cluster and repositories; npm run up stops, naming adopt; npm run adopt writes each key pair back from its Secret, byte for byte, and the up imports every object that exists (its preview says import), with no GitHub write; the next preview is clean, and the next destroy leaves no Flux CRD", async function () {
     const tenants = (stack.config()["fleet:tenants"] as TenantEntry[]).filter((t) => !t.offboard).map((t) => t.renamedFrom ?? t.name);
     const repos = ["flux-fleet", ...tenants.map((t) => String(getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", t, t)?.spec?.url).replace(/^.*\/([^/]+?)(\.git)?$/, "$1"))];
     const keysOnGitHub = async () => (await Promise.all(repos.map(async (r) => (await github(rig, "GET", `repos/${rig.owner}/${r}/keys`)).json.map((k: any) => `${r}:${k.id}:${k.key}`)))).flat().sort();
@@ -1322,8 +1322,13 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const emptied = path.join(path.dirname(stack.configFile), "lost-state.json");
     fs.writeFileSync(emptied, JSON.stringify({ ...exported, deployment: { ...exported.deployment, resources: [], pending_operations: [] } }));
     stack.must(["stack", "import", "--file", emptied]);
-    // A plain up here would make every key pair anew; adopt plans first. Its dry run writes nothing.
+    // A plain up here would make every key pair anew: npm run up stops, naming adopt.
     const env = { PATH: `${stack.cliShim()}:${rig.env.PATH}` };
+    const stopped = run(rig, "npm", ["run", "--silent", "up", "--", STACK, "--config-file", stack.configFile, "--yes"], { env });
+    assert.equal(stopped.code, 1, stopped.stdout + stopped.stderr);
+    assert.match(stopped.stderr, /stack rig holds no FluxInstance in its state, but its cluster already runs a fleet \(FluxInstance flux-system\/flux\).*npm run adopt -- rig/s);
+    assert.equal((JSON.parse(stack.must(["stack", "export"]).stdout).deployment.resources ?? []).length, 0, "npm run up made nothing");
+    // Adopt plans first. Its dry run writes nothing.
     const dry = run(rig, "npm", ["run", "--silent", "adopt", "--", STACK, "--config-file", stack.configFile, "--dry-run"], { env, timeoutMs: 5 * 60_000 });
     assert.equal(dry.code, 0, dry.stdout + dry.stderr);
     for (const urn of Object.keys(pairs)) assert.ok(dry.stdout.includes(`restore: ${urn}`), `${urn} is restored from its Secret:\n${dry.stdout}`);
@@ -1335,10 +1340,12 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // The up's preview imports: the FluxInstance, each tenant's namespace, Secret and deploy key.
     // The up's own preview: one line per resource, ` =  <type> <name> import`.
     const imported = adopted.stdout.split("\n").filter((l) => /^\s*= .* import\s*$/.test(l));
-    const count = (type: string) => imported.filter((l) => l.includes(type)).length;
-    for (const t of tenants) assert.ok(imported.some((l) => new RegExp(`kubernetes:core/v1:Namespace\\s+${t}\\s`).test(l)), `${t}'s namespace imported:\n${imported.join("\n")}`);
-    assert.ok(count("kubernetes:core/v1:Secret") >= tenants.length && count("RepositoryDeployKey") >= tenants.length, `every deploy-key Secret and deploy key imported:\n${imported.join("\n")}`);
-    assert.ok(count("FluxInstance") === 1, `the FluxInstance imported:\n${imported.join("\n")}`);
+    for (const t of tenants) {
+      for (const [what, line] of [["namespace", `kubernetes:core/v1:Namespace\\s+${t}`], ["deploy-key Secret", `kubernetes:core/v1:Secret\\s+${t}/${t}-git`], ["deploy key", `RepositoryDeployKey\\s+${t}-repository-deploy-key(-gen\\d+)?`]]) {
+        assert.ok(imported.some((l) => new RegExp(`${line}\\s`).test(l)), `${t}'s ${what} imported:\n${imported.join("\n")}`);
+      }
+    }
+    assert.equal(imported.filter((l) => /FluxInstance\s+flux-instance\s/.test(l)).length, 1, `the FluxInstance imported:\n${imported.join("\n")}`);
     assert.deepEqual(keyPairs(), pairs, "every key pair is back in state exactly as it was: ID, inputs and outputs");
     stack.must(["preview", "--expect-no-changes"]);
     await tenantsReady(rig, tenants);
@@ -1511,7 +1518,12 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.match(binary("kustomize-controller"), /\/kustomize-controller-1\.9\.4\/kustomize-controller$/);
     assert.notDeepEqual({ sc: pid("source-controller"), kc: pid("kustomize-controller") }, before, "new processes");
     // The gate's reconcile request was handled after the new kustomize-controller started.
-    const started = fs.statSync(`/proc/${pid("kustomize-controller")}`).mtimeMs;
+    // A process's start: field 22 of /proc/<pid>/stat, in clock ticks after boot (btime, /proc/stat).
+    const stat = fs.readFileSync(`/proc/${pid("kustomize-controller")}/stat`, "utf8");
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(fs.readFileSync("/proc/stat", "utf8"))![1]);
+    const started = (btime + ticks / Number(ok(rig, "getconf", ["CLK_TCK"]).stdout.trim())) * 1000;
+    assert.ok(Math.abs(Date.now() - started) < 15 * 60_000, `kustomize-controller started ${new Date(started).toISOString()}`);
     for (const t of ["payments", "media"]) {
       const k = getObject(rig, "kustomizations.kustomize.toolkit.fluxcd.io", t, t);
       assert.equal(ready(k)?.status, "True", `${t}: ${ready(k)?.message}`);
