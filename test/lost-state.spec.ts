@@ -6,6 +6,7 @@
  * (real tier 6d).
  */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -202,5 +203,68 @@ describe("npm run adopt: a lost state rebuilt from the live cluster and GitHub",
       else process.env.FLEET_ADOPT_FILE = before;
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("npm run adopt, the command (fake pulumi and kubectl): what it writes, and when it writes nothing", () => {
+  /** One run of scripts/adopt.ts against fakes; every pulumi call is logged, stack import's stdin and the up's import file kept. */
+  function adopt(opts: { state?: unknown; configMapReachable?: boolean; args?: string[] }) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-adopt-cmd-"));
+    const file = (name: string, content: string) => fs.writeFileSync(path.join(dir, name), content);
+    const identity = Buffer.from(ed25519.privateKeyOpenssh).toString("base64");
+    const preview = { steps: steps.filter((s) => !/(BranchDefault|RepositoryDeployKey|Release|ScaffoldFile|NamespacePatch)/.test(s.newState!.type) && (opts.configMapReachable !== undefined || s.newState!.type !== "kubernetes:core/v1:ConfigMap")) };
+    file("preview.json", JSON.stringify(preview));
+    file("state.json", JSON.stringify(opts.state ?? { version: 3, deployment: { resources: [] } }));
+    file("config.json", JSON.stringify({ "fleet:cluster": { objectValue: { type: "kubeconfig", context: "prod" } }, "fleet:kubeconfig": { value: "apiVersion: v1\nkind: Config\n", secret: true }, "github:owner": { value: "acme-org" } }));
+    file("secret.json", JSON.stringify({ metadata: { name: "search-git", namespace: "search" }, data: { identity, "identity.pub": Buffer.from(ed25519.publicKeyOpenssh).toString("base64") } }));
+    file(
+      "pulumi",
+      `#!/bin/sh\necho "$*" >> '${dir}/calls'\ncase "$1 $2" in\n` +
+        `"stack select") exit 0 ;;\n"stack export") cat '${dir}/state.json' ;;\n"stack import") cat > '${dir}/imported.json' ;;\n` +
+        `"config --json") cat '${dir}/config.json' ;;\n"preview --stack") cat '${dir}/preview.json' ;;\n"up --stack") cat "$FLEET_ADOPT_FILE" > '${dir}/adopt-file.json' ;;\n*) exit 9 ;;\nesac\n`,
+    );
+    file(
+      "kubectl",
+      `#!/bin/sh\ncase "$*" in\n*"get Secret.v1. search-git -n search"*|*"get secret search-git -n search"*) cat '${dir}/secret.json' ;;\n` +
+        `*"get Namespace.v1. search "*) echo '{"metadata":{"name":"search"}}' ;;\n*"get Namespace.v1. search-jobs "*) ;;\n` +
+        `*"get ConfigMap.v1. "*) ${opts.configMapReachable ? "" : "echo 'Unable to connect to the server' >&2; exit 1"} ;;\n*) echo "unexpected: $*" >&2; exit 1 ;;\nesac\n`,
+    );
+    for (const f of ["pulumi", "kubectl"]) fs.chmodSync(path.join(dir, f), 0o755);
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register", "scripts/adopt.ts", "staging", ...(opts.args ?? [])], {
+      encoding: "utf8",
+      cwd: path.join(__dirname, ".."),
+      env: { ...process.env, PULUMI: path.join(dir, "pulumi"), KUBECTL: path.join(dir, "kubectl"), PULUMI_BACKEND_URL: `file://${dir}` },
+    });
+    const read = (name: string) => (fs.existsSync(path.join(dir, name)) ? fs.readFileSync(path.join(dir, name), "utf8") : undefined);
+    const result = { ...r, calls: (read("calls") ?? "").trim().split("\n"), imported: read("imported.json"), adoptFile: read("adopt-file.json") };
+    fs.rmSync(dir, { recursive: true, force: true });
+    return result;
+  }
+
+  it("asks, and writes nothing, where the cluster cannot be asked", () => {
+    const r = adopt({ configMapReachable: false });
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stdout, /ask: \S+ConfigMap::unreachable\n\s+the cluster could not be asked/);
+    assert.match(r.stderr, /nothing done/);
+    assert.equal(r.imported, undefined, "no stack import");
+    assert.ok(!r.calls.some((c) => c.startsWith("up ")), r.calls.join("\n"));
+  });
+
+  it("--dry-run prints the plan (the key restored from its Secret, the namespace imported) and writes nothing", () => {
+    const r = adopt({ configMapReachable: true, args: ["--dry-run"] });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`restore: ${KEY_URN.replace(/[$]/g, "\\$")}\\n\\s+from the cluster's Secret \\(${ed25519.publicKeyFingerprintSha256.replace(/[+/]/g, "\\$&")}\\)`));
+    assert.match(r.stdout, /import as search: \S+Namespace::search\n/);
+    assert.match(r.stdout, /create: \S+Namespace::search-jobs\n/);
+    assert.equal(r.imported, undefined, "no stack import");
+    assert.ok(!r.calls.some((c) => c.startsWith("up ") || c.startsWith("stack import")), r.calls.join("\n"));
+  });
+
+  it("stops, writing nothing, when the state holds a key pair that is not its Secret's (a plain up after the loss made it)", () => {
+    const same = { version: 3, deployment: { resources: [{ urn: KEY_URN, type: TLS_KEY, custom: true, outputs: { publicKeyOpenssh: GO_KEYS["ecdsa-p256"].publicKeyOpenssh } }] } };
+    const r = adopt({ configMapReachable: true, state: same });
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /the state holds key pairs that are not the ones their Secrets hold.*search-deploy-key \(Secret search\/search-git\).*pulumi state delete/s);
+    assert.equal(r.imported, undefined);
   });
 });
