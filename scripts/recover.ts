@@ -31,12 +31,9 @@ import { deployKeyWithPublicKey } from "../components/github/pending-key";
 import { DEFAULTS } from "../components/config";
 import { commandArgs, flagValue } from "./lib/args";
 import { kubectlJson, KubeTarget, objectExists } from "./lib/kubectl";
-import { configuredCluster, Deployment, exportedState, githubOwner, PendingOperation, stackCluster, StackConfigValues, stackConfigValues, withBackend } from "./lib/state";
+import { configuredCluster, Deployment, exportedState, githubOwner, PendingOperation, stackCluster, StackConfigValues, stackConfigValues, TYPES, withBackend } from "./lib/state";
 
-const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
-const KIND_CLUSTER = "pulumi-nodejs:dynamic/fleet:KindCluster";
-const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
-const REPOSITORY = "github:index/repository:Repository";
+const { deployKey: DEPLOY_KEY, kindCluster: KIND_CLUSTER, helmRelease: HELM_RELEASE, repository: REPOSITORY, fluxInstance: FLUX_INSTANCE } = TYPES;
 
 /**
  * The GitHub REST fields of the provider's repository inputs that creation sets and an adopted
@@ -182,8 +179,6 @@ export function applyPlan(exported: { deployment: Deployment }, plan: readonly R
   const kept = pending.filter((op) => op.type !== "creating" || byUrn.get(op.resource.urn)?.action === "ask");
   return { ...exported, deployment: { ...exported.deployment, resources: [...(exported.deployment.resources ?? []), ...imported], pending_operations: kept } };
 }
-
-const FLUX_INSTANCE = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";
 
 /**
  * Why an `up` of a stack whose state holds no FluxInstance would go wrong on this cluster: it

@@ -7,7 +7,7 @@
 import { importKey } from "../../components/imports";
 import { KeyState } from "./key-state";
 import { KubeTarget } from "./kubectl";
-import { Deployment, StateResource } from "./state";
+import { Deployment, StateResource, TYPES } from "./state";
 
 /** One step of `pulumi preview --json` (apitype.PreviewStep), as far as adopt reads it. */
 export interface PreviewStep {
@@ -21,11 +21,8 @@ export interface PreviewStep {
   };
 }
 
-export const TLS_KEY = "tls:index/privateKey:PrivateKey";
-const DEPLOY_KEY = "github:index/repositoryDeployKey:RepositoryDeployKey";
-const BRANCH_DEFAULT = "github:index/branchDefault:BranchDefault";
-const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
-const KIND_CLUSTER = "pulumi-nodejs:dynamic/fleet:KindCluster";
+export const TLS_KEY = TYPES.tlsKey;
+const { deployKey: DEPLOY_KEY, branchDefault: BRANCH_DEFAULT, helmRelease: HELM_RELEASE, kindCluster: KIND_CLUSTER } = TYPES;
 /** What the engine's JSON display writes for a value it will not show (backend/display/json.go, massagePropertyValue). */
 const SHOWN_SECRET = "[secret]";
 /** The engine's unknown value, as a preview writes it (sdk/go/common/resource/plugin/rpc.go, UnknownStringValue). */

@@ -7,6 +7,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
+/** The resource types the commands that edit a state (recover, adopt) decide about. */
+export const TYPES = {
+  deployKey: "github:index/repositoryDeployKey:RepositoryDeployKey",
+  repository: "github:index/repository:Repository",
+  branchDefault: "github:index/branchDefault:BranchDefault",
+  helmRelease: "kubernetes:helm.sh/v3:Release",
+  fluxInstance: "kubernetes:fluxcd.controlplane.io/v1:FluxInstance",
+  kindCluster: "pulumi-nodejs:dynamic/fleet:KindCluster",
+  tlsKey: "tls:index/privateKey:PrivateKey",
+} as const;
+
 /** One resource of a `pulumi stack export` deployment, as far as the commands read it. */
 export interface StateResource {
   readonly type: string;
