@@ -1340,9 +1340,12 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // The up's preview imports: the FluxInstance, each tenant's namespace, Secret and deploy key.
     // The up's own preview: one line per resource, ` =  <type> <name> import`.
     const imported = adopted.stdout.split("\n").filter((l) => /^\s*= .* import\s*$/.test(l));
-    for (const t of tenants) {
-      for (const [what, line] of [["namespace", `kubernetes:core/v1:Namespace\\s+${t}`], ["deploy-key Secret", `kubernetes:core/v1:Secret\\s+${t}/${t}-git`], ["deploy key", `RepositoryDeployKey\\s+${t}-repository-deploy-key(-gen\\d+)?`]]) {
-        assert.ok(imported.some((l) => new RegExp(`${line}\\s`).test(l)), `${t}'s ${what} imported:\n${imported.join("\n")}`);
+    // Cluster objects are named after a tenant's identity (its former name once renamed, 5d); its
+    // repository component, and the deploy key in it, after its name.
+    for (const entry of (stack.config()["fleet:tenants"] as TenantEntry[]).filter((e) => !e.offboard)) {
+      const t = entry.renamedFrom ?? entry.name;
+      for (const [what, line] of [["namespace", `kubernetes:core/v1:Namespace\\s+${t}`], ["deploy-key Secret", `kubernetes:core/v1:Secret\\s+${t}/${t}-git`], ["deploy key", `RepositoryDeployKey\\s+${entry.name}-repository-deploy-key(-gen\\d+)?`]]) {
+        assert.ok(imported.some((l) => new RegExp(`${line}\\s`).test(l)), `${t}'s ${what} imported:\n${imported.filter((l) => l.includes(t) || l.includes(entry.name)).join("\n")}`);
       }
     }
     assert.equal(imported.filter((l) => /FluxInstance\s+flux-instance\s/.test(l)).length, 1, `the FluxInstance imported:\n${imported.join("\n")}`);
