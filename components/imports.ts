@@ -36,11 +36,11 @@ export function readImports(file: string): ReadonlyMap<string, string> {
 
 /**
  * Registers the transformation that imports what `FLEET_ADOPT_FILE` lists, when it is set; call
- * before any resource is built. Returns the IDs it will use (empty without the variable).
+ * before any resource is built.
  */
-export function importFromEnvironment(env: NodeJS.ProcessEnv = process.env): ReadonlyMap<string, string> {
+export function importFromEnvironment(env: NodeJS.ProcessEnv = process.env): void {
   const file = env.FLEET_ADOPT_FILE;
-  if (!file) return new Map();
+  if (!file) return;
   const imports = readImports(file);
   pulumi.runtime.registerStackTransformation((args) => {
     if (!(args.resource instanceof pulumi.CustomResource)) return undefined;
@@ -48,5 +48,4 @@ export function importFromEnvironment(env: NodeJS.ProcessEnv = process.env): Rea
     if (id === undefined || (args.opts as pulumi.CustomResourceOptions).import !== undefined) return undefined;
     return { props: args.props, opts: { ...args.opts, import: id } };
   });
-  return imports;
 }

@@ -32,7 +32,7 @@ import { AdoptLookups, importFile, keysInState, planAdoption, plannedKeys, Previ
 import { commandArgs, flagValue } from "./lib/args";
 import { keyState, KeyState } from "./lib/key-state";
 import { kubectlJson, objectExists } from "./lib/kubectl";
-import { configuredCluster, exportedState, StackConfigValues, stackConfigValues, withBackend } from "./lib/state";
+import { configuredCluster, exportedState, flagCluster, StackConfigValues, stackConfigValues, withBackend } from "./lib/state";
 
 function pulumi(args: readonly string[], env: NodeJS.ProcessEnv, input?: string) {
   return spawnSync(env.PULUMI ?? "pulumi", args, { env, encoding: "utf8", maxBuffer: 512 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
@@ -56,7 +56,8 @@ function previewSteps(stack: string, env: NodeJS.ProcessEnv, withConfig: readonl
 
 /** kubectl's --kubeconfig/--context: the flags', else the stack's config (`fleet:kubeconfig`, `fleet:cluster.context`). */
 function clusterOf(config: StackConfigValues, dir: string, given: { kubeconfig?: string; context?: string }): string[] {
-  if (given.kubeconfig || given.context) return [...(given.kubeconfig ? ["--kubeconfig", given.kubeconfig] : []), ...(given.context ? ["--context", given.context] : [])];
+  const flags = flagCluster(given);
+  if (flags) return flags;
   const cluster = configuredCluster(config, dir);
   if (cluster === "kind") {
     throw new Error("the stack's cluster is a kind cluster, which Pulumi cannot import: adopt it as an existing one (docs/operations.md, \"Recovering\", a lost state)");

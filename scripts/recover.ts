@@ -30,7 +30,7 @@ import { fetchGitHub, repositoryExists } from "../components/github/client";
 import { deployKeyWithPublicKey } from "../components/github/pending-key";
 import { DEFAULTS } from "../components/config";
 import { commandArgs, flagValue } from "./lib/args";
-import { kubectlJson, KubeTarget, objectExists } from "./lib/kubectl";
+import { kubectlJson, KubeTarget, objectExists, unknownKind } from "./lib/kubectl";
 import { configuredCluster, Deployment, exportedState, githubOwner, PendingOperation, stackCluster, StackConfigValues, stackConfigValues, TYPES, withBackend } from "./lib/state";
 
 const { deployKey: DEPLOY_KEY, kindCluster: KIND_CLUSTER, helmRelease: HELM_RELEASE, repository: REPOSITORY, fluxInstance: FLUX_INSTANCE } = TYPES;
@@ -188,12 +188,24 @@ export function applyPlan(exported: { deployment: Deployment }, plan: readonly R
  * (`<namespace>/<name>`), or why they could not be listed.
  */
 export function liveFleetOnEmptyState(stack: string, deployment: Deployment, instances: readonly string[] | string): string | undefined {
-  if ((deployment.resources ?? []).some((r) => r.type === FLUX_INSTANCE) || typeof instances === "string" || instances.length === 0) return undefined;
+  if (holdsType(deployment, FLUX_INSTANCE) || typeof instances === "string" || instances.length === 0) return undefined;
   return (
     `stack ${stack} holds no FluxInstance in its state, but its cluster already runs a fleet (FluxInstance ${instances.join(", ")}): ` +
     "an up would make every key pair anew and meet every object there. If this stack's state was lost: " +
     `npm run adopt -- ${stack} (docs/operations.md, "Recovering"). If the cluster is another fleet's, point fleet:kubeconfig at this stack's own.`
   );
+}
+
+/** Whether the state holds a resource of `type`. */
+function holdsType(deployment: Deployment, type: string): boolean {
+  return (deployment.resources ?? []).some((r) => r.type === type);
+}
+
+/** Whether kind has a cluster of this name; a string when kind could not be asked (why). */
+function kindExists(name: string, env: NodeJS.ProcessEnv): boolean | string {
+  const r = spawnSync(env.KIND ?? "kind", ["get", "clusters"], { env, encoding: "utf8" });
+  if (r.error || r.status !== 0) return `kind get clusters: ${r.error?.message ?? r.stderr.trim()}`;
+  return r.stdout.split("\n").map((l) => l.trim()).includes(name);
 }
 
 /** Lookups against GitHub (GITHUB_TOKEN), the cluster (kubectl) and kind. */
@@ -202,11 +214,7 @@ function liveLookups(kubectlArgs: readonly string[], env: NodeJS.ProcessEnv): Lo
     deployKey: (owner, repository, key) => deployKeyWithPublicKey(owner, repository, key),
     kubeExists: (target) => objectExists(kubectlArgs, target, env),
     repositoryExists: (owner, name) => repositoryExists(owner, name),
-    kindExists(name) {
-      const r = spawnSync(env.KIND ?? "kind", ["get", "clusters"], { env, encoding: "utf8" });
-      if (r.error || r.status !== 0) return `kind get clusters: ${r.error?.message ?? r.stderr.trim()}`;
-      return r.stdout.split("\n").map((l) => l.trim()).includes(name);
-    },
+    kindExists: (name) => kindExists(name, env),
   };
 }
 
@@ -217,7 +225,7 @@ function liveLookups(kubectlArgs: readonly string[], env: NodeJS.ProcessEnv): Lo
  * not hold. What cannot be asked is said, and does not stop the up (which meets it itself).
  */
 function emptyStateCheck(stack: string, deployment: Deployment, env: NodeJS.ProcessEnv, withConfig: readonly string[]): number {
-  if ((deployment.resources ?? []).some((r) => r.type === FLUX_INSTANCE)) return 0;
+  if (holdsType(deployment, FLUX_INSTANCE)) return 0;
   const note = (why: string) => {
     console.error(`recover: could not check that stack ${stack}'s cluster runs no fleet its state lacks (${why}); going on`);
     return 0;
@@ -234,8 +242,8 @@ function emptyStateCheck(stack: string, deployment: Deployment, env: NodeJS.Proc
     if (cluster === undefined) return 0; // no fleet:kubeconfig: the up says so itself
     if (cluster === "kind") {
       const name: string = config["fleet:cluster"]?.objectValue?.name ?? DEFAULTS.clusterName(stack);
-      if ((deployment.resources ?? []).some((r) => r.type === KIND_CLUSTER)) return 0;
-      const exists = liveLookups([], env).kindExists(name);
+      if (holdsType(deployment, KIND_CLUSTER)) return 0;
+      const exists = kindExists(name, env);
       if (typeof exists === "string") return note(exists);
       if (!exists) return 0;
       console.error(
@@ -250,7 +258,7 @@ function emptyStateCheck(stack: string, deployment: Deployment, env: NodeJS.Proc
     } catch (e) {
       const message = (e as Error).message;
       // No FluxInstance CRD: no fleet runs there yet.
-      if (/the server doesn't have a resource type/.test(message)) return 0;
+      if (unknownKind(message)) return 0;
       return note(message.split("\n")[0]);
     }
     const problem = liveFleetOnEmptyState(stack, deployment, instances);

@@ -23,6 +23,11 @@ export function kubectlJson(args: readonly string[], env: NodeJS.ProcessEnv): an
   return r.stdout.trim() ? JSON.parse(r.stdout) : { items: [] };
 }
 
+/** Whether kubectl's error says the API server has no such kind (its CRD is not installed): no object of it exists. */
+export function unknownKind(message: string): boolean {
+  return /the server doesn't have a resource type/.test(message);
+}
+
 /** A Kubernetes object, or a Helm release (by its release name), that may be in the cluster. */
 export type KubeTarget = { readonly apiVersion: string; readonly kind: string; readonly name: string; readonly namespace?: string } | { readonly helmRelease: string; readonly namespace: string };
 
@@ -42,7 +47,7 @@ export function objectExists(args: readonly string[], target: KubeTarget, env: N
     return "metadata" in kubectlJson([...args, "get", resourceArg(target), target.name, ...ns, "--ignore-not-found"], env);
   } catch (e) {
     const message = (e as Error).message;
-    if (/the server doesn't have a resource type/.test(message)) return false;
+    if (unknownKind(message)) return false;
     return message.split("\n")[0];
   }
 }

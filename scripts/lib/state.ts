@@ -90,6 +90,12 @@ export function clusterArgs(stack: string, out: { kubeconfig?: string; context?:
   return ["--kubeconfig", file, ...(out.context ? ["--context", out.context] : [])];
 }
 
+/** kubectl's `--kubeconfig`/`--context` from a command's own flags; undefined when it was given neither. */
+export function flagCluster(given: { kubeconfig?: string; context?: string }): string[] | undefined {
+  if (!given.kubeconfig && !given.context) return undefined;
+  return [...(given.kubeconfig ? ["--kubeconfig", given.kubeconfig] : []), ...(given.context ? ["--context", given.context] : [])];
+}
+
 /**
  * kubectl's `--kubeconfig`/`--context` for a stack's cluster: those `given` (the command's own
  * flags) when it has either, else the stack's outputs (clusterArgs); none when the stack has no
@@ -98,7 +104,8 @@ export function clusterArgs(stack: string, out: { kubeconfig?: string; context?:
  * caller may take it for "no cluster".
  */
 export function stackCluster(stack: string, env: NodeJS.ProcessEnv, dir: string, given: { kubeconfig?: string; context?: string } = {}): string[] {
-  if (given.kubeconfig || given.context) return [...(given.kubeconfig ? ["--kubeconfig", given.kubeconfig] : []), ...(given.context ? ["--context", given.context] : [])];
+  const flags = flagCluster(given);
+  if (flags) return flags;
   let out: { kubeconfig?: string; context?: string };
   try {
     out = stackOutputs(stack, env);
