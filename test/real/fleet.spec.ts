@@ -1261,20 +1261,19 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // ("no params found") until kube-apiserver restarted (docs/tenancy.md, "Admission policies").
     stack.must(["up", "--yes", "--skip-preview"]);
     // Each tenant's objects are named after its identity: its former name once renamed (5d).
-    const tenants = (stack.config()["fleet:tenants"] as TenantEntry[]).filter((t) => !t.offboard).map((t) => t.renamedFrom ?? t.name);
+    const tenants = tenantIdentities(stack);
     assert.ok(tenants.length >= 3, tenants.join());
     await tenantsReady(rig, tenants);
     stack.must(["preview", "--expect-no-changes"]);
   });
 
   it("6c. a lost cluster: etcd wiped and the cluster started again empty; refresh then up bring every tenant back with the same deploy keys and no GitHub write", async function () {
-    const tenants = (stack.config()["fleet:tenants"] as TenantEntry[]).filter((t) => !t.offboard).map((t) => t.renamedFrom ?? t.name);
+    const tenants = tenantIdentities(stack);
     const secretKey = (t: string) => getObject(rig, "secret", `${t}-git`, t)?.data?.identity as string | undefined;
     const before = Object.fromEntries(tenants.map((t) => [t, secretKey(t)]));
     for (const t of tenants) assert.ok(before[t], `${t}'s deploy-key Secret`);
-    // Each tenant's repository, as its GitRepository names it (a renamed tenant keeps its own).
-    const repos = ["flux-fleet", ...tenants.map((t) => String(getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", t, t)?.spec?.url).replace(/^.*\/([^/]+?)(\.git)?$/, "$1"))];
-    const keysOnGitHub = async () => (await Promise.all(repos.map(async (r) => (await github(rig, "GET", `repos/${rig.owner}/${r}/keys`)).json.map((k: any) => `${r}:${k.id}:${k.key}`)))).flat().sort();
+    const repos = ["flux-fleet", ...tenantRepositories(rig, tenants)];
+    const keysOnGitHub = () => deployKeysOnGitHub(rig, repos);
     const keys = await keysOnGitHub();
     assert.ok(keys.length >= tenants.length, `every tenant has its key on GitHub: ${keys.join(", ")}`);
     const logged = () => githubLog(rig);
@@ -1296,15 +1295,15 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // installation token to fetch the fleet repository again (a credential, not a change on GitHub:
     // seen here after the wipe, as the fleet sync is the App's since 5e).
     const all = (await logged()).slice(since);
-    const writes = all.filter((e) => e.method !== "GET" && !e.path.startsWith("/_rig/") && !/^\/app\/installations\/\d+\/access_tokens$/.test(e.path)).map((e) => `${e.method} ${e.path} ${e.status}`);
+    const writes = all.filter(isGitHubWrite).map((e) => `${e.method} ${e.path} ${e.status}`);
     assert.deepEqual(writes, [], `no GitHub write:\n${writes.join("\n")}`);
     assert.ok(all.some((e) => e.method === "GET" && /\/keys/.test(e.path)), "the refresh read the deploy keys on GitHub");
   });
 
   it("6d. a lost state: the backend emptied under the live cluster and repositories; npm run up stops, naming adopt; npm run adopt writes each key pair back from its Secret, byte for byte, and the up imports every object that exists (its preview says import), with no GitHub write; the next preview is clean, and the next destroy leaves no Flux CRD", async function () {
-    const tenants = (stack.config()["fleet:tenants"] as TenantEntry[]).filter((t) => !t.offboard).map((t) => t.renamedFrom ?? t.name);
-    const repos = ["flux-fleet", ...tenants.map((t) => String(getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", t, t)?.spec?.url).replace(/^.*\/([^/]+?)(\.git)?$/, "$1"))];
-    const keysOnGitHub = async () => (await Promise.all(repos.map(async (r) => (await github(rig, "GET", `repos/${rig.owner}/${r}/keys`)).json.map((k: any) => `${r}:${k.id}:${k.key}`)))).flat().sort();
+    const tenants = tenantIdentities(stack);
+    const repos = ["flux-fleet", ...tenantRepositories(rig, tenants)];
+    const keysOnGitHub = () => deployKeysOnGitHub(rig, repos);
     const keys = await keysOnGitHub();
     // Each key pair as the state holds it: ID, inputs and every output, secrets in the clear.
     const keyPairs = () =>
@@ -1353,13 +1352,10 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     stack.must(["preview", "--expect-no-changes"]);
     await tenantsReady(rig, tenants);
     assert.deepEqual(await keysOnGitHub(), keys, "the same deploy keys on GitHub, none added or revoked");
-    const writes = (await githubLog(rig)).slice(since).filter((e) => e.method !== "GET" && !e.path.startsWith("/_rig/") && !/^\/app\/installations\/\d+\/access_tokens$/.test(e.path)).map((e) => `${e.method} ${e.path} ${e.status}`);
+    const writes = (await githubLog(rig)).slice(since).filter(isGitHubWrite).map((e) => `${e.method} ${e.path} ${e.status}`);
     assert.deepEqual(writes, [], `no GitHub write:\n${writes.join("\n")}`);
 
-    stack.must(["state", "unprotect", "--all", "--yes"]);
-    stack.must(["destroy", "--yes", "--skip-preview"]);
-    for (const t of tenants) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
-    assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
+    await destroyed(rig, stack, tenants);
   });
 
   it("6e. npm run upgrade, Flux 2.8 to 2.9: the preflight refuses it while a tenant's file, a live object or a stored version uses an API version 2.9 drops (the API server would refuse the new CRD), naming each; the health gate stops the rollout at a tenant that is not Ready, before the next stack; resumed once fixed, it goes through", async function () {
@@ -1488,16 +1484,13 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     fs.rmSync(ghost);
 
     // As 6d leaves it for what follows: nothing of the stack's, no Flux CRD.
-    stack.must(["state", "unprotect", "--all", "--yes"]);
-    stack.must(["destroy", "--yes", "--skip-preview"]);
-    for (const t of ["payments", "media"]) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
-    assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
+    await destroyed(rig, stack, ["payments", "media"]);
   });
 
   it("6f. npm run upgrade from Flux 2.7 to 2.9 changes the controllers' binaries: at 2.7.x the rig runs Flux v2.7.3's source-controller v1.7.3 and kustomize-controller v1.7.2 and every tenant syncs on them; the upgrade's health gate passes once the v2.9.4 binaries have handled its reconcile request", async function () {
     // Doubles: the rig swaps its processes where the operator rolls Deployments (the stand-in's
     // --on-version, rig/rig.sh flux-binaries); helm-, notification- and the image controllers stay v2.9.4's.
-    const pids = path.join(process.env.FLEET_RIG_DIR ?? path.join(ROOT, ".rig"), "pids");
+    const pids = path.join(rig.dir, "pids");
     const pid = (name: string) => fs.readFileSync(path.join(pids, name), "utf8").trim();
     const binary = (name: string) => fs.readlinkSync(`/proc/${pid(name)}/exe`);
     const instance = () => getObject(rig, "fluxinstances.fluxcd.controlplane.io", "flux", "flux-system");
@@ -1533,10 +1526,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
       assert.ok(Date.parse(k.status.lastHandledReconcileAt) >= started - 1000, `${t} handled ${k.status.lastHandledReconcileAt}, the new kustomize-controller started ${new Date(started).toISOString()}`);
     }
 
-    stack.must(["state", "unprotect", "--all", "--yes"]);
-    stack.must(["destroy", "--yes", "--skip-preview"]);
-    for (const t of ["payments", "media"]) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
-    assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
+    await destroyed(rig, stack, ["payments", "media"]);
   });
 
   it("6g. an up killed (SIGKILL) right after GitHub made a tenant's deploy key: the next up fails on GitHub's 422, npm run up stops and names npm run recover, which imports the key by its public key; the up after converges, the tenant syncs, and GitHub holds that one key", async function () {
@@ -1603,10 +1593,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const finalKeys = (await github(rig, "GET", `repos/${rig.owner}/search-deploy/keys`)).json as { id: number }[];
     assert.deepEqual(finalKeys.map((k) => k.id), [onGitHub[0].id], "the key GitHub made is the stack's, and the only one");
     await tenantsReady(rig, ["search", "media"]);
-    interrupted.must(["state", "unprotect", "--all", "--yes"]);
-    interrupted.must(["destroy", "--yes", "--skip-preview"]);
-    for (const t of ["search", "media"]) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
-    assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
+    await destroyed(rig, interrupted, ["search", "media"]);
   });
 
   it("7. taking over a flux bootstrap cluster (with Flux's multi-tenancy lockdown): the FluxInstance takes bootstrap's install and sync over with the stack's own key, the path move prunes nothing Flux runs on, bootstrap's key is revoked after, and what moved keeps syncing", async function () {
@@ -1768,6 +1755,37 @@ function inventoryId(o: any): string {
 function liveOf(rig: RigEnv, o: any): any {
   const kind = o.kind === "CustomResourceDefinition" ? "crd" : o.apiVersion.startsWith("rbac.") ? `${o.kind.toLowerCase()}s.rbac.authorization.k8s.io` : o.kind.toLowerCase();
   return getObject(rig, kind, o.metadata.name, o.metadata.namespace);
+}
+
+/** Each tenant's identity in the stack's config: its former name once renamed (5d), which its cluster objects keep. */
+function tenantIdentities(stack: Stack): string[] {
+  return (stack.config()["fleet:tenants"] as TenantEntry[]).filter((t) => !t.offboard).map((t) => t.renamedFrom ?? t.name);
+}
+
+/** Each tenant's repository, as its GitRepository names it (a renamed tenant keeps its own). */
+function tenantRepositories(rig: RigEnv, tenants: readonly string[]): string[] {
+  return tenants.map((t) => String(getObject(rig, "gitrepositories.source.toolkit.fluxcd.io", t, t)?.spec?.url).replace(/^.*\/([^/]+?)(\.git)?$/, "$1"));
+}
+
+/** Every deploy key GitHub holds on these repositories, as `<repo>:<id>:<key>`, sorted. */
+async function deployKeysOnGitHub(rig: RigEnv, repos: readonly string[]): Promise<string[]> {
+  return (await Promise.all(repos.map(async (r) => (await github(rig, "GET", `repos/${rig.owner}/${r}/keys`)).json.map((k: any) => `${r}:${k.id}:${k.key}`)))).flat().sort();
+}
+
+/**
+ * A write on GitHub in the double's request log: not a read, not the double's own, and not
+ * source-controller asking for the GitHub App's installation token (a credential, not a change).
+ */
+function isGitHubWrite(e: { method: string; path: string }): boolean {
+  return e.method !== "GET" && !e.path.startsWith("/_rig/") && !/^\/app\/installations\/\d+\/access_tokens$/.test(e.path);
+}
+
+/** The stack destroyed: its namespaces gone, and with its FluxInstance every Flux CRD. */
+async function destroyed(rig: RigEnv, stack: Stack, namespaces: readonly string[]) {
+  stack.must(["state", "unprotect", "--all", "--yes"]);
+  stack.must(["destroy", "--yes", "--skip-preview"]);
+  for (const t of namespaces) await eventually(`namespace ${t} to be gone`, 180_000, () => (getObject(rig, "namespace", t) === undefined ? true : undefined));
+  assert.deepEqual(fluxCrds(rig), [], "the Flux CRDs are deleted with the FluxInstance");
 }
 
 /** The Flux CRDs the cluster serves. */
