@@ -31,7 +31,7 @@ import { deployKeyWithPublicKey } from "../components/github/pending-key";
 import { DEFAULTS } from "../components/config";
 import { commandArgs, flagValue } from "./lib/args";
 import { kubectlJson, KubeTarget, objectExists, unknownKind } from "./lib/kubectl";
-import { configuredCluster, Deployment, exportedState, githubOwner, PendingOperation, stackCluster, StackConfigValues, stackConfigValues, TYPES, withBackend } from "./lib/state";
+import { configuredCluster, Deployment, exportedState, githubOwner, PendingOperation, stackCluster, StackConfigValues, stackConfigValues, TYPES, urnName, withBackend } from "./lib/state";
 
 const { deployKey: DEPLOY_KEY, kindCluster: KIND_CLUSTER, helmRelease: HELM_RELEASE, repository: REPOSITORY, fluxInstance: FLUX_INSTANCE } = TYPES;
 
@@ -290,7 +290,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const configFile = flagValue(own, "--config-file", usage);
     if (creates.length === 0) return emptyStateCheck(stack, deployment, env, configFile ? ["--config-file", configFile] : []);
     console.error(
-      `stack ${stack} has ${creates.length} pending create(s) from an interrupted run (${creates.map((op) => op.resource.urn.split("::").pop()).join(", ")}). ` +
+      `stack ${stack} has ${creates.length} pending create(s) from an interrupted run (${creates.map((op) => urnName(op.resource.urn)).join(", ")}). ` +
         `An up now would make them again, and GitHub refuses a deploy key twice. Run: npm run recover -- ${stack}`,
     );
     return 1;

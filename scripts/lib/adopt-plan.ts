@@ -7,7 +7,7 @@
 import { importKey } from "../../components/imports";
 import { KeyState } from "./key-state";
 import { KubeTarget } from "./kubectl";
-import { Deployment, StateResource, TYPES } from "./state";
+import { Deployment, referencedUrn, StateResource, TYPES, urnName } from "./state";
 
 /** One step of `pulumi preview --json` (apitype.PreviewStep), as far as adopt reads it. */
 export interface PreviewStep {
@@ -28,10 +28,6 @@ const SHOWN_SECRET = "[secret]";
 /** The engine's unknown value, as a preview writes it (sdk/go/common/resource/plugin/rpc.go, UnknownStringValue). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** A resource's name: the last part of its URN. */
-export function urnName(urn: string): string {
-  return urn.slice(urn.lastIndexOf("::") + 2);
-}
 
 function known(value: unknown): value is string {
   return typeof value === "string" && value !== UNKNOWN && value !== SHOWN_SECRET && value !== "";
@@ -122,7 +118,7 @@ export function withKeys(
     written.set(urn, { urn, type: state.type, custom: false, ...(state.parent ? { parent: state.parent } : {}) });
   };
   const provider = (ref: string): string => {
-    const providerUrn = ref.slice(0, ref.lastIndexOf("::"));
+    const providerUrn = referencedUrn(ref);
     const inState = held.get(providerUrn);
     if (inState?.id) return `${providerUrn}::${inState.id}`;
     const done = written.get(providerUrn);
@@ -176,12 +172,10 @@ export function withKeys(
       provider: providerRef,
     });
   }
-  // After what the state holds, parents before children: the order the preview registered them in,
-  // a default provider (not in the steps) just before the first key that uses it.
-  const order = new Map(steps.map((s, i) => [s.urn, i]));
-  for (const [urn, w] of [...written].reverse()) if (w.provider) order.set(String(w.provider).slice(0, String(w.provider).lastIndexOf("::")), (order.get(urn) ?? 0) - 0.5);
-  const added = [...written.values()].sort((a, b) => (order.get(a.urn as string) ?? 0) - (order.get(b.urn as string) ?? 0));
-  return { ...exported, deployment: { ...exported.deployment, resources: [...(exported.deployment.resources ?? []), ...(added as unknown as StateResource[])] } };
+  // After what the state holds, in the order written, which the state needs: each resource after its
+  // parent (add writes the parent first) and each key after its provider.
+  const added = [...written.values()] as unknown as StateResource[];
+  return { ...exported, deployment: { ...exported.deployment, resources: [...(exported.deployment.resources ?? []), ...added] } };
 }
 
 /** A Kubernetes object, a Helm release, a deploy key or a default branch that may exist already. */

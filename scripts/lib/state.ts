@@ -18,6 +18,16 @@ export const TYPES = {
   tlsKey: "tls:index/privateKey:PrivateKey",
 } as const;
 
+/** A resource's name: the last part of its URN. */
+export function urnName(urn: string): string {
+  return urn.slice(urn.lastIndexOf("::") + 2);
+}
+
+/** The URN of a provider reference (`<urn>::<id>`), as a resource's `provider` names it. */
+export function referencedUrn(reference: string): string {
+  return reference.slice(0, reference.lastIndexOf("::"));
+}
+
 /** One resource of a `pulumi stack export` deployment, as far as the commands read it. */
 export interface StateResource {
   readonly type: string;
