@@ -298,14 +298,26 @@ CLUSTER_PROCS=(kube-controller-manager kube-apiserver etcd)
 
 # start_controller NAME METRICS_PORT HEALTH_PORT CMD...: a Flux controller as its own account, in the
 # controllers' mount namespace, with its metrics and health on the rig's ports for it.
+# Each is recorded, to be waited for by wait_controllers.
+started_controllers=()
 start_controller() {
   local name="$1" metrics="$2" health="$3"; shift 3
   KUBECONFIG="$state/$name.kubeconfig" RUNTIME_NAMESPACE=flux-system start_proc "$name" "${with_hosts[@]}" "$@" \
     --metrics-addr="$HOST:$metrics" --health-addr="$HOST:$health" --enable-leader-election=false
+  started_controllers+=("$name:$health")
+}
+
+# wait_controllers: every controller started since the last wait answers /readyz.
+wait_controllers() {
+  local c
+  for c in "${started_controllers[@]}"; do
+    wait_for "${c%%:*} /readyz" "${c%%:*}" 60 curl -fsS "http://$HOST:${c##*:}/readyz"
+  done
+  started_controllers=()
 }
 
 # start_source_kustomize SC_BIN KC_BIN: source- and kustomize-controller from those binaries (start_flux's,
-# or another Flux version's: flux-binaries), with their flags (rig/flux-flags.sh); not waited for.
+# or another Flux version's: flux-binaries), with their flags (rig/flux-flags.sh); waited for by wait_controllers.
 start_source_kustomize() {
   # shellcheck source=rig/flux-flags.sh
   . "$here/flux-flags.sh"
@@ -338,10 +350,7 @@ start_flux() {
   start_controller image-reflector-controller "$IRC_METRICS_PORT" "$IRC_HEALTH_PORT" image-reflector-controller "${IMAGE_REFLECTOR_CONTROLLER_FLAGS[@]}" \
     --storage-path="$state/image-reflector-storage"
   start_controller image-automation-controller "$IAC_METRICS_PORT" "$IAC_HEALTH_PORT" image-automation-controller "${IMAGE_AUTOMATION_CONTROLLER_FLAGS[@]}"
-  for c in notification-controller:$NC_HEALTH_PORT source-controller:$SC_HEALTH_PORT kustomize-controller:$KC_HEALTH_PORT \
-    helm-controller:$HC_HEALTH_PORT image-reflector-controller:$IRC_HEALTH_PORT image-automation-controller:$IAC_HEALTH_PORT; do
-    wait_for "${c%%:*} /readyz" "${c%%:*}" 60 curl -fsS "http://$HOST:${c##*:}/readyz"
-  done
+  wait_controllers
 
   # The stand-in for the operator's FluxInstance reconciler (rig/go/standin), as the operator runs:
   # with cluster-admin rights. It applies the rig's CRDs, accounts and RBAC for spec.components, as the
@@ -378,8 +387,7 @@ cmd_flux_binaries() {
   fi
   stop_named kustomize-controller source-controller || die "flux-binaries: could not stop the running controllers"
   start_source_kustomize "$sc_bin" "$kc_bin"
-  wait_for "source-controller /readyz" source-controller 60 curl -fsS "http://$HOST:$SC_HEALTH_PORT/readyz"
-  wait_for "kustomize-controller /readyz" kustomize-controller 60 curl -fsS "http://$HOST:$KC_HEALTH_PORT/readyz"
+  wait_controllers
   log "flux-binaries: source-controller v$sc and kustomize-controller v$kc (Flux v$version) started"
 }
 
