@@ -32,15 +32,11 @@ import { AdoptLookups, importFile, keysInState, planAdoption, plannedKeys, Previ
 import { commandArgs, flagValue } from "./lib/args";
 import { keyState, KeyState } from "./lib/key-state";
 import { kubectlJson, objectExists } from "./lib/kubectl";
-import { configuredCluster, exportedState, flagCluster, StackConfigValues, stackConfigValues, withBackend } from "./lib/state";
-
-function pulumi(args: readonly string[], env: NodeJS.ProcessEnv, input?: string) {
-  return spawnSync(env.PULUMI ?? "pulumi", args, { env, encoding: "utf8", maxBuffer: 512 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
-}
+import { configuredCluster, exportedState, flagCluster, pulumiCli, StackConfigValues, stackConfigValues, withBackend } from "./lib/state";
 
 /** The program's preview steps on the stack's state (`pulumi preview --json`). */
 function previewSteps(stack: string, env: NodeJS.ProcessEnv, withConfig: readonly string[]): PreviewStep[] {
-  const r = pulumi(["preview", "--stack", stack, "--json", "--non-interactive", ...withConfig], env);
+  const r = pulumiCli(["preview", "--stack", stack, "--json", "--non-interactive", ...withConfig], env);
   let parsed: { steps?: PreviewStep[]; diagnostics?: { message?: string }[] } | undefined;
   try {
     parsed = JSON.parse(r.stdout);
@@ -106,7 +102,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const configFile = flagValue(own, "--config-file", usage);
   const withConfig = configFile ? ["--config-file", configFile] : [];
   // A stack lost with its backend is made again, empty (its config file keeps the secrets' salt).
-  const selected = pulumi(["stack", "select", "--create", stack], env);
+  const selected = pulumiCli(["stack", "select", "--create", stack], env);
   if (selected.status !== 0) throw new Error(`pulumi stack select --create ${stack} failed: ${selected.stderr.trim()}`);
   const exported = exportedState(stack, env);
   const pending = exported.deployment.pending_operations ?? [];
@@ -159,7 +155,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     if (restored.size > 0) {
       // On stdin: the private keys are never written to a file.
-      const r = pulumi(["stack", "import", "--stack", stack], env, JSON.stringify(withKeys(exported, steps, restored, randomUUID)));
+      const r = pulumiCli(["stack", "import", "--stack", stack], env, JSON.stringify(withKeys(exported, steps, restored, randomUUID)));
       if (r.status !== 0) {
         console.error(`adopt: pulumi stack import failed (exit ${r.status ?? r.signal}): ${r.stderr.trim()}; the state is as it was`);
         return 1;

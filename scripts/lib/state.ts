@@ -28,6 +28,11 @@ export function referencedUrn(reference: string): string {
   return reference.slice(0, reference.lastIndexOf("::"));
 }
 
+/** Runs the Pulumi CLI (on PATH, or $PULUMI) and captures its output; `input` goes to its stdin. */
+export function pulumiCli(args: readonly string[], env: NodeJS.ProcessEnv, input?: string) {
+  return spawnSync(env.PULUMI ?? "pulumi", args, { env, encoding: "utf8", maxBuffer: 512 * 1024 * 1024, ...(input !== undefined ? { input } : {}) });
+}
+
 /** One resource of a `pulumi stack export` deployment, as far as the commands read it. */
 export interface StateResource {
   readonly type: string;
@@ -65,7 +70,7 @@ export function exportedState(stack: string, env: NodeJS.ProcessEnv = withBacken
   if (file) {
     text = fs.readFileSync(file, "utf8");
   } else {
-    const r = spawnSync(env.PULUMI ?? "pulumi", ["stack", "export", "--stack", stack], { env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+    const r = pulumiCli(["stack", "export", "--stack", stack], env);
     if (r.status !== 0) throw new Error(`pulumi stack export --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
     text = r.stdout;
   }
@@ -87,7 +92,7 @@ export function githubOwner(deployment: Deployment): string | undefined {
 
 /** The stack's outputs (`pulumi stack output --json --show-secrets`): what the program exports, secrets in the clear. */
 export function stackOutputs(stack: string, env: NodeJS.ProcessEnv = withBackend(process.env)): Record<string, any> {
-  const r = spawnSync(env.PULUMI ?? "pulumi", ["stack", "output", "--json", "--show-secrets", "--stack", stack], { env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const r = pulumiCli(["stack", "output", "--json", "--show-secrets", "--stack", stack], env);
   if (r.status !== 0) throw new Error(`pulumi stack output --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
   return JSON.parse(r.stdout || "{}");
 }
@@ -131,7 +136,7 @@ export type StackConfigValues = Record<string, { value?: string; objectValue?: a
 
 /** The stack's config, secrets in the clear; `withConfig` is `--config-file FILE` when the stack's file is elsewhere. */
 export function stackConfigValues(stack: string, env: NodeJS.ProcessEnv, withConfig: readonly string[] = []): StackConfigValues {
-  const r = spawnSync(env.PULUMI ?? "pulumi", ["config", "--json", "--show-secrets", "--stack", stack, ...withConfig], { env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const r = pulumiCli(["config", "--json", "--show-secrets", "--stack", stack, ...withConfig], env);
   if (r.status !== 0) throw new Error(`pulumi config --stack ${stack} failed: ${r.error?.message ?? r.stderr.trim()}`);
   return JSON.parse(r.stdout) as StackConfigValues;
 }
