@@ -104,6 +104,7 @@ build_helm_controller() { build helm-controller "$HELM_CONTROLLER_VERSION" "$her
 build_notification_controller() { build notification-controller "$NOTIFICATION_CONTROLLER_VERSION" "$here/go/flux-notification-controller" "" github.com/fluxcd/notification-controller; }
 build_image_reflector_controller() { build image-reflector-controller "$IMAGE_REFLECTOR_CONTROLLER_VERSION" "$here/go/flux-image-reflector-controller" "" github.com/fluxcd/image-reflector-controller; }
 build_image_automation_controller() { build image-automation-controller "$IMAGE_AUTOMATION_CONTROLLER_VERSION" "$here/go/flux-image-automation-controller" "" github.com/fluxcd/image-automation-controller; }
+build_sops() { build sops "$SOPS_VERSION" "$here/go/sops" "" github.com/getsops/sops/v3/cmd/sops; }
 standin_name() { mv "$1/standin" "$1/fluxinstance-standin"; }
 registry_name() { mv "$1/registry" "$1/rig-registry"; }
 # The rig's own programs (doubles and the stand-in), keyed by a hash of their sources.
@@ -138,7 +139,7 @@ build_rig_tools() {
 }
 
 all=(rig_tools etcd kubernetes source_controller kustomize_controller pulumi language_nodejs kubernetes_provider
-  helm_controller notification_controller image_reflector_controller image_automation_controller flux27_controllers)
+  helm_controller notification_controller image_reflector_controller image_automation_controller flux27_controllers sops)
 want=("$@"); if [ ${#want[@]} -eq 0 ]; then want=("${all[@]}"); fi
 missing=()
 for w in "${want[@]}"; do

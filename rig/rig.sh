@@ -84,7 +84,8 @@ bin_dirs() {
     "$cache/source-controller-$SOURCE_CONTROLLER_VERSION" "$cache/kustomize-controller-$KUSTOMIZE_CONTROLLER_VERSION" \
     "$cache/helm-controller-$HELM_CONTROLLER_VERSION" "$cache/notification-controller-$NOTIFICATION_CONTROLLER_VERSION" \
     "$cache/image-reflector-controller-$IMAGE_REFLECTOR_CONTROLLER_VERSION" "$cache/image-automation-controller-$IMAGE_AUTOMATION_CONTROLLER_VERSION" \
-    "$cache/githubd-$v" "$cache/registry-$v" "$cache/rig-providers-$v" "$cache/fluxinstance-standin-$v"
+    "$cache/githubd-$v" "$cache/registry-$v" "$cache/rig-providers-$v" "$cache/fluxinstance-standin-$v" \
+    "$cache/sops-$SOPS_VERSION"
 }
 crd_dir() { echo "$cache/flux-crds-$(rig_tools_version "$here")"; }
 # Flux v2.8.1's CRDs (rig/go/crds-2.8): the stand-in's second version, for the real tier's upgrade.

@@ -30,6 +30,10 @@ FLUX27_VERSION=2.7.3
 FLUX27_SOURCE_CONTROLLER_VERSION=1.7.3
 FLUX27_KUSTOMIZE_CONTROLLER_VERSION=1.7.2
 
+# The sops CLI the real tier encrypts tenants' secrets with (github.com/getsops/sops/v3; v3.13.3 is the
+# newest the proxy serves; kustomize-controller v1.9.4 decrypts with v3.13.2, its go.mod's).
+SOPS_VERSION=3.13.3
+
 # Version key of the rig's own Go programs: a hash of their sources, so an edit rebuilds them.
 rig_tools_version() {
   (cd "$1/go" && find githubd providers standin crds crds-2.8 crds-2.7 registry -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' -o -name '*.sh' \) -print0 \
