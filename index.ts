@@ -8,6 +8,7 @@ import { Flux, fleetSync } from "./components/flux";
 import { Existing, Repository, TenantTemplate, bootstrapKeyTitle, checkWriteBudget, existingRepository, lookUpExisting } from "./components/github";
 import { AdmissionPolicies } from "./components/policy";
 import { fleetReadme, fleetScaffold } from "./components/manifests";
+import { SopsKeys } from "./components/sops";
 import { Tenant } from "./components/tenant";
 import { withoutDebugStacks } from "./components/perf";
 import { importFromEnvironment } from "./components/imports";
@@ -24,7 +25,7 @@ export = async () => {
   return withoutDebugStacks(() => compose(loaded, existing));
 };
 
-function compose({ config, kubeconfig, githubApp }: StackConfig, existing: Existing) {
+function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, existing: Existing) {
   const found = (create: boolean, name: string) => {
     const repo = create ? existingRepository(existing, name) : undefined;
     return repo ? { existing: repo } : {};
@@ -77,6 +78,8 @@ function compose({ config, kubeconfig, githubApp }: StackConfig, existing: Exist
       })
     : undefined;
 
+  // The environment's tenant SOPS keys, when a tenant sets secrets (components/sops.ts).
+  const sops = sopsSeed !== undefined ? new SopsKeys(sopsSeed, environment) : undefined;
   const policies = config.flux.admissionPolicies ? new AdmissionPolicies("admission-policies", { inCluster: cluster.inCluster }) : undefined;
 
   const tenants = config.tenants.map(
@@ -94,6 +97,7 @@ function compose({ config, kubeconfig, githubApp }: StackConfig, existing: Exist
         ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files, after: template.ready } } : {}),
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
         sshHost: repository.sshHost,
+        ...(sops ? { sops } : {}),
         ...found(tenant.repository.create, tenant.repository.name),
       }),
   );
@@ -128,7 +132,14 @@ function compose({ config, kubeconfig, githubApp }: StackConfig, existing: Exist
         .sort((a, b) => a.tenantName.localeCompare(b.tenantName))
         .map((t) => [
           t.tenantName,
-          { namespaces: t.namespaces, repository: t.repository.htmlUrl, deployKeyFingerprint: t.key.fingerprint, team: t.repository.teamAccess },
+          {
+            namespaces: t.namespaces,
+            repository: t.repository.htmlUrl,
+            deployKeyFingerprint: t.key.fingerprint,
+            team: t.repository.teamAccess,
+            // What the tenant encrypts its files for this environment to (secrets): public.
+            ...(t.recipient !== undefined ? { sopsRecipient: t.recipient } : {}),
+          },
         ]),
     ),
     githubContentWrites,

@@ -1,7 +1,8 @@
 /**
  * One tenant: its deployment repository and deploy key for this cluster, and in the cluster its
  * namespaces (with Pod Security labels), the tenant account `flux` and a RoleBinding in each,
- * deploy-key Secret, GitRepository, Kustomization, NetworkPolicies and optional quota. What each
+ * deploy-key Secret, GitRepository, Kustomization, NetworkPolicies, optional quota, and with
+ * `secrets` its SOPS key Secret and `.sops.yaml`. What each
  * object looks like comes from `manifests/`; this file only wires them, with the ordering that lets Flux finish its
  * finalizers on removal.
  */
@@ -10,6 +11,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { InCluster } from "./cluster";
 import { KeyAlgorithm, TenantConfig, Visibility } from "./config";
 import {
+  sopsConfigFile,
+  sopsKeySecret,
+  sopsSecretName,
   sshSecret,
   sshUrl,
   tenantEnvironmentFile,
@@ -27,6 +31,7 @@ import {
 import { ExistingRepository } from "./github";
 import { AdmissionPolicies, tenantAdmission } from "./policy";
 import { CreateRepositoryArgs, DeployKeyPair, Repository } from "./github";
+import { SopsKeys } from "./sops";
 
 export interface TenantArgs {
   /** The validated tenant entry of `fleet:tenants`. */
@@ -57,6 +62,8 @@ export interface TenantArgs {
   readonly knownHosts?: string;
   /** Git host (and port) of the sync URL (`fleet:repository.sshHost`). @default github.com */
   readonly sshHost?: string;
+  /** The environment's SOPS keys, when a tenant sets `secrets` (`fleet:sopsSeed`). */
+  readonly sops?: SopsKeys;
 }
 
 export class Tenant extends pulumi.ComponentResource {
@@ -70,6 +77,8 @@ export class Tenant extends pulumi.ComponentResource {
   readonly key: DeployKeyPair;
   readonly gitRepository: k8s.apiextensions.CustomResource;
   readonly kustomization: k8s.apiextensions.CustomResource;
+  /** What the tenant encrypts its files to in this environment (`secrets`): public. */
+  readonly recipient?: string;
 
   constructor(name: string, args: TenantArgs, opts?: pulumi.ComponentResourceOptions) {
     const t = args.tenant;
@@ -90,7 +99,14 @@ export class Tenant extends pulumi.ComponentResource {
     // starts with it when the template lists the environment (then it is only read, not written);
     // an adopted one may lack it. Listed either way, so adopting a repository and creating one
     // register the same resources.
-    const files = t.scaffold ? [tenantEnvironmentFile(t.path)] : [];
+    // With `secrets`, `<path>/.sops.yaml` names the environment's recipient; committed after the
+    // environment's kustomization.yaml, which is only written into an empty directory.
+    const sops = t.secrets && args.sops;
+    if (t.secrets && !sops) throw new Error(`tenant ${t.name}: secrets is set, but no SOPS keys were given (fleet:sopsSeed)`);
+    if (sops && t.secrets) this.recipient = sops.recipient(id, t.secrets.generations[t.secrets.generations.length - 1]);
+    const files = t.scaffold
+      ? [tenantEnvironmentFile(t.path), ...(this.recipient !== undefined && sops ? [sopsConfigFile(t.path, sops.environment, this.recipient)] : [])]
+      : [];
 
     this.repository = new Repository(
       `${name}-repository`,
@@ -177,6 +193,16 @@ export class Tenant extends pulumi.ComponentResource {
       { ...k8sOpts, dependsOn: [namespaces[0]] },
     );
 
+    // The tenant's SOPS identities, every trusted generation, in its first namespace: what its
+    // Kustomizations there decrypt with. Secret inputs only; no output names them.
+    const sopsKey = sops && t.secrets
+      ? new k8s.core.v1.Secret(
+        at(home, sopsSecretName(id)),
+        sopsKeySecret({ tenant: id, namespace: home, labels, identities: t.secrets.generations.map((generation) => ({ generation, identity: sops.identity(id, generation) })) }),
+        { ...k8sOpts, dependsOn: [namespaces[0]] },
+      )
+      : undefined;
+
     const sync = {
       tenant: id,
       namespace: home,
@@ -184,10 +210,18 @@ export class Tenant extends pulumi.ComponentResource {
       branch: t.branch,
       path: t.path,
       ...(t.targetNamespace !== undefined ? { targetNamespace: t.targetNamespace } : {}),
+      decrypt: sopsKey !== undefined,
     };
     // The tenant's admission parameters and bindings: its own repository and its config's sources.
     const admission = args.policies
-      ? tenantAdmission(this, args.inCluster, args.policies, { tenant: id, sources: [sync.url, ...t.sources], buckets: t.buckets, imageAutomation: t.repository.readWrite, serviceTypes: t.serviceTypes })
+      ? tenantAdmission(this, args.inCluster, args.policies, {
+        tenant: id,
+        sources: [sync.url, ...t.sources],
+        buckets: t.buckets,
+        imageAutomation: t.repository.readWrite,
+        serviceTypes: t.serviceTypes,
+        decryptionSecrets: sopsKey ? [sopsSecretName(id)] : [],
+      })
       : [];
     this.gitRepository = new k8s.apiextensions.CustomResource(at(home, names.source), tenantGitRepository(sync), {
       ...k8sOpts,
@@ -201,10 +235,10 @@ export class Tenant extends pulumi.ComponentResource {
     this.kustomization = new k8s.apiextensions.CustomResource(at(home, names.kustomization), tenantKustomization(sync), {
       ...holdsData,
       dependsOn: [
-        args.fluxInstance, this.gitRepository, secret, ...accounts, ...rbac, ...isolation, ...limits,
+        args.fluxInstance, this.gitRepository, secret, ...(sopsKey ? [sopsKey] : []), ...accounts, ...rbac, ...isolation, ...limits,
         ...(this.repository.team ? [this.repository.team] : []),
       ],
     });
-    this.registerOutputs({ namespaces: this.namespaces, fingerprint: this.key.fingerprint });
+    this.registerOutputs({ namespaces: this.namespaces, fingerprint: this.key.fingerprint, ...(this.recipient ? { recipient: this.recipient } : {}) });
   }
 }

@@ -155,7 +155,7 @@ describe("stack config: bad input fails before anything is registered", () => {
 
   it("says what is wrong and what to do, word for word", () => {
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namepsaces: ["team-a"] })), [
-      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, targetNamespace, repository, branch, path, clusterRole, team, quota, ingressNamespace, scaffold, podSecurity, offboard, sources, buckets, serviceTypes, renamedFrom",
+      "fleet:tenants[0].namepsaces: unknown key; did you mean 'namespaces'? Allowed keys: name, namespaces, targetNamespace, repository, branch, path, clusterRole, team, quota, ingressNamespace, scaffold, podSecurity, offboard, sources, buckets, serviceTypes, secrets, renamedFrom",
     ]);
     assert.deepEqual(problemsOf(withTenants({ name: "team-a", namespaces: ["kube-system"] })), [
       'fleet:tenants[0].namespaces[0]: namespace "kube-system" is reserved for Kubernetes or Flux (default, kube-*, flux-system)',

@@ -221,5 +221,8 @@ export function policyFixtures(t: FixtureTenant): PolicyFixture[] {
     { title: "a LoadBalancer Service, allowed (serviceTypes: [LoadBalancer])", policy: "fleet-tenant-services", object: service("public", { type: "LoadBalancer" }), admitted: true, params: { serviceTypes: ["LoadBalancer"] } },
     { title: "an ImageUpdateAutomation with a read-only key", policy: "fleet-tenant-image-automation", object: automation, admitted: false },
     { title: "an ImageUpdateAutomation with a writable key", policy: "fleet-tenant-image-automation", object: automation, admitted: true, params: { imageAutomation: true } },
+    // Its own key is admitted in the real tier's 4h, where the tenant has one (secrets: sops).
+    { title: "a Kustomization decrypting with a cloud KMS as the tenant account (no secretRef)", policy: "fleet-tenant-decryption", object: kustomization("kms", { decryption: { provider: "sops" } }), admitted: true },
+    { title: "a Kustomization decrypting with a Secret that is not the tenant's own key", policy: "fleet-tenant-decryption", object: kustomization("borrowed-key", { decryption: { provider: "sops", secretRef: { name: "other-tenant-sops" } } }), admitted: false },
   ];
 }

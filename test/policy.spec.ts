@@ -39,7 +39,7 @@ describe("Admission policy pack: rendered from stack config", () => {
   it("one policy per shared rule, and per tenant one policy per per-tenant rule with its values compiled in, bound to its own namespaces, denying", async () => {
     const result = ok(await runProgram({ stack: "staging", config: config([{ name: "shop", sources: ["https://charts.example.com"] }, { name: "payments", namespaces: ["payments", "payments-jobs"], repository: { readWrite: true }, serviceTypes: ["LoadBalancer"] }]) }));
     const perTenant = POLICY_RULES.filter((r) => r.perTenant).map((r) => r.name);
-    assert.deepEqual(perTenant.sort(), ["fleet-tenant-buckets", "fleet-tenant-image-automation", "fleet-tenant-services", "fleet-tenant-sources"]);
+    assert.deepEqual(perTenant.sort(), ["fleet-tenant-buckets", "fleet-tenant-decryption", "fleet-tenant-image-automation", "fleet-tenant-services", "fleet-tenant-sources"]);
     const expected = POLICY_RULES.flatMap((r) => (r.perTenant ? ["shop", "payments"].map((t) => `${r.name}-${t}`) : [r.name]));
     assert.deepEqual(result.resources.filter((r) => r.type === VAP).map((r) => r.name).sort(), expected.sort());
     assert.deepEqual(result.resources.filter((r) => r.type === BINDING).map((r) => r.name).sort(), expected.sort(), "each policy has one binding");
@@ -73,7 +73,7 @@ describe("Admission policy pack: rendered from stack config", () => {
     const cel = await esmImport("@marcbachmann/cel-js");
     const odd = ["https://x.example/a\"b", "https://x.example/c\\d'e", "oci://r.example/ü"];
     const rule = POLICY_RULES.find((r) => r.name === "fleet-tenant-sources")!;
-    const policy = admissionPolicy(rule, { tenant: "t", sources: odd, buckets: false, imageAutomation: false, serviceTypes: [] });
+    const policy = admissionPolicy(rule, { tenant: "t", sources: odd, buckets: false, imageAutomation: false, serviceTypes: [], decryptionSecrets: [] });
     assert.deepEqual(cel.evaluate(policy.spec.variables![0].expression, {}), odd);
   });
 

@@ -443,6 +443,8 @@ describe("Tenants: stable identity", () => {
     assert.deepEqual(names, [
       "fleet-tenant-buckets-shop",
       "fleet-tenant-buckets-shop",
+      "fleet-tenant-decryption-shop",
+      "fleet-tenant-decryption-shop",
       "fleet-tenant-image-automation-shop",
       "fleet-tenant-image-automation-shop",
       "fleet-tenant-services-shop",

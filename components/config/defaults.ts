@@ -21,6 +21,8 @@ export const DEFAULTS = {
   admissionPolicies: true,
   tenantBuckets: false,
   tenantServiceTypes: [] as const,
+  /** A tenant's SOPS key generations (`secrets.generations`). */
+  secretsGenerations: [1] as const,
   /**
    * kustomize-controller's default egress proxy: a closed port on the pod's own loopback, so a
    * remote resource a tenant's kustomization.yaml names is never fetched (docs/tenancy.md).

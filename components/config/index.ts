@@ -14,19 +14,22 @@
  * of components/. eslint.config.mjs holds these lines.
  */
 import * as pulumi from "@pulumi/pulumi";
+// Not in the package's typings, but what `Config.get` itself asks (@pulumi/pulumi runtime/config.js).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 import { z } from "zod";
 import { PROJECT } from "../constants";
 import { DEFAULTS } from "./defaults";
 import { ConfigError, formatIssues } from "./errors";
 import { clusterWithDefaults, fluxWithDefaults, repositoryWithDefaults, tenantWithDefaults } from "./resolve";
-import { IndexedTenant, clusterProblems, fluxProblems, githubAppProblems, takeOverProblems, tenancyProblems, tenantProblems } from "./rules";
+import { IndexedTenant, clusterProblems, fluxProblems, githubAppProblems, sopsProblems, takeOverProblems, tenancyProblems, tenantProblems } from "./rules";
 import { CONFIG_KEYS, ClusterSchema, DNS_LABEL_HINT, FluxSchema, RepositorySchema, StackSchema, TenantSchema, dnsLabel, repoPathProblem } from "./schema";
 import { FleetConfig, GitHubAppConfig } from "./types";
 
 export * from "./types";
 export { DEFAULTS } from "./defaults";
 export { ConfigError, keyPath } from "./errors";
-export { CONFIG_KEYS, gitBranchProblem, repoPathProblem } from "./schema";
+export { CONFIG_KEYS, decodeSeed, gitBranchProblem, repoPathProblem } from "./schema";
 export { resolvedFluxVersion } from "./rules";
 
 
@@ -36,6 +39,8 @@ export interface RawStackConfig {
   readonly stack: string;
   /** Every `fleet:*` key, plus `github:owner`. Other namespaces belong to providers. */
   readonly values: Readonly<Record<string, string>>;
+  /** The keys among `values` set as secrets, when known: a seed in plain text is then refused. */
+  readonly secretKeys?: readonly string[];
 }
 
 const STRUCTURED_KEYS: readonly string[] = [
@@ -131,6 +136,7 @@ export function parseFleetConfig(input: RawStackConfig): FleetConfig {
   if (repository) problems.push(...githubAppProblems(repository, decoded[CONFIG_KEYS.githubAppPrivateKey] !== undefined));
   if (flux && cluster && repository) problems.push(...takeOverProblems(flux, cluster, repository, rawFlux?.components !== undefined));
   problems.push(...tenantProblems(tenants, repository));
+  problems.push(...sopsProblems(tenants, environment, decoded[CONFIG_KEYS.sopsSeed] !== undefined, input.secretKeys));
 
   if (problems.length > 0 || !result.success || !cluster || !flux || !repository) throw new ConfigError(problems);
   return {
@@ -158,17 +164,22 @@ export interface StackConfig {
   readonly kubeconfig?: pulumi.Output<string>;
   /** `fleet:repository.githubApp`, with its private key, the secret `fleet:githubAppPrivateKey`. */
   readonly githubApp?: { readonly app: GitHubAppConfig; readonly privateKey: pulumi.Output<string> };
+  /** The secret `fleet:sopsSeed`, when a tenant sets `secrets` (components/sops.ts derives the keys). */
+  readonly sopsSeed?: string;
 }
 
 /** Reads this stack's config from the Pulumi runtime and validates it before anything is registered. */
 export function loadStackConfig(): StackConfig {
   const values = programKeys(pulumi.runtime.allConfig());
-  const config = parseFleetConfig({ stack: pulumi.getStack(), values });
+  const config = parseFleetConfig({ stack: pulumi.getStack(), values, secretKeys: Object.keys(values).filter(isConfigSecret) });
   const secrets = new pulumi.Config(PROJECT);
   return {
     config,
     ...(config.cluster.type === "kubeconfig" ? { kubeconfig: secrets.requireSecret("kubeconfig") } : {}),
     ...(config.repository.githubApp ? { githubApp: { app: config.repository.githubApp, privateKey: secrets.requireSecret("githubAppPrivateKey") } } : {}),
+    // Read as the string it is: the keys are derived here, and each identity is wrapped as a secret
+    // where it is made (SopsKeys.identity). Only recipients, public, leave it unwrapped.
+    ...(config.tenants.some((t) => t.secrets) ? { sopsSeed: values[CONFIG_KEYS.sopsSeed] } : {}),
   };
 }
 

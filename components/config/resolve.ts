@@ -88,5 +88,8 @@ export function tenantWithDefaults(t: RawTenant, environment: string, createRepo
     sources: [...(t.sources ?? [])],
     buckets: t.buckets ?? DEFAULTS.tenantBuckets,
     serviceTypes: [...(t.serviceTypes ?? DEFAULTS.tenantServiceTypes)],
+    ...(t.secrets !== undefined
+      ? { secrets: { provider: "sops" as const, generations: [...(t.secrets === "sops" ? DEFAULTS.secretsGenerations : (t.secrets.generations ?? DEFAULTS.secretsGenerations))] } }
+      : {}),
   };
 }

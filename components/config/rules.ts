@@ -275,3 +275,23 @@ export function tenantProblems(tenants: readonly IndexedTenant[], fleet: Reposit
   return problems;
 }
 
+
+/**
+ * Tenant secrets (`secrets`): the environment's seed is set, and set as a secret. A plain seed in
+ * Pulumi.<stack>.yaml would publish every tenant's key to whoever reads the repository.
+ */
+export function sopsProblems(tenants: readonly IndexedTenant[], environment: string, seedSet: boolean, secretKeys: readonly string[] | undefined): string[] {
+  const problems: string[] = [];
+  const fix = `openssl rand -base64 32 | pulumi config set --secret ${CONFIG_KEYS.sopsSeed}, with the same value in every stack of environment ${environment}`;
+  if (!seedSet) {
+    for (const { index, tenant } of tenants) {
+      if (tenant.secrets) problems.push(`${CONFIG_KEYS.tenants}[${index}].secrets: needs the environment's seed, the secret ${CONFIG_KEYS.sopsSeed}; set it: ${fix}`);
+    }
+  } else if (secretKeys !== undefined && !secretKeys.includes(CONFIG_KEYS.sopsSeed)) {
+    problems.push(
+      `${CONFIG_KEYS.sopsSeed}: is set in plain text, so Pulumi.<stack>.yaml publishes every tenant's key; remove it (pulumi config rm ${CONFIG_KEYS.sopsSeed}), ` +
+        `then set a new one as a secret: ${fix}`,
+    );
+  }
+  return problems;
+}

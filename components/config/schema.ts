@@ -220,6 +220,14 @@ export const FluxSchema = z.strictObject({
   })),
 });
 
+/** The seed as `fleet:sopsSeed` holds it: base64 of at least 32 bytes. */
+export function decodeSeed(value: string): Buffer | undefined {
+  const text = value.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
+  const bytes = Buffer.from(text, "base64");
+  return bytes.length >= 32 ? bytes : undefined;
+}
+
 /** Whether `pem` is an RSA private key (what GitHub makes for an App, and Flux's JWT signing needs). */
 function isRsaPrivateKey(pem: string): boolean {
   try {
@@ -332,6 +340,24 @@ export const QuotaSchema = z
     error: "set at least one of cpu, memory, pods (or leave quota out)",
   });
 
+const generation = z.number().int({ error: "must be a whole number" }).min(1, { error: "must be 1 or more" });
+
+/** `secrets`: `sops`, or the object it stands for. */
+export const TenantSecretsSchema = z.union([
+  z.literal("sops"),
+  z.strictObject({
+    provider: z.literal("sops").meta(doc({ description: "The only provider: SOPS with age keys." })),
+    generations: z.array(generation).min(1, { error: "must list at least one generation (or leave it out)" })
+      .refine((g) => g.every((v, i) => i === 0 || v > g[i - 1]), { error: "must be increasing, oldest first: [1, 2] while rotating from 1 to 2" })
+      .optional()
+      .meta(doc({
+        description: "Key generations the tenant's clusters trust, oldest first; files are encrypted to the last. Rotate: [1] → [1, 2] (both trusted; the tenant re-encrypts) → [2].",
+        default: "[1]",
+        example: [1, 2],
+      })),
+  }),
+], { error: "must be sops, or { provider: sops, generations: [...] }" });
+
 export const TenantSchema = z.strictObject({
   name: dnsLabel.meta(doc({ description: "Tenant name: unique; names its Pulumi resources and, by default, its namespace and repository.", example: "team-a" })),
   namespaces: z.array(dnsLabel).min(1, { error: "must list at least one namespace (or leave it out)" }).optional().meta(doc({
@@ -376,6 +402,11 @@ export const TenantSchema = z.strictObject({
     default: "none: ClusterIP only",
     example: "[LoadBalancer]",
   })),
+  secrets: TenantSecretsSchema.optional().meta(doc({
+    description: "SOPS decryption for the tenant: an age key per tenant and environment, derived from the secret fleet:sopsSeed, in the Secret <tenant>-sops of its first namespace; its Kustomization decrypts with it, and <path>/.sops.yaml names its recipient when absent (docs/tenancy.md, \"Secrets\"). sops is { provider: sops, generations: [1] }.",
+    default: "none",
+    example: "sops",
+  })),
   renamedFrom: dnsLabel.optional().meta(doc({
     description: "The tenant's former name, after renaming it: Pulumi moves its resources in state (aliases) instead of replacing them, and its namespaces, repository and Kubernetes objects keep the names they have (from the former name). Keep it set (docs/operations.md).",
     default: "none",
@@ -392,6 +423,7 @@ export const CONFIG_KEYS = {
   tenants: `${PROJECT}:tenants`,
   kubeconfig: `${PROJECT}:kubeconfig`,
   githubAppPrivateKey: `${PROJECT}:githubAppPrivateKey`,
+  sopsSeed: `${PROJECT}:sopsSeed`,
   environment: `${PROJECT}:environment`,
 } as const;
 
@@ -416,6 +448,15 @@ export const StackSchema = z.strictObject({
     .optional()
     .meta(doc({
       description: "Private key of fleet:repository.githubApp, set as a secret: pulumi config set --secret fleet:githubAppPrivateKey < app.private-key.pem.",
+      example: { secure: "v1:…" },
+    })),
+  [CONFIG_KEYS.sopsSeed]: z.string()
+    // Never echo the value: the message is fixed.
+    .refine((v) => decodeSeed(v) !== undefined, { error: "must be at least 32 random bytes, base64-encoded: openssl rand -base64 32" })
+    .optional()
+    .meta(doc({
+      description: "The environment's seed of its tenants' SOPS age keys (fleet:tenants[].secrets), set as a secret, the same in every stack of the environment: openssl rand -base64 32 | pulumi config set --secret fleet:sopsSeed. Changing it changes every key (docs/tenancy.md, \"Secrets\").",
+      default: "none; required when a tenant sets secrets",
       example: { secure: "v1:…" },
     })),
   [CONFIG_KEYS.flux]: FluxSchema.optional().meta(doc({ description: "Flux, installed through the Flux Operator." })),

@@ -123,6 +123,13 @@ export interface TenantRepositoryConfig {
   readonly readWrite: boolean;
 }
 
+/** A tenant's SOPS decryption (`secrets`). */
+export interface TenantSecretsConfig {
+  readonly provider: "sops";
+  /** Key generations the tenant's clusters trust, oldest first; files are encrypted to the last. @default [1] */
+  readonly generations: readonly number[];
+}
+
 export interface TenantConfig {
   readonly name: string;
   /** The tenant's former name, after a rename (`renamedFrom`): its Pulumi resources are aliased from it. */
@@ -162,6 +169,8 @@ export interface TenantConfig {
   readonly podSecurity: PodSecurityLevel;
   /** true: the tenant may be removed; false: the engine refuses to delete its data. @default false */
   readonly offboard: boolean;
+  /** SOPS decryption with the tenant's own age keys. @default none */
+  readonly secrets?: TenantSecretsConfig;
 }
 
 export interface FleetConfig {

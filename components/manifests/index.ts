@@ -7,6 +7,7 @@
  * common.ts  metadata, namespaces, SSH secrets and URLs, files    flux.ts  operator values, FluxInstance, fleet scaffold
  * tenant.ts  tenant namespaces, accounts, RBAC, sync, isolation, quota, template layout
  * policy.ts  the tenant admission policy pack: policies, bindings, per-tenant parameters
+ * sops.ts    tenant secrets: the key Secret, the Kustomization's decryption, the repository's .sops.yaml
  *
  * May import: constants.ts, the two leaves of config/ (types.ts, defaults.ts) and plain libraries
  * (yaml). From @pulumi/* only types (`import type`, for `pulumi.Input`): nothing here runs the
@@ -17,3 +18,4 @@ export * from "./common";
 export * from "./flux";
 export * from "./tenant";
 export * from "./policy";
+export * from "./sops";

@@ -25,7 +25,8 @@
  *   system priority class, a fixed node, or tolerating every taint or the control plane's;
  * - no Service with external IPs (CVE-2020-8554), nor of a type the tenant's config does not allow
  *   (`serviceTypes`; ClusterIP always);
- * - no ImageUpdateAutomation unless the tenant's deploy key is writable (`repository.readWrite`).
+ * - no ImageUpdateAutomation unless the tenant's deploy key is writable (`repository.readWrite`);
+ * - no Kustomization decrypting with a Secret other than the tenant's own SOPS key (`secrets`).
  *
  * Each rule's CEL is evaluated offline on fixtures (test/policy.spec.ts) and enforced by the
  * rig's real API server (test/real/fleet.spec.ts, 7).
@@ -43,6 +44,8 @@ export interface TenantPolicyParams {
   readonly imageAutomation: boolean;
   /** Service types allowed besides ClusterIP (`serviceTypes`). */
   readonly serviceTypes: readonly string[];
+  /** Secrets its Kustomizations may decrypt with: its own key Secret when it has one (`secrets`), else none. */
+  readonly decryptionSecrets: readonly string[];
 }
 
 /** One check of a rule, with the message the API server answers when it fails. */
@@ -310,6 +313,20 @@ export const POLICY_RULES: readonly Rule[] = [
     resources: [{ group: "image.toolkit.fluxcd.io", resources: ["imageupdateautomations"] }],
     operations: ["CREATE", "UPDATE"],
     validations: [{ expression: "variables.imageAutomation", message: "image automation needs a writable deploy key (fleet:tenants[].repository.readWrite: true)" }],
+  },
+  {
+    // kustomize-controller reads the decryption Secret with its own client, in the Kustomization's
+    // namespace (a LocalObjectReference). That namespace is the tenant's, so this is about which of
+    // its Secrets: only the key the fleet made for it, whose rotation the fleet drives. Without
+    // secretRef, the tenant account authenticates to a cloud KMS (tenantDefaultDecryptionServiceAccount).
+    name: "fleet-tenant-decryption",
+    perTenant: true,
+    resources: [{ group: "kustomize.toolkit.fluxcd.io", resources: ["kustomizations"] }],
+    operations: ["CREATE", "UPDATE"],
+    validations: [{
+      expression: "!has(object.spec.decryption) || !has(object.spec.decryption.secretRef) || object.spec.decryption.secretRef.name in variables.decryptionSecrets",
+      message: "a tenant's Kustomization may only decrypt with the tenant's own SOPS key, the Secret <tenant>-sops that fleet:tenants[].secrets makes",
+    }],
   },
 ];
 

@@ -6,6 +6,7 @@ import { DEFAULTS } from "../config/defaults";
 import type { PodSecurityLevel } from "../config/types";
 import { POD_SECURITY_LABELS, TENANT_LABEL, TENANT_SERVICE_ACCOUNT } from "../constants";
 import { RepoFile, cleanPath, metadata, namespace, yamlFile } from "./common";
+import { sopsDecryption } from "./sops";
 
 /** How often a tenant's GitRepository is fetched, and its Kustomization applied. */
 export const TENANT_INTERVALS = { source: "1m", apply: "10m", retry: "2m", timeout: "5m" } as const;
@@ -87,6 +88,8 @@ export interface TenantSyncArgs {
   readonly path: string;
   /** Namespace every namespaced object applied is put in (Flux `spec.targetNamespace`). */
   readonly targetNamespace?: string;
+  /** Decrypt SOPS files with the tenant's own key Secret (`secrets`). @default false */
+  readonly decrypt?: boolean;
 }
 
 /** The tenant's GitRepository: its deployment repository over SSH with its own deploy key. */
@@ -133,6 +136,7 @@ export function tenantKustomization(args: TenantSyncArgs) {
       suspend: false,
       serviceAccountName: names.serviceAccount,
       ...(args.targetNamespace !== undefined ? { targetNamespace: args.targetNamespace } : {}),
+      ...(args.decrypt ? { decryption: sopsDecryption(args.tenant) } : {}),
     },
   };
 }

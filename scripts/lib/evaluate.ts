@@ -222,7 +222,7 @@ function encodeConfig(config: Readonly<Record<string, unknown>>): Record<string,
 /**
  * Reads the `config:` map of `<root>/Pulumi.<stack>.yaml`. Encrypted values (`secure: …`) cannot
  * be decrypted offline: they become the placeholder "[secret]" and are listed as secret keys;
- * `fleet:githubAppPrivateKey`, whose type the config check reads, becomes a throwaway RSA key.
+ * `fleet:githubAppPrivateKey` and `fleet:sopsSeed`, whose form the config check reads, become throwaways of that form.
  */
 export function stackConfigAt(root: string, stack: string): { config: Record<string, unknown>; secretKeys: string[] } {
   return stackConfigFile(path.join(root, `Pulumi.${stack}.yaml`));
@@ -235,11 +235,20 @@ export function stackConfigFile(file: string): { config: Record<string, unknown>
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(raw)) {
     const secure = value !== null && typeof value === "object" && "secure" in (value as object);
-    config[key] = secure ? (key === "fleet:githubAppPrivateKey" ? placeholderRsaKey() : "[secret]") : value;
+    config[key] = secure ? (PLACEHOLDERS[key]?.() ?? "[secret]") : value;
     if (secure) secretKeys.push(key);
   }
   return { config, secretKeys };
 }
+
+/**
+ * Secrets whose form the config check reads get a throwaway of that form: an App's key, and the SOPS
+ * seed (whose recipients in a render are then not the stack's: they come from the real seed).
+ */
+const PLACEHOLDERS: Readonly<Record<string, () => string>> = {
+  "fleet:githubAppPrivateKey": () => placeholderRsaKey(),
+  "fleet:sopsSeed": () => Buffer.alloc(32, 0x5a).toString("base64"),
+};
 
 let rsaKey: string | undefined;
 /** An RSA private key made for this process only, in place of an App's key that cannot be decrypted here. */

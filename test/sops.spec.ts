@@ -1,0 +1,249 @@
+/**
+ * Tenant secrets (`fleet:tenants[].secrets`, components/sops.ts): each tenant's SOPS age key per
+ * environment, where it goes and where it never goes. The keys are checked with age's own
+ * implementation (typage); the real tier decrypts with sops and kustomize-controller
+ * (test/real/fleet.spec.ts, 4h).
+ */
+import { strict as assert } from "assert";
+import { randomBytes } from "crypto";
+import { parse } from "yaml";
+import { countWrites, filesAfter, generatedFiles } from "../scripts/lib/github-model";
+import { ageKeyOf, SopsKeys } from "../components/sops";
+import * as pulumi from "@pulumi/pulumi";
+import { esmImport, validateObject } from "./schemas";
+import { isSecretOutput, isSecretPath, mapWireLeaves, one, Registered, RunResult, runProgram } from "./harness";
+
+/** An Output's value, as the engine would resolve it. */
+const valueOf = <T>(o: pulumi.Output<T>): Promise<T> => (o as unknown as { promise(): Promise<T> }).promise();
+
+const SECRET = "kubernetes:core/v1:Secret";
+const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
+const FILE = "pulumi-nodejs:dynamic/fleet:ScaffoldFile";
+const VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy";
+const SEED = Buffer.alloc(32, 7).toString("base64");
+const OTHER_SEED = Buffer.alloc(32, 8).toString("base64");
+
+/** typage, the age project's TypeScript implementation (ESM, so imported at run time). */
+const age = () => import("age-encryption");
+
+function config(tenants: unknown[], extra: Record<string, unknown> = {}) {
+  return {
+    "github:owner": "acme-org",
+    "fleet:repository": { create: true, templateEnvironments: ["staging", "production"] },
+    "fleet:tenants": tenants,
+    "fleet:sopsSeed": SEED,
+    ...extra,
+  };
+}
+const run = (tenants: unknown[], opts: { stack?: string; extra?: Record<string, unknown>; secretKeys?: string[] } = {}) =>
+  runProgram({ stack: opts.stack ?? "staging", config: config(tenants, opts.extra), secretKeys: opts.secretKeys ?? ["fleet:sopsSeed"] });
+
+function ok(result: RunResult): RunResult {
+  assert.equal(result.error, undefined, result.error?.message);
+  return result;
+}
+
+describe("Tenant secrets: the age keys", () => {
+  it("a key pair is what age makes of its 32 bytes: typage derives the same recipient and decrypts what is encrypted to it", async () => {
+    const { Decrypter, Encrypter, identityToRecipient } = await age();
+    for (let i = 0; i < 5; i++) {
+      const key = ageKeyOf(randomBytes(32));
+      assert.match(key.identity, /^AGE-SECRET-KEY-1[0-9A-Z]{58}$/);
+      assert.match(key.recipient, /^age1[0-9a-z]{58}$/);
+      assert.equal(await identityToRecipient(key.identity), key.recipient);
+      const e = new Encrypter();
+      e.addRecipient(key.recipient);
+      const d = new Decrypter();
+      d.addIdentity(key.identity);
+      assert.equal(await d.decrypt(await e.encrypt(`secret ${i}`), "text"), `secret ${i}`);
+    }
+  });
+
+  it("one key per tenant, environment and generation, the same from every stack of the environment; another seed is another key", async () => {
+    const eu = new SopsKeys(SEED, "production");
+    const us = new SopsKeys(SEED, "production");
+    assert.equal(eu.recipient("shop", 1), us.recipient("shop", 1), "two clusters of one environment decrypt the same files");
+    assert.equal(await valueOf(eu.identity("shop", 1)), await valueOf(us.identity("shop", 1)));
+    const all = new Set([
+      eu.recipient("shop", 1), eu.recipient("shop", 2), eu.recipient("payments", 1),
+      new SopsKeys(SEED, "staging").recipient("shop", 1), new SopsKeys(OTHER_SEED, "production").recipient("shop", 1),
+    ]);
+    assert.equal(all.size, 5, "tenant, generation, environment and seed each change the key");
+  });
+
+  it("the derivation is pinned: the same seed gives the keys tenants already encrypted to (a change would strand every file)", () => {
+    // Computed once from this derivation (HKDF-SHA256, info "fleet sops age identity v1\0<env>\0<tenant>\0<gen>").
+    assert.equal(new SopsKeys(SEED, "staging").recipient("shop", 1), PINNED_RECIPIENT);
+  });
+
+  it("the identity is handed on only as a Pulumi secret", async () => {
+    const identity = new SopsKeys(SEED, "staging").identity("shop", 1);
+    assert.equal(await isSecretOutput(identity), true);
+  });
+
+  it("a seed shorter than 32 bytes, or not base64, is refused", () => {
+    assert.throws(() => new SopsKeys(Buffer.alloc(16).toString("base64"), "staging"), /32 random bytes/);
+    assert.throws(() => new SopsKeys("not base64!", "staging"), /32 random bytes/);
+  });
+});
+
+describe("Tenant secrets: config", () => {
+  it("secrets: sops is one generation, [1]; the object form keeps its generations", async () => {
+    const result = ok(await run([{ name: "shop", secrets: "sops" }, { name: "payments", secrets: { provider: "sops", generations: [1, 2] } }]));
+    const entries = (tenant: string) => Object.keys(one(result, SECRET, `${tenant}/${tenant}-sops`).inputs.stringData).sort();
+    assert.deepEqual(entries("shop"), ["gen1.agekey"]);
+    assert.deepEqual(entries("payments"), ["gen1.agekey", "gen2.agekey"]);
+  });
+
+  it("a tenant with secrets and no fleet:sopsSeed fails before anything is registered, naming both keys and the command", async () => {
+    const result = await runProgram({ stack: "staging", config: { ...config([{ name: "shop" }, { name: "payments", secrets: "sops" }]), "fleet:sopsSeed": undefined } });
+    assert.match(String(result.error?.message), /fleet:tenants\[1\]\.secrets: needs the environment's seed, the secret fleet:sopsSeed; set it: openssl rand -base64 32 \| pulumi config set --secret fleet:sopsSeed, with the same value in every stack of environment staging/);
+    assert.equal(result.resources.length, 0);
+  });
+
+  it("a seed set in plain text is refused (Pulumi.<stack>.yaml would publish every key), and a bad seed is not echoed", async () => {
+    const plain = await run([{ name: "shop", secrets: "sops" }], { secretKeys: [] });
+    assert.match(String(plain.error?.message), /fleet:sopsSeed: is set in plain text/);
+    assert.equal(plain.resources.length, 0);
+    const bad = "c2hvcnQtYW5kLXNlY3JldA==";
+    const short = await run([{ name: "shop", secrets: "sops" }], { extra: { "fleet:sopsSeed": bad } });
+    assert.match(String(short.error?.message), /fleet:sopsSeed: must be at least 32 random bytes, base64-encoded/);
+    assert.doesNotMatch(String(short.error?.message), new RegExp(bad.slice(0, 12)));
+  });
+
+  it("generations must be increasing and not empty; another provider is refused", async () => {
+    const result = await run([
+      { name: "a", secrets: { provider: "sops", generations: [2, 1] } },
+      { name: "b", secrets: { provider: "sops", generations: [] } },
+      { name: "c", secrets: { provider: "vault" } },
+    ]);
+    const message = String(result.error?.message);
+    assert.match(message, /fleet:tenants\[0\]\.secrets.*increasing/);
+    assert.match(message, /fleet:tenants\[1\]\.secrets.*at least one generation/);
+    assert.match(message, /fleet:tenants\[2\]\.secrets: must be sops, or \{ provider: sops, generations: \[\.\.\.\] \}/);
+  });
+});
+
+describe("Tenant secrets: what a tenant with secrets gets", () => {
+  let result: RunResult;
+  const keys = new SopsKeys(SEED, "staging");
+  before(async () => {
+    result = ok(await run([{ name: "shop", secrets: "sops" }, { name: "payments", namespaces: ["payments", "payments-jobs"], secrets: "sops" }, { name: "plain" }]));
+  });
+
+  it("its key Secret in its first namespace, each identity a secret input, and its Kustomization decrypts with it and waits for it", async () => {
+    const secret = one(result, SECRET, "payments/payments-sops");
+    assert.equal(secret.inputs.metadata.namespace, "payments");
+    assert.equal(secret.inputs.stringData["gen1.agekey"], await valueOf(keys.identity("payments", 1)));
+    assert.ok(isSecretPath(secret.rawInputs, ["stringData", "gen1.agekey"]), "the identity is a secret input");
+    assert.equal(result.resources.filter((r) => r.type === SECRET && r.name.endsWith("-sops")).length, 2, "payments-jobs gets none, nor does plain");
+    const ks = one(result, KUSTOMIZATION, "payments/payments");
+    assert.deepEqual(ks.inputs.spec.decryption, { provider: "sops", secretRef: { name: "payments-sops" } });
+    assert.ok(ks.dependencies.includes(secret.urn), "the Kustomization is made after its key, and removed before it");
+    assert.equal(one(result, KUSTOMIZATION, "plain/plain").inputs.spec.decryption, undefined);
+  });
+
+  it("its flux/<env>/.sops.yaml names the environment's recipient, committed after flux/<env>/kustomization.yaml (only written into an empty directory)", () => {
+    const file = one(result, FILE, "shop-repository/flux/staging/.sops.yaml");
+    assert.equal(file.inputs.path, "flux/staging/.sops.yaml");
+    const rules = parse(file.inputs.content).creation_rules;
+    assert.deepEqual(rules, [{ encrypted_regex: "^(data|stringData)$", age: keys.recipient("shop", 1) }]);
+    const env = one(result, FILE, "shop-repository/flux/staging/kustomization.yaml");
+    assert.ok(file.dependencies.includes(env.urn));
+    assert.equal(result.resources.some((r) => r.type === FILE && r.name === "plain-repository/flux/staging/.sops.yaml"), false);
+  });
+
+  it("the stack outputs each tenant's recipient, public, and never an identity", async () => {
+    const tenants = result.outputs?.tenants as Record<string, { sopsRecipient?: string }>;
+    assert.equal(tenants.shop.sopsRecipient, keys.recipient("shop", 1));
+    assert.equal(tenants.plain.sopsRecipient, undefined);
+    assert.doesNotMatch(JSON.stringify(result.outputs), /AGE-SECRET-KEY/);
+  });
+
+  it("no identity is in any input outside a secret, in any resource", () => {
+    const leaks: string[] = [];
+    for (const r of result.resources) {
+      mapWireLeaves(r.rawInputs, (v, inSecret) => {
+        if (!inSecret && typeof v === "string" && v.includes("AGE-SECRET-KEY")) leaks.push(`${r.type}::${r.name}`);
+        return v;
+      });
+    }
+    assert.deepEqual(leaks, []);
+    assert.ok(result.resources.some((r) => JSON.stringify(r.inputs).includes("AGE-SECRET-KEY")), "the identities are there, as secrets");
+  });
+
+  it("every Kubernetes object it makes validates against the upstream schemas (the Secret, the Kustomization with decryption)", async () => {
+    for (const name of ["shop/shop-sops", "payments/payments-sops"]) await validateObject(one(result, SECRET, name).inputs);
+    await validateObject(one(result, KUSTOMIZATION, "shop/shop").inputs);
+  });
+
+  it("its admission policy lets its Kustomizations decrypt with its own key only; a tenant without secrets with none", async () => {
+    const variables = (name: string) => Object.fromEntries(one(result, VAP, name).inputs.spec.variables.map((v: any) => [v.name, v.expression]));
+    assert.deepEqual(variables("fleet-tenant-decryption-shop"), { decryptionSecrets: '["shop-sops"]' });
+    assert.deepEqual(variables("fleet-tenant-decryption-plain"), { decryptionSecrets: "[]" });
+    // The policy's CEL, as the API server evaluates it (the shared fixtures cover the rest: test/policy.spec.ts).
+    const cel = await esmImport("@marcbachmann/cel-js");
+    const admits = (policy: string, decryption?: object) => {
+      const spec = one(result, VAP, policy).inputs.spec;
+      const variables = Object.fromEntries(spec.variables.map((v: any) => [v.name, cel.evaluate(v.expression, {})]));
+      const object = { spec: { ...(decryption ? { decryption } : {}) } };
+      return spec.validations.every((v: any) => cel.evaluate(v.expression, { object, variables }) === true);
+    };
+    const key = (name: string) => ({ provider: "sops", secretRef: { name } });
+    assert.deepEqual(
+      [admits("fleet-tenant-decryption-shop", key("shop-sops")), admits("fleet-tenant-decryption-shop", key("payments-sops")), admits("fleet-tenant-decryption-shop", key("shop-git"))],
+      [true, false, false],
+    );
+    assert.deepEqual([admits("fleet-tenant-decryption-plain", key("plain-sops")), admits("fleet-tenant-decryption-plain"), admits("fleet-tenant-decryption-plain", { provider: "sops" })], [false, true, true]);
+  });
+});
+
+describe("Tenant secrets: rotation, environments, and the write budget", () => {
+  const keys = new SopsKeys(SEED, "staging");
+  const secretOf = (r: RunResult) => one(r, SECRET, "shop/shop-sops");
+
+  it("rotation [1] → [1, 2] → [2]: the same Secret (updated in place) trusts both, then only the new; .sops.yaml and the output move to the new recipient", async () => {
+    const runs = [];
+    for (const generations of [[1], [1, 2], [2]]) runs.push(ok(await run([{ name: "shop", secrets: { provider: "sops", generations } }])));
+    assert.deepEqual(new Set(runs.map((r) => secretOf(r).urn)).size, 1, "one Secret throughout: never replaced, so never missing");
+    assert.deepEqual(runs.map((r) => Object.keys(secretOf(r).inputs.stringData)), [["gen1.agekey"], ["gen1.agekey", "gen2.agekey"], ["gen2.agekey"]]);
+    assert.equal(secretOf(runs[1]).inputs.stringData["gen1.agekey"], secretOf(runs[0]).inputs.stringData["gen1.agekey"], "the old key is kept while both are trusted");
+    const recipients = runs.map((r) => (r.outputs?.tenants as any).shop.sopsRecipient);
+    assert.deepEqual(recipients, [keys.recipient("shop", 1), keys.recipient("shop", 2), keys.recipient("shop", 2)]);
+  });
+
+  it("the clusters of one environment get the same key and .sops.yaml; another environment its own, at its own path", async () => {
+    const lookup = (stack: string, environment: string) =>
+      runProgram({
+        stack,
+        config: { ...config([{ name: "shop", secrets: "sops" }]), "fleet:repository": { create: false }, "fleet:environment": environment },
+        secretKeys: ["fleet:sopsSeed"],
+      });
+    const [eu, us, staging] = [ok(await lookup("production-eu", "production")), ok(await lookup("production-us", "production")), ok(await run([{ name: "shop", secrets: "sops" }]))];
+    const identity = (r: RunResult) => secretOf(r).inputs.stringData["gen1.agekey"];
+    const sopsFile = (r: RunResult) => r.resources.find((x) => x.type === FILE && x.inputs.path.endsWith(".sops.yaml"))!.inputs;
+    assert.equal(identity(eu), identity(us));
+    assert.equal(sopsFile(eu).content, sopsFile(us).content);
+    assert.equal(sopsFile(eu).path, "flux/production/.sops.yaml");
+    assert.notEqual(identity(eu), identity(staging));
+  });
+
+  it("a new tenant with secrets costs one more content write per environment (its .sops.yaml): 3 in the owning stack, 2 in a lookup stack; without, still 2 and 1", async () => {
+    const base = [{ name: "shop" }];
+    const added = (secrets: boolean) => [...base, { name: "search", ...(secrets ? { secrets: "sops" } : {}) }];
+    const owning = (tenants: unknown[]) => run(tenants);
+    const lookup = (tenants: unknown[]) => runProgram({ stack: "production", config: { ...config(tenants), "fleet:repository": { create: false } }, secretKeys: ["fleet:sopsSeed"] });
+    const writes = (before: RunResult, after: RunResult, present: ReadonlySet<string>) => {
+      const old = new Set(before.resources.map((r) => r.urn));
+      return countWrites(after.resources.filter((r: Registered) => !old.has(r.urn)), present).content;
+    };
+    for (const secrets of [false, true]) {
+      const after = ok(await owning(added(secrets)));
+      assert.equal(writes(ok(await owning(base)), after, generatedFiles(after.resources)), secrets ? 3 : 2, `owning stack, secrets ${secrets}`);
+      assert.equal(writes(ok(await lookup(base)), ok(await lookup(added(secrets))), filesAfter(after.resources)), secrets ? 2 : 1, `lookup stack, secrets ${secrets}`);
+    }
+  });
+});
+
+/** shop's generation-1 recipient in staging from SEED (32 bytes of 7). */
+const PINNED_RECIPIENT = "age1lpvekydugja9e0ghcf8p003j8wj0j9sr5ahfnt0vekatasq3pq3sv2274j";
