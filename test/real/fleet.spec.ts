@@ -11,7 +11,7 @@
  * Each step needs the one before it, so the suite stops at the first failure (mocha --bail).
  */
 import { strict as assert } from "assert";
-import { generateKeyPairSync } from "crypto";
+import { generateKeyPairSync, randomBytes } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { desiredObjects, formatDifference, KubeObject, OPERATOR_METADATA, PARTIAL, report, resourceArg } from "../../scripts/drift";
@@ -39,6 +39,7 @@ interface TenantEntry {
   sources?: string[];
   buckets?: boolean;
   serviceTypes?: string[];
+  secrets?: unknown;
 }
 
 const TEAM_A: TenantEntry = { name: "team-a", team: "team-a-devs", sources: [ALLOWED_SOURCE, `oci://${ALLOWED_IMAGE}`] };
@@ -58,6 +59,9 @@ let keyGeneration = 1;
 /** The fleet sync as the rig's GitHub App (5e), from then on. */
 let fleetApp: Record<string, unknown> | undefined;
 
+/** Tenants' `secrets`, by identity, from 4h on: their SOPS keys. */
+const tenantSecrets: Record<string, unknown> = {};
+
 /** Every Flux controller the rig runs; image-automation-controller only where a key can push (config rule). */
 const COMPONENTS = ["source-controller", "kustomize-controller", "helm-controller", "notification-controller", "image-reflector-controller"];
 
@@ -68,7 +72,10 @@ function stackConfig(rig: RigEnv, given: TenantEntry[]) {
   // media's sources also list team-a's repository, as a platform might list a repository several
   // tenants read: 4f shows media's key still opens only its own.
   const media = { ...MEDIA, sources: [...(MEDIA.sources ?? []), `oci://${mediaImage(rig)}`, `oci://${rig.registry}/charts`, `ssh://git@${rig.sshHost}/${rig.owner}/team-a-deploy.git`] };
-  const tenants = given.length > 0 ? [...given, media] : given;
+  const tenants = (given.length > 0 ? [...given, media] : given).map((t) => {
+    const secrets = tenantSecrets[t.renamedFrom ?? t.name];
+    return secrets === undefined ? t : { ...t, secrets };
+  });
   const writable = tenants.some((t) => t.repository?.readWrite);
   return {
     "pulumi:disable-default-providers": ["kubernetes"],
@@ -179,6 +186,8 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
     if (leftover.status !== 404) throw new Error("the rig holds an earlier run's state: npm run rig -- stop && npm run rig -- start");
     stack = new Stack(rig, STACK);
     stack.init(stackConfig(rig, [TEAM_A, PAYMENTS]), fs.readFileSync(rig.kubeconfig, "utf8"));
+    // The environment's seed of its tenants' SOPS keys (4h), as docs/tenancy.md says to set it.
+    stack.must(["config", "set", "--secret", "fleet:sopsSeed"], { input: randomBytes(32).toString("base64") });
   });
   after(function () {
     stack?.remove();
@@ -1050,6 +1059,114 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     }, 5000);
   });
 
+  it("4h. tenant secrets: secrets: sops gives team-a and payments each an age key; a Secret team-a encrypts with the real sops to the recipient its .sops.yaml names is decrypted by the real kustomize-controller into its namespace; the same file in payments' repository fails to decrypt; a Kustomization naming another tenant's key is refused; payments cannot read team-a's key; a rotation keeps team-a Ready at every step and ends with the old key gone", async function () {
+    const dir = `flux/${ENVIRONMENT}`;
+    const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
+    const fileOf = async (repo: string, file: string) => {
+      const r = await github(rig, "GET", `repos/${rig.owner}/${repo}/contents/${file}?ref=main`);
+      assert.equal(r.status, 200, `${repo}:${file}`);
+      return Buffer.from(r.json.content, "base64").toString("utf8");
+    };
+    /** Runs the rig's sops (built from getsops/sops v3.13.3) in a scratch directory holding `files`, as a tenant in its checkout's flux/<env>. */
+    const sops = (files: Record<string, string>, args: string[], env: Record<string, string> = {}) => {
+      const work = fs.mkdtempSync(path.join(path.dirname(stack.configFile), "sops-"));
+      for (const [name, content] of Object.entries(files)) fs.writeFileSync(path.join(work, name), content);
+      ok(rig, "sops", args, { cwd: work, env: { SOPS_AGE_KEY: "", ...env } });
+      return (name: string) => fs.readFileSync(path.join(work, name), "utf8");
+    };
+    const plain = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\ntype: Opaque\nstringData:\n  password: s3cret-from-sops\n";
+    const password = (ns: string) => {
+      const data = getObject(rig, "secret", "db", ns)?.data?.password as string | undefined;
+      return data === undefined ? undefined : Buffer.from(data, "base64").toString("utf8");
+    };
+    const withFile = async (repo: string, file: string) => {
+      const current = parse(await fileOf(repo, `${dir}/kustomization.yaml`)) as { resources?: string[] };
+      return kustomization([...(current.resources ?? []).filter((r) => r !== file), file]);
+    };
+    const keyEntries = () => Object.keys(getObject(rig, "secret", "team-a-sops", "team-a")?.data ?? {}).sort();
+    /** team-a's Kustomization, asked to reconcile now: its Ready condition once it has handled that. */
+    const teamAReconciled = async () => kustomizationResult(rig, "team-a", reconcileNow(rig, KS, "team-a", "team-a"));
+
+    // On: one key each, in the tenant's first namespace, its recipient in the outputs and in the
+    // repository's flux/<env>/.sops.yaml (a scaffold file: one write each).
+    const since = (await githubLog(rig)).length;
+    tenantSecrets["team-a"] = "sops";
+    tenantSecrets.payments = "sops";
+    stack.setConfig(stackConfig(rig, [TEAM_A, PAYMENTS]));
+    stack.must(["up", "--yes", "--skip-preview"]);
+    const recipient = (t: string) => stack.outputs().tenants[t].sopsRecipient as string;
+    const [recipientA, recipientB] = [recipient("team-a"), recipient("payments")];
+    assert.match(recipientA, /^age1[0-9a-z]{58}$/);
+    assert.notEqual(recipientA, recipientB);
+    const sopsYaml = await fileOf("team-a-deploy", `${dir}/.sops.yaml`);
+    assert.equal(parse(sopsYaml).creation_rules[0].age, recipientA);
+    const writes = (await githubLog(rig)).slice(since).filter(isGitHubWrite).map((e) => `${e.method} ${e.path}`).sort();
+    assert.deepEqual(writes, ["team-a-deploy", "payments-deploy"].map((r) => `PUT /repos/${rig.owner}/${r}/contents/${dir}/.sops.yaml`).sort(), "one write per tenant");
+    assert.deepEqual(keyEntries(), ["gen1.agekey"]);
+    assert.equal(getObject(rig, KS, "team-a", "team-a").spec.decryption.secretRef.name, "team-a-sops");
+
+    // team-a encrypts with sops in its flux/<env>, where .sops.yaml is: only the values are ciphertext.
+    const encrypted = sops({ ".sops.yaml": sopsYaml, "db.yaml": plain }, ["--encrypt", "--in-place", "db.yaml"])("db.yaml");
+    assert.doesNotMatch(encrypted, /s3cret-from-sops/);
+    assert.match(encrypted, /password: ENC\[AES256_GCM,/);
+    assert.deepEqual((parse(encrypted).sops.age as { recipient: string }[]).map((a) => a.recipient), [recipientA]);
+    const a = await syncTenant(rig, "team-a", "team-a-deploy", { [`${dir}/db.yaml`]: encrypted, [`${dir}/kustomization.yaml`]: await withFile("team-a-deploy", "db.yaml") });
+    assert.equal(a.status, "True", a.message);
+    assert.equal(password("team-a"), "s3cret-from-sops", "kustomize-controller decrypted it into team-a");
+
+    // The same file in payments' repository: payments' key cannot open it.
+    const paymentsKs = await fileOf("payments-deploy", `${dir}/kustomization.yaml`);
+    const b = await syncTenant(rig, "payments", "payments-deploy", { [`${dir}/db.yaml`]: encrypted, [`${dir}/kustomization.yaml`]: await withFile("payments-deploy", "db.yaml") });
+    assert.equal(b.status, "False");
+    assert.match(b.message, /decryption failed for 'Secret.*db'/s);
+    assert.equal(password("payments"), undefined);
+    await push(rig, "payments-deploy", { [`${dir}/kustomization.yaml`]: paymentsKs }, [`${dir}/db.yaml`]);
+    await tenantsReady(rig, ["payments"]);
+
+    // Another tenant's key, named by a Kustomization, is refused; its own is admitted (as the tenant, server-side dry run).
+    const decrypting = (name: string, key: string) => JSON.stringify({
+      apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name, namespace: "team-a" },
+      spec: { interval: "5m", path: "./", prune: true, sourceRef: { kind: "GitRepository", name: "team-a" }, decryption: { provider: "sops", secretRef: { name: key } } },
+    });
+    const asTeamA = `--as=${serviceAccountUser("team-a", "flux")}`;
+    const refused = run(rig, "kubectl", ["apply", "--dry-run=server", asTeamA, "-f", "-"], { input: decrypting("borrowed", "payments-sops") });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /fleet-tenant-decryption-team-a.*denied request: a tenant's Kustomization may only decrypt with the tenant's own SOPS key/s);
+    ok(rig, "kubectl", ["apply", "--dry-run=server", asTeamA, "-f", "-"], { input: decrypting("own", "team-a-sops") });
+    // Who can read team-a's key: team-a's account (admin in its namespace), never payments'.
+    assert.equal(canI(rig, "payments", "get", "secret/team-a-sops", "team-a"), false);
+    assert.equal(canI(rig, "payments-jobs", "get", "secret/team-a-sops", "team-a"), false);
+    assert.equal(canI(rig, "team-a", "get", "secret/team-a-sops", "team-a"), true);
+
+    // Rotation. 1: both generations trusted; the file, still encrypted to the old key, decrypts.
+    tenantSecrets["team-a"] = { provider: "sops", generations: [1, 2] };
+    stack.setConfig(stackConfig(rig, [TEAM_A, PAYMENTS]));
+    stack.must(["up", "--yes", "--skip-preview"]);
+    assert.deepEqual(keyEntries(), ["gen1.agekey", "gen2.agekey"]);
+    const recipient2 = recipient("team-a");
+    assert.notEqual(recipient2, recipientA);
+    const both = await teamAReconciled();
+    assert.equal(both.status, "True", both.message);
+    // 2: the tenant re-encrypts (docs/tenancy.md, "Rotating a key"): the new recipient in .sops.yaml,
+    // sops updatekeys with the old key, read from the Secret as its own account may.
+    const oldKey = Buffer.from(ok(rig, "kubectl", ["get", "secret", "team-a-sops", "-n", "team-a", asTeamA, "-o", "jsonpath={.data.gen1\\.agekey}"]).stdout, "base64").toString("utf8").trim();
+    assert.match(oldKey, /^AGE-SECRET-KEY-1/);
+    const rotatedYaml = sopsYaml.replace(recipientA, recipient2);
+    const reencrypted = sops({ ".sops.yaml": rotatedYaml, "db.yaml": encrypted }, ["updatekeys", "--yes", "db.yaml"], { SOPS_AGE_KEY: oldKey })("db.yaml");
+    assert.deepEqual((parse(reencrypted).sops.age as { recipient: string }[]).map((x) => x.recipient), [recipient2]);
+    const moved = await syncTenant(rig, "team-a", "team-a-deploy", { [`${dir}/.sops.yaml`]: rotatedYaml, [`${dir}/db.yaml`]: reencrypted });
+    assert.equal(moved.status, "True", moved.message);
+    // 3: the old generation goes.
+    tenantSecrets["team-a"] = { provider: "sops", generations: [2] };
+    stack.setConfig(stackConfig(rig, [TEAM_A, PAYMENTS]));
+    stack.must(["up", "--yes", "--skip-preview"]);
+    assert.deepEqual(keyEntries(), ["gen2.agekey"], "the old key is gone");
+    const after = await teamAReconciled();
+    assert.equal(after.status, "True", after.message);
+    assert.equal(password("team-a"), "s3cret-from-sops");
+    stack.must(["preview", "--expect-no-changes"]);
+  });
+
   it("5a. removing a tenant without offboard: true fails at preview and deletes nothing, even with --skip-preview", async function () {
     stack.setConfig(stackConfig(rig, [TEAM_A]));
     const before = stack.resources().map((r) => r.urn).sort();
@@ -1267,7 +1384,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     stack.must(["preview", "--expect-no-changes"]);
   });
 
-  it("6c. a lost cluster: etcd wiped and the cluster started again empty; refresh then up bring every tenant back with the same deploy keys and no GitHub write", async function () {
+  it("6c. a lost cluster: etcd wiped and the cluster started again empty; refresh then up bring every tenant back with the same deploy keys and SOPS keys, and no GitHub write", async function () {
     const tenants = tenantIdentities(stack);
     const secretKey = (t: string) => getObject(rig, "secret", `${t}-git`, t)?.data?.identity as string | undefined;
     const before = Object.fromEntries(tenants.map((t) => [t, secretKey(t)]));
@@ -1290,6 +1407,9 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     await tenantsReady(rig, tenants);
     stack.must(["preview", "--expect-no-changes"]);
     assert.deepEqual(Object.fromEntries(tenants.map((t) => [t, secretKey(t)])), before, "each tenant's Secret holds the same private key");
+    // team-a's SOPS key (4h) came back with it: its encrypted Secret is decrypted again.
+    const db = getObject(rig, "secret", "db", "team-a")?.data?.password as string | undefined;
+    assert.equal(db && Buffer.from(db, "base64").toString("utf8"), "s3cret-from-sops", "team-a's SOPS file decrypts on the rebuilt cluster");
     assert.deepEqual(await keysOnGitHub(), keys, "the same deploy keys on GitHub, none added or revoked");
     // Every request but reads, the double's own, and source-controller asking for the GitHub App's
     // installation token to fetch the fleet repository again (a credential, not a change on GitHub:
