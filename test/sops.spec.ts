@@ -8,6 +8,7 @@ import { strict as assert } from "assert";
 import { randomBytes } from "crypto";
 import { parse } from "yaml";
 import { countWrites, filesAfter, generatedFiles } from "../scripts/lib/github-model";
+import { presentable } from "../scripts/render";
 import { ageKeyOf, SopsKeys } from "../components/sops";
 import * as pulumi from "@pulumi/pulumi";
 import { esmImport, validateObject } from "./schemas";
@@ -170,6 +171,27 @@ describe("Tenant secrets: what a tenant with secrets gets", () => {
     }
     assert.deepEqual(leaks, []);
     assert.ok(result.resources.some((r) => JSON.stringify(r.inputs).includes("AGE-SECRET-KEY")), "the identities are there, as secrets");
+  });
+
+  it("nothing the program logs or prints holds an identity or the seed, and npm run render redacts the Secret's entries", async () => {
+    const printed: string[] = [];
+    const writes = [process.stdout, process.stderr].map((stream) => {
+      const write = stream.write.bind(stream);
+      stream.write = ((chunk: unknown, ...rest: unknown[]) => (printed.push(String(chunk)), (write as any)(chunk, ...rest))) as typeof stream.write;
+      return () => (stream.write = write);
+    });
+    let again: RunResult;
+    try {
+      again = ok(await run([{ name: "shop", secrets: "sops" }]));
+    } finally {
+      writes.forEach((restore) => restore());
+    }
+    const said = [...printed, ...again.warnings].join("\n");
+    assert.doesNotMatch(said, /AGE-SECRET-KEY/);
+    assert.ok(!said.includes(SEED), "the seed");
+    const rendered = JSON.stringify(presentable(one(again, SECRET, "shop/shop-sops").rawInputs));
+    assert.doesNotMatch(rendered, /AGE-SECRET-KEY/);
+    assert.match(rendered, /"stringData":\{"gen1\.agekey":"\[secret\]"\}/);
   });
 
   it("every Kubernetes object it makes validates against the upstream schemas (the Secret, the Kustomization with decryption)", async () => {
