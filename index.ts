@@ -108,7 +108,7 @@ function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, exist
     ...parts("fleet", fleet.contentWrites),
     ...(template ? { "tenant-template": template.contentWrites } : {}),
     // Keyed by what the tenant's objects are named after, so a rename is not a new part.
-    ...Object.assign({}, ...tenants.map((t) => parts(`tenant:${t.identity}`, t.repository.contentWrites))),
+    ...Object.assign({}, ...tenants.map((t) => ({ ...parts(`tenant:${t.identity}`, t.contentWrites), ...(t.contentWrites.sops ? { [`tenant:${t.identity}/sops`]: t.contentWrites.sops } : {}) }))),
   }, repository.contentWritesPerHour);
 
   return {

@@ -79,6 +79,12 @@ export class Tenant extends pulumi.ComponentResource {
   readonly kustomization: k8s.apiextensions.CustomResource;
   /** What the tenant encrypts its files to in this environment (`secrets`): public. */
   readonly recipient?: string;
+  /**
+   * GitHub content writes its creation makes at most (components/github/write-budget.ts): its
+   * repository and scaffold files, its key, and apart from them its `.sops.yaml` (`secrets`), so
+   * that turning secrets on for a tenant that exists is counted as new work.
+   */
+  readonly contentWrites: { readonly repository: number; readonly key: number; readonly sops: number };
 
   constructor(name: string, args: TenantArgs, opts?: pulumi.ComponentResourceOptions) {
     const t = args.tenant;
@@ -104,9 +110,8 @@ export class Tenant extends pulumi.ComponentResource {
     const sops = t.secrets && args.sops;
     if (t.secrets && !sops) throw new Error(`tenant ${t.name}: secrets is set, but no SOPS keys were given (fleet:sopsSeed)`);
     if (sops && t.secrets) this.recipient = sops.recipient(id, t.secrets.generations[t.secrets.generations.length - 1]);
-    const files = t.scaffold
-      ? [tenantEnvironmentFile(t.path), ...(this.recipient !== undefined && sops ? [sopsConfigFile(t.path, sops.environment, this.recipient)] : [])]
-      : [];
+    const sopsFile = t.scaffold && sops && this.recipient !== undefined ? sopsConfigFile(t.path, sops.environment, this.recipient) : undefined;
+    const files = t.scaffold ? [tenantEnvironmentFile(t.path), ...(sopsFile ? [sopsFile] : [])] : [];
 
     this.repository = new Repository(
       `${name}-repository`,
@@ -135,6 +140,8 @@ export class Tenant extends pulumi.ComponentResource {
       { parent: this },
     );
     if (!this.repository.key) throw new Error(`tenant ${t.name}: its repository was made without a deploy key`);
+    const sopsWrites = sopsFile ? 1 : 0;
+    this.contentWrites = { repository: this.repository.contentWrites.repository - sopsWrites, key: this.repository.contentWrites.key, sops: sopsWrites };
     this.key = this.repository.key;
 
     // Pulumi names are the Kubernetes identities (`<namespace>` or `<namespace>/<name>`): a
@@ -220,7 +227,8 @@ export class Tenant extends pulumi.ComponentResource {
         buckets: t.buckets,
         imageAutomation: t.repository.readWrite,
         serviceTypes: t.serviceTypes,
-        decryptionSecrets: sopsKey ? [sopsSecretName(id)] : [],
+        // Fixed, with or without secrets: turning them on never races the policy's own update.
+        decryptionSecrets: [sopsSecretName(id)],
       })
       : [];
     this.gitRepository = new k8s.apiextensions.CustomResource(at(home, names.source), tenantGitRepository(sync), {

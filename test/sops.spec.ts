@@ -199,10 +199,10 @@ describe("Tenant secrets: what a tenant with secrets gets", () => {
     await validateObject(one(result, KUSTOMIZATION, "shop/shop").inputs);
   });
 
-  it("its admission policy lets its Kustomizations decrypt with its own key only; a tenant without secrets with none", async () => {
+  it("its admission policy lets its Kustomizations decrypt with <tenant>-sops only, a name fixed with or without secrets (so turning them on never races the policy)", async () => {
     const variables = (name: string) => Object.fromEntries(one(result, VAP, name).inputs.spec.variables.map((v: any) => [v.name, v.expression]));
     assert.deepEqual(variables("fleet-tenant-decryption-shop"), { decryptionSecrets: '["shop-sops"]' });
-    assert.deepEqual(variables("fleet-tenant-decryption-plain"), { decryptionSecrets: "[]" });
+    assert.deepEqual(variables("fleet-tenant-decryption-plain"), { decryptionSecrets: '["plain-sops"]' });
     // The policy's CEL, as the API server evaluates it (the shared fixtures cover the rest: test/policy.spec.ts).
     const cel = await esmImport("@marcbachmann/cel-js");
     const admits = (policy: string, decryption?: object) => {
@@ -216,7 +216,7 @@ describe("Tenant secrets: what a tenant with secrets gets", () => {
       [admits("fleet-tenant-decryption-shop", key("shop-sops")), admits("fleet-tenant-decryption-shop", key("payments-sops")), admits("fleet-tenant-decryption-shop", key("shop-git"))],
       [true, false, false],
     );
-    assert.deepEqual([admits("fleet-tenant-decryption-plain", key("plain-sops")), admits("fleet-tenant-decryption-plain"), admits("fleet-tenant-decryption-plain", { provider: "sops" })], [false, true, true]);
+    assert.deepEqual([admits("fleet-tenant-decryption-plain", key("plain-sops")), admits("fleet-tenant-decryption-plain", key("shop-sops")), admits("fleet-tenant-decryption-plain"), admits("fleet-tenant-decryption-plain", { provider: "sops" })], [true, false, true, true]);
   });
 });
 
@@ -224,14 +224,33 @@ describe("Tenant secrets: rotation, environments, and the write budget", () => {
   const keys = new SopsKeys(SEED, "staging");
   const secretOf = (r: RunResult) => one(r, SECRET, "shop/shop-sops");
 
-  it("rotation [1] → [1, 2] → [2]: the same Secret (updated in place) trusts both, then only the new; .sops.yaml and the output move to the new recipient", async () => {
+  it("rotation [1] → [1, 2] → [2]: one Secret trusts both, then only the new (the real tier shows it updated in place, 4h); the output moves to the new recipient", async () => {
     const runs = [];
     for (const generations of [[1], [1, 2], [2]]) runs.push(ok(await run([{ name: "shop", secrets: { provider: "sops", generations } }])));
-    assert.deepEqual(new Set(runs.map((r) => secretOf(r).urn)).size, 1, "one Secret throughout: never replaced, so never missing");
     assert.deepEqual(runs.map((r) => Object.keys(secretOf(r).inputs.stringData)), [["gen1.agekey"], ["gen1.agekey", "gen2.agekey"], ["gen2.agekey"]]);
     assert.equal(secretOf(runs[1]).inputs.stringData["gen1.agekey"], secretOf(runs[0]).inputs.stringData["gen1.agekey"], "the old key is kept while both are trusted");
     const recipients = runs.map((r) => (r.outputs?.tenants as any).shop.sopsRecipient);
     assert.deepEqual(recipients, [keys.recipient("shop", 1), keys.recipient("shop", 2), keys.recipient("shop", 2)]);
+  });
+
+  it("a renamed tenant keeps its key (derived from its identity, the former name); scaffold: false writes no .sops.yaml but keeps the key and the decryption", async () => {
+    const renamed = ok(await run([{ name: "shop-new", renamedFrom: "shop", secrets: "sops" }]));
+    assert.equal((renamed.outputs?.tenants as any)["shop-new"].sopsRecipient, keys.recipient("shop", 1));
+    assert.equal(secretOf(renamed).inputs.stringData["gen1.agekey"], await valueOf(keys.identity("shop", 1)));
+    const unscaffolded = ok(await run([{ name: "shop", scaffold: false, secrets: "sops" }]));
+    assert.deepEqual(unscaffolded.resources.filter((r) => r.type === FILE && r.inputs.repository === "shop-deploy").map((r) => r.inputs.path), []);
+    assert.ok(secretOf(unscaffolded));
+    assert.equal(one(unscaffolded, KUSTOMIZATION, "shop/shop").inputs.spec.decryption.secretRef.name, "shop-sops");
+  });
+
+  it("turning secrets on for existing tenants is new work the preview counts against GitHub's hourly limit: each .sops.yaml is a part of its own", async () => {
+    const limited = (secrets: boolean) => config(["a", "b", "c"].map((name) => ({ name, ...(secrets ? { secrets: "sops" } : {}) })), { "fleet:repository": { create: true, contentWritesPerHour: 2 } });
+    const before = ok(await runProgram({ stack: "staging", config: limited(false), secretKeys: ["fleet:sopsSeed"] }));
+    const after = ok(await runProgram({ stack: "staging", preview: true, config: limited(true), secretKeys: ["fleet:sopsSeed"], previousOutputs: { githubContentWrites: before.outputs?.githubContentWrites } }));
+    assert.equal(after.warnings.length, 1, after.warnings.join("\n"));
+    assert.match(after.warnings[0], /up to 3 GitHub content-generating requests \(3 new: tenant:a\/sops, tenant:b\/sops, tenant:c\/sops\)/);
+    const exported = after.outputs?.githubContentWrites as Record<string, number>;
+    assert.equal(Object.values(exported).reduce((x, y) => x + y, 0), countWrites(after.resources, generatedFiles(after.resources)).content, "the parts add up to what the GitHub model counts");
   });
 
   it("the clusters of one environment get the same key and .sops.yaml; another environment its own, at its own path", async () => {

@@ -14,7 +14,8 @@
  * of components/. eslint.config.mjs holds these lines.
  */
 import * as pulumi from "@pulumi/pulumi";
-// Not in the package's typings, but what `Config.get` itself asks (@pulumi/pulumi runtime/config.js).
+// Internal to @pulumi/pulumi (runtime/config.js, not in its typings): whether the engine sent a key
+// as a secret (PULUMI_CONFIG_SECRET_KEYS, which the Node.js language host always sets).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
 import { z } from "zod";

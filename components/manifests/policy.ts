@@ -44,7 +44,7 @@ export interface TenantPolicyParams {
   readonly imageAutomation: boolean;
   /** Service types allowed besides ClusterIP (`serviceTypes`). */
   readonly serviceTypes: readonly string[];
-  /** Secrets its Kustomizations may decrypt with: its own key Secret when it has one (`secrets`), else none. */
+  /** Secrets its Kustomizations may decrypt with: `<tenant>-sops`, the name of its key Secret (`secrets`). */
   readonly decryptionSecrets: readonly string[];
 }
 
@@ -317,8 +317,9 @@ export const POLICY_RULES: readonly Rule[] = [
   {
     // kustomize-controller reads the decryption Secret with its own client, in the Kustomization's
     // namespace (a LocalObjectReference). That namespace is the tenant's, so this is about which of
-    // its Secrets: only the key the fleet made for it, whose rotation the fleet drives. Without
-    // secretRef, the tenant account authenticates to a cloud KMS (tenantDefaultDecryptionServiceAccount).
+    // its Secrets: the one named for the key the fleet makes it (`secrets`), whose rotation the
+    // fleet drives; no wall between tenants, which secretRef already is. Without secretRef, the
+    // tenant account authenticates to a cloud KMS (tenantDefaultDecryptionServiceAccount).
     name: "fleet-tenant-decryption",
     perTenant: true,
     resources: [{ group: "kustomize.toolkit.fluxcd.io", resources: ["kustomizations"] }],
