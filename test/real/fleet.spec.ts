@@ -161,6 +161,14 @@ async function syncTenant(rig: RigEnv, tenant: string, repo: string, files: Reco
   return c;
 }
 
+/** The tenant's flux/<env>/kustomization.yaml as it is on GitHub, with `file` added to its resources. */
+async function withResource(rig: RigEnv, repo: string, file: string): Promise<string> {
+  const r = await github(rig, "GET", `repos/${rig.owner}/${repo}/contents/flux/${ENVIRONMENT}/kustomization.yaml?ref=main`);
+  assert.equal(r.status, 200, `${repo}'s kustomization.yaml`);
+  const current = parse(Buffer.from(r.json.content, "base64").toString("utf8")) as { resources?: string[] };
+  return kustomization([...(current.resources ?? []).filter((x) => x !== file), file]);
+}
+
 const kustomization = (resources: string[]) => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${resources.map((r) => `  - ${r}\n`).join("")}`;
 const configMap = (name: string, namespace?: string) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n${namespace ? `  namespace: ${namespace}\n` : ""}data:\n  from: tenant-repository\n`;
@@ -1079,10 +1087,6 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
       const data = getObject(rig, "secret", "db", ns)?.data?.password as string | undefined;
       return data === undefined ? undefined : Buffer.from(data, "base64").toString("utf8");
     };
-    const withFile = async (repo: string, file: string) => {
-      const current = parse(await fileOf(repo, `${dir}/kustomization.yaml`)) as { resources?: string[] };
-      return kustomization([...(current.resources ?? []).filter((r) => r !== file), file]);
-    };
     const keyEntries = () => Object.keys(getObject(rig, "secret", "team-a-sops", "team-a")?.data ?? {}).sort();
     /** team-a's Kustomization, asked to reconcile now: its Ready condition once it has handled that. */
     const teamAReconciled = async () => kustomizationResult(rig, "team-a", reconcileNow(rig, KS, "team-a", "team-a"));
@@ -1104,19 +1108,20 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.deepEqual(writes, ["team-a-deploy", "payments-deploy"].map((r) => `PUT /repos/${rig.owner}/${r}/contents/${dir}/.sops.yaml`).sort(), "one write per tenant");
     assert.deepEqual(keyEntries(), ["gen1.agekey"]);
     assert.equal(getObject(rig, KS, "team-a", "team-a").spec.decryption.secretRef.name, "team-a-sops");
+    const keyUid = getObject(rig, "secret", "team-a-sops", "team-a").metadata.uid as string;
 
     // team-a encrypts with sops in its flux/<env>, where .sops.yaml is: only the values are ciphertext.
     const encrypted = sops({ ".sops.yaml": sopsYaml, "db.yaml": plain }, ["--encrypt", "--in-place", "db.yaml"])("db.yaml");
     assert.doesNotMatch(encrypted, /s3cret-from-sops/);
     assert.match(encrypted, /password: ENC\[AES256_GCM,/);
     assert.deepEqual((parse(encrypted).sops.age as { recipient: string }[]).map((a) => a.recipient), [recipientA]);
-    const a = await syncTenant(rig, "team-a", "team-a-deploy", { [`${dir}/db.yaml`]: encrypted, [`${dir}/kustomization.yaml`]: await withFile("team-a-deploy", "db.yaml") });
+    const a = await syncTenant(rig, "team-a", "team-a-deploy", { [`${dir}/db.yaml`]: encrypted, [`${dir}/kustomization.yaml`]: await withResource(rig, "team-a-deploy", "db.yaml") });
     assert.equal(a.status, "True", a.message);
     assert.equal(password("team-a"), "s3cret-from-sops", "kustomize-controller decrypted it into team-a");
 
     // The same file in payments' repository: payments' key cannot open it.
     const paymentsKs = await fileOf("payments-deploy", `${dir}/kustomization.yaml`);
-    const b = await syncTenant(rig, "payments", "payments-deploy", { [`${dir}/db.yaml`]: encrypted, [`${dir}/kustomization.yaml`]: await withFile("payments-deploy", "db.yaml") });
+    const b = await syncTenant(rig, "payments", "payments-deploy", { [`${dir}/db.yaml`]: encrypted, [`${dir}/kustomization.yaml`]: await withResource(rig, "payments-deploy", "db.yaml") });
     assert.equal(b.status, "False");
     assert.match(b.message, /decryption failed for 'Secret.*db'/s);
     assert.equal(password("payments"), undefined);
@@ -1161,6 +1166,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     stack.setConfig(stackConfig(rig, [TEAM_A, PAYMENTS]));
     stack.must(["up", "--yes", "--skip-preview"]);
     assert.deepEqual(keyEntries(), ["gen2.agekey"], "the old key is gone");
+    assert.equal(getObject(rig, "secret", "team-a-sops", "team-a").metadata.uid, keyUid, "the key Secret was updated in place throughout, never deleted and made again");
     const after = await teamAReconciled();
     assert.equal(after.status, "True", after.message);
     assert.equal(password("team-a"), "s3cret-from-sops");
@@ -1328,7 +1334,9 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.equal((await github(rig, "GET", `repos/${rig.owner}/team-a-deploy/keys`)).json.length, 1);
     assert.ok(getObject(rig, "secret", "team-a-git", "team-a").data.identity, "team-a keeps its SSH key");
     assert.equal(getObject(rig, "secret", "team-a-git", "team-a").data.githubAppPrivateKey, undefined);
-    const c = await syncTenant(rig, "team-a", "team-a-deploy", { [`flux/${ENVIRONMENT}/after-app.yaml`]: configMap("after-app"), [`flux/${ENVIRONMENT}/kustomization.yaml`]: kustomization(["app.yaml", "rotated.yaml", "after-app.yaml"]) });
+    // With team-a's SOPS-encrypted Secret from 4h, which 6c looks for again.
+    const listed = ["app.yaml", "rotated.yaml", "after-app.yaml", ...(tenantSecrets["team-a"] !== undefined ? ["db.yaml"] : [])];
+    const c = await syncTenant(rig, "team-a", "team-a-deploy", { [`flux/${ENVIRONMENT}/after-app.yaml`]: configMap("after-app"), [`flux/${ENVIRONMENT}/kustomization.yaml`]: kustomization(listed) });
     assert.equal(c.status, "True", c.message);
     assert.equal(stack.outputs().fleetRepository.deployKeyFingerprint, undefined);
     stack.must(["preview", "--expect-no-changes"]);
