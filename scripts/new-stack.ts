@@ -56,6 +56,8 @@ const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const NAME_HINT = "use lowercase letters, digits and '-', starting and ending with a letter or digit";
 const REPOSITORY = "github:index/repository:Repository";
 const KUBECONFIG_PLACEHOLDER = "apiVersion: v1\nkind: Config\n# placeholder: new-stack checks the config offline\n";
+/** A seed of the right form (32 bytes, base64), for the offline check only. */
+const SEED_PLACEHOLDER = Buffer.alloc(32).toString("base64");
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -297,16 +299,24 @@ export async function newStack(options: NewStackOptions, root = REPO_ROOT): Prom
   const source = (parseYaml(fs.readFileSync(path.join(root, `Pulumi.${from}.yaml`), "utf8")) as { config?: Obj } | null)?.config ?? {};
   const dropped: string[] = [];
   const { config, environment } = newConfig(source, from, options, dropped);
+  const needsSeed = ((config[CONFIG_KEYS.tenants] as Obj[] | undefined) ?? []).some((t) => t.secrets !== undefined);
+  const sourceEnvironment = typeof source[CONFIG_KEYS.environment] === "string" ? (source[CONFIG_KEYS.environment] as string) : from;
   const owner = owners.length === 1 ? `stack ${owners[0]} (fleet:repository.create: true)` : "the stacks that create them";
   fs.writeFileSync(file, stackFileText(config, options, from, environment, owner, dropped), { flag: "wx" });
 
   let registered: number;
   try {
     const written = stackConfigAt(root, stack);
+    // Secrets this stack sets after it is written get placeholders: its kubeconfig, and the SOPS
+    // seed of an environment whose tenants have secrets (never copied: it is encrypted for its stack).
+    const placeholders: Obj = {
+      ...(options.kubeconfig ? { [CONFIG_KEYS.kubeconfig]: KUBECONFIG_PLACEHOLDER } : {}),
+      ...(needsSeed && !(CONFIG_KEYS.sopsSeed in written.config) ? { [CONFIG_KEYS.sopsSeed]: SEED_PLACEHOLDER } : {}),
+    };
     const result = await runProgram({
       stack,
-      config: options.kubeconfig ? { ...written.config, [CONFIG_KEYS.kubeconfig]: KUBECONFIG_PLACEHOLDER } : written.config,
-      secretKeys: [...written.secretKeys, ...(options.kubeconfig ? [CONFIG_KEYS.kubeconfig] : [])],
+      config: { ...written.config, ...placeholders },
+      secretKeys: [...written.secretKeys, ...Object.keys(placeholders)],
     });
     if (result.error) throw new NewStackError(`the program refuses Pulumi.${stack}.yaml, so it was not written:\n${result.error.message}`);
     const created = result.resources.filter((r) => r.type === REPOSITORY).map((r) => String(r.inputs.name));
@@ -329,6 +339,13 @@ export async function newStack(options: NewStackOptions, root = REPO_ROOT): Prom
       ? [`Create the stack in the shared backend and store the cluster's kubeconfig in it: pulumi stack init ${stack}, then pulumi config set --secret --stack ${stack} fleet:kubeconfig < kubeconfig.yaml`]
       : []),
     ...(dropped.length > 0 ? [`Set the encrypted values again for this stack: ${dropped.join(", ")} (pulumi config set --secret --stack ${stack} <key> <value>)`] : []),
+    ...(needsSeed
+      ? [
+        environment === sourceEnvironment
+          ? `Its tenants have secrets: give it environment ${environment}'s SOPS seed, the same as ${from}'s: pulumi config get ${CONFIG_KEYS.sopsSeed} --stack ${from} | pulumi config set --secret ${CONFIG_KEYS.sopsSeed} --stack ${stack}`
+          : `Its tenants have secrets: give environment ${environment} its own SOPS seed (and every later stack of it the same): openssl rand -base64 32 | pulumi config set --secret ${CONFIG_KEYS.sopsSeed} --stack ${stack}`,
+      ]
+      : []),
     `Create the GitHub environments ${stack} and ${stack}-preview with this stack's secrets and protection rules (docs/environments.md)`,
     `Commit Pulumi.${stack}.yaml${addedEnvironment ? `, Pulumi.${templateOwner}.yaml` : ""} and ${ORDER_FILE}, and open a pull request: CI renders ${stack} (everything added) and previews it`,
     `Merge: CI runs pulumi up of ${placed.order.join(", ")}, one at a time in that order` +

@@ -149,6 +149,20 @@ describe("new-stack: a new cluster's stack", () => {
     assert.equal(result.after, "production", "a source missing from stacks.yaml: appended at the end");
   });
 
+  it("a source whose tenants have secrets: the seed is not copied (it is encrypted for that stack), the stack is still checked, and the next steps say which seed to set", async () => {
+    const dir = copyRoot();
+    const source = parseYaml(read(dir, "Pulumi.production.yaml"));
+    source.config["fleet:tenants"][0].secrets = "sops";
+    source.config["fleet:sopsSeed"] = { secure: "v1:CCCC" };
+    fs.writeFileSync(path.join(dir, "Pulumi.production.yaml"), JSON.stringify({ encryptionsalt: "v1:salt", config: source.config }));
+    const same = await newStack({ stack: "production-us", environment: "production", from: "production" }, dir);
+    assert.deepEqual(same.dropped, ["fleet:sopsSeed"]);
+    assert.equal(configOf(dir, "production-us")["fleet:tenants"][0].secrets, "sops");
+    assert.match(same.nextSteps, /give it environment production's SOPS seed, the same as production's: pulumi config get fleet:sopsSeed --stack production \| pulumi config set --secret fleet:sopsSeed --stack production-us/);
+    const other = await newStack({ stack: "qa", from: "production" }, dir);
+    assert.match(other.nextSteps, /give environment qa its own SOPS seed .*: openssl rand -base64 32 \| pulumi config set --secret fleet:sopsSeed --stack qa/);
+  });
+
   it("leaves out a tenant marked for offboarding", async () => {
     const dir = copyRoot();
     const staging = read(dir, "Pulumi.staging.yaml").replace("    - name: shop\n", "    - name: shop\n      offboard: true\n");
