@@ -212,7 +212,15 @@ describe("real tier: the program on the rig (real API server, Pulumi engine, Flu
   });
 
   it("1b. up creates everything, and the FluxInstance is Ready", async function () {
+    const started = Date.now();
     stack.must(["up", "--yes", "--skip-preview"]);
+    // What the first up stored, for docs/architecture.md: the state file, and its dynamic providers' part.
+    const stacksDir = path.join(stack.backend, ".pulumi", "stacks");
+    const stateFile = (fs.readdirSync(stacksDir, { recursive: true }) as string[]).find((f) => path.basename(f) === `${STACK}.json`);
+    const state = stateFile ? fs.statSync(path.join(stacksDir, stateFile)).size : NaN;
+    const stored = stack.resources();
+    const providers = stored.reduce((sum, r) => sum + String(r.inputs?.__provider ?? "").length + String(r.outputs?.__provider ?? "").length, 0);
+    console.log(`      first up: ${((Date.now() - started) / 1000).toFixed(1)} s; state ${state} bytes for ${stored.length} resources, ${providers} of them dynamic providers' __provider`);
     // The operator's Helm release went into flux-system with the program's values; flux-system,
     // which the rig made before the stack, was taken by the NamespacePatch, not refused.
     const marker = getObject(rig, "configmap", "flux-operator-rig-chart", "flux-system");
