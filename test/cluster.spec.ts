@@ -15,7 +15,8 @@ describe("Cluster: kind", () => {
     assert.equal(result.error, undefined, result.error?.message);
     const kind = one(result, KIND);
     assert.equal(typeof kind.inputs.__provider, "string");
-    assert.match(kind.inputs.__provider, /kind create cluster|"create", "cluster"/, "the serialized provider carries its create logic");
+    assert.match(kind.inputs.__provider, /"\.\/components\/cluster\/kind"/, "the stored provider points at its module (components/provider-ref.ts)");
+    assert.ok(kind.inputs.__provider.length < 4096, `__provider is ${kind.inputs.__provider.length} characters`);
     assert.deepEqual(
       { name: kind.inputs.name, nodeImage: kind.inputs.nodeImage, workers: kind.inputs.workers },
       { name: "fleet-staging", nodeImage: "kindest/node:v1.36.1@sha256:3489c7674813ba5d8b1a9977baea8a6e553784dab7b84759d1014dbd78f7ebd5", workers: 1 },

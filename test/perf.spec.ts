@@ -8,9 +8,9 @@
 import * as assert from "assert";
 import { runProgram, stackConfig } from "./harness";
 import { withoutDebugStacks } from "../components/perf";
-import { BranchExists, BranchExistsProvider } from "../components/github/branch-exists";
+import { BranchExists } from "../components/github/branch-exists";
 import { ScaffoldFile, ScaffoldFileProvider } from "../components/github/scaffold-file";
-import { KindCluster, KindProvider } from "../components/cluster/kind";
+import { KindCluster } from "../components/cluster/kind";
 
 // The module dynamic/index.js loads on demand to serialize a provider; patched to count calls.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -44,8 +44,8 @@ describe("Dynamic providers: one object per kind", () => {
         new KindCluster(`kind-${i}`, { name: `k${i}`, workers: 0 });
       }
     });
-    for (const [kind, type] of [[ScaffoldFileProvider, "ScaffoldFile"], [BranchExistsProvider, "BranchExists"], [KindProvider, "KindCluster"]] as const) {
-      const objects = new Set(serialized.filter((p) => p instanceof kind));
+    for (const type of ["scaffoldFileProvider", "branchExistsProvider", "kindProvider"]) {
+      const objects = new Set(serialized.filter((p) => (p as { exportName?: string }).exportName === type));
       assert.ok(objects.size <= 1, `${type}: ${objects.size} provider objects serialized for 3 resources`);
     }
   });

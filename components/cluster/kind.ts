@@ -3,8 +3,8 @@
  * Pulumi kind provider, so `create`, `diff`, `read` and `delete` run `kind` through a
  * `CommandRunner`; tests inject a fake runner and check the exact argv and generated config.
  *
- * Everything the provider uses is reachable from this module, because Pulumi serializes the
- * provider object (and what it captures) into the resource's state.
+ * State stores the provider as a reference to this module (components/provider-ref.ts): Pulumi's
+ * dynamic-provider host loads it from the project directory and calls `kindProvider`.
  *
  * kind never touches the user's kubeconfig: every `kind` invocation runs with `KUBECONFIG` set to
  * a private file in a fresh temporary directory (removed afterwards), and `kind create cluster` /
@@ -12,6 +12,7 @@
  * in Pulumi state, as a secret. See docs/kind.md.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { providerRef } from "../provider-ref";
 
 /** Result of running one command. `notFound` is set when the executable is not on PATH. */
 export interface CommandResult {
@@ -241,8 +242,8 @@ export class KindProvider implements pulumi.dynamic.ResourceProvider {
   /**
    * kind cannot change a cluster in place, so a changed name, nodeImage or workers replaces it
    * (delete first: a same-named cluster must be gone before it is made again). A changed provider
-   * (`__provider`, this code as Pulumi serialized it) alone is an in-place update, so the new code
-   * is stored and later reads and deletes of an existing cluster run it.
+   * (`__provider`: what Pulumi serialized, now a reference to this module) alone is an in-place
+   * update, so state holds the current one (a stack from before the reference stored the code).
    */
   async diff(
     _id: string,
@@ -301,8 +302,10 @@ export interface KindClusterArgs {
   readonly workers: pulumi.Input<number>;
 }
 
-/** The provider every KindCluster with the real runner uses: one object, serialized once (components/perf.ts). */
-const kindProvider = new KindProvider();
+/** The provider every KindCluster with the real runner uses. */
+export const kindProvider = new KindProvider();
+/** What state holds for it: a reference (components/provider-ref.ts), one object, serialized once (components/perf.ts). */
+const storedProvider = providerRef("./components/cluster/kind", "kindProvider", kindProvider);
 
 /** A kind cluster on the machine running Pulumi. `kubeconfig` is a secret output. */
 export class KindCluster extends pulumi.dynamic.Resource {
@@ -312,7 +315,7 @@ export class KindCluster extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: KindClusterArgs, opts?: pulumi.CustomResourceOptions, runner?: CommandRunner) {
     super(
-      runner ? new KindProvider(runner) : kindProvider,
+      runner ? new KindProvider(runner) : storedProvider,
       name,
       { ...args, kubeconfig: undefined, endpoint: undefined, context: undefined },
       { ...opts, additionalSecretOutputs: ["kubeconfig"] },

@@ -15,6 +15,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { flattenedPath } from "../manifests/common";
+import { providerRef } from "../provider-ref";
 import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub } from "./client";
 
 /** The title `flux bootstrap github --branch=<branch> --path=<path>` gives its deploy key. */
@@ -81,12 +82,13 @@ export interface BootstrapKeyRevocationArgs {
   readonly title: pulumi.Input<string>;
 }
 
-const bootstrapKeyRevocationProvider = new BootstrapKeyRevocationProvider();
+export const bootstrapKeyRevocationProvider = new BootstrapKeyRevocationProvider();
+const storedProvider = providerRef("./components/github/bootstrap", "bootstrapKeyRevocationProvider", bootstrapKeyRevocationProvider);
 
 /** Revokes the deploy key `flux bootstrap github` made for this cluster, once what it dependsOn is done. */
 export class BootstrapKeyRevocation extends pulumi.dynamic.Resource {
   declare readonly revoked: pulumi.Output<string[]>;
   constructor(name: string, args: BootstrapKeyRevocationArgs, opts?: pulumi.CustomResourceOptions, request?: GitHubRequest) {
-    super(request ? new BootstrapKeyRevocationProvider(request) : bootstrapKeyRevocationProvider, name, { ...args, revoked: undefined }, opts, "fleet", "BootstrapKeyRevocation");
+    super(request ? new BootstrapKeyRevocationProvider(request) : storedProvider, name, { ...args, revoked: undefined }, opts, "fleet", "BootstrapKeyRevocation");
   }
 }

@@ -1,10 +1,10 @@
 /**
  * The branch wait, as a Pulumi dynamic resource over GitHub's REST API (client.ts): a repository
  * generated from a template is filled in asynchronously, so what renames its branch or commits to
- * it waits here. Everything the provider uses is reachable from this module and client.ts:
- * Pulumi serializes it into state.
+ * it waits here. State stores the provider as a reference to this module (components/provider-ref.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { providerRef } from "../provider-ref";
 import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub, sleep } from "./client";
 
 /** What `BranchExists` waits for. */
@@ -66,11 +66,12 @@ export interface BranchExistsArgs {
   readonly timeoutSeconds?: pulumi.Input<number>;
 }
 
-const branchExistsProvider = new BranchExistsProvider();
+export const branchExistsProvider = new BranchExistsProvider();
+const storedProvider = providerRef("./components/github/branch-exists", "branchExistsProvider", branchExistsProvider);
 
 /** A branch that exists: its creation waits for GitHub to fill a generated repository in. */
 export class BranchExists extends pulumi.dynamic.Resource {
   constructor(name: string, args: BranchExistsArgs, opts?: pulumi.CustomResourceOptions, request?: GitHubRequest) {
-    super(request ? new BranchExistsProvider(request) : branchExistsProvider, name, { ...args, timeoutSeconds: args.timeoutSeconds ?? 300 }, opts, "fleet", "BranchExists");
+    super(request ? new BranchExistsProvider(request) : storedProvider, name, { ...args, timeoutSeconds: args.timeoutSeconds ?? 300 }, opts, "fleet", "BranchExists");
   }
 }

@@ -5,10 +5,10 @@
  * `GitHubRequest` in its place. The token comes from `GITHUB_TOKEN` at run time and is never
  * stored; `GITHUB_API_URL` points at GitHub Enterprise (the variable GitHub Actions sets).
  *
- * A dynamic provider's code is serialized into state with what it reaches here, so this module
- * imports nothing at run time.
+ * Pulumi's dynamic-provider host loads the providers' modules, and this one with them, from the
+ * project directory (components/provider-ref.ts): it imports nothing but the SDK's types.
  */
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 
 export interface GitHubResponse {
   readonly status: number;
@@ -89,8 +89,10 @@ export type WithCode<T> = T & { readonly __provider?: string };
 
 /**
  * A diff that replaces on a change of `identity`, and otherwise takes an in-place update only
- * when the provider code Pulumi serialized changed: the dynamic-provider host runs read and
- * delete with the code stored in state, so new code must be stored through an update.
+ * when the stored provider (`__provider`) changed: the dynamic-provider host runs read and delete
+ * with what state holds, so a new one is stored through an update. Since the providers are stored
+ * as references to their modules (components/provider-ref.ts) that happens once, when a stack
+ * moves from stored code to the reference; a code change no longer changes `__provider`.
  */
 export function diffOf<T extends object>(olds: WithCode<T>, news: WithCode<T>, identity: readonly (keyof T)[]): pulumi.dynamic.DiffResult {
   const replaces = identity.filter((key) => olds[key] !== news[key]).map(String);

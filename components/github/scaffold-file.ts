@@ -16,10 +16,11 @@
  * - update only stores new provider code (content changes are not applied: written once);
  * - delete leaves the file in the repository.
  *
- * Everything the provider uses is reachable from this module and client.ts (GitHub's REST API,
- * with `GITHUB_TOKEN`): Pulumi serializes it into state.
+ * The provider uses this module and client.ts (GitHub's REST API, with `GITHUB_TOKEN`); state
+ * stores it as a reference to this module (components/provider-ref.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { providerRef } from "../provider-ref";
 import { GitHubRequest, WithCode, diffOf, failure, fetchGitHub, sleep } from "./client";
 
 /** What a scaffold file is: the inputs of `ScaffoldFile`. */
@@ -181,8 +182,10 @@ export interface ScaffoldFileArgs {
   readonly replaceInitial?: pulumi.Input<boolean>;
 }
 
-/** The provider every ScaffoldFile with the real client uses: one object, serialized once (components/perf.ts). */
-const scaffoldFileProvider = new ScaffoldFileProvider();
+/** The provider every ScaffoldFile with the real client uses. */
+export const scaffoldFileProvider = new ScaffoldFileProvider();
+/** What state holds for it: a reference (components/provider-ref.ts), one object, serialized once (components/perf.ts). */
+const storedProvider = providerRef("./components/github/scaffold-file", "scaffoldFileProvider", scaffoldFileProvider);
 
 /** A file committed to a GitHub repository once, when absent; never re-created or reverted. */
 export class ScaffoldFile extends pulumi.dynamic.Resource {
@@ -190,7 +193,7 @@ export class ScaffoldFile extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: ScaffoldFileArgs, opts?: pulumi.CustomResourceOptions, request?: GitHubRequest) {
     super(
-      request ? new ScaffoldFileProvider(request) : scaffoldFileProvider,
+      request ? new ScaffoldFileProvider(request) : storedProvider,
       name,
       { ...args, replaceInitial: args.replaceInitial ?? false, written: undefined, commit: undefined },
       opts,
