@@ -68,13 +68,9 @@ export class SopsKeys {
     this.seed = bytes;
   }
 
-  /** A tenant's recipient at a generation: public, what its `.sops.yaml` names. */
-  recipient(tenant: string, generation: number): string {
-    return ageKeyOf(derive(this.seed, this.environment, tenant, generation)).recipient;
-  }
-
-  /** A tenant's identity at a generation, as a Pulumi secret. */
-  identity(tenant: string, generation: number): pulumi.Output<string> {
-    return pulumi.secret(ageKeyOf(derive(this.seed, this.environment, tenant, generation)).identity);
+  /** A tenant's key at a generation: the recipient, public (what its `.sops.yaml` names), and the identity as a Pulumi secret. */
+  key(tenant: string, generation: number): { readonly recipient: string; readonly identity: pulumi.Output<string> } {
+    const { recipient, identity } = ageKeyOf(derive(this.seed, this.environment, tenant, generation));
+    return { recipient, identity: pulumi.secret(identity) };
   }
 }

@@ -107,9 +107,11 @@ export class Tenant extends pulumi.ComponentResource {
     // register the same resources.
     // With `secrets`, `<path>/.sops.yaml` names the environment's recipient; committed after the
     // environment's kustomization.yaml, which is only written into an empty directory.
-    const sops = t.secrets && args.sops;
+    const sops = t.secrets ? args.sops : undefined;
     if (t.secrets && !sops) throw new Error(`tenant ${t.name}: secrets is set, but no SOPS keys were given (fleet:sopsSeed)`);
-    if (sops && t.secrets) this.recipient = sops.recipient(id, t.secrets.generations[t.secrets.generations.length - 1]);
+    // Every trusted generation's key, oldest first: files are encrypted to the last.
+    const sopsKeys = sops && t.secrets ? t.secrets.generations.map((generation) => ({ generation, ...sops.key(id, generation) })) : undefined;
+    this.recipient = sopsKeys?.[sopsKeys.length - 1].recipient;
     const sopsFile = t.scaffold && sops && this.recipient !== undefined ? sopsConfigFile(t.path, sops.environment, this.recipient) : undefined;
     const files = t.scaffold ? [tenantEnvironmentFile(t.path), ...(sopsFile ? [sopsFile] : [])] : [];
 
@@ -202,12 +204,8 @@ export class Tenant extends pulumi.ComponentResource {
 
     // The tenant's SOPS identities, every trusted generation, in its first namespace: what its
     // Kustomizations there decrypt with. Secret inputs only; no output names them.
-    const sopsKey = sops && t.secrets
-      ? new k8s.core.v1.Secret(
-        at(home, sopsSecretName(id)),
-        sopsKeySecret({ tenant: id, namespace: home, labels, identities: t.secrets.generations.map((generation) => ({ generation, identity: sops.identity(id, generation) })) }),
-        { ...k8sOpts, dependsOn: [namespaces[0]] },
-      )
+    const sopsKey = sopsKeys
+      ? new k8s.core.v1.Secret(at(home, sopsSecretName(id)), sopsKeySecret({ tenant: id, namespace: home, labels, identities: sopsKeys }), { ...k8sOpts, dependsOn: [namespaces[0]] })
       : undefined;
 
     const sync = {

@@ -12,7 +12,7 @@ import { presentable } from "../scripts/render";
 import { ageKeyOf, SopsKeys } from "../components/sops";
 import * as pulumi from "@pulumi/pulumi";
 import { esmImport, validateObject } from "./schemas";
-import { isSecretOutput, isSecretPath, mapWireLeaves, one, Registered, RunResult, runProgram } from "./harness";
+import { isSecretOutput, isSecretPath, mapWireLeaves, ok, one, Registered, RunResult, runProgram } from "./harness";
 
 /** An Output's value, as the engine would resolve it. */
 const valueOf = <T>(o: pulumi.Output<T>): Promise<T> => (o as unknown as { promise(): Promise<T> }).promise();
@@ -39,11 +39,6 @@ function config(tenants: unknown[], extra: Record<string, unknown> = {}) {
 const run = (tenants: unknown[], opts: { stack?: string; extra?: Record<string, unknown>; secretKeys?: string[] } = {}) =>
   runProgram({ stack: opts.stack ?? "staging", config: config(tenants, opts.extra), secretKeys: opts.secretKeys ?? ["fleet:sopsSeed"] });
 
-function ok(result: RunResult): RunResult {
-  assert.equal(result.error, undefined, result.error?.message);
-  return result;
-}
-
 describe("Tenant secrets: the age keys", () => {
   it("a key pair is what age makes of its 32 bytes: typage derives the same recipient and decrypts what is encrypted to it", async () => {
     const { Decrypter, Encrypter, identityToRecipient } = await age();
@@ -63,22 +58,22 @@ describe("Tenant secrets: the age keys", () => {
   it("one key per tenant, environment and generation, the same from every stack of the environment; another seed is another key", async () => {
     const eu = new SopsKeys(SEED, "production");
     const us = new SopsKeys(SEED, "production");
-    assert.equal(eu.recipient("shop", 1), us.recipient("shop", 1), "two clusters of one environment decrypt the same files");
-    assert.equal(await valueOf(eu.identity("shop", 1)), await valueOf(us.identity("shop", 1)));
+    assert.equal(eu.key("shop", 1).recipient, us.key("shop", 1).recipient, "two clusters of one environment decrypt the same files");
+    assert.equal(await valueOf(eu.key("shop", 1).identity), await valueOf(us.key("shop", 1).identity));
     const all = new Set([
-      eu.recipient("shop", 1), eu.recipient("shop", 2), eu.recipient("payments", 1),
-      new SopsKeys(SEED, "staging").recipient("shop", 1), new SopsKeys(OTHER_SEED, "production").recipient("shop", 1),
+      eu.key("shop", 1).recipient, eu.key("shop", 2).recipient, eu.key("payments", 1).recipient,
+      new SopsKeys(SEED, "staging").key("shop", 1).recipient, new SopsKeys(OTHER_SEED, "production").key("shop", 1).recipient,
     ]);
     assert.equal(all.size, 5, "tenant, generation, environment and seed each change the key");
   });
 
   it("the derivation is pinned: the same seed gives the keys tenants already encrypted to (a change would strand every file)", () => {
     // Computed once from this derivation (HKDF-SHA256, info "fleet sops age identity v1\0<env>\0<tenant>\0<gen>").
-    assert.equal(new SopsKeys(SEED, "staging").recipient("shop", 1), PINNED_RECIPIENT);
+    assert.equal(new SopsKeys(SEED, "staging").key("shop", 1).recipient, PINNED_RECIPIENT);
   });
 
   it("the identity is handed on only as a Pulumi secret", async () => {
-    const identity = new SopsKeys(SEED, "staging").identity("shop", 1);
+    const identity = new SopsKeys(SEED, "staging").key("shop", 1).identity;
     assert.equal(await isSecretOutput(identity), true);
   });
 
@@ -135,7 +130,7 @@ describe("Tenant secrets: what a tenant with secrets gets", () => {
   it("its key Secret in its first namespace, each identity a secret input, and its Kustomization decrypts with it and waits for it", async () => {
     const secret = one(result, SECRET, "payments/payments-sops");
     assert.equal(secret.inputs.metadata.namespace, "payments");
-    assert.equal(secret.inputs.stringData["gen1.agekey"], await valueOf(keys.identity("payments", 1)));
+    assert.equal(secret.inputs.stringData["gen1.agekey"], await valueOf(keys.key("payments", 1).identity));
     assert.ok(isSecretPath(secret.rawInputs, ["stringData", "gen1.agekey"]), "the identity is a secret input");
     assert.equal(result.resources.filter((r) => r.type === SECRET && r.name.endsWith("-sops")).length, 2, "payments-jobs gets none, nor does plain");
     const ks = one(result, KUSTOMIZATION, "payments/payments");
@@ -148,7 +143,7 @@ describe("Tenant secrets: what a tenant with secrets gets", () => {
     const file = one(result, FILE, "shop-repository/flux/staging/.sops.yaml");
     assert.equal(file.inputs.path, "flux/staging/.sops.yaml");
     const rules = parse(file.inputs.content).creation_rules;
-    assert.deepEqual(rules, [{ encrypted_regex: "^(data|stringData)$", age: keys.recipient("shop", 1) }]);
+    assert.deepEqual(rules, [{ encrypted_regex: "^(data|stringData)$", age: keys.key("shop", 1).recipient }]);
     const env = one(result, FILE, "shop-repository/flux/staging/kustomization.yaml");
     assert.ok(file.dependencies.includes(env.urn));
     assert.equal(result.resources.some((r) => r.type === FILE && r.name === "plain-repository/flux/staging/.sops.yaml"), false);
@@ -156,7 +151,7 @@ describe("Tenant secrets: what a tenant with secrets gets", () => {
 
   it("the stack outputs each tenant's recipient, public, and never an identity", async () => {
     const tenants = result.outputs?.tenants as Record<string, { sopsRecipient?: string }>;
-    assert.equal(tenants.shop.sopsRecipient, keys.recipient("shop", 1));
+    assert.equal(tenants.shop.sopsRecipient, keys.key("shop", 1).recipient);
     assert.equal(tenants.plain.sopsRecipient, undefined);
     assert.doesNotMatch(JSON.stringify(result.outputs), /AGE-SECRET-KEY/);
   });
@@ -230,13 +225,13 @@ describe("Tenant secrets: rotation, environments, and the write budget", () => {
     assert.deepEqual(runs.map((r) => Object.keys(secretOf(r).inputs.stringData)), [["gen1.agekey"], ["gen1.agekey", "gen2.agekey"], ["gen2.agekey"]]);
     assert.equal(secretOf(runs[1]).inputs.stringData["gen1.agekey"], secretOf(runs[0]).inputs.stringData["gen1.agekey"], "the old key is kept while both are trusted");
     const recipients = runs.map((r) => (r.outputs?.tenants as any).shop.sopsRecipient);
-    assert.deepEqual(recipients, [keys.recipient("shop", 1), keys.recipient("shop", 2), keys.recipient("shop", 2)]);
+    assert.deepEqual(recipients, [keys.key("shop", 1).recipient, keys.key("shop", 2).recipient, keys.key("shop", 2).recipient]);
   });
 
   it("a renamed tenant keeps its key (derived from its identity, the former name); scaffold: false writes no .sops.yaml but keeps the key and the decryption", async () => {
     const renamed = ok(await run([{ name: "shop-new", renamedFrom: "shop", secrets: "sops" }]));
-    assert.equal((renamed.outputs?.tenants as any)["shop-new"].sopsRecipient, keys.recipient("shop", 1));
-    assert.equal(secretOf(renamed).inputs.stringData["gen1.agekey"], await valueOf(keys.identity("shop", 1)));
+    assert.equal((renamed.outputs?.tenants as any)["shop-new"].sopsRecipient, keys.key("shop", 1).recipient);
+    assert.equal(secretOf(renamed).inputs.stringData["gen1.agekey"], await valueOf(keys.key("shop", 1).identity));
     const unscaffolded = ok(await run([{ name: "shop", scaffold: false, secrets: "sops" }]));
     assert.deepEqual(unscaffolded.resources.filter((r) => r.type === FILE && r.inputs.repository === "shop-deploy").map((r) => r.inputs.path), []);
     assert.ok(secretOf(unscaffolded));
