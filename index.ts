@@ -103,12 +103,17 @@ function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, exist
   );
 
   // Each part's writes; a deploy key is its own part per generation, so a rotation counts.
-  const parts = (part: string, writes: Repository["contentWrites"]) => ({ [part]: writes.repository, [`${part}/key-gen${repository.keyGeneration}`]: writes.key });
+  // A tenant's .sops.yaml is a part too, so turning secrets on for a tenant is counted as new.
+  const parts = (part: string, writes: Repository["contentWrites"] & { readonly sops?: number }) => ({
+    [part]: writes.repository,
+    [`${part}/key-gen${repository.keyGeneration}`]: writes.key,
+    ...(writes.sops ? { [`${part}/sops`]: writes.sops } : {}),
+  });
   const githubContentWrites = checkWriteBudget({
     ...parts("fleet", fleet.contentWrites),
     ...(template ? { "tenant-template": template.contentWrites } : {}),
     // Keyed by what the tenant's objects are named after, so a rename is not a new part.
-    ...Object.assign({}, ...tenants.map((t) => ({ ...parts(`tenant:${t.identity}`, t.contentWrites), ...(t.contentWrites.sops ? { [`tenant:${t.identity}/sops`]: t.contentWrites.sops } : {}) }))),
+    ...Object.assign({}, ...tenants.map((t) => parts(`tenant:${t.identity}`, t.contentWrites))),
   }, repository.contentWritesPerHour);
 
   return {
