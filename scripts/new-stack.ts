@@ -163,7 +163,7 @@ function newConfig(source: Obj, sourceStack: string, o: NewStackOptions, dropped
     else put(key, withoutSecrets(value, key, dropped));
   }
   if (!(CONFIG_KEYS.repository in config)) put(CONFIG_KEYS.repository, repository);
-  return { config, environment };
+  return { config, environment, sourceEnvironment };
 }
 
 /** The stack file's text: the config with comments that say what to review and edit. */
@@ -298,9 +298,8 @@ export async function newStack(options: NewStackOptions, root = REPO_ROOT): Prom
 
   const source = (parseYaml(fs.readFileSync(path.join(root, `Pulumi.${from}.yaml`), "utf8")) as { config?: Obj } | null)?.config ?? {};
   const dropped: string[] = [];
-  const { config, environment } = newConfig(source, from, options, dropped);
+  const { config, environment, sourceEnvironment } = newConfig(source, from, options, dropped);
   const needsSeed = ((config[CONFIG_KEYS.tenants] as Obj[] | undefined) ?? []).some((t) => t.secrets !== undefined);
-  const sourceEnvironment = typeof source[CONFIG_KEYS.environment] === "string" ? (source[CONFIG_KEYS.environment] as string) : from;
   const owner = owners.length === 1 ? `stack ${owners[0]} (fleet:repository.create: true)` : "the stacks that create them";
   fs.writeFileSync(file, stackFileText(config, options, from, environment, owner, dropped), { flag: "wx" });
 
