@@ -161,11 +161,16 @@ async function syncTenant(rig: RigEnv, tenant: string, repo: string, files: Reco
   return c;
 }
 
+/** A file of a repository on the GitHub double, on main; it must be there. */
+async function repoFile(rig: RigEnv, repo: string, file: string): Promise<string> {
+  const r = await github(rig, "GET", `repos/${rig.owner}/${repo}/contents/${file}?ref=main`);
+  assert.equal(r.status, 200, `${repo}:${file}`);
+  return Buffer.from(r.json.content, "base64").toString("utf8");
+}
+
 /** The tenant's flux/<env>/kustomization.yaml as it is on GitHub, with `file` added to its resources. */
 async function withResource(rig: RigEnv, repo: string, file: string): Promise<string> {
-  const r = await github(rig, "GET", `repos/${rig.owner}/${repo}/contents/flux/${ENVIRONMENT}/kustomization.yaml?ref=main`);
-  assert.equal(r.status, 200, `${repo}'s kustomization.yaml`);
-  const current = parse(Buffer.from(r.json.content, "base64").toString("utf8")) as { resources?: string[] };
+  const current = parse(await repoFile(rig, repo, `flux/${ENVIRONMENT}/kustomization.yaml`)) as { resources?: string[] };
   return kustomization([...(current.resources ?? []).filter((x) => x !== file), file]);
 }
 
@@ -1078,11 +1083,6 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
   it("4h. tenant secrets: secrets: sops gives team-a and payments each an age key; a Secret team-a encrypts with the real sops to the recipient its .sops.yaml names is decrypted by the real kustomize-controller into its namespace; the same file in payments' repository fails to decrypt; a Kustomization naming another tenant's key is refused; payments cannot read team-a's key; a rotation keeps team-a Ready at every step and ends with the old key gone", async function () {
     const dir = `flux/${ENVIRONMENT}`;
     const KS = "kustomizations.kustomize.toolkit.fluxcd.io";
-    const fileOf = async (repo: string, file: string) => {
-      const r = await github(rig, "GET", `repos/${rig.owner}/${repo}/contents/${file}?ref=main`);
-      assert.equal(r.status, 200, `${repo}:${file}`);
-      return Buffer.from(r.json.content, "base64").toString("utf8");
-    };
     /** Runs the rig's sops (built from getsops/sops v3.13.3) in a scratch directory holding `files`, as a tenant in its checkout's flux/<env>. */
     const sops = (files: Record<string, string>, args: string[], env: Record<string, string> = {}) => {
       const work = fs.mkdtempSync(path.join(path.dirname(stack.configFile), "sops-"));
@@ -1110,7 +1110,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     const [recipientA, recipientB] = [recipient("team-a"), recipient("payments")];
     assert.match(recipientA, /^age1[0-9a-z]{58}$/);
     assert.notEqual(recipientA, recipientB);
-    const sopsYaml = await fileOf("team-a-deploy", `${dir}/.sops.yaml`);
+    const sopsYaml = await repoFile(rig, "team-a-deploy", `${dir}/.sops.yaml`);
     assert.equal(parse(sopsYaml).creation_rules[0].age, recipientA);
     const writes = (await githubLog(rig)).slice(since).filter(isGitHubWrite).map((e) => `${e.method} ${e.path}`).sort();
     assert.deepEqual(writes, ["team-a-deploy", "payments-deploy"].map((r) => `PUT /repos/${rig.owner}/${r}/contents/${dir}/.sops.yaml`).sort(), "one write per tenant");
@@ -1128,7 +1128,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     assert.equal(password("team-a"), "s3cret-from-sops", "kustomize-controller decrypted it into team-a");
 
     // The same file in payments' repository: payments' key cannot open it.
-    const paymentsKs = await fileOf("payments-deploy", `${dir}/kustomization.yaml`);
+    const paymentsKs = await repoFile(rig, "payments-deploy", `${dir}/kustomization.yaml`);
     const b = await syncTenant(rig, "payments", "payments-deploy", { [`${dir}/db.yaml`]: encrypted, [`${dir}/kustomization.yaml`]: await withResource(rig, "payments-deploy", "db.yaml") });
     assert.equal(b.status, "False");
     assert.match(b.message, /decryption failed for 'Secret.*db'/s);
