@@ -69,6 +69,23 @@ describe("Admission policy pack: rendered from stack config", () => {
     for (const r of result.resources.filter((r) => r.name === "fleet-tenant-sources-shop")) assert.ok(git.dependencies.includes(r.urn), `${r.type} ${r.name}`);
   });
 
+  it("the shared rules are the tenant's GitRepository's to wait for, once: a tenant's binding waits for its own policy only", async () => {
+    // A dependency on every shared policy and binding from each of a tenant's five bindings was
+    // 70 URNs in the state per tenant, rewritten at every checkpoint (docs/architecture.md, "Real-engine speed").
+    const result = ok(await runProgram({ stack: "staging", config: config([{ name: "shop" }, { name: "payments" }]) }));
+    const shared = result.resources.filter((r) => (r.type === VAP || r.type === BINDING) && POLICY_RULES.some((rule) => !rule.perTenant && r.name === rule.name));
+    assert.ok(shared.length >= 2, "the pack has shared rules");
+    for (const tenant of ["shop", "payments"]) {
+      const git = one(result, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository", `${tenant}/${tenant}`);
+      for (const r of shared) assert.ok(git.dependencies.includes(r.urn), `${tenant}'s GitRepository waits for ${r.type} ${r.name}`);
+      for (const rule of POLICY_RULES.filter((r) => r.perTenant)) {
+        const name = `${rule.name}-${tenant}`;
+        assert.deepEqual(one(result, BINDING, name).dependencies, [one(result, VAP, name).urn], `${name}: its policy, nothing else`);
+        assert.ok(git.dependencies.includes(one(result, BINDING, name).urn), `${tenant}'s GitRepository waits for ${name}`);
+      }
+    }
+  });
+
   it("a tenant's values become CEL literals that read back as they were, quotes and backslashes included", async () => {
     const cel = await esmImport("@marcbachmann/cel-js");
     const odd = ["https://x.example/a\"b", "https://x.example/c\\d'e", "oci://r.example/ü"];
