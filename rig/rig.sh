@@ -329,6 +329,22 @@ start_source_kustomize() {
   start_controller kustomize-controller "$KC_METRICS_PORT" "$KC_HEALTH_PORT" env "${kc_env[@]}" "$2" "${KUSTOMIZE_CONTROLLER_FLAGS[@]}"
 }
 
+# start_controllers SC_BIN KC_BIN: the six Flux controllers (source- and kustomize-controller from
+# those binaries), started in order and waited for. notification-controller first: the others
+# send it their events from the start.
+start_controllers() {
+  # shellcheck source=rig/flux-flags.sh
+  . "$here/flux-flags.sh"
+  start_controller notification-controller "$NC_METRICS_PORT" "$NC_HEALTH_PORT" notification-controller "${NOTIFICATION_CONTROLLER_FLAGS[@]}" \
+    --events-addr="$HOST:$NC_EVENTS_PORT" --receiverAddr="$HOST:$NC_RECEIVER_PORT"
+  start_source_kustomize "$1" "$2"
+  start_controller helm-controller "$HC_METRICS_PORT" "$HC_HEALTH_PORT" helm-controller "${HELM_CONTROLLER_FLAGS[@]}"
+  start_controller image-reflector-controller "$IRC_METRICS_PORT" "$IRC_HEALTH_PORT" image-reflector-controller "${IMAGE_REFLECTOR_CONTROLLER_FLAGS[@]}" \
+    --storage-path="$state/image-reflector-storage"
+  start_controller image-automation-controller "$IAC_METRICS_PORT" "$IAC_HEALTH_PORT" image-automation-controller "${IMAGE_AUTOMATION_CONTROLLER_FLAGS[@]}"
+  wait_controllers
+}
+
 # Flux's controllers and the operator stand-in, on the cluster start_cluster made.
 start_flux() {
   # Flux's controllers, each as its own service account (a token kubeconfig), with the flags Flux
@@ -342,16 +358,7 @@ start_flux() {
   done
   mkdir -p "$state/source-storage" "$state/image-reflector-storage"
   { cat /etc/hosts; echo "$HOST $CANARY_HOST"; echo "$HOST $SC_SERVICE"; echo "$HOST $NC_SERVICE"; } >"$state/controllers.hosts"
-  # notification-controller first: the others send it their events from the start. Started in
-  # order, then waited for.
-  start_controller notification-controller "$NC_METRICS_PORT" "$NC_HEALTH_PORT" notification-controller "${NOTIFICATION_CONTROLLER_FLAGS[@]}" \
-    --events-addr="$HOST:$NC_EVENTS_PORT" --receiverAddr="$HOST:$NC_RECEIVER_PORT"
-  start_source_kustomize source-controller kustomize-controller
-  start_controller helm-controller "$HC_METRICS_PORT" "$HC_HEALTH_PORT" helm-controller "${HELM_CONTROLLER_FLAGS[@]}"
-  start_controller image-reflector-controller "$IRC_METRICS_PORT" "$IRC_HEALTH_PORT" image-reflector-controller "${IMAGE_REFLECTOR_CONTROLLER_FLAGS[@]}" \
-    --storage-path="$state/image-reflector-storage"
-  start_controller image-automation-controller "$IAC_METRICS_PORT" "$IAC_HEALTH_PORT" image-automation-controller "${IMAGE_AUTOMATION_CONTROLLER_FLAGS[@]}"
-  wait_controllers
+  start_controllers source-controller kustomize-controller
 
   # The stand-in for the operator's FluxInstance reconciler (rig/go/standin), as the operator runs:
   # with cluster-admin rights. It applies the rig's CRDs, accounts and RBAC for spec.components, as the
@@ -369,19 +376,36 @@ start_flux() {
   kill -0 "$(cat "$pids/fluxinstance-standin")" 2>/dev/null || { tail -20 "$logs/fluxinstance-standin.log" >&2; die "fluxinstance-standin exited at start"; }
 }
 
-# flux-binaries VERSION: source- and kustomize-controller running the binaries of Flux VERSION
-# (v2.9.4, or v2.7.3: versions.sh), restarted on them unless they already are, and waited for; for
-# any other version (v2.8.1) the running ones stay, and it says so. The stand-in runs this after
-# each apply (--on-version), where the operator would roll the controllers' Deployments.
+# flux-binaries VERSION [install]: source- and kustomize-controller running the binaries of Flux
+# VERSION (v2.9.4, or v2.7.3: versions.sh), restarted on them unless they already are, and waited
+# for; for any other version (v2.8.1) the running ones stay, and it says so. The stand-in runs this
+# after each apply (--on-version), where the operator would roll the controllers' Deployments.
+# With `install` (the stand-in's first apply of a FluxInstance, "Installing revision"), all six
+# controllers are restarted, as the operator's install starts their Deployments' pods after the
+# CRDs it just applied: processes that outlived the last uninstall, which deleted those CRDs, would
+# otherwise see the new objects only after their watches' backoff (up to a minute on the rig).
 cmd_flux_binaries() {
   local version="${1#v}" sc kc
   case "$version" in
     "$FLUX_VERSION") sc="$SOURCE_CONTROLLER_VERSION" kc="$KUSTOMIZE_CONTROLLER_VERSION" ;;
     "$FLUX27_VERSION") sc="$FLUX27_SOURCE_CONTROLLER_VERSION" kc="$FLUX27_KUSTOMIZE_CONTROLLER_VERSION" ;;
-    *) log "flux-binaries: no controllers of Flux v$version on the rig; the running ones stay"; return 0 ;;
+    *) sc="" ;;
   esac
-  local sc_bin="$cache/source-controller-$sc/source-controller" kc_bin="$cache/kustomize-controller-$kc/kustomize-controller"
-  [ -x "$sc_bin" ] && [ -x "$kc_bin" ] || die "flux-binaries: not built: $sc_bin, $kc_bin; run: npm run rig -- build"
+  local sc_bin kc_bin
+  if [ -n "$sc" ]; then
+    sc_bin="$cache/source-controller-$sc/source-controller" kc_bin="$cache/kustomize-controller-$kc/kustomize-controller"
+    [ -x "$sc_bin" ] && [ -x "$kc_bin" ] || die "flux-binaries: not built: $sc_bin, $kc_bin; run: npm run rig -- build"
+  fi
+  if [ "${2:-}" = "install" ]; then
+    # The versions without binaries of their own (v2.8.1) keep the binaries that run.
+    [ -n "$sc" ] || { sc_bin="$(readlink "/proc/$(cat "$pids/source-controller")/exe")"; kc_bin="$(readlink "/proc/$(cat "$pids/kustomize-controller")/exe")"; }
+    stop_named image-automation-controller image-reflector-controller helm-controller kustomize-controller source-controller notification-controller \
+      || die "flux-binaries: could not stop the running controllers"
+    start_controllers "$sc_bin" "$kc_bin"
+    log "flux-binaries: the six controllers restarted for an install of Flux v$version"
+    return 0
+  fi
+  [ -n "$sc" ] || { log "flux-binaries: no controllers of Flux v$version on the rig; the running ones stay"; return 0; }
   running() { [ -f "$pids/$1" ] && [ "$(readlink "/proc/$(cat "$pids/$1")/exe" 2>/dev/null)" = "$2" ]; }
   if running source-controller "$sc_bin" && running kustomize-controller "$kc_bin"; then
     log "flux-binaries: source-controller v$sc and kustomize-controller v$kc already run"; return 0

@@ -165,13 +165,17 @@ func main() {
 	}
 }
 
-// versionHook runs COMMAND... VERSION, its output in the stand-in's log; nil without a command.
-func versionHook(command []string) func(context.Context, string) error {
+// versionHook runs COMMAND... VERSION [install], its output in the stand-in's log; nil without a command.
+func versionHook(command []string) func(context.Context, string, bool) error {
 	if len(command) == 0 {
 		return nil
 	}
-	return func(ctx context.Context, version string) error {
-		cmd := exec.CommandContext(ctx, command[0], append(command[1:], version)...)
+	return func(ctx context.Context, version string, install bool) error {
+		args := append(append([]string{}, command[1:]...), version)
+		if install {
+			args = append(args, "install")
+		}
+		cmd := exec.CommandContext(ctx, command[0], args...)
 		out, err := cmd.CombinedOutput()
 		log.Printf("%s %s: %s", strings.Join(command, " "), version, strings.TrimSpace(string(out)))
 		if err != nil {

@@ -63,8 +63,10 @@ type Options struct {
 	// OnVersion, when set, is run with the resolved version after each apply and before the health
 	// wait (--on-version): where the operator's apply rolls the controllers' Deployments to that
 	// version's images, the rig restarts its controller processes on that version's binaries. An
-	// error fails the attempt, as a Deployment that never becomes ready would.
-	OnVersion func(ctx context.Context, version string) error
+	// error fails the attempt, as a Deployment that never becomes ready would. install is true on
+	// the first apply of a FluxInstance ("Installing revision"), where the operator creates the
+	// Deployments, so their pods start after the CRDs it applied.
+	OnVersion func(ctx context.Context, version string, install bool) error
 	// Now and MinRetryDelay/MaxRetryDelay are for tests; defaults: time.Now, 750ms, 15m
 	// (the operator's rate limiter, fluxcd/pkg runtime/controller/rate_limiter.go:28-29@runtime/v0.111.0).
 	Now                          func() time.Time
@@ -303,7 +305,7 @@ func (r *Reconciler) start(ctx context.Context, fi *unstructured.Unstructured, s
 		return r.fail(ctx, fi, st, id, err.Error())
 	}
 	if r.opts.OnVersion != nil {
-		if err := r.opts.OnVersion(ctx, version); err != nil {
+		if err := r.opts.OnVersion(ctx, version, last == ""); err != nil {
 			return r.fail(ctx, fi, st, id, fmt.Sprintf("controllers of Flux %s: %v", version, err))
 		}
 	}

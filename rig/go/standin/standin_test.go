@@ -780,20 +780,22 @@ func TestAlsoVersion(t *testing.T) {
 // (the operator's Deployments rolling to that version's images); its failure fails the attempt.
 func TestOnVersion(t *testing.T) {
 	var got []string
+	var installs []bool
 	hookErr := error(nil)
 	fi := fluxInstance(1)
 	_ = unstructured.SetNestedField(fi.Object, "2.8.x", "spec", "distribution", "version")
 	rg := newRigWith(t, Options{
 		AlsoVersions: map[string][]*unstructured.Unstructured{"v2.8.1": {}},
-		OnVersion: func(_ context.Context, version string) error {
+		OnVersion: func(_ context.Context, version string, install bool) error {
 			got = append(got, version)
+			installs = append(installs, install)
 			return hookErr
 		},
 	}, fi)
 	rg.pass() // finalizer
 	rg.pass() // build, apply, hook
-	if len(got) != 1 || got[0] != "v2.8.1" {
-		t.Fatalf("hook calls %v, want [v2.8.1]", got)
+	if len(got) != 1 || got[0] != "v2.8.1" || !installs[0] {
+		t.Fatalf("hook calls %v (install %v), want [v2.8.1] as an install", got, installs)
 	}
 	if _, err := rg.lookup(gitGVR, ns); err != nil {
 		t.Errorf("the hook ran before the apply: %v", err)
@@ -809,8 +811,8 @@ func TestOnVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	rg.pass()
-	if got[len(got)-1] != "v2.9.5" {
-		t.Errorf("hook calls %v, want the rig's own version last", got)
+	if got[len(got)-1] != "v2.9.5" || installs[len(installs)-1] {
+		t.Errorf("hook calls %v (install %v), want the rig's own version last, as an upgrade", got, installs)
 	}
 	c := rg.expectReady(metav1.ConditionFalse, reasonFailed, 2)
 	if !strings.Contains(c.Message, "controllers of Flux v2.9.5: source-controller /readyz: not ready in 60 s") {
