@@ -131,6 +131,12 @@ if (process.argv[2] === "--once") {
     console.error(e);
     process.exit(1);
   });
+} else if (process.argv.includes("--real")) {
+  // Loaded only here: it reads the running rig's environment.
+  import("./lib/bench-real").then(({ benchReal }) => benchReal(process.argv.slice(2))).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 } else if (process.argv.includes("--github")) {
   githubModel().catch((e) => {
     console.error(e);

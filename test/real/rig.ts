@@ -156,6 +156,8 @@ export class Stack {
   readonly backend: string;
   readonly configFile: string;
   private readonly pulumiHome: string;
+  /** Where `stack rm` runs: the scratch project `init` made, or the bare program's directory. */
+  private projectDir: string | undefined;
 
   constructor(readonly rig: RigEnv, readonly name: string) {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-real-"));
@@ -187,10 +189,10 @@ export class Stack {
    * `pulumi <args>` started and not waited for, in a process group of its own (the CLI, its
    * language host and what they start), to be killed mid-run with killTree.
    */
-  start(args: readonly string[]): { readonly child: ChildProcess; readonly output: () => string } {
+  start(args: readonly string[], opts: { cwd?: string; env?: Record<string, string> } = {}): { readonly child: ChildProcess; readonly output: () => string } {
     const child = spawn("pulumi", [...args, "--stack", this.name, "--config-file", this.configFile, "--non-interactive", "--color", "never"], {
-      cwd: ROOT,
-      env: { ...process.env, ...this.rig.env, ...this.env() },
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, ...this.rig.env, ...this.env(), ...(opts.env ?? {}) },
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -234,11 +236,25 @@ export class Stack {
     // in a scratch project of the same name, so nothing is written into the repository.
     const scratch = path.join(path.dirname(this.configFile), "init");
     fs.mkdirSync(scratch);
+    this.projectDir = scratch;
     fs.writeFileSync(path.join(scratch, "Pulumi.yaml"), "name: fleet\nruntime: nodejs\n");
     const r = run(this.rig, "pulumi", ["stack", "init", this.name, "--non-interactive"], { env: this.env(), cwd: scratch });
     if (r.code !== 0) throw new Error(`pulumi stack init: ${r.stderr}`);
     this.setConfig(config);
     this.must(["config", "set", "--secret", "fleet:kubeconfig"], { input: kubeconfig });
+  }
+
+  /**
+   * A stack of another program, in `dir` (its Pulumi.yaml's project), with no config: the
+   * benchmark's bare program (scripts/lib/bench-real.ts). `pulumi()` and `must()` still run in
+   * the repository; `start()` takes the directory.
+   */
+  initBare(dir: string): void {
+    run(this.rig, "pulumi", ["login", `file://${this.backend}`], { env: this.env() });
+    const r = run(this.rig, "pulumi", ["stack", "init", this.name, "--non-interactive"], { env: this.env(), cwd: dir });
+    if (r.code !== 0) throw new Error(`pulumi stack init: ${r.stderr}`);
+    this.projectDir = dir;
+    fs.writeFileSync(this.configFile, stringify({ config: {} }));
   }
 
   /** Replaces the plain config with `config`, keeping the secrets and the encryption salt. */
@@ -268,7 +284,7 @@ export class Stack {
     // From the scratch project: `stack rm` deletes Pulumi.<stack>.yaml beside the Pulumi.yaml it runs with.
     run(this.rig, "pulumi", ["stack", "rm", "--yes", "--force", "--stack", this.name, "--non-interactive"], {
       env: this.env(),
-      cwd: path.join(path.dirname(this.configFile), "init"),
+      cwd: this.projectDir ?? path.join(path.dirname(this.configFile), "init"),
     });
     fs.rmSync(path.dirname(this.configFile), { recursive: true, force: true });
   }
