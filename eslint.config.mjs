@@ -11,7 +11,7 @@ const root = path.dirname(fileURLToPath(import.meta.url));
 const composing = ["components/flux.ts", "components/tenant.ts", "components/policy.ts"];
 
 export default tseslint.config(
-  { ignores: ["node_modules/**"] },
+  { ignores: ["node_modules/**", ".rig/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
