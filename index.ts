@@ -82,6 +82,10 @@ function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, exist
   const sops = sopsSeed !== undefined ? new SopsKeys(sopsSeed, environment) : undefined;
   const policies = config.flux.admissionPolicies ? new AdmissionPolicies("admission-policies", { inCluster: cluster.inCluster }) : undefined;
 
+  // The tenants' objects start once the fleet's scaffold is committed, so the path to the
+  // FluxInstance (the scaffold, then Flux's install and first sync) is not queued behind them
+  // (components/tenant.ts, `after`).
+  const afterFleet = fleet.files.slice(-1);
   const tenants = config.tenants.map(
     (tenant) =>
       new Tenant(tenant.name, {
@@ -90,11 +94,12 @@ function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, exist
         stack,
         inCluster: cluster.inCluster,
         fluxInstance: flux.instance,
+        after: afterFleet,
         visibility: repository.visibility,
         keyAlgorithm: repository.keyAlgorithm,
         keyGeneration: repository.keyGeneration,
         ...(policies ? { policies } : {}),
-        ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files, after: template.ready } } : {}),
+        ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files, after: [...template.ready, ...afterFleet] } } : {}),
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
         sshHost: repository.sshHost,
         ...(sops ? { sops } : {}),

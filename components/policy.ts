@@ -30,12 +30,13 @@ export class AdmissionPolicies extends pulumi.ComponentResource {
  * A binding waits for its own policy only: the shared ones are the Flux object's to wait for, once,
  * not each binding's (a dependency per binding and shared rule was 14 URNs in the state of each
  * binding, five bindings per tenant, and ordered nothing the Flux object's own wait does not).
+ * The policies start `after` what the tenant's other cluster objects start after (Tenant's `after`).
  */
-export function tenantAdmission(parent: pulumi.Resource, inCluster: InCluster, policies: AdmissionPolicies, params: TenantPolicyParams): pulumi.Resource[] {
+export function tenantAdmission(parent: pulumi.Resource, inCluster: InCluster, policies: AdmissionPolicies, after: pulumi.Resource[], params: TenantPolicyParams): pulumi.Resource[] {
   const k8sOpts = { parent, ...inCluster };
   const own = POLICY_RULES.filter((rule) => rule.perTenant).flatMap((rule) => {
     const name = policyName(rule, params.tenant);
-    const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(name, admissionPolicy(rule, params), k8sOpts);
+    const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(name, admissionPolicy(rule, params), { ...k8sOpts, dependsOn: after });
     return [policy, new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(name, policyBinding(rule, params.tenant), { ...k8sOpts, dependsOn: [policy] })];
   });
   return [...own, ...policies.ready];

@@ -44,6 +44,14 @@ export interface TenantArgs {
   readonly inCluster: InCluster;
   /** The FluxInstance: every Flux object waits for it, and is deleted before it. */
   readonly fluxInstance: pulumi.Resource;
+  /**
+   * What the tenant's cluster objects start after: the fleet repository's last scaffold file. The
+   * CLI saves the whole state twice per step, one save at a time, so a step waits behind every
+   * save queued before it; started after the fleet's scaffold, the tenants' objects no longer hold
+   * back the FluxInstance, whose install and first sync then overlap them (docs/architecture.md,
+   * "Real-engine speed").
+   */
+  readonly after?: readonly pulumi.Resource[];
   /** Visibility of a repository this stack creates. */
   readonly visibility: Visibility;
   readonly keyAlgorithm: KeyAlgorithm;
@@ -156,7 +164,8 @@ export class Tenant extends pulumi.ComponentResource {
     const holdsData = { ...k8sOpts, protect: !t.offboard };
     const at = (ns: string, object: string) => `${ns}/${object}`;
     const names = tenantNames(id);
-    const namespaces = t.namespaces.map((ns) => new k8s.core.v1.Namespace(ns, tenantNamespace(id, ns, t.podSecurity), holdsData));
+    const after = [...(args.after ?? [])];
+    const namespaces = t.namespaces.map((ns) => new k8s.core.v1.Namespace(ns, tenantNamespace(id, ns, t.podSecurity), { ...holdsData, dependsOn: after }));
     const accounts = t.namespaces.map(
       (ns, i) =>
         new k8s.core.v1.ServiceAccount(at(ns, names.serviceAccount), tenantServiceAccount(id, ns), {
@@ -219,7 +228,7 @@ export class Tenant extends pulumi.ComponentResource {
     };
     // The tenant's admission parameters and bindings: its own repository and its config's sources.
     const admission = args.policies
-      ? tenantAdmission(this, args.inCluster, args.policies, {
+      ? tenantAdmission(this, args.inCluster, args.policies, after, {
         tenant: id,
         sources: [sync.url, ...t.sources],
         buckets: t.buckets,

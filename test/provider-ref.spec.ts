@@ -31,18 +31,19 @@ describe("Dynamic providers: stored as a reference to their module", () => {
   });
 
 
-  it("a tenant adds under 20 KB of inputs to the state (16 KB measured; 33 KB when the providers' code was stored) and at most 64 dependencies, and every dynamic resource's __provider is under 4 KB", async () => {
+  it("a tenant adds under 20 KB of inputs to the state (16 KB measured; 33 KB when the providers' code was stored) and at most 70 dependencies, and every dynamic resource's __provider is under 4 KB", async () => {
     const config = (n: number) => ({ "github:owner": "acme-org", "fleet:repository": { create: true }, "fleet:tenants": Array.from({ length: n }, (_, i) => ({ name: `t${i}` })) });
     const run = async (n: number) => ok(await runProgram({ stack: "staging", config: config(n) }));
     const [ten, twenty] = [await run(10), await run(20)];
     const bytes = (r: RunResult) => r.resources.reduce((sum, x) => sum + JSON.stringify(x.rawInputs).length, 0);
     const perTenant = (bytes(twenty) - bytes(ten)) / 10;
     assert.ok(perTenant < 20_000, `${perTenant} bytes of inputs per tenant`);
-    // The state keeps every dependency as a URN (8 KB per tenant at 60): 116 while each tenant
-    // binding also listed every shared policy and binding (test/policy.spec.ts pins that away).
+    // The state keeps every dependency as a URN (about 140 bytes each): 116 per tenant while each
+    // tenant binding also listed every shared policy and binding (test/policy.spec.ts pins that
+    // away), 60 after, 67 with the start after the fleet's scaffold (test/tenants.spec.ts).
     const edges = (r: RunResult) => r.resources.reduce((sum, x) => sum + x.dependencies.length, 0);
     const edgesPerTenant = (edges(twenty) - edges(ten)) / 10;
-    assert.ok(edgesPerTenant <= 64, `${edgesPerTenant} dependencies per tenant`);
+    assert.ok(edgesPerTenant <= 70, `${edgesPerTenant} dependencies per tenant`);
     const dynamic = twenty.resources.filter((x) => x.type.startsWith("pulumi-nodejs:dynamic/"));
     assert.ok(dynamic.length >= 20, "every tenant has a scaffold file");
     for (const r of dynamic) assert.ok(r.inputs.__provider.length < 4096, `${r.type}::${r.name}: ${r.inputs.__provider.length}`);

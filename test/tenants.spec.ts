@@ -233,6 +233,38 @@ describe("Tenants: in the cluster", () => {
   });
 });
 
+describe("Tenants: ordering for a first up", () => {
+  it("no tenant object is on the FluxInstance's path: tenants' namespaces, admission policies and generated repositories start after the fleet's last scaffold file", async () => {
+    // The CLI saves the whole state twice per step, one save at a time: a tenant object on the
+    // FluxInstance's path, or started before its scaffold, queues Flux's install behind every
+    // tenant (docs/architecture.md, "Real-engine speed").
+    const result = await three();
+    const byUrn = new Map(result.resources.map((r) => [r.urn, r]));
+    const upstream = (urn: string, seen = new Set<string>()): Set<string> => {
+      for (const d of byUrn.get(urn)?.dependencies ?? []) if (!seen.has(d)) (seen.add(d), upstream(d, seen));
+      return seen;
+    };
+    const instance = one(result, K.instance);
+    const tenantComponents = result.resources.filter((r) => r.type === "fleet:tenant:Tenant").map((r) => r.urn);
+    assert.equal(tenantComponents.length, 3);
+    for (const d of upstream(instance.urn)) {
+      assert.ok(!tenantComponents.some((c) => isUnder(result, byUrn.get(d)!, c)), `the FluxInstance must not wait for ${d}`);
+    }
+    const fleetFiles = result.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/fleet:ScaffoldFile" && r.name.startsWith("fleet/"));
+    const last = fleetFiles.at(-1)!;
+    assert.ok(instance.dependencies.includes(last.urn), "the FluxInstance waits for the scaffold");
+    for (const tenant of ["payments", "shop", "analytics"]) {
+      const gated = [
+        ...of(result, tenant, K.namespace),
+        ...of(result, tenant, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"),
+        ...of(result, tenant, K.repository),
+      ];
+      assert.ok(gated.length >= 6, tenant);
+      for (const r of gated) assert.ok(r.dependencies.includes(last.urn), `${r.type}::${r.name} must start after ${last.name}`);
+    }
+  });
+});
+
 describe("Tenants: ordering for clean removal", () => {
   it("every Flux object depends on the FluxInstance", async () => {
     const result = await three();
