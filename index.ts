@@ -82,9 +82,11 @@ function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, exist
   const sops = sopsSeed !== undefined ? new SopsKeys(sopsSeed, environment) : undefined;
   const policies = config.flux.admissionPolicies ? new AdmissionPolicies("admission-policies", { inCluster: cluster.inCluster }) : undefined;
 
-  // The tenants' objects start once the fleet's scaffold is committed, so the path to the
+  // The tenants' cluster objects start once the fleet's scaffold is committed, so the path to the
   // FluxInstance (the scaffold, then Flux's install and first sync) is not queued behind them
-  // (components/tenant.ts, `after`).
+  // (components/tenant.ts, `after`). Their repositories do not wait: each tenant's GitHub chain
+  // (generate, branch, key, scaffold file) ends the first up of many tenants, and waits for the
+  // template's scaffold already.
   const afterFleet = fleet.files.slice(-1);
   const tenants = config.tenants.map(
     (tenant) =>
@@ -99,7 +101,7 @@ function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, exist
         keyAlgorithm: repository.keyAlgorithm,
         keyGeneration: repository.keyGeneration,
         ...(policies ? { policies } : {}),
-        ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files, after: [...template.ready, ...afterFleet] } } : {}),
+        ...(template ? { template: { owner, name: template.repositoryName, branch: template.branch, files: template.files, after: template.ready } } : {}),
         ...(repository.knownHosts ? { knownHosts: repository.knownHosts } : {}),
         sshHost: repository.sshHost,
         ...(sops ? { sops } : {}),

@@ -234,14 +234,18 @@ describe("Tenants: in the cluster", () => {
 });
 
 describe("Tenants: ordering for a first up", () => {
-  it("no tenant object is on the FluxInstance's path: tenants' namespaces, admission policies and generated repositories start after the fleet's last scaffold file", async () => {
+  it("no tenant object is on the FluxInstance's path: tenants' namespaces and admission policies start after the fleet's last scaffold file, their repositories do not wait for it", async () => {
     // The CLI saves the whole state twice per step, one save at a time: a tenant object on the
     // FluxInstance's path, or started before its scaffold, queues Flux's install behind every
     // tenant (docs/architecture.md, "Real-engine speed").
     const result = await three();
     const byUrn = new Map(result.resources.map((r) => [r.urn, r]));
     const upstream = (urn: string, seen = new Set<string>()): Set<string> => {
-      for (const d of byUrn.get(urn)?.dependencies ?? []) if (!seen.has(d)) (seen.add(d), upstream(d, seen));
+      for (const d of byUrn.get(urn)?.dependencies ?? []) {
+        if (seen.has(d)) continue;
+        seen.add(d);
+        upstream(d, seen);
+      }
       return seen;
     };
     const instance = one(result, K.instance);
@@ -254,13 +258,12 @@ describe("Tenants: ordering for a first up", () => {
     const last = fleetFiles.at(-1)!;
     assert.ok(instance.dependencies.includes(last.urn), "the FluxInstance waits for the scaffold");
     for (const tenant of ["payments", "shop", "analytics"]) {
-      const gated = [
-        ...of(result, tenant, K.namespace),
-        ...of(result, tenant, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"),
-        ...of(result, tenant, K.repository),
-      ];
+      const gated = [...of(result, tenant, K.namespace), ...of(result, tenant, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy")];
       assert.ok(gated.length >= 6, tenant);
       for (const r of gated) assert.ok(r.dependencies.includes(last.urn), `${r.type}::${r.name} must start after ${last.name}`);
+      // Each tenant's GitHub chain ends a first up of many tenants: gated with the cluster objects, the
+      // rig's 40-tenant up took 204 s, against 187 s with neither gated.
+      for (const r of of(result, tenant, K.repository)) assert.ok(!upstream(r.urn).has(last.urn), `${r.name} must not wait for the fleet's scaffold`);
     }
   });
 });
