@@ -16,7 +16,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { eventually, github, kubectl, processTree, rigEnv, RigEnv, ROOT, Stack } from "../../test/real/rig";
+import { eventually, github, kubectl, processTree, rigBaseConfig, rigEnv, RigEnv, ROOT, Stack } from "../../test/real/rig";
 
 const RIG_CHART = path.join(ROOT, "rig", "chart", "flux-operator");
 const COMPONENTS = ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"];
@@ -30,15 +30,11 @@ export function benchTenants(n: number): Record<string, unknown>[] {
 }
 
 function benchConfig(rig: RigEnv, n: number): Record<string, unknown> {
+  // Both programs run with the double's latency and no write spacing (the provider's here, the
+  // program's own GitHub client's FLEET_GITHUB_WRITE_DELAY_MS in `timed`): what is measured is the
+  // engine, the providers and the program, not GitHub's limits (npm run bench -- --github).
   return {
-    "pulumi:disable-default-providers": ["kubernetes"],
-    "github:owner": rig.owner,
-    "github:baseUrl": `${rig.githubUrl}/`,
-    // Both programs run with the double's latency and no write spacing (here, and for the
-    // program's own GitHub client FLEET_GITHUB_WRITE_DELAY_MS, set by `timed`): what is measured
-    // is the engine, the providers and the program, not GitHub's limits (npm run bench -- --github).
-    "github:writeDelayMs": 0,
-    "fleet:cluster": { type: "kubeconfig" },
+    ...rigBaseConfig(rig),
     "fleet:flux": { operator: { install: true }, chart: RIG_CHART, components: COMPONENTS },
     "fleet:repository": { create: true, sshHost: rig.sshHost, knownHosts: rig.knownHosts, team: "platform" },
     "fleet:tenants": benchTenants(n),

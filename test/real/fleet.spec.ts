@@ -17,7 +17,7 @@ import * as path from "path";
 import { desiredObjects, formatDifference, KubeObject, OPERATOR_METADATA, PARTIAL, report, resourceArg } from "../../scripts/drift";
 import { policyFixtures, serviceAccountUser } from "../policy-fixtures";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { eventually, Fatal, getObject, github, githubLog, killTree, kubectl, ok, ready, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
+import { eventually, Fatal, getObject, github, githubLog, killTree, kubectl, ok, ready, rigBaseConfig, rigEnv, RigEnv, ROOT, run, Stack, startCanary, watchEvents } from "./rig";
 
 const STACK = "rig";
 /** The rig's stand-in for the flux-operator chart (rig/chart/flux-operator/Chart.yaml says what it is). */
@@ -78,12 +78,7 @@ function stackConfig(rig: RigEnv, given: TenantEntry[]) {
   });
   const writable = tenants.some((t) => t.repository?.readWrite);
   return {
-    "pulumi:disable-default-providers": ["kubernetes"],
-    "github:owner": rig.owner,
-    "github:baseUrl": `${rig.githubUrl}/`,
-    // The provider waits 1 s after every write by default (writeDelayMs); the double needs no spacing.
-    "github:writeDelayMs": 0,
-    "fleet:cluster": { type: "kubeconfig" },
+    ...rigBaseConfig(rig),
     // The operator's FluxInstance reconciler is the rig's stand-in, already running; the Helm
     // release the program makes installs the rig's stand-in chart (rig/chart/flux-operator), so
     // the release and flux-system (a NamespacePatch on an existing cluster) are real here.

@@ -52,6 +52,21 @@ export function rigEnv(): RigEnv {
   };
 }
 
+/**
+ * The config every stack of this program on the rig starts from: the rig's GitHub double (no
+ * write spacing: the provider waits 1 s after every write by default, `writeDelayMs`, and the double
+ * needs none) and the rig's cluster by kubeconfig, through the program's own Kubernetes provider.
+ */
+export function rigBaseConfig(rig: RigEnv): Record<string, unknown> {
+  return {
+    "pulumi:disable-default-providers": ["kubernetes"],
+    "github:owner": rig.owner,
+    "github:baseUrl": `${rig.githubUrl}/`,
+    "github:writeDelayMs": 0,
+    "fleet:cluster": { type: "kubeconfig" },
+  };
+}
+
 export interface Ran {
   readonly code: number;
   readonly stdout: string;
