@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --real [--large] [--sizes 10,40]`: the program on the rig (rig/README.md),
+ * `npm run bench -- --real [--large] [--sizes=10,40]`: the program on the rig (rig/README.md),
  * run by the real Pulumi CLI and engine, set against a bare program of the same custom resources,
  * in one run. A benchmark, not a test: it prints numbers and fails only when a run fails.
  *
@@ -7,12 +7,15 @@
  * - the program: `up` from nothing, `up` adding one tenant, a no-change `preview`, `destroy`;
  * - the bare program: the same four, over the custom resources the program's state held after
  *   each `up` (same types, names, inputs and providers), registered flat: no components, no
- *   dependsOn, no dynamic resources, no waits. Its `up` adding one tenant registers the state's
- *   resources after the program's own `up` adding one tenant.
+ *   dependsOn, no dynamic resources, no waits, only the order any program of them needs
+ *   (`bareSpec`). Its `up` adding one tenant registers the state's resources after the program's
+ *   own `up` adding one tenant.
  * Every command is timed by wall clock; memory is the peak of the summed resident set of the
  * CLI and every process under it (language host, plugins), sampled every 200 ms from /proc.
  * After each destroy the repositories the run made are deleted from the GitHub double (the
  * program retains them on destroy), so the bare program starts from the same empty organisation.
+ * BENCH_EVENT_LOGS=<dir> keeps every command's engine event log and the program's state there;
+ * BENCH_CPU_PROFILES=<dir> a CPU profile of every Node process of each preview.
  */
 import * as fs from "fs";
 import * as path from "path";
