@@ -398,7 +398,11 @@ cmd_flux_binaries() {
   fi
   if [ "${2:-}" = "install" ]; then
     # The versions without binaries of their own (v2.8.1) keep the binaries that run.
-    [ -n "$sc" ] || { sc_bin="$(readlink "/proc/$(cat "$pids/source-controller")/exe")"; kc_bin="$(readlink "/proc/$(cat "$pids/kustomize-controller")/exe")"; }
+    if [ -z "$sc" ]; then
+      sc_bin="$(readlink "/proc/$(cat "$pids/source-controller" 2>/dev/null)/exe" 2>/dev/null)" || true
+      kc_bin="$(readlink "/proc/$(cat "$pids/kustomize-controller" 2>/dev/null)/exe" 2>/dev/null)" || true
+      [ -n "$sc_bin" ] && [ -n "$kc_bin" ] || die "flux-binaries: Flux v$version has no controllers of its own on the rig, and source- or kustomize-controller is not running to keep"
+    fi
     stop_named image-automation-controller image-reflector-controller helm-controller kustomize-controller source-controller notification-controller \
       || die "flux-binaries: could not stop the running controllers"
     start_controllers "$sc_bin" "$kc_bin"
