@@ -239,20 +239,14 @@ describe("Tenants: ordering for a first up", () => {
     // FluxInstance's path, or started before its scaffold, queues Flux's install behind every
     // tenant (docs/architecture.md, "Real-engine speed").
     const result = await three();
-    const byUrn = new Map(result.resources.map((r) => [r.urn, r]));
-    const upstream = (urn: string, seen = new Set<string>()): Set<string> => {
-      for (const d of byUrn.get(urn)?.dependencies ?? []) {
-        if (seen.has(d)) continue;
-        seen.add(d);
-        upstream(d, seen);
-      }
-      return seen;
-    };
+    const upstream = (urn: string) => upstreamOf(result, urn);
     const instance = one(result, K.instance);
     const tenantComponents = result.resources.filter((r) => r.type === "fleet:tenant:Tenant").map((r) => r.urn);
     assert.equal(tenantComponents.length, 3);
-    for (const d of upstream(instance.urn)) {
-      assert.ok(!tenantComponents.some((c) => isUnder(result, byUrn.get(d)!, c)), `the FluxInstance must not wait for ${d}`);
+    const waitedFor = upstream(instance.urn);
+    assert.ok(waitedFor.size > 0);
+    for (const r of result.resources.filter((x) => waitedFor.has(x.urn))) {
+      assert.ok(!tenantComponents.some((c) => isUnder(result, r, c)), `the FluxInstance must not wait for ${r.urn}`);
     }
     const fleetFiles = result.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/fleet:ScaffoldFile" && r.name.startsWith("fleet/"));
     const last = fleetFiles.at(-1)!;
@@ -298,17 +292,8 @@ describe("Tenants: ordering for clean removal", () => {
     // With `pulumi up --skip-preview`, the engine deletes in reverse dependency order and stops at
     // the first protected delete: whatever the Kustomization does not depend on would go first.
     const result = await runProgram({ stack: "staging", config: { ...stackConfig("staging"), "fleet:tenants": [{ ...TENANTS[0], team: "payments-devs" }] } });
-    const byUrn = new Map(result.resources.map((r) => [r.urn, r]));
     const ks = single(result, "payments", K.kustomization);
-    const upstream = new Set<string>();
-    const visit = (urn: string) => {
-      for (const d of byUrn.get(urn)?.dependencies ?? []) {
-        if (upstream.has(d)) continue;
-        upstream.add(d);
-        visit(d);
-      }
-    };
-    visit(ks.urn);
+    const upstream = upstreamOf(result, ks.urn);
     const component = one(result, K.tenant, "payments").urn;
     const tenantResources = result.resources.filter((r) => r.custom && isUnder(result, r, component) && r.urn !== ks.urn);
     assert.ok(tenantResources.some((r) => r.type === "github:index/teamRepository:TeamRepository"), "the tenant has a team grant");
@@ -505,6 +490,21 @@ describe("Tenants: stable identity", () => {
     ].sort());
   });
 });
+
+/** Every URN `urn` depends on, directly or through others. */
+function upstreamOf(result: RunResult, urn: string): Set<string> {
+  const byUrn = new Map(result.resources.map((r) => [r.urn, r]));
+  const seen = new Set<string>();
+  const visit = (u: string) => {
+    for (const d of byUrn.get(u)?.dependencies ?? []) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      visit(d);
+    }
+  };
+  visit(urn);
+  return seen;
+}
 
 function isUnder(result: RunResult, r: Registered, ancestor: string): boolean {
   if (r.parent === ancestor) return true;
