@@ -245,16 +245,21 @@ export class Stack {
     return dir;
   }
 
-  init(config: Record<string, unknown>, kubeconfig: string): void {
+  /** Logs in to this stack's backend and makes the stack in the project of `dir`, where `stack rm` later runs. */
+  private initIn(dir: string): void {
     run(this.rig, "pulumi", ["login", `file://${this.backend}`], { env: this.env() });
+    const r = run(this.rig, "pulumi", ["stack", "init", this.name, "--non-interactive"], { env: this.env(), cwd: dir });
+    if (r.code !== 0) throw new Error(`pulumi stack init: ${r.stderr}`);
+    this.projectDir = dir;
+  }
+
+  init(config: Record<string, unknown>, kubeconfig: string): void {
     // `stack init` writes Pulumi.<stack>.yaml beside Pulumi.yaml and takes no --config-file: run it
     // in a scratch project of the same name, so nothing is written into the repository.
     const scratch = path.join(path.dirname(this.configFile), "init");
     fs.mkdirSync(scratch);
-    this.projectDir = scratch;
     fs.writeFileSync(path.join(scratch, "Pulumi.yaml"), "name: fleet\nruntime: nodejs\n");
-    const r = run(this.rig, "pulumi", ["stack", "init", this.name, "--non-interactive"], { env: this.env(), cwd: scratch });
-    if (r.code !== 0) throw new Error(`pulumi stack init: ${r.stderr}`);
+    this.initIn(scratch);
     this.setConfig(config);
     this.must(["config", "set", "--secret", "fleet:kubeconfig"], { input: kubeconfig });
   }
@@ -265,10 +270,7 @@ export class Stack {
    * the repository; `start()` takes the directory.
    */
   initBare(dir: string): void {
-    run(this.rig, "pulumi", ["login", `file://${this.backend}`], { env: this.env() });
-    const r = run(this.rig, "pulumi", ["stack", "init", this.name, "--non-interactive"], { env: this.env(), cwd: dir });
-    if (r.code !== 0) throw new Error(`pulumi stack init: ${r.stderr}`);
-    this.projectDir = dir;
+    this.initIn(dir);
     fs.writeFileSync(this.configFile, stringify({ config: {} }));
   }
 
