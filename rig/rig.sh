@@ -293,8 +293,9 @@ start_cluster() {
 }
 
 # What start_flux and start_cluster start, in the order they are stopped (stop, wipe-cluster).
-FLUX_PROCS=(fluxinstance-standin image-automation-controller image-reflector-controller helm-controller kustomize-controller
-  source-controller notification-controller)
+FLUX_CONTROLLERS=(image-automation-controller image-reflector-controller helm-controller kustomize-controller source-controller
+  notification-controller)
+FLUX_PROCS=(fluxinstance-standin "${FLUX_CONTROLLERS[@]}")
 CLUSTER_PROCS=(kube-controller-manager kube-apiserver etcd)
 
 # start_controller NAME METRICS_PORT HEALTH_PORT CMD...: a Flux controller as its own account, in the
@@ -351,9 +352,8 @@ start_flux() {
   # v2.9.4's manifests and the Flux Operator's multi-tenancy profile give them (rig/flux-flags.sh).
   # shellcheck source=rig/flux-flags.sh
   . "$here/flux-flags.sh"
-  local controllers=(source-controller kustomize-controller helm-controller notification-controller image-reflector-controller image-automation-controller)
   local c
-  for c in "${controllers[@]}"; do
+  for c in "${FLUX_CONTROLLERS[@]}"; do
     kubeconfig_file "$state/$c.kubeconfig" "$c" "$(kubectl -n flux-system create token "$c" --duration=48h)"
   done
   mkdir -p "$state/source-storage" "$state/image-reflector-storage"
@@ -399,18 +399,17 @@ cmd_flux_binaries() {
   if [ "${2:-}" = "install" ]; then
     # The versions without binaries of their own (v2.8.1) keep the binaries that run.
     if [ -z "$sc" ]; then
-      sc_bin="$(readlink "/proc/$(cat "$pids/source-controller" 2>/dev/null)/exe" 2>/dev/null)" || true
-      kc_bin="$(readlink "/proc/$(cat "$pids/kustomize-controller" 2>/dev/null)/exe" 2>/dev/null)" || true
+      sc_bin="$(exe_of source-controller)" || true
+      kc_bin="$(exe_of kustomize-controller)" || true
       [ -n "$sc_bin" ] && [ -n "$kc_bin" ] || die "flux-binaries: Flux v$version has no controllers of its own on the rig, and source- or kustomize-controller is not running to keep"
     fi
-    stop_named image-automation-controller image-reflector-controller helm-controller kustomize-controller source-controller notification-controller \
-      || die "flux-binaries: could not stop the running controllers"
+    stop_named "${FLUX_CONTROLLERS[@]}" || die "flux-binaries: could not stop the running controllers"
     start_controllers "$sc_bin" "$kc_bin"
     log "flux-binaries: the six controllers restarted for an install of Flux v$version"
     return 0
   fi
   [ -n "$sc" ] || { log "flux-binaries: no controllers of Flux v$version on the rig; the running ones stay"; return 0; }
-  running() { [ -f "$pids/$1" ] && [ "$(readlink "/proc/$(cat "$pids/$1")/exe" 2>/dev/null)" = "$2" ]; }
+  running() { [ "$(exe_of "$1")" = "$2" ]; }
   if running source-controller "$sc_bin" && running kustomize-controller "$kc_bin"; then
     log "flux-binaries: source-controller v$sc and kustomize-controller v$kc already run"; return 0
   fi
@@ -492,6 +491,9 @@ stop_named() {
 drop_data() {
   rm -rf "$state/etcd" "$state/github" "$state/source-storage" "$state/image-reflector-storage" "$state/githubd.ready" "$state/registry.ready" "$state/env" "$state"/*.kubeconfig
 }
+
+# The binary the process recorded as NAME runs; fails when none is recorded or it is gone.
+exe_of() { [ -f "$pids/$1" ] && readlink "/proc/$(cat "$pids/$1")/exe" 2>/dev/null; }
 
 # Whether PID runs a binary from the rig's cache.
 ours() { case "$(readlink "/proc/$1/exe" 2>/dev/null)" in "$cache"/*) return 0 ;; *) return 1 ;; esac; }
