@@ -155,6 +155,8 @@ export function bareSpec(deployment: any): { providers: any[]; resources: any[] 
   return { providers, resources };
 }
 
+const BARE_PROJECT = "fleet-bare";
+
 /** The bare program: registers a spec's providers, then its resources, nothing else. */
 const BARE_PROGRAM = `"use strict";
 const pulumi = require("@pulumi/pulumi");
@@ -210,19 +212,9 @@ interface Row {
   readonly stateBytes: number;
 }
 
-/** The stack's state file: its size and its resource count. */
-function stateFile(stack: Stack): { bytes: number; resources: number } {
-  const dir = path.join(stack.backend, ".pulumi", "stacks");
-  const files: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(path.join(d, e.name));
-      else if (e.name === `${stack.name}.json`) files.push(path.join(d, e.name));
-    }
-  };
-  walk(dir);
-  if (files.length !== 1) throw new Error(`expected one state file for ${stack.name} under ${dir}, found ${files.length}`);
-  const text = fs.readFileSync(files[0], "utf8");
+/** The stack's state file in the local backend (project-scoped: `.pulumi/stacks/<project>/<stack>.json`): its size and its resource count. */
+function stateFile(stack: Stack, project: string): { bytes: number; resources: number } {
+  const text = fs.readFileSync(path.join(stack.backend, ".pulumi", "stacks", project, `${stack.name}.json`), "utf8");
   return { bytes: Buffer.byteLength(text), resources: (JSON.parse(text).checkpoint.latest.resources ?? []).length };
 }
 
@@ -234,7 +226,7 @@ async function benchProgram(rig: RigEnv, n: number): Promise<{ row: Row; specs: 
     const exported = () => JSON.parse(stack.must(["stack", "export", "--show-secrets"]).stdout).deployment;
     const first = exported();
     if (process.env.BENCH_EVENT_LOGS) fs.writeFileSync(path.join(process.env.BENCH_EVENT_LOGS, `${stack.name}-state.json`), JSON.stringify(first));
-    const { bytes, resources } = stateFile(stack);
+    const { bytes, resources } = stateFile(stack, "fleet");
     stack.setConfig(benchConfig(rig, n + 1));
     const add = await timed(stack, ["up", "--yes", "--skip-preview"]);
     const second = exported();
@@ -257,14 +249,14 @@ async function benchBare(rig: RigEnv, n: number, specs: [any, any]): Promise<Row
   const dir = path.join(ROOT, ".rig", "bench", `bare-${n}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: fleet-bare\nruntime: nodejs\nmain: index.js\n");
+  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: ${BARE_PROJECT}\nruntime: nodejs\nmain: index.js\n`);
   fs.writeFileSync(path.join(dir, "index.js"), BARE_PROGRAM);
   const specFile = (i: number) => path.join(dir, `spec-${i}.json`);
   specs.forEach((s, i) => fs.writeFileSync(specFile(i), JSON.stringify(s)));
   try {
     stack.initBare(dir);
     const up = await timed(stack, ["up", "--yes", "--skip-preview"], dir, { BARE_SPEC: specFile(0) });
-    const { bytes, resources } = stateFile(stack);
+    const { bytes, resources } = stateFile(stack, BARE_PROJECT);
     const add = await timed(stack, ["up", "--yes", "--skip-preview"], dir, { BARE_SPEC: specFile(1) });
     // Not --expect-no-changes: without the wait, the FluxInstance's outputs predate the operator's
     // finalizer, which the provider's server-side diff then shows.
@@ -287,20 +279,23 @@ export async function benchReal(argv: string[]): Promise<void> {
   const sizesArg = argv.find((a) => a.startsWith("--sizes="));
   const sizes = sizesArg ? sizesArg.slice("--sizes=".length).split(",").map(Number) : [10, 40, ...(argv.includes("--large") ? [100] : [])];
   const keep = new Set<string>(((await github(rig, "GET", "_rig/state")).json.repos ?? []).map((r: any) => r.full_name));
+  // What each run leaves: the repositories the program retains, and namespaces still terminating.
+  const clean = async () => {
+    await dropRepositories(rig, keep);
+    await namespacesGone(rig);
+  };
   const rows: Row[] = [];
   for (const n of sizes) {
     try {
       const { row, specs } = await benchProgram(rig, n);
       rows.push(row);
       console.error(`bench: program at ${n} tenants done (${s(row.up)} s up)`);
-      await dropRepositories(rig, keep);
-      await namespacesGone(rig);
+      await clean();
       const bare = await benchBare(rig, n, specs);
       rows.push(bare);
       console.error(`bench: bare at ${n} tenants done (${s(bare.up)} s up)`);
     } finally {
-      await dropRepositories(rig, keep);
-      await namespacesGone(rig);
+      await clean();
     }
   }
   console.log("tenants | program | resources | state bytes | up s | up +1 tenant s | no-change preview s | destroy s | peak GB (up)");
