@@ -45,11 +45,11 @@ export interface TenantArgs {
   /** The FluxInstance: every Flux object waits for it, and is deleted before it. */
   readonly fluxInstance: pulumi.Resource;
   /**
-   * What the tenant's cluster objects (not its repository) start after: the fleet repository's last scaffold file. The
-   * CLI saves the whole state twice per step, one save at a time, so a step waits behind every
-   * save queued before it; started after the fleet's scaffold, the tenants' objects no longer hold
-   * back the FluxInstance, whose install and first sync then overlap them (docs/architecture.md,
-   * "Real-engine speed").
+   * What the tenant's cluster objects (not its repository) start after: the fleet repository's
+   * last scaffold file. The CLI saves the whole state twice per step, one save at a time, so a
+   * step waits behind every save queued before it; started after the fleet's scaffold, the
+   * tenants' objects no longer hold back the FluxInstance, whose install and first sync then
+   * overlap them (docs/architecture.md, "Real-engine speed").
    */
   readonly after?: readonly pulumi.Resource[];
   /** Visibility of a repository this stack creates. */
