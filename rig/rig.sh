@@ -428,7 +428,9 @@ cmd_wipe_cluster() {
   local crd; crd="$(flux_instance_crd)"
   export PATH; PATH="$(rig_path)"
   local started; started=$(date +%s)
-  stop_named "${FLUX_PROCS[@]}" "${CLUSTER_PROCS[@]}" || die "could not stop the cluster's processes"
+  local p
+  stop_named "${FLUX_PROCS[@]}" || die "could not stop the cluster's processes"
+  for p in "${CLUSTER_PROCS[@]}"; do stop_named "$p" || die "could not stop the cluster's processes"; done
   rm -rf "$state/etcd" "$state/source-storage" "$state/image-reflector-storage"
   start_cluster "$crd"
   start_flux
@@ -462,14 +464,20 @@ EOF
 cmd_stop() {
   [ -d "$pids" ] || { log "nothing recorded under $pids"; return 0; }
   local failed=0
-  stop_named "${FLUX_PROCS[@]}" registry githubd "${CLUSTER_PROCS[@]}" || failed=1
+  local p
+  stop_named "${FLUX_PROCS[@]}" registry githubd || failed=1
+  for p in "${CLUSTER_PROCS[@]}"; do stop_named "$p" || failed=1; done
   drop_data
   return "$failed"
 }
 
-# Stops the named processes start recorded, in the order given; 1 if one is still running.
+# Stops the named processes start recorded, together: each is sent TERM at once and all are waited
+# for in one 10 s window (a Flux controller takes about 2 s to shut down, and six one after another
+# were most of an install's restart), then what still runs is killed. 1 if one is still running.
+# Callers that need an order (the API server before etcd) call it once per step.
 stop_named() {
-  local name pid i failed=0
+  local name pid i failed=0 alive
+  local -A term=()
   for name in "$@"; do
     [ -f "$pids/$name" ] || continue
     pid="$(cat "$pids/$name")"
@@ -478,10 +486,22 @@ stop_named() {
     # rig's cache is signalled, never a process that reused a stale PID.
     if kill -0 "$pid" 2>/dev/null && ours "$pid"; then
       kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-      for ((i = 0; i < 40; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      if kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; sleep 0.5; log "killed $name (pid $pid) after 10 s"; else log "stopped $name (pid $pid)"; fi
-      if kill -0 "$pid" 2>/dev/null; then log "$name (pid $pid) is still running"; failed=1; continue; fi
+      term[$name]="$pid"
+    else
+      rm -f "$pids/$name"
     fi
+  done
+  for ((i = 0; i < 40; i++)); do
+    alive=0
+    for name in "${!term[@]}"; do kill -0 "${term[$name]}" 2>/dev/null && alive=1; done
+    [ "$alive" = 1 ] || break
+    sleep 0.25
+  done
+  for name in "$@"; do
+    [ -n "${term[$name]:-}" ] || continue
+    pid="${term[$name]}"
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; sleep 0.5; log "killed $name (pid $pid) after 10 s"; else log "stopped $name (pid $pid)"; fi
+    if kill -0 "$pid" 2>/dev/null; then log "$name (pid $pid) is still running"; failed=1; continue; fi
     rm -f "$pids/$name"
   done
   return "$failed"
