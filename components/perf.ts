@@ -1,6 +1,6 @@
 /**
- * Two SDK costs the program avoids, measured with `npm run bench` and `node --cpu-prof` (see
- * docs/architecture.md, "Evaluation time").
+ * Three SDK costs the program avoids, measured with `npm run bench`, `npm run bench -- --real`
+ * and `node --cpu-prof` (see docs/architecture.md, "Evaluation time" and "Real-engine speed").
  *
  * - **One dynamic-provider object per kind.** The SDK serializes a dynamic provider (its whole
  *   closure, into every resource's `__provider` input) once per provider *object*: it keeps the
@@ -14,23 +14,77 @@
  *   output's promises in `debuggablePromise` (`runtime/debuggable.js`), which stores
  *   `new Error().stack` on each: a few per output property, dozens per resource. Under ts-node
  *   (which the Pulumi CLI uses for a TypeScript program) every such stack is source-mapped frame
- *   by frame, and that was most of the program's evaluation time at 200 tenants. The resource's
- *   own source position is unaffected: `Resource.callsites()` lifts the limit for itself.
+ *   by frame, and that was most of the program's evaluation time at 200 tenants.
+ * - **A short stack trace per resource.** The SDK sends each resource's whole call stack with its
+ *   registration (`Resource.callsites()` in @pulumi/pulumi `resource.js` lifts
+ *   `Error.stackTraceLimit` to infinity, `Resource.stackTrace(4)` drops the SDK's own five
+ *   frames), and the engine keeps it in state (`stackTrace`, pkg/v3 resource/deploy
+ *   step_generator.go), where it is only displayed. That was 20-25 frames, about 600 bytes of
+ *   every resource's state (15% of a stack's state), rewritten at every checkpoint, and each
+ *   frame source-mapped. While resources are built, `Resource.callsites` returns only the frames
+ *   the SDK skips plus `STACK_FRAMES` of the program's: the resource's source position (the
+ *   first, unchanged) and its two callers. `callsites` is a private static of the SDK's
+ *   `Resource` (resource.d.ts), so test/perf.spec.ts checks the cut against the SDK's own stack:
+ *   an SDK that stops calling it fails that test.
  */
+import * as pulumi from "@pulumi/pulumi";
+
+/** The program's frames kept in each resource's stack trace; the first is its source position. */
+export const STACK_FRAMES = 3;
+
+/** The frames `Resource.stackTrace(4)` drops: `callsites`, `stackTrace` and three constructors. */
+const SDK_FRAMES = 5;
+
+type Callsite = { file?: string; line?: number; column?: number };
+type ResourceStatics = { callsites(): Callsite[] };
 
 /**
- * Runs `build` (synchronous resource construction) with `Error.stackTraceLimit` at 0, and
- * restores it afterwards, also when `build` throws. Errors thrown inside keep their messages;
- * only their stack is empty, so config is validated before, with stacks. With
- * `PULUMI_DEBUG_PROMISE_LEAKS` set (what the SDK's leak report asks for) stacks are kept.
+ * A frame of `new Error().stack`: `at name (file:line:column)`, as the SDK's
+ * `Resource.framePositionRegExp` reads it, or `at file:line:column`, an anonymous function's frame.
+ * The second form matters for a cut stack: source-map-support names an anonymous function after
+ * the call site in a frame further down (its `prepareStackTrace`), which a cut stack may not have,
+ * and the SDK's pattern alone would lose that frame's position.
+ */
+const FRAME = /^\s*at (?:.* \()?(?<file>[^()]*):(?<line>[0-9]+):(?<column>[0-9]+)\)?$/;
+
+/**
+ * `Resource.callsites` of @pulumi/pulumi 3.270.0 (`resource.js`), with the stack cut at the frames
+ * its callers use: the same parse of `new Error().stack` (and of anonymous frames), of fewer frames.
+ */
+function shortCallsites(): Callsite[] {
+  const limit = Error.stackTraceLimit;
+  try {
+    // This frame stands where the SDK's `callsites` frame stood: the caller's skip is unchanged.
+    Error.stackTraceLimit = SDK_FRAMES + STACK_FRAMES;
+    const stack = new Error().stack ?? "";
+    return stack.split("\n").slice(1).map((frame) => {
+      const { file, line, column } = FRAME.exec(frame)?.groups ?? {};
+      if (!file || !line || !column || file.startsWith("node:")) return {};
+      return { file, line: parseInt(line, 10), column: parseInt(column, 10) };
+    });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/**
+ * Runs `build` (synchronous resource construction) with `Error.stackTraceLimit` at 0 and the short
+ * `Resource.callsites`, and restores both afterwards, also when `build` throws. Errors thrown
+ * inside keep their messages; only their stack is empty, so config is validated before, with
+ * stacks. With `PULUMI_DEBUG_PROMISE_LEAKS` set (what the SDK's leak report asks for) stacks are
+ * kept whole.
  */
 export function withoutDebugStacks<T>(build: () => T): T {
-  if (process.env.PULUMI_DEBUG_PROMISE_LEAKS) return build();
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  const statics = pulumi.Resource as unknown as ResourceStatics;
+  const [limit, callsites] = [Error.stackTraceLimit, statics.callsites];
+  if (!process.env.PULUMI_DEBUG_PROMISE_LEAKS) {
+    Error.stackTraceLimit = 0;
+    statics.callsites = shortCallsites;
+  }
   try {
     return build();
   } finally {
     Error.stackTraceLimit = limit;
+    statics.callsites = callsites;
   }
 }

@@ -3,11 +3,14 @@
  * - the dynamic providers are shared: the SDK serializes a provider once per provider object
  *   (`providerCache` in @pulumi/pulumi dynamic/index.js), so a provider built per resource would
  *   cost one closure serialization per resource;
- * - resources are built without the SDK's debug stacks, and the limit is always restored.
+ * - resources are built without the SDK's debug stacks, and the limit is always restored;
+ * - each resource's stack trace, which the engine keeps in state, is its source position and two
+ *   callers, not the whole stack.
  */
 import * as assert from "assert";
 import { runProgram, stackConfig } from "./harness";
-import { withoutDebugStacks } from "../components/perf";
+import * as pulumi from "@pulumi/pulumi";
+import { STACK_FRAMES, withoutDebugStacks } from "../components/perf";
 import { BranchExists } from "../components/github/branch-exists";
 import { ScaffoldFile, ScaffoldFileProvider } from "../components/github/scaffold-file";
 import { KindCluster } from "../components/cluster/kind";
@@ -78,6 +81,59 @@ describe("Building without debug stacks", () => {
     assert.ok(bad.error, "an invalid tenant name must fail");
     assert.match(String(bad.error.stack), /\n\s+at /, "a config error is raised before the build, with its stack");
     assert.equal(Error.stackTraceLimit, before);
+  });
+});
+
+describe("Stack traces in state: the source position and two callers", () => {
+  it(`every resource of a program with tenants sends the first ${STACK_FRAMES} frames of the stack the SDK would send, the first its source position`, async () => {
+    // A private static of the SDK's Resource (resource.d.ts), replaced during the build.
+    const sdkCallsites = () => (pulumi.Resource as unknown as { callsites: unknown }).callsites;
+    const callsites = sdkCallsites();
+    const run = await runProgram({ stack: "staging", config: stackConfig("staging") });
+    if (run.error) throw run.error;
+    assert.equal(sdkCallsites(), callsites, "the SDK's callsites is restored after the build");
+    // The control: the same program with stacks kept whole (what the SDK's leak report asks for).
+    process.env.PULUMI_DEBUG_PROMISE_LEAKS = "1";
+    const whole = await runProgram({ stack: "staging", config: stackConfig("staging") }).finally(() => delete process.env.PULUMI_DEBUG_PROMISE_LEAKS);
+    if (whole.error) throw whole.error;
+    assert.ok(run.resources.filter((r) => /payments/.test(r.urn)).length > 20, "the fixture has tenant payments");
+    assert.equal(run.resources.length, whole.resources.length);
+    let cut = 0;
+    for (const r of run.resources) {
+      const full = whole.resources.find((w) => w.urn === r.urn)!.stackTrace;
+      assert.ok(r.stackTrace.length >= 1 && r.stackTrace.length <= STACK_FRAMES, `${r.urn}: ${r.stackTrace.length} frames`);
+      // Every frame the SDK places is placed the same; where the SDK's pattern reads no position
+      // (an anonymous function's frame, named only from further down the whole stack), the cut
+      // stack reads it from the frame's other form.
+      r.stackTrace.forEach((frame, i) => full[i] && assert.equal(frame, full[i], `${r.urn}: frame ${i}`));
+      assert.equal(r.stackTrace[0], r.sourcePosition, `${r.urn}: the first frame is the source position`);
+      assert.equal(r.sourcePosition, whole.resources.find((w) => w.urn === r.urn)!.sourcePosition || r.sourcePosition, `${r.urn}: the source position`);
+      if (full.length > STACK_FRAMES) cut++;
+    }
+    assert.ok(cut > run.resources.length * 0.9, `the whole stack is longer for ${cut} of ${run.resources.length} resources`);
+    // A tenant's Namespace is made in components/tenant.ts, as before the cut.
+    const ns = run.resources.find((r) => r.type === "kubernetes:core/v1:Namespace" && r.name === "payments")!;
+    assert.match(ns.sourcePosition, /components\/tenant\.ts#/);
+  });
+
+  it("outside the build the SDK's whole stack is sent, so the cut is what keeps state small (the control)", async () => {
+    const run = await runProgram({
+      stack: "dynamic",
+      config: {},
+      program: async () => {
+        // The same resource, made from six frames of the program's own, with and without the cut.
+        const nested = (depth: number, make: () => void): void => (depth === 0 ? make() : nested(depth - 1, make));
+        const make = (name: string) => nested(5, () => new ScaffoldFile(name, { owner: "o", repository: "r", branch: "main", path: name, content: "x", message: "m" }));
+        make("outside");
+        withoutDebugStacks(() => make("inside"));
+        return {};
+      },
+    });
+    if (run.error) throw run.error;
+    const frames = (name: string) => run.resources.find((r) => r.name === name)!.stackTrace;
+    assert.ok(frames("outside").length > STACK_FRAMES + 2, `outside: ${frames("outside").length} frames`);
+    assert.equal(frames("inside").length, STACK_FRAMES);
+    assert.deepEqual(frames("inside"), frames("outside").slice(0, STACK_FRAMES), "the same first frames: the skip is unchanged");
   });
 });
 

@@ -42,6 +42,15 @@ export interface Registered {
   readonly importId: string;
   /** Aliases as sent to the engine: alias specs (`{ name, type, parentUrn, ... }`, empty fields left out) or URNs. */
   readonly aliases: readonly Record<string, unknown>[];
+  /** The source position sent (`file:///…#line,column`), "" for none. */
+  readonly sourcePosition: string;
+  /** The stack trace sent, one `file:///…#line,column` per frame ("" for a frame without one); the engine keeps it in state. */
+  readonly stackTrace: readonly string[];
+}
+
+/** A `SourcePosition` message as `uri#line,column` (the engine's form in state), "" when absent. */
+function position(pos: any): string {
+  return pos ? `${pos.getUri()}#${pos.getLine()},${pos.getColumn()}` : "";
 }
 
 export function isKubernetesObject(r: Registered): boolean {
@@ -324,6 +333,8 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
             }),
             ...(req.getAliasurnsList?.() ?? []).map((urn: string) => ({ urn })),
           ],
+          sourcePosition: position(req.getSourceposition()),
+          stackTrace: (req.getStacktrace()?.getFramesList() ?? []).map((f: any) => position(f.getPc())),
         });
       }
       callback(err, res);
