@@ -82,12 +82,16 @@ function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, exist
   const sops = sopsSeed !== undefined ? new SopsKeys(sopsSeed, environment) : undefined;
   const policies = config.flux.admissionPolicies ? new AdmissionPolicies("admission-policies", { inCluster: cluster.inCluster }) : undefined;
 
-  // The tenants' cluster objects start once the fleet's scaffold is committed, so the path to the
+  // On the first up of the stack that creates the fleet repository (not found on GitHub yet), the
+  // tenants' cluster objects start once the fleet's scaffold is committed, so the path to the
   // FluxInstance (the scaffold, then Flux's install and first sync) is not queued behind them
-  // (components/tenant.ts, `after`). Their repositories do not wait: each tenant's GitHub chain
+  // (components/tenant.ts, `after`). Once the repository exists that path is done, and the wait
+  // would only hold every tenant object of a preview or `up` behind the dynamic-provider host's
+  // start and the scaffold files' diffs. Their repositories never wait: each tenant's GitHub chain
   // (generate, branch, key, scaffold file) ends the first up of many tenants, and waits for the
   // template's scaffold already.
-  const afterFleet = fleet.files.slice(-1);
+  const fleetIsNew = !(repository.create && existingRepository(existing, repository.name));
+  const afterFleet = fleetIsNew ? fleet.files.slice(-1) : [];
   const tenants = config.tenants.map(
     (tenant) =>
       new Tenant(tenant.name, {

@@ -262,6 +262,23 @@ describe("Tenants: ordering for a first up", () => {
       for (const r of github) assert.ok(!upstream(r.urn).has(last.urn), `${r.type}::${r.name} must not wait for the fleet's scaffold`);
     }
   });
+
+  it("once the fleet repository exists (every later preview and up), no tenant object waits for the fleet's scaffold: a 40-tenant preview's tenant objects waited 3 s for the dynamic-provider host", async () => {
+    const later = await runProgram({ stack: "staging", config: config(), exists: () => true });
+    if (later.error) throw later.error;
+    const fleetFiles = later.resources.filter((r) => r.type === "pulumi-nodejs:dynamic/fleet:ScaffoldFile" && r.name.startsWith("fleet/"));
+    assert.ok(fleetFiles.length >= 3, "the fleet's scaffold files are still registered");
+    for (const tenant of ["payments", "shop", "analytics"]) {
+      const component = one(later, K.tenant, tenant).urn;
+      // A tenant's Flux objects wait for the FluxInstance, which waits for the scaffold (its sync's path).
+      const objects = later.resources.filter((r) => isUnder(later, r, component) && r.type !== K.gitRepository && r.type !== K.kustomization);
+      assert.ok(objects.length > 10, tenant);
+      for (const r of objects) {
+        const waited = upstreamOf(later, r.urn);
+        for (const f of fleetFiles) assert.ok(!waited.has(f.urn), `${r.type}::${r.name} must not wait for ${f.name}`);
+      }
+    }
+  });
 });
 
 describe("Tenants: ordering for clean removal", () => {
