@@ -2,6 +2,7 @@
  * The fleet program: read and validate stack config, compose the components, export outputs.
  * Exported as a function so Pulumi runs it once per deployment and tests can run it per case.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
 import { loadStackConfig, StackConfig } from "./components/config";
 import { Flux, fleetSync } from "./components/flux";
@@ -10,7 +11,7 @@ import { AdmissionPolicies } from "./components/policy";
 import { fleetReadme, fleetScaffold } from "./components/manifests";
 import { SopsKeys } from "./components/sops";
 import { Tenant } from "./components/tenant";
-import { withoutDebugStacks } from "./components/perf";
+import { startAfter, withoutDebugStacks } from "./components/perf";
 import { importFromEnvironment } from "./components/imports";
 
 export = async () => {
@@ -82,16 +83,17 @@ function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, exist
   const sops = sopsSeed !== undefined ? new SopsKeys(sopsSeed, environment) : undefined;
   const policies = config.flux.admissionPolicies ? new AdmissionPolicies("admission-policies", { inCluster: cluster.inCluster }) : undefined;
 
-  // On the first up of the stack that creates the fleet repository (not found on GitHub yet), the
+  // On the first `up` of the stack that creates the fleet repository (not found on GitHub yet), the
   // tenants' cluster objects start once the fleet's scaffold is committed, so the path to the
   // FluxInstance (the scaffold, then Flux's install and first sync) is not queued behind them
-  // (components/tenant.ts, `after`). Once the repository exists that path is done, and the wait
-  // would only hold every tenant object of a preview or `up` behind the dynamic-provider host's
-  // start and the scaffold files' diffs. Their repositories never wait: each tenant's GitHub chain
-  // (generate, branch, key, scaffold file) ends the first up of many tenants, and waits for the
-  // template's scaffold already.
+  // (components/tenant.ts, `after`). A start gate, not a dependency (components/perf.ts,
+  // `startAfter`): once the repository exists that path is done, and neither a preview nor a later
+  // `up` waits, for the dynamic-provider host's start and the scaffold files' diffs, or rewrites
+  // the state for dependencies that changed. Their repositories never wait: each tenant's GitHub
+  // chain (generate, branch, key, scaffold file) ends the first up of many tenants, and waits for
+  // the template's scaffold already.
   const fleetIsNew = !(repository.create && existingRepository(existing, repository.name));
-  const afterFleet = fleetIsNew ? fleet.files.slice(-1) : [];
+  const afterFleet = fleetIsNew && !pulumi.runtime.isDryRun() ? startAfter(fleet.files.slice(-1)) : undefined;
   const tenants = config.tenants.map(
     (tenant) =>
       new Tenant(tenant.name, {
@@ -100,7 +102,7 @@ function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, exist
         stack,
         inCluster: cluster.inCluster,
         fluxInstance: flux.instance,
-        after: afterFleet,
+        ...(afterFleet ? { after: afterFleet } : {}),
         visibility: repository.visibility,
         keyAlgorithm: repository.keyAlgorithm,
         keyGeneration: repository.keyGeneration,

@@ -30,9 +30,9 @@ export class AdmissionPolicies extends pulumi.ComponentResource {
  * A binding waits for its own policy only: the shared ones are the Flux object's to wait for, once,
  * not each binding's (a dependency per binding and shared rule was 14 URNs in the state of each
  * binding, five bindings per tenant, and ordered nothing the Flux object's own wait does not).
- * The policies start `after` what the tenant's other cluster objects start after (Tenant's `after`).
+ * The policies start when the tenant's other cluster objects start (Tenant's `after`, a start gate).
  */
-export function tenantAdmission(parent: pulumi.Resource, inCluster: InCluster, policies: AdmissionPolicies, after: pulumi.Resource[], params: TenantPolicyParams): pulumi.Resource[] {
+export function tenantAdmission(parent: pulumi.Resource, inCluster: InCluster, policies: AdmissionPolicies, after: pulumi.Input<pulumi.Resource[]>, params: TenantPolicyParams): pulumi.Resource[] {
   const k8sOpts = { parent, ...inCluster };
   const own = POLICY_RULES.filter((rule) => rule.perTenant).flatMap((rule) => {
     const name = policyName(rule, params.tenant);

@@ -45,13 +45,14 @@ export interface TenantArgs {
   /** The FluxInstance: every Flux object waits for it, and is deleted before it. */
   readonly fluxInstance: pulumi.Resource;
   /**
-   * What the tenant's cluster objects (not its repository) start after: the fleet repository's
-   * last scaffold file. The CLI saves the whole state twice per step, one save at a time, so a
-   * step waits behind every save queued before it; started after the fleet's scaffold, the
+   * When the tenant's cluster objects (not its repository) start: a start gate (`startAfter` in
+   * perf.ts), not a dependency. index.ts gives the fleet repository's last scaffold file on the
+   * first `up` of a new fleet: the CLI saves the whole state twice per step, one save at a time,
+   * so a step waits behind every save queued before it; started after the fleet's scaffold, the
    * tenants' objects no longer hold back the FluxInstance, whose install and first sync then
    * overlap them (docs/architecture.md, "Real-engine speed").
    */
-  readonly after?: readonly pulumi.Resource[];
+  readonly after?: Promise<pulumi.Resource[]>;
   /** Visibility of a repository this stack creates. */
   readonly visibility: Visibility;
   readonly keyAlgorithm: KeyAlgorithm;
@@ -164,7 +165,7 @@ export class Tenant extends pulumi.ComponentResource {
     const holdsData = { ...k8sOpts, protect: !t.offboard };
     const at = (ns: string, object: string) => `${ns}/${object}`;
     const names = tenantNames(id);
-    const after = [...(args.after ?? [])];
+    const after = args.after ?? [];
     const namespaces = t.namespaces.map((ns) => new k8s.core.v1.Namespace(ns, tenantNamespace(id, ns, t.podSecurity), { ...holdsData, dependsOn: after }));
     const accounts = t.namespaces.map(
       (ns, i) =>

@@ -10,7 +10,7 @@
 import * as assert from "assert";
 import { runProgram, stackConfig } from "./harness";
 import * as pulumi from "@pulumi/pulumi";
-import { STACK_FRAMES, withoutDebugStacks } from "../components/perf";
+import { STACK_FRAMES, startAfter, withoutDebugStacks } from "../components/perf";
 import { BranchExists } from "../components/github/branch-exists";
 import { ScaffoldFile, ScaffoldFileProvider } from "../components/github/scaffold-file";
 import { KindCluster } from "../components/cluster/kind";
@@ -134,6 +134,56 @@ describe("Stack traces in state: the source position and two callers", () => {
     assert.ok(frames("outside").length > STACK_FRAMES + 2, `outside: ${frames("outside").length} frames`);
     assert.equal(frames("inside").length, STACK_FRAMES);
     assert.deepEqual(frames("inside"), frames("outside").slice(0, STACK_FRAMES), "the same first frames: the skip is unchanged");
+  });
+});
+
+describe("Start gates (startAfter): an order without a dependency in state", () => {
+  class Thing extends pulumi.CustomResource {
+    constructor(name: string, opts?: pulumi.CustomResourceOptions) {
+      super("gate:index:Thing", name, {}, opts);
+    }
+  }
+  const urnOf = (r: pulumi.Resource) => (r.urn as unknown as { promise(): Promise<string> }).promise();
+
+  it("what waits registers after the gate's resources, and records no dependency on them", async () => {
+    const run = await runProgram({
+      stack: "gate",
+      config: {},
+      program: async () => {
+        const first = new Thing("first");
+        const second = new Thing("second", { dependsOn: [first] });
+        const gated = new Thing("gated", { dependsOn: startAfter([second]) });
+        new Thing("free");
+        return { gated: gated.urn };
+      },
+    });
+    if (run.error) throw run.error;
+    const names = run.resources.map((r) => r.name);
+    assert.ok(names.indexOf("gated") > names.indexOf("second"), `registered in the order ${names.join(", ")}`);
+    assert.ok(names.indexOf("free") < names.indexOf("second"), `the ungated one does not wait: ${names.join(", ")}`);
+    assert.deepEqual(run.resources.find((r) => r.name === "gated")!.dependencies, []);
+  });
+
+  it("a gate whose resource fails fails what waits, with that error, instead of hanging", async () => {
+    await pulumi.runtime.setMocks(
+      {
+        newResource: (a) => {
+          if (a.name === "broken") throw new Error("the create failed");
+          return { id: `${a.name}-id`, state: a.inputs };
+        },
+        call: () => ({}),
+      },
+      "gate",
+      "gate",
+      false,
+    );
+    const broken = new Thing("broken");
+    const gated = new Thing("gated", { dependsOn: startAfter([broken]) });
+    const settled = await Promise.race([
+      urnOf(gated).then(() => "registered", (e: Error) => `failed: ${e.message}`),
+      new Promise<string>((resolve) => setTimeout(() => resolve("still waiting after 5 s"), 5000)),
+    ]);
+    assert.match(settled, /^failed: .*the create failed/);
   });
 });
 

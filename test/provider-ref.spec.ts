@@ -40,7 +40,7 @@ describe("Dynamic providers: stored as a reference to their module", () => {
     assert.ok(perTenant < 20_000, `${perTenant} bytes of inputs per tenant`);
     // The state keeps every dependency as a URN (about 140 bytes each): 116 per tenant while each
     // tenant binding also listed every shared policy and binding (test/policy.spec.ts pins that
-    // away), 60 after, 66 with the start after the fleet's scaffold (test/tenants.spec.ts).
+    // away), 60 after (66 while the start after the fleet's scaffold was a dependency; now a start gate, test/tenants.spec.ts).
     const edges = (r: RunResult) => r.resources.reduce((sum, x) => sum + x.dependencies.length, 0);
     const edgesPerTenant = (edges(twenty) - edges(ten)) / 10;
     assert.ok(edgesPerTenant <= 70, `${edgesPerTenant} dependencies per tenant`);
