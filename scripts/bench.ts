@@ -1,8 +1,11 @@
 /**
  * npm run bench: evaluates the fleet program under Pulumi mocks with 50 and 200 tenants and
- * reports wall time and resources per tenant, next to a bare program that registers the same
- * number of plain resources through the same mock harness. A benchmark, not a test: it prints
- * numbers and never fails on them.
+ * reports wall time and resources per tenant, next to two bare programs that register the same
+ * number of plain resources through the same mock harness with the SDK's defaults, and next to the
+ * floor: the program's own custom resources (same types, names and inputs) registered flat, the
+ * cheapest way the SDK allows (no components, dependencies or dynamic providers; no debug stacks
+ * and short stack traces, `withoutDebugStacks`). A benchmark, not a test: it prints numbers and
+ * never fails on them.
  *
  * Each measurement runs in a fresh Node process (after a small warm-up run in that process), so
  * one run's heap does not slow the next; the table shows the median of RUNS processes.
@@ -15,6 +18,7 @@
 import { execFileSync } from "child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { runProgram } from "./lib/evaluate";
+import { withoutDebugStacks } from "../components/perf";
 import { countWrites, filesAfter, generatedFiles, GITHUB_LIMITS, writeTime } from "./lib/github-model";
 
 const SIZES = [50, 200];
@@ -76,22 +80,50 @@ async function githubModel(): Promise<void> {
   }
 }
 
-/** One measurement in this process: `fleet <tenants>` or `bare <resources>`. Prints `{ms, count}`. */
+/** A custom resource of any type, with the given inputs. */
+class Replayed extends pulumi.CustomResource {
+  constructor(r: Flat) {
+    super(r.type, r.name, r.inputs);
+  }
+}
+
+/** Every custom resource `program` registered, as it registered it: type, name and inputs. */
+type Flat = { type: string; name: string; inputs: Record<string, unknown> };
+
+/**
+ * The floor: `resources` registered flat, the cheapest way the SDK allows (no components, no
+ * dependencies, no dynamic providers: each a plain CustomResource of its type with the inputs the
+ * program gave it, built without debug stacks).
+ */
+function registerFlat(resources: readonly Flat[]): Record<string, unknown> {
+  return withoutDebugStacks(() => {
+    for (const r of resources) new Replayed(r);
+    return {};
+  });
+}
+
+/** One measurement in this process: `fleet <tenants>`, `bare <resources>` or `floor <tenants>`. Prints `{ms, count}`. */
 async function measureOnce(mode: string, n: number): Promise<void> {
-  const run = (size: number) =>
+  const things = (size: number) => {
+    for (let i = 0; i < size; i++) new Thing(`thing-${i}`, i);
+    return {};
+  };
+  // The floor registers the program's own custom resources: collected from a run of the program first.
+  const customOf = async (size: number): Promise<Flat[]> => {
+    const result = await runProgram({ stack: "bench", config: fleetConfig(size) });
+    if (result.error) throw result.error;
+    return result.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")).map((r) => ({ type: r.type, name: r.name, inputs: r.inputs }));
+  };
+  const flat = mode === "floor" ? { warm: await customOf(2), measured: await customOf(n) } : undefined;
+  const run = (size: number, warm: boolean) =>
     mode === "fleet"
       ? runProgram({ stack: "bench", config: fleetConfig(size) })
-      : runProgram({
-          stack: "bench",
-          config: {},
-          program: async () => {
-            for (let i = 0; i < size; i++) new Thing(`thing-${i}`, i);
-            return {};
-          },
-        });
-  await run(mode === "fleet" ? 2 : 40); // warm up module loading, the JIT and the closure serializer
+      : flat
+        ? runProgram({ stack: "bench", config: {}, program: async () => registerFlat(warm ? flat.warm : flat.measured) })
+        : runProgram({ stack: "bench", config: {}, program: async () => things(size) });
+  await run(mode === "bare" ? 40 : 2, true); // warm up module loading, the JIT and the closure serializer
   const start = process.hrtime.bigint();
-  const result = await run(n);
+  const result = await run(n, false);
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (result.error) throw result.error;
   process.stdout.write(JSON.stringify({ ms, count: result.resources.length }));
@@ -110,17 +142,18 @@ function measure(mode: string, n: number): { ms: number; count: number } {
 function main(): void {
   const baseline = measure("fleet", 0);
   console.log(`node ${process.version}, median of ${RUNS} fresh processes; without tenants: ${baseline.count} resources, ${baseline.ms.toFixed(0)} ms\n`);
-  console.log("tenants | resources | per tenant | program ms | bare ms (same count) | ratio | ms per tenant");
-  console.log("------- | --------- | ---------- | ---------- | -------------------- | ----- | -------------");
+  console.log("tenants | resources | per tenant | program ms | bare ms (same count) | ratio | floor ms (its custom resources, flat) | ratio to floor | ms per tenant");
+  console.log("------- | --------- | ---------- | ---------- | -------------------- | ----- | ------------------------------------- | -------------- | -------------");
   const perTenant: number[] = [];
   for (const n of SIZES) {
     const program = measure("fleet", n);
     const bare = measure("bare", program.count);
+    const floor = measure("floor", n);
     const msPerTenant = (program.ms - baseline.ms) / n;
     perTenant.push(msPerTenant);
     console.log(
       [n, program.count, ((program.count - baseline.count) / n).toFixed(1), program.ms.toFixed(0), bare.ms.toFixed(0),
-        (program.ms / bare.ms).toFixed(2), msPerTenant.toFixed(1)].join(" | "),
+        (program.ms / bare.ms).toFixed(2), floor.ms.toFixed(0), (program.ms / floor.ms).toFixed(2), msPerTenant.toFixed(1)].join(" | "),
     );
   }
   console.log(`\nper-tenant time at ${SIZES[SIZES.length - 1]} vs ${SIZES[0]} tenants: x${(perTenant[perTenant.length - 1] / perTenant[0]).toFixed(2)} (1.00 = linear)`);
