@@ -18,29 +18,24 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 
-/*
- * What follows is stored in every dynamic resource's state twice (inputs and outputs) as the
- * closure serializer writes it: each method in a wrapper of its own, comments and names kept. So
- * it is kept short: one-letter parameters, the lint directive outside, the message plain.
- */
-/* eslint-disable @typescript-eslint/no-require-imports */
-/** Loads the provider `r` points at and calls its method `m` with `a`. Runs in the host, from the project directory. */
-function call(r: { readonly modulePath: string; readonly exportName: string }, m: string, a: unknown[]): any {
+/** Loads the provider `ref` points at and calls its `method`. Runs in the host, from the project directory. */
+function call(ref: { readonly modulePath: string; readonly exportName: string }, method: string, args: unknown[]): any {
+  /* eslint-disable @typescript-eslint/no-require-imports */
   if (!require.extensions[".ts"]) require("ts-node").register({ transpileOnly: true });
-  const p = require(require("path").resolve(r.modulePath))[r.exportName];
-  if (!p) throw new Error(`${r.modulePath} exports no ${r.exportName}: this resource's dynamic provider moved`);
-  return p[m](...a);
+  const provider = require(require("path").resolve(ref.modulePath))[ref.exportName];
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  if (!provider) throw new Error(`${ref.modulePath} exports no ${ref.exportName}: the dynamic provider of this resource moved`);
+  return provider[method](...args);
 }
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 /** One forwarding method per provider method the host calls; `this` is the reference. */
 const FORWARD: Required<pulumi.dynamic.ResourceProvider> = {
-  check(...a: unknown[]) { return call(this as any, "check", a); },
-  diff(...a: unknown[]) { return call(this as any, "diff", a); },
-  create(...a: unknown[]) { return call(this as any, "create", a); },
-  read(...a: unknown[]) { return call(this as any, "read", a); },
-  update(...a: unknown[]) { return call(this as any, "update", a); },
-  delete(...a: unknown[]) { return call(this as any, "delete", a); },
+  check(...args: unknown[]) { return call(this as any, "check", args); },
+  diff(...args: unknown[]) { return call(this as any, "diff", args); },
+  create(...args: unknown[]) { return call(this as any, "create", args); },
+  read(...args: unknown[]) { return call(this as any, "read", args); },
+  update(...args: unknown[]) { return call(this as any, "update", args); },
+  delete(...args: unknown[]) { return call(this as any, "delete", args); },
 } as any;
 
 /**
