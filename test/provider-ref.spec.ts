@@ -4,6 +4,7 @@
  */
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { providerRef } from "../components/provider-ref";
 import { ok, RunResult, runProgram } from "./harness";
@@ -30,6 +31,30 @@ describe("Dynamic providers: stored as a reference to their module", () => {
     }
   });
 
+
+  it("what each stores is pinned: a change of it (its code, the transpiler, the SDK's serializer) shows in every existing stack as an update of every dynamic resource", async () => {
+    // The stored text is each resource's `__provider`, and a changed one is an update (diffOf in
+    // github/client.ts, kind's diff): a change here needs an upgrade note in docs/operations.md
+    // ("Upgrading"), then new pins. ts-node's SWC emit (tsconfig.json), as under the CLI.
+    const pins: Record<string, string> = {
+      scaffoldFileProvider: "2f030309cc2113378cf5ce06fba556eab8532034d2b7e77cfc64fa194f4d9a5e",
+      branchExistsProvider: "f2d0cd1b42912bf8a079f06c24b554e260e1efdb239d7a57403b344e11c460c7",
+      bootstrapKeyRevocationProvider: "7babc196be0346d4014e92cb6fed5d52a122a897d5d91f1011b066ac70463e61",
+      kindProvider: "5f0c4c5e0c77f3d21fecb865f01d3220de1c8c37adcee42b168416c0a67eaef5",
+    };
+    const modules: Record<string, string> = {
+      scaffoldFileProvider: "./components/github/scaffold-file",
+      branchExistsProvider: "./components/github/branch-exists",
+      bootstrapKeyRevocationProvider: "./components/github/bootstrap",
+      kindProvider: "./components/cluster/kind",
+    };
+    for (const [exportName, modulePath] of Object.entries(modules)) {
+      const provider = (await import(`.${modulePath}`))[exportName];
+      const ref = providerRef(modulePath, exportName, provider);
+      const { text } = await pulumi.runtime.serializeFunction(() => ref, { allowSecrets: true });
+      assert.equal(createHash("sha256").update(text).digest("hex"), pins[exportName], `${exportName}: the stored __provider changed`);
+    }
+  });
 
   it("a tenant adds under 20 KB of inputs to the state (16 KB measured; 33 KB when the providers' code was stored), under 4 KB of stack traces and at most 62 dependencies, and every dynamic resource's __provider is under 4 KB", async () => {
     const config = (n: number) => ({ "github:owner": "acme-org", "fleet:repository": { create: true }, "fleet:tenants": Array.from({ length: n }, (_, i) => ({ name: `t${i}` })) });
