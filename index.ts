@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./components/cluster";
 import { loadStackConfig, StackConfig } from "./components/config";
 import { Flux, fleetSync } from "./components/flux";
-import { Existing, Repository, TenantTemplate, bootstrapKeyTitle, checkWriteBudget, existingRepository, lookUpExisting } from "./components/github";
+import { Existing, Repository, TenantTemplate, bootstrapKeyTitle, checkWriteBudget, existingRepository, lookUpExisting, readLastOutputs } from "./components/github";
 import { AdmissionPolicies } from "./components/policy";
 import { fleetReadme, fleetScaffold } from "./components/manifests";
 import { SopsKeys } from "./components/sops";
@@ -18,15 +18,19 @@ export = async () => {
   const loaded = loadStackConfig();
   // What this stack would create and already exists is adopted (components/github/adopt.ts); decided
   // before anything is registered, so a repository that cannot be adopted stops the preview.
+  // The stack's last outputs, read beside the lookups: none before its first update.
+  const lastOutputs = readLastOutputs();
   const existing = await lookUpExisting(loaded.config);
+  // A failed read is not a first update: the one thing it decides here is a start gate, for speed.
+  const firstUpdate = await lastOutputs.then((outputs) => Object.keys(outputs).length === 0, () => false);
   // A lost state's live objects, found by npm run adopt (components/imports.ts): imported, not created.
   importFromEnvironment();
   // Config is valid here (errors above keep their stacks); building the resources without the
   // SDK's debug stacks takes a fraction of the time (components/perf.ts).
-  return withoutDebugStacks(() => compose(loaded, existing));
+  return withoutDebugStacks(() => compose(loaded, existing, { firstUpdate, lastOutputs }));
 };
 
-function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, existing: Existing) {
+function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, existing: Existing, last: { readonly firstUpdate: boolean; readonly lastOutputs: Promise<Record<string, unknown>> }) {
   const found = (create: boolean, name: string) => {
     const repo = create ? existingRepository(existing, name) : undefined;
     return repo ? { existing: repo } : {};
@@ -83,17 +87,16 @@ function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, exist
   const sops = sopsSeed !== undefined ? new SopsKeys(sopsSeed, environment) : undefined;
   const policies = config.flux.admissionPolicies ? new AdmissionPolicies("admission-policies", { inCluster: cluster.inCluster }) : undefined;
 
-  // On the first `up` of the stack that creates the fleet repository (not found on GitHub yet), the
-  // tenants' cluster objects start once the fleet's scaffold is committed, so the path to the
-  // FluxInstance (the scaffold, then Flux's install and first sync) is not queued behind them
-  // (components/tenant.ts, `after`). A start gate, not a dependency (components/perf.ts,
-  // `startAfter`): once the repository exists that path is done, and neither a preview nor a later
-  // `up` waits, for the dynamic-provider host's start and the scaffold files' diffs, or rewrites
-  // the state for dependencies that changed. Their repositories never wait: each tenant's GitHub
-  // chain (generate, branch, key, scaffold file) ends the first up of many tenants, and waits for
-  // the template's scaffold already.
-  const fleetIsNew = !(repository.create && existingRepository(existing, repository.name));
-  const afterFleet = fleetIsNew && !pulumi.runtime.isDryRun() ? startAfter(fleet.files.slice(-1)) : undefined;
+  // On the stack's first update (it has exported nothing yet), the tenants' cluster objects start
+  // once the fleet's scaffold is committed, so the path to the FluxInstance (the scaffold, then
+  // Flux's install and first sync) is not queued behind them (components/tenant.ts, `after`). A
+  // start gate, not a dependency (components/perf.ts, `startAfter`): after the first update that
+  // path is done, and neither a preview nor a later `up` waits, for the dynamic-provider host's
+  // start and the scaffold files' diffs, or rewrites the state for dependencies that changed.
+  // Their repositories never wait: each tenant's GitHub chain (generate, branch, key, scaffold
+  // file) ends the first up of many tenants, and waits for the template's scaffold already.
+  const gate = last.firstUpdate && !pulumi.runtime.isDryRun() && config.tenants.length > 0;
+  const afterFleet = gate ? startAfter(fleet.files.slice(-1)) : undefined;
   const tenants = config.tenants.map(
     (tenant) =>
       new Tenant(tenant.name, {
@@ -127,7 +130,7 @@ function compose({ config, kubeconfig, githubApp, sopsSeed }: StackConfig, exist
     ...(template ? { "tenant-template": template.contentWrites } : {}),
     // Keyed by what the tenant's objects are named after, so a rename is not a new part.
     ...Object.assign({}, ...tenants.map((t) => parts(`tenant:${t.identity}`, t.contentWrites))),
-  }, repository.contentWritesPerHour);
+  }, repository.contentWritesPerHour, last.lastOutputs);
 
   return {
     stack,

@@ -31,14 +31,16 @@ import * as pulumi from "@pulumi/pulumi";
 
 /**
  * A start gate: for `dependsOn`, a promise of no resources that resolves once every one of
- * `resources` is registered (its step done), and rejects with its error when one fails, so what
- * waits fails with it instead of hanging. It orders when a resource starts, and leaves nothing in
- * state: a `dependsOn` on the resources themselves is kept as dependency URNs, and the engine
+ * `resources` is registered (its step done). It orders when a resource starts, and leaves nothing
+ * in state: a `dependsOn` on the resources themselves is kept as dependency URNs, and the engine
  * rewrites the whole state for every unchanged resource whose dependencies change
  * (`sameSnapshotMutation.mustWrite`, pkg/v3 backend/snapshot.go), so a wait that only a first `up`
  * needs cannot be a dependency without costing the next run one rewrite per resource (a 40-tenant
  * `up` adding one tenant took 53 s instead of 16-22 s). The registration's promise is the SDK's
- * `Output.promise()` (output.js), which its own `dependsOn` handling awaits too.
+ * `Output.promise()` (output.js), the one its own `dependsOn` handling awaits, so a failure behaves
+ * as with a `dependsOn` on the resource: where the SDK rejects the URN (under the mocks, or
+ * `--continue-on-error`) what waits fails with that error; in a default `up` a failed step ends
+ * the run, with that step's error (the SDK leaves a URN cancelled by the engine unresolved).
  */
 export function startAfter(resources: readonly pulumi.Resource[]): Promise<pulumi.Resource[]> {
   return Promise.all(resources.map((r) => (r.urn as unknown as { promise(): Promise<string> }).promise())).then(() => []);
@@ -60,7 +62,7 @@ type ResourceStatics = { callsites(): Callsite[] };
  * the call site in a frame further down (its `prepareStackTrace`), which a cut stack may not have,
  * and the SDK's pattern alone would lose that frame's position.
  */
-const FRAME = /^\s*at (?:.* \()?(?<file>[^()]*):(?<line>[0-9]+):(?<column>[0-9]+)\)?$/;
+const FRAME = /^\s*at (?:async )?(?:.* \()?(?<file>[^()]*):(?<line>[0-9]+):(?<column>[0-9]+)\)?$/;
 
 /**
  * `Resource.callsites` of @pulumi/pulumi 3.270.0 (`resource.js`), with the stack cut at the frames

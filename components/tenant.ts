@@ -47,7 +47,7 @@ export interface TenantArgs {
   /**
    * When the tenant's cluster objects (not its repository) start: a start gate (`startAfter` in
    * perf.ts), not a dependency. index.ts gives the fleet repository's last scaffold file on the
-   * first `up` of a new fleet: the CLI saves the whole state twice per step, one save at a time,
+   * stack's first update: the CLI saves the whole state twice per step, one save at a time,
    * so a step waits behind every save queued before it; started after the fleet's scaffold, the
    * tenants' objects no longer hold back the FluxInstance, whose install and first sync then
    * overlap them (docs/architecture.md, "Real-engine speed").

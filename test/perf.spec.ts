@@ -68,8 +68,10 @@ describe("Building without debug stacks", () => {
     const before = Error.stackTraceLimit;
     assert.equal(withoutDebugStacks(() => Error.stackTraceLimit), 0);
     assert.equal(Error.stackTraceLimit, before);
+    const callsites = (pulumi.Resource as unknown as { callsites: unknown }).callsites;
     assert.throws(() => withoutDebugStacks(() => { throw new Error("tenant team-a: broken"); }), /tenant team-a: broken/);
     assert.equal(Error.stackTraceLimit, before);
+    assert.equal((pulumi.Resource as unknown as { callsites: unknown }).callsites, callsites, "the SDK's callsites is restored after a build that throws");
   });
 
   it("a whole program run leaves the stack limit as it found it, and config errors keep their stacks", async () => {
@@ -164,7 +166,7 @@ describe("Start gates (startAfter): an order without a dependency in state", () 
     assert.deepEqual(run.resources.find((r) => r.name === "gated")!.dependencies, []);
   });
 
-  it("a gate whose resource fails fails what waits, with that error, instead of hanging", async () => {
+  it("a gate whose resource fails fails what waits, with that error, where the SDK rejects the URN (here, under the mocks), instead of hanging", async () => {
     await pulumi.runtime.setMocks(
       {
         newResource: (a) => {

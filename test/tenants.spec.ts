@@ -234,13 +234,15 @@ describe("Tenants: in the cluster", () => {
 });
 
 describe("Tenants: ordering for a first up", () => {
+  /** What the engine answers a stack's read of its own outputs after an update. */
+  const LATER = { stack: "staging", environment: "staging" };
   const FILE = "pulumi-nodejs:dynamic/fleet:ScaffoldFile";
   const fleetFiles = (r: RunResult) => r.resources.filter((x) => x.type === FILE && x.name.startsWith("fleet/"));
   /** A tenant's namespaces and own admission policies: what starts after the fleet's scaffold. */
   const gated = (r: RunResult, tenant: string) => [...of(r, tenant, K.namespace), ...of(r, tenant, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy")];
   const position = (r: RunResult, x: Registered) => r.resources.indexOf(x);
 
-  it("no tenant object is on the FluxInstance's path: on a new fleet's first up, tenants' namespaces and admission policies start after the fleet's last scaffold file, their repositories do not wait for it", async () => {
+  it("no tenant object is on the FluxInstance's path: on a stack's first up, tenants' namespaces and admission policies start after the fleet's last scaffold file, their repositories do not wait for it", async () => {
     // The CLI saves the whole state twice per step, one save at a time: a tenant object on the
     // FluxInstance's path, or started before its scaffold, queues Flux's install behind every
     // tenant (docs/architecture.md, "Real-engine speed").
@@ -272,7 +274,7 @@ describe("Tenants: ordering for a first up", () => {
     // The engine rewrites the whole state for every unchanged resource whose dependencies change
     // (backend/snapshot.go, mustWrite): a dependency only the first up has would cost the second a
     // rewrite per tenant object (a 40-tenant up adding one tenant took 53 s instead of 16-22 s).
-    for (const result of [await three(), await runProgram({ stack: "staging", config: config(), exists: () => true })]) {
+    for (const result of [await three(), await runProgram({ stack: "staging", config: config(), exists: () => true, previousOutputs: LATER })]) {
       if (result.error) throw result.error;
       const files = new Set(fleetFiles(result).map((f) => f.urn));
       assert.ok(files.size >= 3);
@@ -285,10 +287,15 @@ describe("Tenants: ordering for a first up", () => {
     }
   });
 
-  it("nothing waits in a preview, nor once the fleet repository exists: a 40-tenant preview's tenant objects waited 3 s for the dynamic-provider host", async () => {
+  it("only a stack's first update waits (it has exported nothing yet), the lookup stack's too; nothing waits in a preview or a later up: a 40-tenant preview's tenant objects waited 3 s for the dynamic-provider host", async () => {
+    const lookup = await runProgram({ stack: "staging", config: config(TENANTS, false) });
+    if (lookup.error) throw lookup.error;
+    const lookupLast = fleetFiles(lookup).at(-1)!;
+    for (const r of gated(lookup, "shop")) assert.ok(position(lookup, r) > position(lookup, lookupLast), `lookup stack's first up: ${r.type}::${r.name} must start after ${lookupLast.name}`);
     for (const [what, result] of [
       ["a first up's preview", await runProgram({ stack: "staging", config: config(), preview: true })],
-      ["a later up", await runProgram({ stack: "staging", config: config(), exists: () => true })],
+      ["a later up", await runProgram({ stack: "staging", config: config(), exists: () => true, previousOutputs: LATER })],
+      ["a later up of the lookup stack", await runProgram({ stack: "staging", config: config(TENANTS, false), previousOutputs: LATER })],
     ] as const) {
       if (result.error) throw result.error;
       const last = fleetFiles(result).at(-1)!;

@@ -41,15 +41,11 @@ export function waveWarning(stack: string, previous: ContentWrites | undefined, 
  * Reads the map the stack's last update exported and, in a preview, warns when the new parts pass
  * the hourly limit. Returns the map to export as `githubContentWrites`.
  */
-export function checkWriteBudget(current: ContentWrites, limit: number): pulumi.Output<ContentWrites> {
+export function checkWriteBudget(current: ContentWrites, limit: number, last: Promise<Record<string, unknown>> = readLastOutputs()): pulumi.Output<ContentWrites> {
   const stack = pulumi.getStack();
-  // An invoke, not a StackReference resource: a resource reading its own stack would be one update
-  // behind, and every `refresh --expect-no-changes` after an update would see it change.
-  const last = pulumi.runtime.invoke(READ_STACK_OUTPUTS, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${stack}` });
   return pulumi.output(
     last.then(
-      async (answer: { outputs?: Record<string, unknown> }) => {
-        const outputs = answer?.outputs ?? {};
+      async (outputs) => {
         const previous = outputs.githubContentWrites as ContentWrites | undefined;
         // No outputs: a first update, everything is new. Outputs without the map: the stack was
         // last updated by a version of the program without it, so what is new is unknown.
@@ -65,6 +61,16 @@ export function checkWriteBudget(current: ContentWrites, limit: number): pulumi.
       },
     ),
   );
+}
+
+/**
+ * The outputs this stack's last update exported, `{}` before its first update: the engine's
+ * builtin invoke, not a StackReference resource, since a resource reading its own stack would be
+ * one update behind, and every `refresh --expect-no-changes` after an update would see it change.
+ */
+export function readLastOutputs(): Promise<Record<string, unknown>> {
+  const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+  return pulumi.runtime.invoke(READ_STACK_OUTPUTS, { name }).then((answer: { outputs?: Record<string, unknown> }) => answer?.outputs ?? {});
 }
 
 /** The engine's builtin invoke that reads a stack's outputs from the backend. */
