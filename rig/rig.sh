@@ -292,10 +292,10 @@ start_cluster() {
   kubectl apply --server-side -f "$here/flux-rbac.yaml" >/dev/null
 }
 
-# What start_flux and start_cluster start, in the order they are stopped (stop, wipe-cluster).
+# What start_flux and start_cluster start. stop and wipe-cluster stop the stand-in first, then the
+# controllers together, then the cluster's processes one at a time, in this order.
 FLUX_CONTROLLERS=(image-automation-controller image-reflector-controller helm-controller kustomize-controller source-controller
   notification-controller)
-FLUX_PROCS=(fluxinstance-standin "${FLUX_CONTROLLERS[@]}")
 CLUSTER_PROCS=(kube-controller-manager kube-apiserver etcd)
 
 # start_controller NAME METRICS_PORT HEALTH_PORT CMD...: a Flux controller as its own account, in the
@@ -429,7 +429,8 @@ cmd_wipe_cluster() {
   export PATH; PATH="$(rig_path)"
   local started; started=$(date +%s)
   local p
-  stop_named "${FLUX_PROCS[@]}" || die "could not stop the cluster's processes"
+  stop_named fluxinstance-standin || die "could not stop the cluster's processes"
+  stop_named "${FLUX_CONTROLLERS[@]}" || die "could not stop the cluster's processes"
   for p in "${CLUSTER_PROCS[@]}"; do stop_named "$p" || die "could not stop the cluster's processes"; done
   rm -rf "$state/etcd" "$state/source-storage" "$state/image-reflector-storage"
   start_cluster "$crd"
@@ -465,7 +466,10 @@ cmd_stop() {
   [ -d "$pids" ] || { log "nothing recorded under $pids"; return 0; }
   local failed=0
   local p
-  stop_named "${FLUX_PROCS[@]}" registry githubd || failed=1
+  # The stand-in first: its install hook (flux-binaries) restarts controllers, which must not happen
+  # while they are being stopped.
+  stop_named fluxinstance-standin || failed=1
+  stop_named "${FLUX_CONTROLLERS[@]}" registry githubd || failed=1
   for p in "${CLUSTER_PROCS[@]}"; do stop_named "$p" || failed=1; done
   drop_data
   return "$failed"
@@ -502,7 +506,8 @@ stop_named() {
     pid="${term[$name]}"
     if kill -0 "$pid" 2>/dev/null; then kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true; sleep 0.5; log "killed $name (pid $pid) after 10 s"; else log "stopped $name (pid $pid)"; fi
     if kill -0 "$pid" 2>/dev/null; then log "$name (pid $pid) is still running"; failed=1; continue; fi
-    rm -f "$pids/$name"
+    # Only the file that still names this PID: a hook may have started the process anew meanwhile.
+    [ "$(cat "$pids/$name" 2>/dev/null)" = "$pid" ] && rm -f "$pids/$name"
   done
   return "$failed"
 }
