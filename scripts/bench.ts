@@ -16,6 +16,9 @@
  * 80/min and 500/h limits on content-generating requests. `npm run bench -- --github` prints only that.
  */
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { runProgram } from "./lib/evaluate";
 import { withoutDebugStacks } from "../components/perf";
@@ -102,26 +105,31 @@ function registerFlat(resources: readonly Flat[]): Record<string, unknown> {
   });
 }
 
-/** One measurement in this process: `fleet <tenants>`, `bare <resources>` or `floor <tenants>`. Prints `{ms, count}`. */
-async function measureOnce(mode: string, n: number): Promise<void> {
+/** Writes the custom resources a run of the program with `n` tenants registers to `file`, for the floor. */
+async function collectFlat(n: number, file: string): Promise<void> {
+  const result = await runProgram({ stack: "bench", config: fleetConfig(n) });
+  if (result.error) throw result.error;
+  const flat: Flat[] = result.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")).map((r) => ({ type: r.type, name: r.name, inputs: r.inputs }));
+  fs.writeFileSync(file, JSON.stringify(flat));
+}
+
+/**
+ * One measurement in this process: `fleet <tenants>`, `bare <resources>` or `floor <tenants>
+ * <file>` (the resources `--collect` wrote, collected in another process). Prints `{ms, count}`.
+ */
+async function measureOnce(mode: string, n: number, file?: string): Promise<void> {
   const things = (size: number) => {
     for (let i = 0; i < size; i++) new Thing(`thing-${i}`, i);
     return {};
   };
-  // The floor registers the program's own custom resources: collected from a run of the program first.
-  const customOf = async (size: number): Promise<Flat[]> => {
-    const result = await runProgram({ stack: "bench", config: fleetConfig(size) });
-    if (result.error) throw result.error;
-    return result.resources.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")).map((r) => ({ type: r.type, name: r.name, inputs: r.inputs }));
-  };
-  const flat = mode === "floor" ? { warm: await customOf(2), measured: await customOf(n) } : undefined;
+  const flat = mode === "floor" ? (JSON.parse(fs.readFileSync(file!, "utf8")) as Flat[]) : undefined;
   const run = (size: number, warm: boolean) =>
     mode === "fleet"
       ? runProgram({ stack: "bench", config: fleetConfig(size) })
       : flat
-        ? runProgram({ stack: "bench", config: {}, program: async () => registerFlat(warm ? flat.warm : flat.measured) })
+        ? runProgram({ stack: "bench", config: {}, program: async () => registerFlat(warm ? flat.slice(0, 40) : flat) })
         : runProgram({ stack: "bench", config: {}, program: async () => things(size) });
-  await run(mode === "bare" ? 40 : 2, true); // warm up module loading, the JIT and the closure serializer
+  await run(mode === "fleet" ? 2 : 40, true); // warm up module loading, the JIT and the closure serializer
   const start = process.hrtime.bigint();
   const result = await run(n, false);
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
@@ -130,13 +138,16 @@ async function measureOnce(mode: string, n: number): Promise<void> {
 }
 
 function measure(mode: string, n: number): { ms: number; count: number } {
-  const samples = Array.from({ length: RUNS }, () =>
-    JSON.parse(
-      execFileSync(process.execPath, ["-r", "ts-node/register", __filename, "--once", mode, String(n)], { encoding: "utf8" }),
-    ) as { ms: number; count: number },
-  );
-  samples.sort((a, b) => a.ms - b.ms);
-  return samples[Math.floor(samples.length / 2)];
+  const once = (...args: string[]) => execFileSync(process.execPath, ["-r", "ts-node/register", __filename, ...args], { encoding: "utf8" });
+  const file = mode === "floor" ? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-floor-")), "flat.json") : undefined;
+  if (file) once("--collect", String(n), file);
+  try {
+    const samples = Array.from({ length: RUNS }, () => JSON.parse(once("--once", mode, String(n), ...(file ? [file] : []))) as { ms: number; count: number });
+    samples.sort((a, b) => a.ms - b.ms);
+    return samples[Math.floor(samples.length / 2)];
+  } finally {
+    if (file) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
 }
 
 function main(): void {
@@ -159,8 +170,13 @@ function main(): void {
   console.log(`\nper-tenant time at ${SIZES[SIZES.length - 1]} vs ${SIZES[0]} tenants: x${(perTenant[perTenant.length - 1] / perTenant[0]).toFixed(2)} (1.00 = linear)`);
 }
 
-if (process.argv[2] === "--once") {
-  measureOnce(process.argv[3], Number(process.argv[4])).catch((e) => {
+if (process.argv[2] === "--collect") {
+  collectFlat(Number(process.argv[3]), process.argv[4]).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else if (process.argv[2] === "--once") {
+  measureOnce(process.argv[3], Number(process.argv[4]), process.argv[5]).catch((e) => {
     console.error(e);
     process.exit(1);
   });
