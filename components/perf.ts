@@ -43,7 +43,12 @@ import * as pulumi from "@pulumi/pulumi";
  * the run, with that step's error (the SDK leaves a URN cancelled by the engine unresolved).
  */
 export function startAfter(resources: readonly pulumi.Resource[]): Promise<pulumi.Resource[]> {
-  return Promise.all(resources.map((r) => (r.urn as unknown as { promise(): Promise<string> }).promise())).then(() => []);
+  return Promise.all(resources.map((r) => outputPromise(r.urn))).then(() => []);
+}
+
+/** An Output's value as a promise: the SDK's `Output.promise()` (output.js), not in its typings. */
+export function outputPromise<T>(output: pulumi.Output<T>): Promise<T> {
+  return (output as unknown as { promise(): Promise<T> }).promise();
 }
 
 /** The program's frames kept in each resource's stack trace; the first is its source position. */

@@ -10,7 +10,7 @@
 import * as assert from "assert";
 import { runProgram, stackConfig } from "./harness";
 import * as pulumi from "@pulumi/pulumi";
-import { STACK_FRAMES, startAfter, withoutDebugStacks } from "../components/perf";
+import { outputPromise, STACK_FRAMES, startAfter, withoutDebugStacks } from "../components/perf";
 import { BranchExists } from "../components/github/branch-exists";
 import { ScaffoldFile, ScaffoldFileProvider } from "../components/github/scaffold-file";
 import { KindCluster } from "../components/cluster/kind";
@@ -63,15 +63,18 @@ describe("Dynamic providers: one object per kind", () => {
   });
 });
 
+/** `Resource.callsites`, a private static of the SDK's Resource (resource.d.ts) that the build replaces. */
+const sdkCallsites = () => (pulumi.Resource as unknown as { callsites: unknown }).callsites;
+
 describe("Building without debug stacks", () => {
   it("restores Error.stackTraceLimit after the build, and after a build that throws (its message kept)", () => {
     const before = Error.stackTraceLimit;
     assert.equal(withoutDebugStacks(() => Error.stackTraceLimit), 0);
     assert.equal(Error.stackTraceLimit, before);
-    const callsites = (pulumi.Resource as unknown as { callsites: unknown }).callsites;
+    const callsites = sdkCallsites();
     assert.throws(() => withoutDebugStacks(() => { throw new Error("tenant team-a: broken"); }), /tenant team-a: broken/);
     assert.equal(Error.stackTraceLimit, before);
-    assert.equal((pulumi.Resource as unknown as { callsites: unknown }).callsites, callsites, "the SDK's callsites is restored after a build that throws");
+    assert.equal(sdkCallsites(), callsites, "the SDK's callsites is restored after a build that throws");
   });
 
   it("a whole program run leaves the stack limit as it found it, and config errors keep their stacks", async () => {
@@ -88,8 +91,6 @@ describe("Building without debug stacks", () => {
 
 describe("Stack traces in state: the source position and two callers", () => {
   it(`every resource of a program with tenants sends the first ${STACK_FRAMES} frames of the stack the SDK would send, the first its source position`, async () => {
-    // A private static of the SDK's Resource (resource.d.ts), replaced during the build.
-    const sdkCallsites = () => (pulumi.Resource as unknown as { callsites: unknown }).callsites;
     const callsites = sdkCallsites();
     const run = await runProgram({ stack: "staging", config: stackConfig("staging") });
     if (run.error) throw run.error;
@@ -145,7 +146,6 @@ describe("Start gates (startAfter): an order without a dependency in state", () 
       super("gate:index:Thing", name, {}, opts);
     }
   }
-  const urnOf = (r: pulumi.Resource) => (r.urn as unknown as { promise(): Promise<string> }).promise();
 
   it("what waits registers after the gate's resources, and records no dependency on them", async () => {
     const run = await runProgram({
@@ -182,7 +182,7 @@ describe("Start gates (startAfter): an order without a dependency in state", () 
     const broken = new Thing("broken");
     const gated = new Thing("gated", { dependsOn: startAfter([broken]) });
     const settled = await Promise.race([
-      urnOf(gated).then(() => "registered", (e: Error) => `failed: ${e.message}`),
+      outputPromise(gated.urn).then(() => "registered", (e: Error) => `failed: ${e.message}`),
       new Promise<string>((resolve) => setTimeout(() => resolve("still waiting after 5 s"), 5000)),
     ]);
     assert.match(settled, /^failed: .*the create failed/);

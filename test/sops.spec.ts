@@ -10,12 +10,12 @@ import { parse } from "yaml";
 import { countWrites, filesAfter, generatedFiles } from "../scripts/lib/github-model";
 import { presentable } from "../scripts/render";
 import { ageKeyOf, SopsKeys } from "../components/sops";
-import * as pulumi from "@pulumi/pulumi";
+import { outputPromise } from "../components/perf";
 import { esmImport, validateObject } from "./schemas";
 import { isSecretOutput, isSecretPath, mapWireLeaves, ok, one, Registered, RunResult, runProgram } from "./harness";
 
 /** An Output's value, as the engine would resolve it. */
-const valueOf = <T>(o: pulumi.Output<T>): Promise<T> => (o as unknown as { promise(): Promise<T> }).promise();
+const valueOf = outputPromise;
 
 const SECRET = "kubernetes:core/v1:Secret";
 const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
