@@ -11,10 +11,12 @@ import { AdmissionPolicies } from "./components/policy";
 import { fleetReadme, fleetScaffold } from "./components/manifests";
 import { SopsKeys } from "./components/sops";
 import { Tenant } from "./components/tenant";
-import { startAfter, withoutDebugStacks } from "./components/perf";
+import { skipUnreadDebugStacks, startAfter, withoutDebugStacks } from "./components/perf";
 import { importFromEnvironment } from "./components/imports";
 
 export = async () => {
+  // The SDK's debug stacks are made only when PULUMI_DEBUG_PROMISE_LEAKS asks for them (components/perf.ts).
+  skipUnreadDebugStacks();
   const loaded = loadStackConfig();
   // What this stack would create and already exists is adopted (components/github/adopt.ts); decided
   // before anything is registered, so a repository that cannot be adopted stops the preview.

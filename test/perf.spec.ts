@@ -5,12 +5,13 @@
  *   cost one closure serialization per resource;
  * - resources are built without the SDK's debug stacks, and the limit is always restored;
  * - each resource's stack trace, which the engine keeps in state, is its source position and two
- *   callers, not the whole stack.
+ *   callers, not the whole stack;
+ * - the SDK's debug promises get no stack unless its leak report will print it.
  */
 import * as assert from "assert";
 import { runProgram, stackConfig } from "./harness";
 import * as pulumi from "@pulumi/pulumi";
-import { outputPromise, STACK_FRAMES, startAfter, withoutDebugStacks } from "../components/perf";
+import { outputPromise, skipUnreadDebugStacks, STACK_FRAMES, startAfter, withoutDebugStacks } from "../components/perf";
 import { BranchExists } from "../components/github/branch-exists";
 import { ScaffoldFile, ScaffoldFileProvider } from "../components/github/scaffold-file";
 import { KindCluster } from "../components/cluster/kind";
@@ -86,6 +87,79 @@ describe("Building without debug stacks", () => {
     assert.ok(bad.error, "an invalid tenant name must fail");
     assert.match(String(bad.error.stack), /\n\s+at /, "a config error is raised before the build, with its stack");
     assert.equal(Error.stackTraceLimit, before);
+  });
+});
+
+// The SDK's internal debug-promise module (its typings export nothing): the one every SDK caller
+// calls through, the flag its leak report reads, and the report itself.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
+  debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T>;
+  debugPromiseLeaks: boolean;
+  leakedPromises(): [Set<Promise<unknown>>, string];
+  promiseDebugString(p: Promise<unknown>): string;
+};
+
+/** Runs `run` with `Error.prepareStackTrace` counting the stacks formatted with a frame of the SDK's debuggable.js. */
+async function debugStacksDuring(run: () => Promise<void>): Promise<number> {
+  const prepare = Error.prepareStackTrace;
+  let formatted = 0;
+  Error.prepareStackTrace = (error, frames) => {
+    if (frames.some((f) => /runtime[\\/]debuggable\.js$/.test(f.getFileName() ?? ""))) formatted++;
+    return prepare ? prepare(error, frames) : `${error}\n${frames.map((f) => `    at ${f}`).join("\n")}`;
+  };
+  try {
+    await run();
+    return formatted;
+  } finally {
+    Error.prepareStackTrace = prepare;
+  }
+}
+
+describe("Debug stacks nobody reads (skipUnreadDebugStacks)", () => {
+  const staging = async () => {
+    const run = await runProgram({ stack: "staging", config: stackConfig("staging") });
+    if (run.error) throw run.error;
+    assert.ok(run.resources.length > 100);
+  };
+
+  it("a program run formats no stack for the SDK's debug promises, after the build too; with the leak report's PULUMI_DEBUG_PROMISE_LEAKS it formats them (the control)", async () => {
+    assert.equal(await debugStacksDuring(staging), 0, "debug promises formatted a stack");
+    // The control, which also shows that the SDK still calls debuggablePromise through its
+    // exports object: what the program installed is what it calls.
+    const flag = debuggable.debugPromiseLeaks;
+    debuggable.debugPromiseLeaks = true;
+    try {
+      // The build's own are stackless either way (withoutDebugStacks); the registrations'
+      // asynchronous halves make about 480 in this program.
+      assert.ok((await debugStacksDuring(staging)) > 100, "with the leak report's flag, the debug promises have their stacks");
+    } finally {
+      debuggable.debugPromiseLeaks = flag;
+    }
+  });
+
+  it("the leak report is as it was: a promise left pending is counted, and printed with its stack when the flag is set", () => {
+    skipUnreadDebugStacks();
+    skipUnreadDebugStacks(); // idempotent: not wrapped twice
+    assert.equal(debuggable.debuggablePromise.name, "leanDebuggablePromise");
+    const [before] = debuggable.leakedPromises(); // starts from no candidates
+    assert.ok(before instanceof Set);
+    const quiet = new Promise<never>(() => undefined);
+    debuggable.debuggablePromise(quiet, "quiet");
+    const flag = debuggable.debugPromiseLeaks;
+    debuggable.debugPromiseLeaks = true;
+    const loud = new Promise<never>(() => undefined);
+    try {
+      debuggable.debuggablePromise(loud, "loud");
+    } finally {
+      debuggable.debugPromiseLeaks = flag;
+    }
+    const [leaked, message] = debuggable.leakedPromises();
+    assert.equal(leaked.size, 2);
+    assert.match(message, /2 promises were still active/);
+    assert.doesNotMatch(debuggable.promiseDebugString(quiet), /\n\s+at /, "no stack without the flag");
+    assert.match(debuggable.promiseDebugString(loud), /quiet|loud/);
+    assert.match(debuggable.promiseDebugString(loud), /STACK_TRACE:\n[\s\S]*\n\s+at .*perf\.spec\.ts/, "the stack, with the flag");
   });
 });
 
