@@ -4,8 +4,10 @@
  * number of plain resources through the same mock harness with the SDK's defaults, and next to the
  * floor: the program's own custom resources (same types, names and inputs) registered flat, the
  * cheapest way the SDK allows (no components, dependencies or dynamic providers; no debug stacks
- * and short stack traces, `withoutDebugStacks`). A benchmark, not a test: it prints numbers and
- * never fails on them.
+ * and short stack traces, `withoutDebugStacks`), and next to the same floor built with each
+ * resource's own SDK class (`new k8s.core.v1.Namespace(…)`, `new github.Repository(…)`), which
+ * makes an output for every property of its type's schema (48 for a GitHub repository) where the
+ * plain floor makes one per input. A benchmark, not a test: it prints numbers and never fails on them.
  *
  * Each measurement runs in a fresh Node process (after a small warm-up run in that process), so
  * one run's heap does not slow the next; the table shows the median of RUNS processes.
@@ -19,7 +21,10 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as github from "@pulumi/github";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
 import { runProgram } from "./lib/evaluate";
 import { skipUnreadDebugStacks, withoutDebugStacks } from "../components/perf";
 import { countWrites, filesAfter, generatedFiles, GITHUB_LIMITS, writeTime } from "./lib/github-model";
@@ -93,15 +98,43 @@ class Replayed extends pulumi.CustomResource {
 /** Every custom resource `program` registered, as it registered it: type, name and inputs. */
 type Flat = { type: string; name: string; inputs: Record<string, unknown> };
 
+type SdkClass = new (name: string, args: Record<string, unknown>) => pulumi.CustomResource;
+
+/**
+ * The SDK class of a type token, read from the token: `kubernetes:<group>/<version>:<Kind>` is
+ * `k8s.<group's first label>.<version>.<Kind>` (`core/v1`, `rbac.authorization.k8s.io/v1`,
+ * `helm.sh/v3`); a Flux object is a `k8s.apiextensions.CustomResource`; `github:index/…:<Kind>`
+ * and `tls:index/…:<Kind>` are `github.<Kind>` and `tls.<Kind>`. Undefined for the program's own
+ * dynamic resources, which stay plain.
+ */
+function sdkClass(type: string): SdkClass | undefined {
+  const [pkg, module, kind] = type.split(":");
+  const lookUp = (root: unknown, ...keys: string[]) => keys.reduce<any>((o, k) => o?.[k], root) as SdkClass | undefined;
+  if (pkg === "kubernetes") {
+    const [group, version] = module.split("/");
+    return lookUp(k8s, group.split(".")[0], version, kind) ?? (k8s.apiextensions.CustomResource as unknown as SdkClass);
+  }
+  if (pkg === "github") return lookUp(github, kind);
+  if (pkg === "tls") return lookUp(tls, kind);
+  return undefined;
+}
+
 /**
  * The floor: `resources` registered flat, the cheapest way the SDK allows (no components, no
  * dependencies, no dynamic providers: each a plain CustomResource of its type with the inputs the
- * program gave it, built without debug stacks, and without the ones nobody reads after).
+ * program gave it, built without debug stacks, and without the ones nobody reads after); `typed`:
+ * each through its own SDK class instead, where it has one.
  */
-function registerFlat(resources: readonly Flat[]): Record<string, unknown> {
+function registerFlat(resources: readonly Flat[], typed: boolean): Record<string, unknown> {
   skipUnreadDebugStacks();
   return withoutDebugStacks(() => {
-    for (const r of resources) new Replayed(r);
+    for (const r of resources) {
+      const Class = typed ? sdkClass(r.type) : undefined;
+      const made = Class ? new Class(r.name, r.inputs) : new Replayed(r);
+      // The SDK's own record of the type (resource.js): a class read wrongly from the token fails here.
+      const type = (made as unknown as { __pulumiType: string }).__pulumiType;
+      if (type !== r.type) throw new Error(`${r.name}: registered as ${type}, not ${r.type}`);
+    }
     return {};
   });
 }
@@ -115,20 +148,20 @@ async function collectFlat(n: number, file: string): Promise<void> {
 }
 
 /**
- * One measurement in this process: `fleet <tenants>`, `bare <resources>` or `floor <tenants>
- * <file>` (the resources `--collect` wrote, collected in another process). Prints `{ms, count}`.
+ * One measurement in this process: `fleet <tenants>`, `bare <resources>`, or `floor`/`typed`
+ * `<tenants> <file>` (the resources `--collect` wrote, collected in another process). Prints `{ms, count}`.
  */
 async function measureOnce(mode: string, n: number, file?: string): Promise<void> {
   const things = (size: number) => {
     for (let i = 0; i < size; i++) new Thing(`thing-${i}`, i);
     return {};
   };
-  const flat = mode === "floor" ? (JSON.parse(fs.readFileSync(file!, "utf8")) as Flat[]) : undefined;
+  const flat = mode === "floor" || mode === "typed" ? (JSON.parse(fs.readFileSync(file!, "utf8")) as Flat[]) : undefined;
   const run = (size: number, warm: boolean) =>
     mode === "fleet"
       ? runProgram({ stack: "bench", config: fleetConfig(size) })
       : flat
-        ? runProgram({ stack: "bench", config: {}, program: async () => registerFlat(warm ? flat.slice(0, 40) : flat) })
+        ? runProgram({ stack: "bench", config: {}, program: async () => registerFlat(warm ? flat.slice(0, 40) : flat, mode === "typed") })
         : runProgram({ stack: "bench", config: {}, program: async () => things(size) });
   await run(mode === "fleet" ? 2 : 40, true); // warm up module loading, the JIT and the closure serializer
   const start = process.hrtime.bigint();
@@ -138,34 +171,43 @@ async function measureOnce(mode: string, n: number, file?: string): Promise<void
   process.stdout.write(JSON.stringify({ ms, count: result.resources.length }));
 }
 
-function measure(mode: string, n: number): { ms: number; count: number } {
-  const once = (...args: string[]) => execFileSync(process.execPath, ["-r", "ts-node/register", __filename, ...args], { encoding: "utf8" });
-  const file = mode === "floor" ? path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-floor-")), "flat.json") : undefined;
-  if (file) once("--collect", String(n), file);
+/** The median of RUNS fresh processes measuring `mode` (`file`: the floors' resources). */
+function measure(mode: string, n: number, file?: string): { ms: number; count: number } {
+  const samples = Array.from({ length: RUNS }, () => JSON.parse(once("--once", mode, String(n), ...(file ? [file] : []))) as { ms: number; count: number });
+  samples.sort((a, b) => a.ms - b.ms);
+  return samples[Math.floor(samples.length / 2)];
+}
+
+const once = (...args: string[]) => execFileSync(process.execPath, ["-r", "ts-node/register", __filename, ...args], { encoding: "utf8" });
+
+/** Both floors of the program with `n` tenants: its custom resources, collected once in a process of their own. */
+function measureFloors(n: number): { floor: { ms: number; count: number }; typed: { ms: number; count: number } } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-floor-"));
+  const file = path.join(dir, "flat.json");
   try {
-    const samples = Array.from({ length: RUNS }, () => JSON.parse(once("--once", mode, String(n), ...(file ? [file] : []))) as { ms: number; count: number });
-    samples.sort((a, b) => a.ms - b.ms);
-    return samples[Math.floor(samples.length / 2)];
+    once("--collect", String(n), file);
+    return { floor: measure("floor", n, file), typed: measure("typed", n, file) };
   } finally {
-    if (file) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 function main(): void {
   const baseline = measure("fleet", 0);
   console.log(`node ${process.version}, median of ${RUNS} fresh processes; without tenants: ${baseline.count} resources, ${baseline.ms.toFixed(0)} ms\n`);
-  console.log("tenants | resources | per tenant | program ms | bare ms (same count) | ratio | floor ms (its custom resources, flat) | ratio to floor | ms per tenant");
-  console.log("------- | --------- | ---------- | ---------- | -------------------- | ----- | ------------------------------------- | -------------- | -------------");
+  console.log("tenants | resources | per tenant | program ms | bare ms (same count) | ratio | floor ms (its custom resources, flat) | ratio to floor | floor ms, each through its SDK class | ratio to it | ms per tenant");
+  console.log("------- | --------- | ---------- | ---------- | -------------------- | ----- | ------------------------------------- | -------------- | ------------------------------------ | ----------- | -------------");
   const perTenant: number[] = [];
   for (const n of SIZES) {
     const program = measure("fleet", n);
     const bare = measure("bare", program.count);
-    const floor = measure("floor", n);
+    const { floor, typed } = measureFloors(n);
     const msPerTenant = (program.ms - baseline.ms) / n;
     perTenant.push(msPerTenant);
     console.log(
       [n, program.count, ((program.count - baseline.count) / n).toFixed(1), program.ms.toFixed(0), bare.ms.toFixed(0),
-        (program.ms / bare.ms).toFixed(2), floor.ms.toFixed(0), (program.ms / floor.ms).toFixed(2), msPerTenant.toFixed(1)].join(" | "),
+        (program.ms / bare.ms).toFixed(2), floor.ms.toFixed(0), (program.ms / floor.ms).toFixed(2), typed.ms.toFixed(0),
+        (program.ms / typed.ms).toFixed(2), msPerTenant.toFixed(1)].join(" | "),
     );
   }
   console.log(`\nper-tenant time at ${SIZES[SIZES.length - 1]} vs ${SIZES[0]} tenants: x${(perTenant[perTenant.length - 1] / perTenant[0]).toFixed(2)} (1.00 = linear)`);
