@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { isSecretOutput, runProgram, stackConfig } from "./harness";
+import { outputPromise } from "../components/perf";
 
 /** Every Output leaf of a stack's exports, with its path. */
 function outputLeaves(value: unknown, at = ""): { at: string; output: pulumi.Output<unknown> }[] {
@@ -34,7 +35,7 @@ describe("Secrets stay secret", () => {
       assert.ok(leaves.length > 5);
       for (const { at, output } of leaves) {
         if (await isSecretOutput(output)) continue;
-        const value = JSON.stringify(await (output as any).promise());
+        const value = JSON.stringify(await outputPromise(output as pulumi.Output<unknown>));
         assert.doesNotMatch(value, /PRIVATE KEY|kind: Config|client-key-data/, `stack output ${at} is plain text but holds secret material`);
       }
       assert.ok(await isSecretOutput(result.exported?.kubeconfig));

@@ -11,6 +11,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { parse as parseYaml } from "yaml";
+import { outputPromise } from "../../components/perf";
 
 /** The checkout this file is in. */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -370,7 +371,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
 async function resolveOutputs(value: unknown): Promise<any> {
   if (pulumi.Output.isInstance(value)) {
     // Output.promise() rejects when the output failed (an apply threw, a lookup failed).
-    return resolveOutputs(await (value as any).promise());
+    return resolveOutputs(await outputPromise(value));
   }
   if (Array.isArray(value)) return Promise.all(value.map(resolveOutputs));
   if (value !== null && typeof value === "object" && !(value instanceof pulumi.Resource)) {
