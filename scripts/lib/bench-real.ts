@@ -276,6 +276,8 @@ const gb = (t: Timed) => (t.peakBytes / 1e9).toFixed(2);
 
 export async function benchReal(argv: string[]): Promise<void> {
   const rig = rigEnv();
+  // Where the event logs, states and profiles go is made here, not found missing after the first run.
+  for (const dir of [process.env.BENCH_EVENT_LOGS, process.env.BENCH_CPU_PROFILES]) if (dir) fs.mkdirSync(dir, { recursive: true });
   const sizesArg = argv.find((a) => a.startsWith("--sizes="));
   const sizes = sizesArg ? sizesArg.slice("--sizes=".length).split(",").map(Number) : [10, 40, ...(argv.includes("--large") ? [100] : [])];
   const keep = new Set<string>(((await github(rig, "GET", "_rig/state")).json.repos ?? []).map((r: any) => r.full_name));
