@@ -76,11 +76,4 @@ describe("npm run bench -- --real: the bare program made from the state", () => 
     assert.deepEqual(byUrn.get(GIT)!.dependsOn, [NS, SECRET], "its namespace and its secretRef, not the FluxInstance or the key");
     assert.deepEqual(byUrn.get(INSTANCE)!.inputs.metadata.annotations, { keep: "me" });
   });
-
-  it("with --bare-waits keeps the FluxInstance's readiness wait, and only that: the same resources and order", () => {
-    const waits = bareSpec(deployment, true);
-    const instance = waits.resources.find((r) => r.urn === INSTANCE)!;
-    assert.deepEqual(instance.inputs.metadata.annotations, { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "1800", keep: "me" });
-    assert.deepEqual(waits.resources.filter((r) => r.urn !== INSTANCE), spec.resources.filter((r) => r.urn !== INSTANCE));
-  });
 });

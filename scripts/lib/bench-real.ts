@@ -14,8 +14,6 @@
  * CLI and every process under it (language host, plugins), sampled every 200 ms from /proc.
  * After each destroy the repositories the run made are deleted from the GitHub double (the
  * program retains them on destroy), so the bare program starts from the same empty organisation.
- * `--bare-waits`: the bare program keeps the FluxInstance's readiness wait (its `pulumi.com/waitFor`),
- * the one wait the program's contract makes: what the program adds besides the wait.
  * BENCH_EVENT_LOGS=<dir> keeps every command's engine event log and the program's state there;
  * BENCH_CPU_PROFILES=<dir> a CPU profile of every Node process of each preview.
  */
@@ -98,10 +96,9 @@ const isDynamic = (r: any) => r.type.startsWith("pulumi-nodejs:dynamic");
  * Each keeps the data dependencies of its inputs (the state's propertyDependencies: an input that
  * is another resource's output), with a dynamic resource or a component in between replaced by
  * what it depends on in turn; no dependsOn, so a repository file waits for its repository, as in
- * any program that passes `repository.name`, and nothing waits for a readiness check unless
- * `keepWaits` (the FluxInstance's `pulumi.com/waitFor` is then kept).
+ * any program that passes `repository.name`, and nothing waits for a readiness check.
  */
-export function bareSpec(deployment: any, keepWaits = false): { providers: any[]; resources: any[] } {
+export function bareSpec(deployment: any): { providers: any[]; resources: any[] } {
   const all: any[] = deployment.resources ?? [];
   const byUrn = new Map(all.map((r) => [r.urn as string, r]));
   const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
@@ -148,7 +145,7 @@ export function bareSpec(deployment: any, keepWaits = false): { providers: any[]
     delete inputs.__defaults;
     // No waits: the Kubernetes provider's readiness wait on an annotation (the FluxInstance's).
     const annotations = inputs.metadata?.annotations;
-    if (annotations?.["pulumi.com/waitFor"] !== undefined && !keepWaits) {
+    if (annotations?.["pulumi.com/waitFor"] !== undefined) {
       const rest = Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== "pulumi.com/waitFor" && k !== "pulumi.com/timeoutSeconds"));
       inputs.metadata = { ...inputs.metadata, annotations: rest };
     }
@@ -221,7 +218,7 @@ function stateFile(stack: Stack, project: string): { bytes: number; resources: n
   return { bytes: Buffer.byteLength(text), resources: (JSON.parse(text).checkpoint.latest.resources ?? []).length };
 }
 
-async function benchProgram(rig: RigEnv, n: number, keepWaits: boolean): Promise<{ row: Row; specs: [any, any] }> {
+async function benchProgram(rig: RigEnv, n: number): Promise<{ row: Row; specs: [any, any] }> {
   const stack = new Stack(rig, `bench-${n}`);
   try {
     stack.init(benchConfig(rig, n), fs.readFileSync(rig.kubeconfig, "utf8"));
@@ -236,7 +233,7 @@ async function benchProgram(rig: RigEnv, n: number, keepWaits: boolean): Promise
     const preview = await timed(stack, ["preview", "--expect-no-changes"]);
     stack.must(["state", "unprotect", "--all", "--yes"]);
     const destroy = await timed(stack, ["destroy", "--yes", "--skip-preview"]);
-    return { row: { n, which: "program", up, add, preview, destroy, resources, stateBytes: bytes }, specs: [bareSpec(first, keepWaits), bareSpec(second, keepWaits)] };
+    return { row: { n, which: "program", up, add, preview, destroy, resources, stateBytes: bytes }, specs: [bareSpec(first), bareSpec(second)] };
   } catch (e) {
     // Leave the rig as it was: what a failed run made goes, then the stack.
     stack.pulumi(["state", "unprotect", "--all", "--yes"]);
@@ -292,7 +289,7 @@ export async function benchReal(argv: string[]): Promise<void> {
   const rows: Row[] = [];
   for (const n of sizes) {
     try {
-      const { row, specs } = await benchProgram(rig, n, argv.includes("--bare-waits"));
+      const { row, specs } = await benchProgram(rig, n);
       rows.push(row);
       console.error(`bench: program at ${n} tenants done (${s(row.up)} s up)`);
       await clean();
@@ -303,7 +300,6 @@ export async function benchReal(argv: string[]): Promise<void> {
       await clean();
     }
   }
-  if (argv.includes("--bare-waits")) console.log("(--bare-waits: the bare program awaits the FluxInstance's readiness, as the program does)\n");
   console.log("tenants | program | resources | state bytes | up s | up +1 tenant s | no-change preview s | destroy s | peak GB (up)");
   console.log("------- | ------- | --------- | ----------- | ---- | -------------- | ------------------- | --------- | ------------");
   for (const r of rows) console.log([r.n, r.which, r.resources, r.stateBytes, s(r.up), s(r.add), s(r.preview), s(r.destroy), gb(r.up)].join(" | "));
