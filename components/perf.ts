@@ -80,6 +80,11 @@ function leanDebuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T> {
   Error.stackTraceLimit = 0;
   try {
     return sdkDebuggablePromise(p, ctx);
+  } catch (e) {
+    // An error of the SDK's own (it is handed something that is not a promise) keeps its stack.
+    Error.stackTraceLimit = limit;
+    if (e instanceof Error) Error.captureStackTrace(e, leanDebuggablePromise);
+    throw e;
   } finally {
     Error.stackTraceLimit = limit;
   }
@@ -88,9 +93,11 @@ function leanDebuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T> {
 /**
  * From now on in this process, the SDK's debug promises carry a stack only when its leak report
  * prints them (`PULUMI_DEBUG_PROMISE_LEAKS`). Idempotent; for the whole process, as the program
- * is what the language host runs.
+ * is what the language host runs. With the variable set it installs nothing, so the stacks the
+ * report prints are the SDK's own, frame for frame.
  */
 export function skipUnreadDebugStacks(): void {
+  if (debuggable.debugPromiseLeaks) return;
   debuggable.debuggablePromise = leanDebuggablePromise;
 }
 

@@ -123,43 +123,56 @@ describe("Debug stacks nobody reads (skipUnreadDebugStacks)", () => {
     assert.ok(run.resources.length > 100);
   };
 
-  it("a program run formats no stack for the SDK's debug promises, after the build too; with the leak report's PULUMI_DEBUG_PROMISE_LEAKS it formats them (the control)", async () => {
-    assert.equal(await debugStacksDuring(staging), 0, "debug promises formatted a stack");
-    // The control, which also shows that the SDK still calls debuggablePromise through its
-    // exports object: what the program installed is what it calls.
+  /** Runs `run` with the SDK's leak-report flag (PULUMI_DEBUG_PROMISE_LEAKS) at `on`, and restores it. */
+  async function withLeakFlag<T>(on: boolean, run: () => T | Promise<T>): Promise<T> {
     const flag = debuggable.debugPromiseLeaks;
-    debuggable.debugPromiseLeaks = true;
+    debuggable.debugPromiseLeaks = on;
     try {
-      // The build's own are stackless either way (withoutDebugStacks); the registrations'
-      // asynchronous halves make about 480 in this program.
-      assert.ok((await debugStacksDuring(staging)) > 100, "with the leak report's flag, the debug promises have their stacks");
+      return await run();
     } finally {
       debuggable.debugPromiseLeaks = flag;
     }
+  }
+
+  it("a program run formats no stack for the SDK's debug promises, after the build too; with the leak report's PULUMI_DEBUG_PROMISE_LEAKS it formats them (the control)", async () => {
+    // None: what the program installed is what the SDK calls (through its exports object).
+    assert.equal(await withLeakFlag(false, () => debugStacksDuring(staging)), 0, "debug promises formatted a stack");
+    // The build's own are stackless either way (withoutDebugStacks); the registrations'
+    // asynchronous halves make about 480 in this program.
+    assert.ok((await withLeakFlag(true, () => debugStacksDuring(staging))) > 100, "with the leak report's flag, the debug promises have their stacks");
   });
 
-  it("the leak report is as it was: a promise left pending is counted, and printed with its stack when the flag is set", () => {
-    skipUnreadDebugStacks();
-    skipUnreadDebugStacks(); // idempotent: not wrapped twice
-    assert.equal(debuggable.debuggablePromise.name, "leanDebuggablePromise");
-    const [before] = debuggable.leakedPromises(); // starts from no candidates
-    assert.ok(before instanceof Set);
+  it("the leak report is as it was: a promise left pending is counted, and printed with its stack when the flag is set; the stack limit is restored, also after the SDK throws", async () => {
+    await withLeakFlag(false, skipUnreadDebugStacks);
+    const installed = debuggable.debuggablePromise;
+    await withLeakFlag(false, skipUnreadDebugStacks); // idempotent: the same function, not a wrapper of it
+    assert.equal(debuggable.debuggablePromise, installed);
+    assert.equal(installed.name, "leanDebuggablePromise");
+    debuggable.leakedPromises(); // starts from no candidates
+    const limit = Error.stackTraceLimit;
     const quiet = new Promise<never>(() => undefined);
-    debuggable.debuggablePromise(quiet, "quiet");
-    const flag = debuggable.debugPromiseLeaks;
-    debuggable.debugPromiseLeaks = true;
     const loud = new Promise<never>(() => undefined);
-    try {
-      debuggable.debuggablePromise(loud, "loud");
-    } finally {
-      debuggable.debugPromiseLeaks = flag;
-    }
+    await withLeakFlag(false, () => void debuggable.debuggablePromise(quiet, "quiet"));
+    assert.equal(Error.stackTraceLimit, limit);
+    await withLeakFlag(true, () => void debuggable.debuggablePromise(loud, "loud"));
+    // The SDK throws when handed no promise (Object.defineProperty on undefined): the limit is
+    // restored and the error keeps a stack.
+    const thrown = await withLeakFlag(false, () => {
+      try {
+        debuggable.debuggablePromise(undefined as unknown as Promise<never>, "nothing");
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    });
+    assert.ok(thrown instanceof TypeError, "the SDK's own error");
+    assert.match(String(thrown.stack), /\n\s+at .*perf\.spec\.ts/);
+    assert.equal(Error.stackTraceLimit, limit);
     const [leaked, message] = debuggable.leakedPromises();
     assert.equal(leaked.size, 2);
     assert.match(message, /2 promises were still active/);
-    assert.doesNotMatch(debuggable.promiseDebugString(quiet), /\n\s+at /, "no stack without the flag");
-    assert.match(debuggable.promiseDebugString(loud), /quiet|loud/);
-    assert.match(debuggable.promiseDebugString(loud), /STACK_TRACE:\n[\s\S]*\n\s+at .*perf\.spec\.ts/, "the stack, with the flag");
+    assert.match(debuggable.promiseDebugString(quiet), /^CONTEXT\(\d+\): quiet\nSTACK_TRACE:\nError$/, "no stack without the flag");
+    assert.match(debuggable.promiseDebugString(loud), /^CONTEXT\(\d+\): loud\nSTACK_TRACE:\nError\n[\s\S]*\n\s+at .*perf\.spec\.ts/, "the stack, with the flag");
   });
 });
 
