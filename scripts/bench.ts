@@ -103,7 +103,8 @@ type SdkClass = new (name: string, args: Record<string, unknown>) => pulumi.Cust
 /**
  * The SDK class of a type token, read from the token: `kubernetes:<group>/<version>:<Kind>` is
  * `k8s.<group's first label>.<version>.<Kind>` (`core/v1`, `rbac.authorization.k8s.io/v1`,
- * `helm.sh/v3`); a Flux object is a `k8s.apiextensions.CustomResource`; `github:index/…:<Kind>`
+ * `helm.sh/v3`; a miss in these groups throws); an object of another group (Flux's) is a
+ * `k8s.apiextensions.CustomResource`; `github:index/…:<Kind>`
  * and `tls:index/…:<Kind>` are `github.<Kind>` and `tls.<Kind>`. Undefined for the program's own
  * dynamic resources, which stay plain.
  */
@@ -112,7 +113,11 @@ function sdkClass(type: string): SdkClass | undefined {
   const lookUp = (root: unknown, ...keys: string[]) => keys.reduce<any>((o, k) => o?.[k], root) as SdkClass | undefined;
   if (pkg === "kubernetes") {
     const [group, version] = module.split("/");
-    return lookUp(k8s, group.split(".")[0], version, kind) ?? (k8s.apiextensions.CustomResource as unknown as SdkClass);
+    const found = lookUp(k8s, group.split(".")[0], version, kind);
+    if (found) return found;
+    // Kubernetes' own groups and Helm have their classes: a miss there is a token read wrongly.
+    if (group === "core" || group.endsWith(".k8s.io") || group === "helm.sh") throw new Error(`no @pulumi/kubernetes class for ${type}`);
+    return k8s.apiextensions.CustomResource as unknown as SdkClass;
   }
   if (pkg === "github") return lookUp(github, kind);
   if (pkg === "tls") return lookUp(tls, kind);
