@@ -38,10 +38,11 @@ export function waveWarning(stack: string, previous: ContentWrites | undefined, 
 }
 
 /**
- * Reads the map the stack's last update exported and, in a preview, warns when the new parts pass
- * the hourly limit. Returns the map to export as `githubContentWrites`.
+ * Reads the map the stack's last update exported (`last`: its outputs, `readLastOutputs`) and, in a
+ * preview, warns when the new parts pass the hourly limit. Returns the map to export as
+ * `githubContentWrites`.
  */
-export function checkWriteBudget(current: ContentWrites, limit: number, last: Promise<Record<string, unknown>> = readLastOutputs()): pulumi.Output<ContentWrites> {
+export function checkWriteBudget(current: ContentWrites, limit: number, last: Promise<Record<string, unknown>>): pulumi.Output<ContentWrites> {
   const stack = pulumi.getStack();
   return pulumi.output(
     last.then(
