@@ -59,7 +59,8 @@ export function outputPromise<T>(output: pulumi.Output<T>): Promise<T> {
   return (output as unknown as { promise(): Promise<T> }).promise();
 }
 
-type Debuggable = {
+/** What the program uses of the SDK's internal `runtime/debuggable` module. */
+export type Debuggable = {
   debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T>;
   /** `!!process.env.PULUMI_DEBUG_PROMISE_LEAKS`, read when the SDK loads: whether leaks are printed with their stacks. */
   debugPromiseLeaks: boolean;

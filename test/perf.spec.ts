@@ -11,7 +11,7 @@
 import * as assert from "assert";
 import { runProgram, stackConfig } from "./harness";
 import * as pulumi from "@pulumi/pulumi";
-import { outputPromise, skipUnreadDebugStacks, STACK_FRAMES, startAfter, withoutDebugStacks } from "../components/perf";
+import { type Debuggable, outputPromise, skipUnreadDebugStacks, STACK_FRAMES, startAfter, withoutDebugStacks } from "../components/perf";
 import { BranchExists } from "../components/github/branch-exists";
 import { ScaffoldFile, ScaffoldFileProvider } from "../components/github/scaffold-file";
 import { KindCluster } from "../components/cluster/kind";
@@ -93,9 +93,7 @@ describe("Building without debug stacks", () => {
 // The SDK's internal debug-promise module (its typings export nothing): the one every SDK caller
 // calls through, the flag its leak report reads, and the report itself.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
-  debuggablePromise<T>(p: Promise<T>, ctx: unknown): Promise<T>;
-  debugPromiseLeaks: boolean;
+const debuggable = require("@pulumi/pulumi/runtime/debuggable") as Debuggable & {
   leakedPromises(): [Set<Promise<unknown>>, string];
   promiseDebugString(p: Promise<unknown>): string;
 };
