@@ -12,6 +12,12 @@ export const FLUX_NAMESPACE = "flux-system";
 export const TENANT_LABEL = "toolkit.fluxcd.io/tenant";
 
 /**
+ * Prefix of the tenant namespace annotations that hold a tenant's values for the admission
+ * policies (its sources, Service types, ...: manifests/policy.ts, `policyAnnotation`).
+ */
+export const POLICY_ANNOTATION_PREFIX = "admission.fleet/";
+
+/**
  * The tenant account: a ServiceAccount of this name in every tenant namespace. The FluxInstance
  * makes it the default (`cluster.tenantDefaultServiceAccount`) and the Flux Operator's
  * multitenancy makes it the ResourceSet default, so every Flux object in a tenant namespace, at

@@ -29,7 +29,7 @@ import {
   tenantServiceAccount,
 } from "./manifests";
 import { ExistingRepository } from "./github";
-import { AdmissionPolicies, tenantAdmission } from "./policy";
+import { AdmissionPolicies } from "./policy";
 import { CreateRepositoryArgs, DeployKeyPair, Repository } from "./github";
 import { SopsKeys } from "./sops";
 
@@ -63,7 +63,10 @@ export interface TenantArgs {
   };
   /** The tenant's repository as found on GitHub, when this stack would create it and it exists (adopt.ts). */
   readonly existing?: ExistingRepository;
-  /** The admission policy pack, when on (`fleet:flux.admissionPolicies`): the tenant binds it. */
+  /**
+   * The admission policy pack, when on (`fleet:flux.admissionPolicies`): the tenant's namespaces
+   * carry its values for it, and its first Flux object waits for it.
+   */
   readonly policies?: AdmissionPolicies;
   /** Deploy key generation (`fleet:repository.keyGeneration`). */
   readonly keyGeneration: number;
@@ -160,13 +163,26 @@ export class Tenant extends pulumi.ComponentResource {
     // What holds the tenant's data is protected until the tenant is marked `offboard: true`: its
     // namespaces (deleting one deletes everything in it) and its Kustomization (deleting it prunes
     // the workloads). Removing or renaming the entry then fails at preview. The rest (accounts,
-    // bindings, policies, quotas, the Secret, the GitRepository) stays editable.
+    // role bindings, quotas, the Secret, the GitRepository) stays editable.
     const k8sOpts = { parent: this, ...args.inCluster };
     const holdsData = { ...k8sOpts, protect: !t.offboard };
     const at = (ns: string, object: string) => `${ns}/${object}`;
     const names = tenantNames(id);
     const after = args.after ?? [];
-    const namespaces = t.namespaces.map((ns) => new k8s.core.v1.Namespace(ns, tenantNamespace(id, ns, t.podSecurity), { ...holdsData, dependsOn: after }));
+    const url = sshUrl(args.owner, t.repository.name, args.sshHost);
+    // What the admission policies allow the tenant, on each of its namespaces: its own repository
+    // and its config's sources.
+    const policy = args.policies
+      ? {
+        sources: [url, ...t.sources],
+        buckets: t.buckets,
+        imageAutomation: t.repository.readWrite,
+        serviceTypes: t.serviceTypes,
+        // Fixed, with or without secrets: turning them on never races the namespace's own update.
+        decryptionSecrets: [sopsSecretName(id)],
+      }
+      : undefined;
+    const namespaces = t.namespaces.map((ns) => new k8s.core.v1.Namespace(ns, tenantNamespace(id, ns, t.podSecurity, policy), { ...holdsData, dependsOn: after }));
     const accounts = t.namespaces.map(
       (ns, i) =>
         new k8s.core.v1.ServiceAccount(at(ns, names.serviceAccount), tenantServiceAccount(id, ns), {
@@ -221,27 +237,15 @@ export class Tenant extends pulumi.ComponentResource {
     const sync = {
       tenant: id,
       namespace: home,
-      url: sshUrl(args.owner, t.repository.name, args.sshHost),
+      url,
       branch: t.branch,
       path: t.path,
       ...(t.targetNamespace !== undefined ? { targetNamespace: t.targetNamespace } : {}),
       decrypt: sopsKey !== undefined,
     };
-    // The tenant's admission parameters and bindings: its own repository and its config's sources.
-    const admission = args.policies
-      ? tenantAdmission(this, args.inCluster, args.policies, after, {
-        tenant: id,
-        sources: [sync.url, ...t.sources],
-        buckets: t.buckets,
-        imageAutomation: t.repository.readWrite,
-        serviceTypes: t.serviceTypes,
-        // Fixed, with or without secrets: turning them on never races the policy's own update.
-        decryptionSecrets: [sopsSecretName(id)],
-      })
-      : [];
     this.gitRepository = new k8s.apiextensions.CustomResource(at(home, names.source), tenantGitRepository(sync), {
       ...k8sOpts,
-      dependsOn: [args.fluxInstance, namespaces[0], secret, ...this.repository.ready, ...admission],
+      dependsOn: [args.fluxInstance, namespaces[0], secret, ...this.repository.ready, ...(args.policies?.ready ?? [])],
     });
     // Removed first: Flux prunes the tenant's workloads while its accounts still have rights.
     // It depends on everything else of the tenant, quotas and the team grant included, so the

@@ -21,6 +21,7 @@ const SECRET = "kubernetes:core/v1:Secret";
 const KUSTOMIZATION = "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization";
 const FILE = "pulumi-nodejs:dynamic/fleet:ScaffoldFile";
 const VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy";
+const NAMESPACE = "kubernetes:core/v1:Namespace";
 const SEED = Buffer.alloc(32, 7).toString("base64");
 const OTHER_SEED = Buffer.alloc(32, 8).toString("base64");
 
@@ -195,23 +196,20 @@ describe("Tenant secrets: what a tenant with secrets gets", () => {
   });
 
   it("its admission policy lets its Kustomizations decrypt with <tenant>-sops only, a name fixed with or without secrets (so turning them on never races the policy)", async () => {
-    const variables = (name: string) => Object.fromEntries(one(result, VAP, name).inputs.spec.variables.map((v: any) => [v.name, v.expression]));
-    assert.deepEqual(variables("fleet-tenant-decryption-shop"), { decryptionSecrets: '["shop-sops"]' });
-    assert.deepEqual(variables("fleet-tenant-decryption-plain"), { decryptionSecrets: '["plain-sops"]' });
-    // The policy's CEL, as the API server evaluates it (the shared fixtures cover the rest: test/policy.spec.ts).
+    const annotation = (ns: string) => one(result, NAMESPACE, ns).inputs.metadata.annotations["admission.fleet/decryptionSecrets"];
+    assert.equal(annotation("shop"), "shop-sops");
+    assert.equal(annotation("plain"), "plain-sops");
+    // The policy's CEL, as the API server evaluates it on the tenant's namespace (the shared fixtures cover the rest: test/policy.spec.ts).
     const cel = await esmImport("@marcbachmann/cel-js");
-    const admits = (policy: string, decryption?: object) => {
-      const spec = one(result, VAP, policy).inputs.spec;
-      const variables = Object.fromEntries(spec.variables.map((v: any) => [v.name, cel.evaluate(v.expression, {})]));
-      const object = { spec: { ...(decryption ? { decryption } : {}) } };
-      return spec.validations.every((v: any) => cel.evaluate(v.expression, { object, variables }) === true);
+    const spec = one(result, VAP, "fleet-tenant-decryption").inputs.spec;
+    const admits = (ns: string, decryption?: object) => {
+      const base = { object: { spec: { ...(decryption ? { decryption } : {}) } }, namespaceObject: one(result, NAMESPACE, ns).inputs };
+      const variables = Object.fromEntries(spec.variables.map((v: any) => [v.name, cel.evaluate(v.expression, base)]));
+      return spec.validations.every((v: any) => cel.evaluate(v.expression, { ...base, variables }) === true);
     };
     const key = (name: string) => ({ provider: "sops", secretRef: { name } });
-    assert.deepEqual(
-      [admits("fleet-tenant-decryption-shop", key("shop-sops")), admits("fleet-tenant-decryption-shop", key("payments-sops")), admits("fleet-tenant-decryption-shop", key("shop-git"))],
-      [true, false, false],
-    );
-    assert.deepEqual([admits("fleet-tenant-decryption-plain", key("plain-sops")), admits("fleet-tenant-decryption-plain", key("shop-sops")), admits("fleet-tenant-decryption-plain"), admits("fleet-tenant-decryption-plain", { provider: "sops" })], [true, false, true, true]);
+    assert.deepEqual([admits("shop", key("shop-sops")), admits("shop", key("payments-sops")), admits("shop", key("shop-git"))], [true, false, false]);
+    assert.deepEqual([admits("plain", key("plain-sops")), admits("plain", key("shop-sops")), admits("plain"), admits("plain", { provider: "sops" })], [true, false, true, true]);
   });
 });
 

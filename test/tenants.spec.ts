@@ -238,11 +238,11 @@ describe("Tenants: ordering for a first up", () => {
   const LATER = { stack: "staging", environment: "staging" };
   const FILE = "pulumi-nodejs:dynamic/fleet:ScaffoldFile";
   const fleetFiles = (r: RunResult) => r.resources.filter((x) => x.type === FILE && x.name.startsWith("fleet/"));
-  /** A tenant's namespaces and own admission policies: what starts after the fleet's scaffold. */
-  const gated = (r: RunResult, tenant: string) => [...of(r, tenant, K.namespace), ...of(r, tenant, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy")];
+  /** A tenant's namespaces: what starts after the fleet's scaffold (the rest of its cluster objects wait for them). */
+  const gated = (r: RunResult, tenant: string) => of(r, tenant, K.namespace);
   const position = (r: RunResult, x: Registered) => r.resources.indexOf(x);
 
-  it("no tenant object is on the FluxInstance's path: on a stack's first up, tenants' namespaces and admission policies start after the fleet's last scaffold file, their repositories do not wait for it", async () => {
+  it("no tenant object is on the FluxInstance's path: on a stack's first up, tenants' namespaces start after the fleet's last scaffold file, their repositories do not wait for it", async () => {
     // The CLI saves the whole state twice per step, one save at a time: a tenant object on the
     // FluxInstance's path, or started before its scaffold, queues Flux's install behind every
     // tenant (docs/architecture.md, "Real-engine speed").
@@ -260,7 +260,7 @@ describe("Tenants: ordering for a first up", () => {
     assert.ok(instance.dependencies.includes(last.urn), "the FluxInstance waits for the scaffold");
     for (const tenant of ["payments", "shop", "analytics"]) {
       // Registered (the harness records each registration as it completes) after the last file.
-      assert.ok(gated(result, tenant).length >= 6, tenant);
+      assert.ok(gated(result, tenant).length >= 1, tenant);
       for (const r of gated(result, tenant)) assert.ok(position(result, r) > position(result, last), `${r.type}::${r.name} must start after ${last.name}`);
       // Each tenant's GitHub chain ends a first up of many tenants: gated with the cluster objects, the
       // rig's 40-tenant up took 204 s, against 187 s with neither gated.
@@ -289,19 +289,21 @@ describe("Tenants: ordering for a first up", () => {
   });
 
   it("only a stack's first update waits (it has exported nothing yet), the lookup stack's too; nothing waits in a preview or a later up: a 40-tenant preview's tenant objects waited 3 s for the dynamic-provider host", async () => {
-    const lookup = await runProgram({ stack: "staging", config: config(TENANTS, false) });
+    // Each fleet scaffold file's step takes 300 ms: a tenant namespace that waits for them registers after the last.
+    const slow = Object.fromEntries(fleetFiles(await three()).map((f) => [f.name, 300]));
+    const lookup = await runProgram({ stack: "staging", config: config(TENANTS, false), delays: slow });
     if (lookup.error) throw lookup.error;
     const lookupLast = fleetFiles(lookup).at(-1)!;
     for (const r of gated(lookup, "shop")) assert.ok(position(lookup, r) > position(lookup, lookupLast), `lookup stack's first up: ${r.type}::${r.name} must start after ${lookupLast.name}`);
     for (const [what, result] of [
-      ["a first up's preview", await runProgram({ stack: "staging", config: config(), preview: true })],
-      ["a later up", await runProgram({ stack: "staging", config: config(), exists: () => true, previousOutputs: LATER })],
-      ["a later up of the lookup stack", await runProgram({ stack: "staging", config: config(TENANTS, false), previousOutputs: LATER })],
+      ["a first up's preview", await runProgram({ stack: "staging", config: config(), preview: true, delays: slow })],
+      ["a later up", await runProgram({ stack: "staging", config: config(), exists: () => true, previousOutputs: LATER, delays: slow })],
+      ["a later up of the lookup stack", await runProgram({ stack: "staging", config: config(TENANTS, false), previousOutputs: LATER, delays: slow })],
     ] as const) {
       if (result.error) throw result.error;
       const last = fleetFiles(result).at(-1)!;
-      const early = ["payments", "shop", "analytics"].flatMap((t) => gated(result, t)).filter((r) => position(result, r) < position(result, last));
-      assert.ok(early.length > 0, `${what}: some tenant object registers before the fleet's last scaffold file`);
+      const late = ["payments", "shop", "analytics"].flatMap((t) => gated(result, t)).filter((r) => position(result, r) > position(result, last));
+      assert.deepEqual(late.map((r) => r.name), [], `${what}: no tenant namespace waits for the fleet's last scaffold file`);
     }
   });
 });
@@ -505,16 +507,6 @@ describe("Tenants: stable identity", () => {
     const shop = one(result, K.tenant, "shop").urn;
     const names = result.resources.filter((r) => isUnder(result, r, shop)).map((r) => r.name).sort();
     assert.deepEqual(names, [
-      "fleet-tenant-buckets-shop",
-      "fleet-tenant-buckets-shop",
-      "fleet-tenant-decryption-shop",
-      "fleet-tenant-decryption-shop",
-      "fleet-tenant-image-automation-shop",
-      "fleet-tenant-image-automation-shop",
-      "fleet-tenant-services-shop",
-      "fleet-tenant-services-shop",
-      "fleet-tenant-sources-shop",
-      "fleet-tenant-sources-shop",
       "shop/shop-git",
       "shop/shop",
       "shop/shop",

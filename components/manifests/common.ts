@@ -27,8 +27,8 @@ export function metadata(name: string, namespace?: string, labels?: Record<strin
   return { name, ...(namespace ? { namespace } : {}), ...(labels ? { labels } : {}) };
 }
 
-export function namespace(name: string, labels?: Record<string, string>) {
-  return { apiVersion: "v1" as const, kind: "Namespace" as const, metadata: metadata(name, undefined, labels) };
+export function namespace(name: string, labels?: Record<string, string>, annotations?: Record<string, string>) {
+  return { apiVersion: "v1" as const, kind: "Namespace" as const, metadata: { ...metadata(name, undefined, labels), ...(annotations ? { annotations } : {}) } };
 }
 
 export interface SshSecretArgs {

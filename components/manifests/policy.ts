@@ -1,14 +1,23 @@
 /**
  * The tenant admission policy pack: one ValidatingAdmissionPolicy per rule
  * (admissionregistration.k8s.io/v1, GA since Kubernetes 1.30), bound with `validationActions:
- * [Deny]` to tenant namespaces by their tenant label (which a tenant cannot edit: namespaces are
- * cluster-scoped). A rule that differs per tenant is one policy per tenant, its values compiled in
- * as CEL literals (`spec.variables`), bound to that tenant's namespaces. No policy takes a
- * parameter object: kube-apiserver stops watching a `paramKind` of a built-in type such as
- * ConfigMap for good, until it restarts, once no binding names it for a moment (as when the last
- * tenant goes, or a destroy), and then denies every new tenant ("no params found") or, worse,
- * checks against parameters that no longer exist (kubernetes/kubernetes#130887, open; the fix,
- * #141015, is not merged).
+ * [Deny]` to every tenant namespace by its tenant label (which a tenant cannot edit: namespaces are
+ * cluster-scoped). The pack is the same for every tenant and every fleet size: a rule that differs
+ * per tenant reads the tenant's values from the namespace of the object it checks
+ * (`namespaceObject`), in annotations this program writes on each of the tenant's namespaces
+ * (`tenantPolicyAnnotations`; a tenant can no more edit them than the label). A namespace that
+ * carries the tenant label without them allows nothing a value would allow: no source, no Bucket,
+ * no Service type but ClusterIP, no image automation, no decryption Secret.
+ *
+ * It was one policy per tenant and per-tenant rule, its values compiled in as CEL literals: five
+ * policies and five bindings per tenant, 47% of a 40-tenant stack's state, rewritten by the
+ * engine at every step of an `up` (docs/architecture.md, "Real-engine speed").
+ * No policy takes a parameter object: kube-apiserver stops watching a `paramKind` of a built-in
+ * type such as ConfigMap for good, until it restarts, once no binding names it for a moment (as
+ * when the last tenant goes, or a destroy), and then denies every new tenant ("no params found")
+ * or, worse, checks against parameters that no longer exist (kubernetes/kubernetes#130887, open;
+ * the fix, #141015, is not merged). A namespace is no parameter object: the admission plugin reads
+ * it with the namespace lister every binding's namespaceSelector uses anyway.
  *
  * The rules (docs/tenancy.md, "Admission policies"), each closing a way out of the tenant's namespaces:
  * - sources: every address a source makes a controller connect to (a GitRepository, OCIRepository
@@ -31,13 +40,11 @@
  * Each rule's CEL is evaluated offline on fixtures (test/policy.spec.ts) and enforced by the
  * rig's real API server (test/real/fleet.spec.ts, 7).
  */
-import { FLUX_NAMESPACE, TENANT_LABEL, TENANT_SERVICE_ACCOUNT } from "../constants";
+import { FLUX_NAMESPACE, POLICY_ANNOTATION_PREFIX, TENANT_LABEL, TENANT_SERVICE_ACCOUNT } from "../constants";
 import { metadata } from "./common";
 
-/** What one tenant's policies allow: its source URLs, Buckets, image automation, Service types. */
+/** What the policies allow one tenant: its source URLs, Buckets, image automation, Service types, decryption Secrets. */
 export interface TenantPolicyParams {
-  /** What the tenant's objects are named after (`TenantConfig.identity`). */
-  readonly tenant: string;
   /** Source URLs the tenant may use, its own repository first; matched exactly. */
   readonly sources: readonly string[];
   readonly buckets: boolean;
@@ -47,6 +54,45 @@ export interface TenantPolicyParams {
   /** Secrets its Kustomizations may decrypt with: `<tenant>-sops`, the name of its key Secret (`secrets`). */
   readonly decryptionSecrets: readonly string[];
 }
+type TenantValue = keyof TenantPolicyParams;
+
+/**
+ * The annotation of a tenant namespace that holds one of the tenant's values, for the policies:
+ * `admission.fleet/<value>`. A list is its items joined by single spaces (no item has whitespace:
+ * the config's URL pattern and the Service type and Secret name formats exclude it, and
+ * `tenantPolicyAnnotations` checks), a flag `true` or `false`.
+ */
+export const policyAnnotation = (value: TenantValue) => `${POLICY_ANNOTATION_PREFIX}${value}`;
+
+/** What each of a tenant's values is. */
+const VALUE_TYPES: { readonly [V in TenantValue]: TenantPolicyParams[V] extends boolean ? "flag" : "list" } = {
+  sources: "list", buckets: "flag", imageAutomation: "flag", serviceTypes: "list", decryptionSecrets: "list",
+};
+
+/**
+ * The annotations every namespace of a tenant carries: each of its values (`policyAnnotation`).
+ * A value left out has no annotation, which allows nothing.
+ */
+export function tenantPolicyAnnotations(params: Partial<TenantPolicyParams>): Record<string, string> {
+  return Object.fromEntries((Object.keys(VALUE_TYPES) as TenantValue[]).flatMap((name) => {
+    const value = params[name];
+    if (value === undefined) return [];
+    if (typeof value === "boolean") return [[policyAnnotation(name), String(value)]];
+    for (const item of value) if (item === "" || /\s/.test(item)) throw new Error(`admission policy value ${name}: ${JSON.stringify(item)} is empty or has whitespace, which its annotation cannot hold`);
+    return [[policyAnnotation(name), value.join(" ")]];
+  }));
+}
+
+/**
+ * A tenant value as the policies read it (`variables.<name>`), from the annotation of the checked
+ * object's namespace. A missing annotation reads as an empty list or `false`: it allows nothing.
+ */
+function valueExpression(name: TenantValue): string {
+  const annotations = "namespaceObject.metadata.annotations";
+  const present = `has(${annotations}) && '${policyAnnotation(name)}' in ${annotations}`;
+  const raw = `${annotations}['${policyAnnotation(name)}']`;
+  return VALUE_TYPES[name] === "flag" ? `${present} && ${raw} == 'true'` : `${present} ? ${raw}.split(' ').filter(v, v != '') : []`;
+}
 
 /** One check of a rule, with the message the API server answers when it fails. */
 interface Validation {
@@ -55,13 +101,12 @@ interface Validation {
 }
 
 /**
- * A policy's rule: what it matches, what it checks, and whether it is made per tenant, reading that
- * tenant's values as `variables.sources`, `variables.buckets`, `variables.imageAutomation` and
- * `variables.serviceTypes` (TenantPolicyParams).
+ * A policy's rule: what it matches and what it checks. A rule that differs per tenant reads the
+ * tenant's values as `variables.<value>` (`variables.sources`, `variables.buckets`, ...:
+ * TenantPolicyParams), from the annotations of the checked object's namespace.
  */
 export interface Rule {
   readonly name: string;
-  readonly perTenant: boolean;
   readonly resources: readonly { readonly group: string; readonly resources: readonly string[] }[];
   readonly operations: readonly ("CREATE" | "UPDATE")[];
   /**
@@ -129,7 +174,6 @@ const sameNamespace = (ref: string) => `(!has(${ref}.namespace) || ${ref}.namesp
 export const POLICY_RULES: readonly Rule[] = [
   {
     name: "fleet-tenant-sources",
-    perTenant: true,
     resources: SOURCE_RESOURCES,
     operations: ["CREATE", "UPDATE"],
     validations: [{
@@ -139,7 +183,6 @@ export const POLICY_RULES: readonly Rule[] = [
   },
   {
     name: "fleet-tenant-source-connections",
-    perTenant: false,
     resources: SOURCE_RESOURCES,
     operations: ["CREATE", "UPDATE"],
     validations: [
@@ -169,7 +212,6 @@ export const POLICY_RULES: readonly Rule[] = [
   },
   {
     name: "fleet-tenant-flux-controllers-only",
-    perTenant: false,
     resources: [
       ...FLUX_API_GROUPS.map((group) => ({ group, resources: ["*/status"] })),
       { group: "source.toolkit.fluxcd.io", resources: ["externalartifacts"] },
@@ -186,7 +228,6 @@ export const POLICY_RULES: readonly Rule[] = [
   },
   {
     name: "fleet-tenant-notifications",
-    perTenant: false,
     resources: [{ group: "notification.toolkit.fluxcd.io", resources: ["providers", "receivers"] }],
     operations: ["CREATE", "UPDATE"],
     // The platform may put a Provider into a tenant namespace from the fleet repository (applied
@@ -210,7 +251,6 @@ export const POLICY_RULES: readonly Rule[] = [
   },
   {
     name: "fleet-tenant-no-kubeconfig",
-    perTenant: false,
     resources: [
       { group: "kustomize.toolkit.fluxcd.io", resources: ["kustomizations"] },
       { group: "helm.toolkit.fluxcd.io", resources: ["helmreleases"] },
@@ -220,7 +260,6 @@ export const POLICY_RULES: readonly Rule[] = [
   },
   {
     name: "fleet-tenant-same-namespace",
-    perTenant: false,
     resources: [
       { group: "kustomize.toolkit.fluxcd.io", resources: ["kustomizations"] },
       { group: "helm.toolkit.fluxcd.io", resources: ["helmreleases"] },
@@ -253,14 +292,12 @@ export const POLICY_RULES: readonly Rule[] = [
   },
   {
     name: "fleet-tenant-buckets",
-    perTenant: true,
     resources: [{ group: "source.toolkit.fluxcd.io", resources: ["buckets"] }],
     operations: ["CREATE", "UPDATE"],
     validations: [{ expression: "variables.buckets", message: "Bucket sources are not allowed for this tenant (fleet:tenants[].buckets)" }],
   },
   {
     name: "fleet-tenant-flux-account-pods",
-    perTenant: false,
     resources: [{ group: "", resources: ["pods"] }],
     operations: ["CREATE"],
     validations: [{
@@ -272,7 +309,6 @@ export const POLICY_RULES: readonly Rule[] = [
   },
   {
     name: "fleet-tenant-pod-placement",
-    perTenant: false,
     resources: [{ group: "", resources: ["pods"] }],
     // Tolerations may be added to a running Pod; the scheduler sets nodeName through pods/binding.
     operations: ["CREATE", "UPDATE"],
@@ -293,7 +329,6 @@ export const POLICY_RULES: readonly Rule[] = [
   },
   {
     name: "fleet-tenant-services",
-    perTenant: true,
     resources: [{ group: "", resources: ["services"] }],
     operations: ["CREATE", "UPDATE"],
     validations: [
@@ -309,7 +344,6 @@ export const POLICY_RULES: readonly Rule[] = [
   },
   {
     name: "fleet-tenant-image-automation",
-    perTenant: true,
     resources: [{ group: "image.toolkit.fluxcd.io", resources: ["imageupdateautomations"] }],
     operations: ["CREATE", "UPDATE"],
     validations: [{ expression: "variables.imageAutomation", message: "image automation needs a writable deploy key (fleet:tenants[].repository.readWrite: true)" }],
@@ -321,7 +355,6 @@ export const POLICY_RULES: readonly Rule[] = [
     // fleet drives; no wall between tenants, which secretRef already is. Without secretRef, the
     // tenant account authenticates to a cloud KMS (tenantDefaultDecryptionServiceAccount).
     name: "fleet-tenant-decryption",
-    perTenant: true,
     resources: [{ group: "kustomize.toolkit.fluxcd.io", resources: ["kustomizations"] }],
     operations: ["CREATE", "UPDATE"],
     validations: [{
@@ -331,31 +364,23 @@ export const POLICY_RULES: readonly Rule[] = [
   },
 ];
 
-/** The tenant values a per-tenant rule reads (`variables.<name>` in its expressions), in order of first use. */
-export function ruleVariables(rule: Rule): (keyof Omit<TenantPolicyParams, "tenant">)[] {
+/** The tenant values a rule reads (`variables.<name>` in its expressions), in order of first use. */
+export function ruleVariables(rule: Rule): TenantValue[] {
   const names = rule.validations.flatMap((v) => [...v.expression.matchAll(/\bvariables\.(\w+)/g)].map((m) => m[1]));
-  return [...new Set(names)] as (keyof Omit<TenantPolicyParams, "tenant">)[];
+  return [...new Set(names)].map((name) => {
+    if (!(name in VALUE_TYPES)) throw new Error(`${rule.name}: variables.${name} is no tenant value`);
+    return name as TenantValue;
+  });
 }
 
-/** A tenant value as a CEL literal: a list of strings, or a bool (a JSON string is a CEL string literal). */
-const celLiteral = (value: boolean | readonly string[]) => (typeof value === "boolean" ? String(value) : `[${value.map((v) => JSON.stringify(v)).join(", ")}]`);
-
-/** A rule's policy name: the rule's, or for a per-tenant rule, `<rule>-<tenant>`. */
-export function policyName(rule: Rule, tenant?: string): string {
-  return tenant ? `${rule.name}-${tenant}` : rule.name;
-}
-
-/**
- * One ValidatingAdmissionPolicy per rule; for a per-tenant rule, one per tenant (`params`), with the
- * tenant's values as `spec.variables` literals.
- */
-export function admissionPolicy(rule: Rule, params?: TenantPolicyParams) {
-  if (rule.perTenant !== (params !== undefined)) throw new Error(`${rule.name}: a per-tenant rule needs a tenant's values, and only it`);
+/** A rule's policy: the tenant values it reads as `spec.variables`, from the namespace's annotations. */
+export function admissionPolicy(rule: Rule) {
   const conditions = rule.matchConditions ?? [SPEC_WRITES];
+  const variables = ruleVariables(rule);
   return {
     apiVersion: "admissionregistration.k8s.io/v1" as const,
     kind: "ValidatingAdmissionPolicy" as const,
-    metadata: params ? metadata(policyName(rule, params.tenant), undefined, { [TENANT_LABEL]: params.tenant }) : metadata(rule.name),
+    metadata: metadata(rule.name),
     spec: {
       failurePolicy: "Fail",
       // Written out with the API server's defaults (k8s.io/kubernetes v1.36.3,
@@ -369,26 +394,23 @@ export function admissionPolicy(rule: Rule, params?: TenantPolicyParams) {
       },
       // Left out when empty: the API server stores no empty list, and drift would see one.
       ...(conditions.length ? { matchConditions: conditions.map((c) => ({ ...c })) } : {}),
-      ...(params ? { variables: ruleVariables(rule).map((name) => ({ name, expression: celLiteral(params[name]) })) } : {}),
+      ...(variables.length ? { variables: variables.map((name) => ({ name, expression: valueExpression(name) })) } : {}),
       validations: rule.validations.map((v) => ({ expression: v.expression, message: v.message, reason: "Forbidden" })),
     },
   };
 }
 
-/**
- * A rule's binding, Deny: with `tenant`, of that tenant's policy to its namespaces; without, to
- * every tenant namespace, for a rule that is the same for all.
- */
-export function policyBinding(rule: Rule, tenant?: string) {
+/** A rule's binding, Deny, of its policy to every tenant namespace. */
+export function policyBinding(rule: Rule) {
   return {
     apiVersion: "admissionregistration.k8s.io/v1" as const,
     kind: "ValidatingAdmissionPolicyBinding" as const,
-    metadata: tenant ? metadata(policyName(rule, tenant), undefined, { [TENANT_LABEL]: tenant }) : metadata(rule.name),
+    metadata: metadata(rule.name),
     spec: {
-      policyName: policyName(rule, tenant),
+      policyName: rule.name,
       validationActions: ["Deny"],
       matchResources: {
-        namespaceSelector: tenant ? { matchLabels: { [TENANT_LABEL]: tenant } } : { matchExpressions: [{ key: TENANT_LABEL, operator: "Exists" }] },
+        namespaceSelector: { matchExpressions: [{ key: TENANT_LABEL, operator: "Exists" }] },
         objectSelector: {},
         matchPolicy: "Equivalent",
       },

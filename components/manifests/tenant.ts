@@ -6,6 +6,7 @@ import { DEFAULTS } from "../config/defaults";
 import type { PodSecurityLevel } from "../config/types";
 import { POD_SECURITY_LABELS, TENANT_LABEL, TENANT_SERVICE_ACCOUNT } from "../constants";
 import { RepoFile, cleanPath, metadata, namespace, yamlFile } from "./common";
+import { TenantPolicyParams, tenantPolicyAnnotations } from "./policy";
 import { sopsDecryption } from "./sops";
 
 /** How often a tenant's GitRepository is fetched, and its Kustomization applied. */
@@ -36,16 +37,21 @@ export function tenantNames(tenant: string) {
 
 /**
  * A tenant namespace: the tenant label, and Pod Security Admission enforcing `podSecurity` while
- * warning and auditing at `restricted`. A tenant bound to `admin` cannot edit these labels:
- * namespaces are cluster-scoped and `admin` grants no write on them.
+ * warning and auditing at `restricted`; with the admission policy pack, the tenant's values the
+ * policies read (`policy`, as annotations: manifests/policy.ts). A tenant bound to `admin` cannot
+ * edit these labels or annotations: namespaces are cluster-scoped and `admin` grants no write on them.
  */
-export function tenantNamespace(tenant: string, name: string, podSecurity: PodSecurityLevel) {
-  return namespace(name, {
-    ...tenantLabels(tenant),
-    [POD_SECURITY_LABELS.enforce]: podSecurity,
-    [POD_SECURITY_LABELS.warn]: "restricted",
-    [POD_SECURITY_LABELS.audit]: "restricted",
-  });
+export function tenantNamespace(tenant: string, name: string, podSecurity: PodSecurityLevel, policy?: TenantPolicyParams) {
+  return namespace(
+    name,
+    {
+      ...tenantLabels(tenant),
+      [POD_SECURITY_LABELS.enforce]: podSecurity,
+      [POD_SECURITY_LABELS.warn]: "restricted",
+      [POD_SECURITY_LABELS.audit]: "restricted",
+    },
+    policy ? tenantPolicyAnnotations(policy) : undefined,
+  );
 }
 
 /**

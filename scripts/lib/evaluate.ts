@@ -100,6 +100,8 @@ export interface RunOptions {
    * @default every repository but those this stack's config creates: a first `up`
    */
   readonly exists?: (name: string) => boolean;
+  /** Milliseconds the engine takes to create the resources of these names (a slow step); the rest take none. */
+  readonly delays?: Readonly<Record<string, number>>;
   /** Repositories each team (by slug) has a grant on, as `getTeam` lists them. @default none */
   readonly teamRepositories?: Readonly<Record<string, readonly string[]>>;
 }
@@ -278,10 +280,11 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
   const calls: { token: string; inputs: Record<string, any> }[] = [];
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({
-        id: `${args.name}-id`,
-        state: options.computed === false ? args.inputs : mockState(args.type, args.name, args.inputs),
-      }),
+      newResource: (args) => {
+        const result = { id: `${args.name}-id`, state: options.computed === false ? args.inputs : mockState(args.type, args.name, args.inputs) };
+        const delay = options.delays?.[args.name];
+        return delay === undefined ? result : new Promise((resolve) => setTimeout(() => resolve(result), delay));
+      },
       call: (args) => {
         calls.push({ token: args.token, inputs: args.inputs });
         const override = options.calls?.[args.token];
