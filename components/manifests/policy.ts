@@ -17,7 +17,10 @@
  * when the last tenant goes, or a destroy), and then denies every new tenant ("no params found")
  * or, worse, checks against parameters that no longer exist (kubernetes/kubernetes#130887, open;
  * the fix, #141015, is not merged). A namespace is no parameter object: the admission plugin reads
- * it with the namespace lister every binding's namespaceSelector uses anyway.
+ * it through the namespace matcher every binding's namespaceSelector uses anyway, from its lister,
+ * or straight from storage when the cache does not have it yet (k8s.io/apiserver v0.36.3,
+ * admission/plugin/policy/validating/dispatcher.go, `GetNamespace`;
+ * admission/plugin/webhook/predicates/namespace/matcher.go).
  *
  * The rules (docs/tenancy.md, "Admission policies"), each closing a way out of the tenant's namespaces:
  * - sources: every address a source makes a controller connect to (a GitRepository, OCIRepository
