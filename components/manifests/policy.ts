@@ -171,8 +171,10 @@ const CONTROL_PLANE_TAINTS = ["node-role.kubernetes.io/control-plane", "node-rol
 const sameNamespace = (ref: string) => `(!has(${ref}.namespace) || ${ref}.namespace == request.namespace)`;
 
 /**
- * The rules, by policy name. Expressions use only standard CEL (has(), all(), exists() on a map,
- * `in`, startsWith) and the admission `request`, so the offline evaluator runs them unchanged.
+ * The rules, by policy name. Expressions use standard CEL (has(), all(), exists() on a map, `in`,
+ * startsWith), the admission `request` and `namespaceObject`, and the tenant values' variables
+ * cel-go's `split` (the strings extension, which Kubernetes' CEL includes: k8s.io/apiserver
+ * v0.36.3, pkg/cel/environment/base.go), so the offline evaluator runs them unchanged.
  */
 export const POLICY_RULES: readonly Rule[] = [
   {
