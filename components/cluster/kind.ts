@@ -305,7 +305,7 @@ export interface KindClusterArgs {
 /** The provider every KindCluster with the real runner uses. */
 export const kindProvider = new KindProvider();
 /** What state holds for it: a reference (components/provider-ref.ts), one object, serialized once (components/perf.ts). */
-const storedProvider = providerRef("./components/cluster/kind", "kindProvider", kindProvider);
+const storedProvider = providerRef("./components/cluster/kind", "kindProvider");
 
 /** A kind cluster on the machine running Pulumi. `kubeconfig` is a secret output. */
 export class KindCluster extends pulumi.dynamic.Resource {

@@ -83,7 +83,7 @@ export interface BootstrapKeyRevocationArgs {
 }
 
 export const bootstrapKeyRevocationProvider = new BootstrapKeyRevocationProvider();
-const storedProvider = providerRef("./components/github/bootstrap", "bootstrapKeyRevocationProvider", bootstrapKeyRevocationProvider);
+const storedProvider = providerRef("./components/github/bootstrap", "bootstrapKeyRevocationProvider");
 
 /** Revokes the deploy key `flux bootstrap github` made for this cluster, once what it dependsOn is done. */
 export class BootstrapKeyRevocation extends pulumi.dynamic.Resource {

@@ -67,7 +67,7 @@ export interface BranchExistsArgs {
 }
 
 export const branchExistsProvider = new BranchExistsProvider();
-const storedProvider = providerRef("./components/github/branch-exists", "branchExistsProvider", branchExistsProvider);
+const storedProvider = providerRef("./components/github/branch-exists", "branchExistsProvider");
 
 /** A branch that exists: its creation waits for GitHub to fill a generated repository in. */
 export class BranchExists extends pulumi.dynamic.Resource {

@@ -185,7 +185,7 @@ export interface ScaffoldFileArgs {
 /** The provider every ScaffoldFile with the real client uses. */
 export const scaffoldFileProvider = new ScaffoldFileProvider();
 /** What state holds for it: a reference (components/provider-ref.ts), one object, serialized once (components/perf.ts). */
-const storedProvider = providerRef("./components/github/scaffold-file", "scaffoldFileProvider", scaffoldFileProvider);
+const storedProvider = providerRef("./components/github/scaffold-file", "scaffoldFileProvider");
 
 /** A file committed to a GitHub repository once, when absent; never re-created or reverted. */
 export class ScaffoldFile extends pulumi.dynamic.Resource {
