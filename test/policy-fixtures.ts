@@ -45,6 +45,24 @@ export interface FixtureTenant {
   readonly allowedImage: string;
 }
 
+/** A CEL evaluator (@marcbachmann/cel-js's `evaluate`). */
+export interface Cel {
+  evaluate(expression: string, context: object): unknown;
+}
+
+/**
+ * Whether a policy (its `spec`) admits a request, as the API server decides: its variables
+ * evaluated on the request's `context` (`object`, `oldObject`, `request`, `namespaceObject`), then
+ * a policy whose matchConditions do not all hold does not apply, and one that applies admits when
+ * every validation holds.
+ */
+export function policyAdmits(cel: Cel, spec: { variables?: any[]; matchConditions?: any[]; validations: any[] }, context: object): boolean {
+  const variables = Object.fromEntries((spec.variables ?? []).map((v) => [v.name, cel.evaluate(v.expression, context)]));
+  const full = { ...context, variables };
+  const applies = (spec.matchConditions ?? []).every((c) => cel.evaluate(c.expression, full) === true);
+  return !applies || spec.validations.every((v) => cel.evaluate(v.expression, full) === true);
+}
+
 /** The username of `account` in `namespace`, as the API server sees a service account. */
 export const serviceAccountUser = (namespace: string, account: string) => `system:serviceaccount:${namespace}:${account}`;
 

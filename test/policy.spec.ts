@@ -7,7 +7,7 @@
 import { strict as assert } from "assert";
 import { admissionPolicy, POLICY_RULES, ruleVariables, tenantPolicyAnnotations } from "../components/manifests/policy";
 import { one, Registered, RunResult, runProgram, stackConfig } from "./harness";
-import { PolicyFixture, policyFixtures, serviceAccountUser } from "./policy-fixtures";
+import { Cel, PolicyFixture, policyAdmits, policyFixtures, serviceAccountUser } from "./policy-fixtures";
 import { esmImport, validateObject } from "./schemas";
 
 const VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy";
@@ -136,7 +136,7 @@ describe("Admission policy pack: each rule's CEL on fixtures", () => {
     allowedUrl: "https://charts.example.com", allowedImage: "ghcr.io/acme-org/shop",
   };
   let run: RunResult;
-  let cel: { evaluate: (expression: string, context: object) => unknown };
+  let cel: Cel;
   before(async () => {
     run = ok(await runProgram({ stack: "staging", config: config([{ name: "shop", sources: [tenant.allowedUrl, `oci://${tenant.allowedImage}`] }]) }));
     cel = await esmImport("@marcbachmann/cel-js");
@@ -153,11 +153,7 @@ describe("Admission policy pack: each rule's CEL on fixtures", () => {
       userInfo: { username: fixture.as ?? serviceAccountUser(tenant.namespace, "flux") },
     };
     // The policy's variables read the tenant's values from the namespace, as the API server does.
-    const base = { object: fixture.object, oldObject: fixture.oldObject ?? null, request, namespaceObject: namespace };
-    const variables = Object.fromEntries((policy.inputs.spec.variables ?? []).map((v: any) => [v.name, cel.evaluate(v.expression, base)]));
-    const context = { ...base, variables };
-    const applies = (policy.inputs.spec.matchConditions ?? []).every((c: any) => cel.evaluate(c.expression, context) === true);
-    return !applies || policy.inputs.spec.validations.every((v: any) => cel.evaluate(v.expression, context) === true);
+    return policyAdmits(cel, policy.inputs.spec, { object: fixture.object, oldObject: fixture.oldObject ?? null, request, namespaceObject: namespace });
   }
 
   /** The tenant's namespace as the program declares it, with the fixture's own values for the tenant where it has them. */

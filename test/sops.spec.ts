@@ -13,6 +13,7 @@ import { ageKeyOf, SopsKeys } from "../components/sops";
 import { outputPromise } from "../components/perf";
 import { esmImport, validateObject } from "./schemas";
 import { isSecretOutput, isSecretPath, mapWireLeaves, ok, one, Registered, RunResult, runProgram } from "./harness";
+import { policyAdmits } from "./policy-fixtures";
 
 /** An Output's value, as the engine would resolve it. */
 const valueOf = outputPromise;
@@ -202,11 +203,8 @@ describe("Tenant secrets: what a tenant with secrets gets", () => {
     // The policy's CEL, as the API server evaluates it on the tenant's namespace (the shared fixtures cover the rest: test/policy.spec.ts).
     const cel = await esmImport("@marcbachmann/cel-js");
     const spec = one(result, VAP, "fleet-tenant-decryption").inputs.spec;
-    const admits = (ns: string, decryption?: object) => {
-      const base = { object: { spec: { ...(decryption ? { decryption } : {}) } }, namespaceObject: one(result, NAMESPACE, ns).inputs };
-      const variables = Object.fromEntries(spec.variables.map((v: any) => [v.name, cel.evaluate(v.expression, base)]));
-      return spec.validations.every((v: any) => cel.evaluate(v.expression, { ...base, variables }) === true);
-    };
+    const admits = (ns: string, decryption?: object) =>
+      policyAdmits(cel, spec, { object: { spec: { ...(decryption ? { decryption } : {}) } }, oldObject: null, request: { operation: "CREATE", namespace: ns }, namespaceObject: one(result, NAMESPACE, ns).inputs });
     const key = (name: string) => ({ provider: "sops", secretRef: { name } });
     assert.deepEqual([admits("shop", key("shop-sops")), admits("shop", key("payments-sops")), admits("shop", key("shop-git"))], [true, false, false]);
     assert.deepEqual([admits("plain", key("plain-sops")), admits("plain", key("shop-sops")), admits("plain"), admits("plain", { provider: "sops" })], [true, false, true, true]);
