@@ -30,7 +30,7 @@ import {
 } from "./manifests";
 import { ExistingRepository } from "./github";
 import { AdmissionPolicies } from "./policy";
-import { CreateRepositoryArgs, DeployKeyPair, Repository } from "./github";
+import { CreateRepositoryArgs, DeployKeyPair, RepositoryParts, repositoryResources } from "./github";
 import { SopsKeys } from "./sops";
 
 export interface TenantArgs {
@@ -78,13 +78,34 @@ export interface TenantArgs {
   readonly sops?: SopsKeys;
 }
 
+/**
+ * Where a tenant's repository resources were in state until they became the tenant's own
+ * children: under a component of their own, `fleet:repository:Repository` `<tenant>-repository`,
+ * a child of the tenant. One component per tenant, not two: a component costs a first `up`
+ * three whole-state saves and a later one nothing (docs/architecture.md, "Real-engine speed").
+ * The aliases move each child instead of replacing it (a repository's deploy key, a tenant's
+ * repository, which `retainOnDelete` would otherwise leave behind as a new one was made).
+ * With `renamedFrom` in the same update, the former place is under the former name too: the
+ * engine's inherited aliases keep the child's type and name but drop the component between
+ * (pulumi v3.274.1, pkg/resource/deploy/step_generator.go, `generateAliases`,
+ * `inheritedChildAlias`), so that URN is given here. test/rename.spec.ts checks both.
+ */
+export function formerRepositoryPlace(tenant: string, renamedFrom?: string): (child: string) => pulumi.Alias[] {
+  const under = (t: string) => `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::fleet:tenant:Tenant$fleet:repository:Repository::${t}-repository`;
+  return (child) => {
+    if (!child.startsWith(tenant)) throw new Error(`${child}: a tenant's repository resources are named after the tenant (${tenant})`);
+    return [{ parent: under(tenant) }, ...(renamedFrom ? [{ name: renamedFrom + child.slice(tenant.length), parent: under(renamedFrom) }] : [])];
+  };
+}
+
 export class Tenant extends pulumi.ComponentResource {
   /** The tenant's name, from config. */
   readonly tenantName: string;
   /** What its objects are named after (`TenantConfig.identity`). */
   readonly identity: string;
   readonly namespaces: readonly string[];
-  readonly repository: Repository;
+  /** Its deployment repository's resources, children of the tenant itself (`formerRepositoryPlace`). */
+  readonly repository: RepositoryParts;
   /** The tenant's own deploy key: every tenant has one, whatever the fleet sync uses. */
   readonly key: DeployKeyPair;
   readonly gitRepository: k8s.apiextensions.CustomResource;
@@ -127,7 +148,8 @@ export class Tenant extends pulumi.ComponentResource {
     const sopsFile = t.scaffold && sops && this.recipient !== undefined ? sopsConfigFile(t.path, sops.environment, this.recipient) : undefined;
     const files = t.scaffold ? [tenantEnvironmentFile(t.path), ...(sopsFile ? [sopsFile] : [])] : [];
 
-    this.repository = new Repository(
+    this.repository = repositoryResources(
+      { parent: this, formerly: formerRepositoryPlace(name, t.renamedFrom) },
       `${name}-repository`,
       {
         owner: args.owner,
@@ -151,7 +173,6 @@ export class Tenant extends pulumi.ComponentResource {
         ...(args.existing ? { existing: args.existing } : {}),
         files,
       },
-      { parent: this },
     );
     if (!this.repository.key) throw new Error(`tenant ${t.name}: its repository was made without a deploy key`);
     const sopsWrites = sopsFile ? 1 : 0;

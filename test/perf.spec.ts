@@ -118,7 +118,7 @@ describe("Debug stacks nobody reads (skipUnreadDebugStacks)", () => {
   const staging = async () => {
     const run = await runProgram({ stack: "staging", config: stackConfig("staging") });
     if (run.error) throw run.error;
-    assert.ok(run.resources.length > 100);
+    assert.ok(run.resources.length > 60, `${run.resources.length} resources: the staging stack did not run whole`);
   };
 
   /** Runs `run` with the SDK's leak-report flag (PULUMI_DEBUG_PROMISE_LEAKS) at `on`, and restores it. */

@@ -24,6 +24,96 @@ function formerUrn(r: Registered, newName: string, oldName: string): string {
   return name.startsWith(newName) ? `${r.urn.slice(0, i + 2)}${oldName}${name.slice(newName.length)}` : r.urn;
 }
 
+/**
+ * What the engine looks a registration up by in the old state, in registration order: its URN,
+ * then its aliases (pulumi v3.274.1, pkg/resource/deploy/step_generator.go: `getOldResource`,
+ * `generateAliases`, `collapseAliasToUrn`, `inheritedChildAlias`; the URN form of
+ * sdk/go/common/resource/alias.go, `CreateURN`). Returns, per new URN, the old URN it takes over.
+ */
+function engineMatches(resources: readonly Registered[], olds: ReadonlySet<string>): Map<string, string> {
+  const prefix = (urn: string) => urn.slice(0, urn.lastIndexOf("::"));
+  const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+  const qualifiedType = (urn: string) => prefix(urn).split("::")[2];
+  const lastType = (urn: string) => qualifiedType(urn).split("$").pop()!;
+  const root = (urn: string) => urn.split("::").slice(0, 2).join("::");
+  const isStack = (urn: string) => qualifiedType(urn) === "pulumi:pulumi:Stack";
+  const aliased = new Map<string, string>(); // sg.aliases: a registration's URN -> the old URN it took over through an alias
+  const matches = new Map<string, string>();
+  for (const r of resources) {
+    const create = (name: string, type: string, parent: string) => (parent && !isStack(parent) ? `${prefix(parent)}$${type}::${name}` : `${root(r.urn)}::${type}::${name}`);
+    const collapse = (a: Record<string, any>) => {
+      if (a.urn) return a.urn as string;
+      let parent: string = a.parenturn ? (aliased.get(a.parenturn) ?? a.parenturn) : r.parent;
+      if (a.noparent) parent = "";
+      return create(a.name || r.name, a.type || r.type, parent);
+    };
+    const inherited = (type: string, name: string, parentName: string, parentAlias: string) =>
+      `${root(r.urn)}::${isStack(parentAlias) ? "" : `${qualifiedType(parentAlias)}$`}${type}::${name.startsWith(parentName) ? nameOf(parentAlias) + name.slice(parentName.length) : name}`;
+    const candidates = [r.urn, ...r.aliases.map(collapse)];
+    const parentAlias = r.parent ? aliased.get(r.parent) : undefined;
+    if (parentAlias) {
+      candidates.push(inherited(r.type, r.name, nameOf(r.parent), parentAlias));
+      for (const a of r.aliases) candidates.push(inherited(lastType(collapse(a)), nameOf(collapse(a)), nameOf(r.parent), parentAlias));
+    }
+    const found = candidates.find((u) => olds.has(u));
+    if (found === undefined) continue;
+    if (found !== r.urn) aliased.set(r.urn, found);
+    matches.set(r.urn, found);
+  }
+  return matches;
+}
+
+/**
+ * Tenant `shop`'s repository resources as the engine named them while each tenant's repository
+ * was a component of its own (`fleet:repository:Repository`, up to commit 3de9d9c): the URNs a
+ * stack made then holds.
+ */
+const FORMER_REPOSITORY_URNS = (tenant: string) => [
+  ["tls:index/privateKey:PrivateKey", `${tenant}-repository-deploy-key`],
+  ["github:index/repository:Repository", `${tenant}-repository`],
+  ["github:index/teamRepository:TeamRepository", `${tenant}-repository-team`],
+  ["pulumi-nodejs:dynamic/fleet:BranchExists", `${tenant}-repository-generated`],
+  ["github:index/branchDefault:BranchDefault", `${tenant}-repository-default-branch`],
+  ["github:index/repositoryDeployKey:RepositoryDeployKey", `${tenant}-repository-deploy-key`],
+  ["pulumi-nodejs:dynamic/fleet:ScaffoldFile", `${tenant}-repository/flux/staging/kustomization.yaml`],
+].map(([type, name]) => `urn:pulumi:staging::fleet::fleet:tenant:Tenant$fleet:repository:Repository$${type}::${name}`);
+
+describe("One component per tenant: a stack made while a tenant's repository was a component of its own moves, nothing is made anew", () => {
+  const config = (tenants: unknown[]) => ({ ...stackConfig("staging"), "fleet:repository": { create: true, team: "platform" }, "fleet:tenants": tenants });
+  const run = async (tenant: object) => ok(await runProgram({ stack: "staging", config: config([tenant]), computed: false, preview: true }));
+
+  it("a tenant is one component, and its repository's resources are its own children", async () => {
+    const result = await run({ name: "shop", team: "shop-devs" });
+    const mine = result.resources.filter((r) => r.urn.includes("::fleet:tenant:Tenant"));
+    assert.deepEqual(mine.filter((r) => !r.custom).map((r) => r.urn), ["urn:pulumi:staging::fleet::fleet:tenant:Tenant::shop"]);
+    const tenant = "urn:pulumi:staging::fleet::fleet:tenant:Tenant::shop";
+    for (const r of mine.filter((x) => x.custom)) assert.equal(r.parent, tenant, `${r.urn}: a child of the tenant`);
+  });
+
+  it("every former URN is taken over by the resource of the same type and name, and every other resource of the tenant keeps its URN", async () => {
+    const result = await run({ name: "shop", team: "shop-devs", quota: { cpu: "2" } });
+    const former = FORMER_REPOSITORY_URNS("shop");
+    const kept = result.resources.filter((r) => r.urn.includes("::fleet:tenant:Tenant") && !r.urn.includes("-repository")).map((r) => r.urn);
+    const matches = engineMatches(result.resources, new Set([...former, ...kept]));
+    const taken = [...matches.values()];
+    for (const urn of former) assert.equal(taken.filter((u) => u === urn).length, 1, `${urn}: taken over once (else the engine would delete it, or refuse two claims)`);
+    for (const [now, was] of matches) assert.equal(now.split("$").pop(), was.split("$").pop(), `${now} took over ${was}`);
+    for (const urn of kept) assert.equal(matches.get(urn), urn);
+  });
+
+  it("renamed in the same update (renamedFrom), every former URN under the former name is taken over too", async () => {
+    const result = await run({ name: "storefront", renamedFrom: "shop", team: "shop-devs" });
+    const former = FORMER_REPOSITORY_URNS("shop");
+    const matches = engineMatches(result.resources, new Set(["urn:pulumi:staging::fleet::fleet:tenant:Tenant::shop", ...former]));
+    assert.equal(matches.get("urn:pulumi:staging::fleet::fleet:tenant:Tenant::storefront"), "urn:pulumi:staging::fleet::fleet:tenant:Tenant::shop");
+    const taken = [...matches.values()];
+    for (const urn of former) assert.equal(taken.filter((u) => u === urn).length, 1, `${urn}: taken over once`);
+    // The alias of the former place only, without the rename's: the engine's inherited alias drops the component between.
+    const bare = engineMatches(result.resources.map((r) => ({ ...r, aliases: r.aliases.filter((a) => !String(a.name ?? "").startsWith("shop")) })), new Set(["urn:pulumi:staging::fleet::fleet:tenant:Tenant::shop", ...former]));
+    assert.ok(former.every((urn) => ![...bare.values()].includes(urn)), "without the renamed alias nothing former is found: the check can fail");
+  });
+});
+
 describe("Renaming a tenant: renamedFrom moves it in state and changes no live object", () => {
   const config = (tenants: unknown[]) => ({ ...stackConfig("staging"), "fleet:repository": { create: true, team: "platform" }, "fleet:tenants": tenants });
 

@@ -520,7 +520,6 @@ describe("Tenants: stable identity", () => {
       "shop-repository/flux/staging/kustomization.yaml",
       "shop-repository-deploy-key",
       "shop-repository-deploy-key",
-      "shop-repository",
     ].sort());
   });
 });

@@ -3,7 +3,8 @@
  *
  * client.ts         fetchGitHub, the one REST client (the dynamic providers and scripts/ use it):
  *                   write pacing, rate-limit retries, timeouts; failure, and diffOf for the providers
- * repository.ts     Repository component: create (or generate from the template) or look up, deploy key, team, files
+ * repository.ts     a repository's resources (repositoryResources: a tenant holds them itself) and the Repository
+ *                   component (the fleet's): create (or generate from the template) or look up, deploy key, team, files
  * template.ts       the tenant template repository
  * adopt.ts          create or adopt: what this stack would create, looked up before anything is registered
  * scaffold-file.ts  ScaffoldFile dynamic resource: a file written once, when absent (contents API)

@@ -93,7 +93,7 @@ export async function lookUpRepository(parent: pulumi.Resource, owner: string, n
  * a missing team fails with its slug and the config key (the provider's getTeam rejects on 404).
  */
 function grantTeam(
-  parent: pulumi.Resource,
+  at: Placement,
   name: string,
   owner: string,
   team: NonNullable<RepositoryArgs["team"]>,
@@ -101,10 +101,10 @@ function grantTeam(
   importId: string | undefined,
 ): github.TeamRepository {
   const found = pulumi.output(
-    github.getTeam({ slug: team.slug, summaryOnly: true }, { parent }).catch((e: Error) => {
+    github.getTeam({ slug: team.slug, summaryOnly: true }, { parent: at.parent }).catch((e: Error) => {
       throw new pulumi.ResourceError(
         `GitHub team ${team.slug} (${team.configKey}) was not found in ${owner}, or GITHUB_TOKEN cannot read the organisation's teams (Members: read): create it, fix the slug, or give the token that permission (${e.message})`,
-        parent,
+        at.parent,
       );
     }),
   );
@@ -112,7 +112,7 @@ function grantTeam(
     `${name}-team`,
     { teamId: found.id, repository: repository.name, permission: team.permission },
     // A grant that exists is imported (components/github/adopt.ts); its permission is then set as configured.
-    { parent, ...(importId ? { import: importId } : {}), ...(team.retain ? { retainOnDelete: true } : {}) },
+    { ...optsFor(at, `${name}-team`), ...(importId ? { import: importId } : {}), ...(team.retain ? { retainOnDelete: true } : {}) },
   );
 }
 
@@ -168,7 +168,7 @@ export const CREATION_ONLY: readonly string[] = [
  * GitHub then refuses every other stack's deploy-key deletion, which the provider reports as
  * success (`handleArchivedRepoDelete`, util_repo.go), so those keys would stay valid.
  */
-export function createRepository(parent: pulumi.Resource, name: string, args: CreateRepositoryArgs) {
+export function createRepository(at: Placement, name: string, args: CreateRepositoryArgs) {
   const repository = new github.Repository(
     name,
     {
@@ -185,7 +185,7 @@ export function createRepository(parent: pulumi.Resource, name: string, args: Cr
     // The order through dependsOn, not through the template's name: a name that waits on new
     // template files would be unknown in the preview, and `template` is a creation-only input.
     {
-      parent,
+      ...optsFor(at, name),
       retainOnDelete: true,
       ...(args.template?.after ? { dependsOn: [...args.template.after] } : {}),
       ...(args.existing ? { import: args.existing.importId, ignoreChanges: [...CREATION_ONLY] } : {}),
@@ -200,7 +200,7 @@ export function createRepository(parent: pulumi.Resource, name: string, args: Cr
         new BranchExists(
           `${name}-generated`,
           { owner: args.owner, repository: repository.name, branch: args.existing ? args.branch : args.template.branch },
-          { parent, ...(args.existing ? { ignoreChanges: ["branch"] } : {}) },
+          { ...optsFor(at, `${name}-generated`), ...(args.existing ? { ignoreChanges: ["branch"] } : {}) },
           args.githubRequest,
         ),
       ]
@@ -211,14 +211,14 @@ export function createRepository(parent: pulumi.Resource, name: string, args: Cr
   const branch = new github.BranchDefault(
     `${name}-default-branch`,
     { repository: repository.name, branch: args.branch, rename: true, waitForRename: true },
-    { parent, dependsOn: [repository, ...generated] },
+    { ...optsFor(at, `${name}-default-branch`), dependsOn: [repository, ...generated] },
   );
   return { repository, branchReady: [branch] as pulumi.Resource[] };
 }
 
 /** Commits `files` once each, when absent, one after another: GitHub answers 409 to parallel commits on a branch. */
 export function commitFiles(
-  parent: pulumi.Resource,
+  at: Placement,
   name: string,
   args: {
     readonly owner: string;
@@ -234,9 +234,10 @@ export function commitFiles(
   const committed: ScaffoldFile[] = [];
   let previous = args.after;
   for (const file of args.files) {
+    // `/` cannot occur in the component name, so no two (component, path) pairs share a name.
+    const child = `${name}/${file.path}`;
     const next: ScaffoldFile = new ScaffoldFile(
-      // `/` cannot occur in the component name, so no two (component, path) pairs share a name.
-      `${name}/${file.path}`,
+      child,
       {
         owner: args.owner,
         repository: args.repository,
@@ -247,7 +248,7 @@ export function commitFiles(
         // Every other file is only written when absent, and never again once it exists.
         replaceInitial: args.replaceInitialReadme && file.path === "README.md",
       },
-      { parent, dependsOn: previous },
+      { ...optsFor(at, child), dependsOn: previous },
       args.githubRequest,
     );
     committed.push(next);
@@ -266,7 +267,8 @@ export interface DeployKeyPair {
   readonly deployKey: github.RepositoryDeployKey;
 }
 
-export class Repository extends pulumi.ComponentResource {
+/** What a repository's resources give their consumer: a `Repository` component, or a tenant that holds them itself. */
+export interface RepositoryParts {
   /** The repository name, resolved after the lookup or creation succeeded. */
   readonly repositoryName: pulumi.Output<string>;
   readonly htmlUrl: pulumi.Output<string>;
@@ -279,7 +281,7 @@ export class Repository extends pulumi.ComponentResource {
   /** `<team slug> (<permission>)` once granted, or "" when this stack grants none. */
   readonly teamAccess: pulumi.Output<string>;
   /** Scaffold files in commit order. */
-  readonly files: ScaffoldFile[] = [];
+  readonly files: readonly ScaffoldFile[];
   /** What a consumer (Flux) must wait for: the deploy key, if any, and the last scaffold commit. */
   readonly ready: pulumi.Resource[];
   /**
@@ -287,68 +289,124 @@ export class Repository extends pulumi.ComponentResource {
    * and each file, and apart from them this key generation's deploy key, which a rotation makes anew.
    */
   readonly contentWrites: { readonly repository: number; readonly key: number };
+}
+
+/**
+ * Where a repository's resources are registered: under `parent`, and, for a child that was
+ * somewhere else in state before, that former place as aliases (`formerly(child name)`), so
+ * the engine moves it instead of replacing it.
+ */
+export interface Placement {
+  readonly parent: pulumi.Resource;
+  readonly formerly?: (child: string) => pulumi.Alias[];
+}
+
+function optsFor(at: Placement, child: string): pulumi.CustomResourceOptions {
+  return { parent: at.parent, ...(at.formerly ? { aliases: at.formerly(child) } : {}) };
+}
+
+/**
+ * A repository's resources: created (or generated from the template, or imported) when this
+ * stack owns it, looked up otherwise; this cluster's deploy key; the team grant; the scaffold
+ * files. Registered under `at.parent`, every child named after `name`.
+ */
+export function repositoryResources(at: Placement, name: string, args: RepositoryArgs): RepositoryParts {
+  let branchReady: pulumi.Resource[] = [];
+  let teamAccess: pulumi.Output<string> = pulumi.output("");
+  let repository: github.Repository | undefined;
+  let team: github.TeamRepository | undefined;
+  let repositoryName: pulumi.Output<string>;
+  let htmlUrl: pulumi.Output<string>;
+
+  if (args.create) {
+    const created = createRepository(at, name, args);
+    repository = created.repository;
+    branchReady = created.branchReady;
+    repositoryName = repository.name;
+    htmlUrl = repository.htmlUrl;
+    const grant = args.team;
+    if (grant) {
+      team = grantTeam(at, name, args.owner, grant, repository, args.existing?.teamGrants.get(grant.slug));
+      teamAccess = team.id.apply(() => `${grant.slug} (${grant.permission})`);
+    }
+  } else {
+    const found = pulumi.output(lookUpRepository(at.parent, args.owner, args.name, args.createKey));
+    repositoryName = found.name;
+    htmlUrl = found.htmlUrl;
+  }
+
+  // A new generation is a new resource name: Pulumi creates the new key pair and deploy key,
+  // updates the cluster Secret that uses them, and deletes the old ones only at the end of the
+  // update (resources gone from the program are deleted last), so Flux never loses access.
+  let key: DeployKeyPair | undefined;
+  if (args.deployKey ?? true) {
+    const keyName = deployKeyName(name, args.keyGeneration ?? 1);
+    const pair = new tls.PrivateKey(keyName, privateKeyArgs(args.keyAlgorithm ?? "ed25519"), optsFor(at, keyName));
+    key = {
+      privateKey: pulumi.secret(pair.privateKeyOpenssh),
+      publicKey: pair.publicKeyOpenssh,
+      fingerprint: pair.publicKeyFingerprintSha256,
+      deployKey: new github.RepositoryDeployKey(
+        keyName,
+        { repository: repositoryName, title: deployKeyTitle(args.stack), key: pair.publicKeyOpenssh, readOnly: !(args.readWrite ?? false) },
+        { ...optsFor(at, keyName), dependsOn: branchReady },
+      ),
+    };
+  }
+
+  const files = commitFiles(at, name, {
+    owner: args.owner,
+    repository: repositoryName,
+    branch: args.branch,
+    stack: args.stack,
+    files: args.files ?? [],
+    // autoInit wrote a README.md: replace that first one (a generated repository has the
+    // template's; an adopted one keeps whatever it has).
+    replaceInitialReadme: args.create && args.template === undefined && args.existing === undefined,
+    after: branchReady,
+    ...(args.githubRequest ? { githubRequest: args.githubRequest } : {}),
+  });
+  // A file a generated repository starts with is found there, not written. The count is of
+  // creation, and stays the same once the repository exists (it is exported, and compared).
+  const generated = args.create && args.template !== undefined ? (args.templateFiles ?? new Set<string>()) : new Set<string>();
+  const writes = (args.files ?? []).filter((f) => !generated.has(f.path)).length;
+  return {
+    repositoryName,
+    htmlUrl,
+    ...(key ? { key } : {}),
+    ...(repository ? { repository } : {}),
+    ...(team ? { team } : {}),
+    teamAccess,
+    files,
+    ready: [...(key ? [key.deployKey] : []), ...files.slice(-1)],
+    contentWrites: { repository: (args.create ? 1 : 0) + writes, key: key ? 1 : 0 },
+  };
+}
+
+/** A repository and its resources as a component of their own: the fleet repository. A tenant holds its repository's resources itself (tenant.ts). */
+export class Repository extends pulumi.ComponentResource implements RepositoryParts {
+  readonly repositoryName: pulumi.Output<string>;
+  readonly htmlUrl: pulumi.Output<string>;
+  readonly key?: DeployKeyPair;
+  readonly repository?: github.Repository;
+  readonly team?: github.TeamRepository;
+  readonly teamAccess: pulumi.Output<string>;
+  readonly files: readonly ScaffoldFile[];
+  readonly ready: pulumi.Resource[];
+  readonly contentWrites: { readonly repository: number; readonly key: number };
 
   constructor(name: string, args: RepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleet:repository:Repository", name, {}, opts);
-    let branchReady: pulumi.Resource[] = [];
-    let teamAccess: pulumi.Output<string> = pulumi.output("");
-
-    if (args.create) {
-      const created = createRepository(this, name, args);
-      this.repository = created.repository;
-      branchReady = created.branchReady;
-      this.repositoryName = this.repository.name;
-      this.htmlUrl = this.repository.htmlUrl;
-      const team = args.team;
-      if (team) {
-        this.team = grantTeam(this, name, args.owner, team, this.repository, args.existing?.teamGrants.get(team.slug));
-        teamAccess = this.team.id.apply(() => `${team.slug} (${team.permission})`);
-      }
-    } else {
-      const found = pulumi.output(lookUpRepository(this, args.owner, args.name, args.createKey));
-      this.repositoryName = found.name;
-      this.htmlUrl = found.htmlUrl;
-    }
-
-    // A new generation is a new resource name: Pulumi creates the new key pair and deploy key,
-    // updates the cluster Secret that uses them, and deletes the old ones only at the end of the
-    // update (resources gone from the program are deleted last), so Flux never loses access.
-    if (args.deployKey ?? true) {
-      const keyName = deployKeyName(name, args.keyGeneration ?? 1);
-      const pair = new tls.PrivateKey(keyName, privateKeyArgs(args.keyAlgorithm ?? "ed25519"), { parent: this });
-      this.key = {
-        privateKey: pulumi.secret(pair.privateKeyOpenssh),
-        publicKey: pair.publicKeyOpenssh,
-        fingerprint: pair.publicKeyFingerprintSha256,
-        deployKey: new github.RepositoryDeployKey(
-          keyName,
-          { repository: this.repositoryName, title: deployKeyTitle(args.stack), key: pair.publicKeyOpenssh, readOnly: !(args.readWrite ?? false) },
-          { parent: this, dependsOn: branchReady },
-        ),
-      };
-    }
-
-    this.files.push(
-      ...commitFiles(this, name, {
-        owner: args.owner,
-        repository: this.repositoryName,
-        branch: args.branch,
-        stack: args.stack,
-        files: args.files ?? [],
-        // autoInit wrote a README.md: replace that first one (a generated repository has the
-        // template's; an adopted one keeps whatever it has).
-        replaceInitialReadme: args.create && args.template === undefined && args.existing === undefined,
-        after: branchReady,
-        ...(args.githubRequest ? { githubRequest: args.githubRequest } : {}),
-      }),
-    );
-    this.teamAccess = teamAccess;
-    this.ready = [...(this.key ? [this.key.deployKey] : []), ...this.files.slice(-1)];
-    // A file a generated repository starts with is found there, not written. The count is of
-    // creation, and stays the same once the repository exists (it is exported, and compared).
-    const generated = args.create && args.template !== undefined ? (args.templateFiles ?? new Set<string>()) : new Set<string>();
-    const writes = (args.files ?? []).filter((f) => !generated.has(f.path)).length;
-    this.contentWrites = { repository: (args.create ? 1 : 0) + writes, key: this.key ? 1 : 0 };
+    const parts = repositoryResources({ parent: this }, name, args);
+    this.repositoryName = parts.repositoryName;
+    this.htmlUrl = parts.htmlUrl;
+    if (parts.key) this.key = parts.key;
+    if (parts.repository) this.repository = parts.repository;
+    if (parts.team) this.team = parts.team;
+    this.teamAccess = parts.teamAccess;
+    this.files = parts.files;
+    this.ready = parts.ready;
+    this.contentWrites = parts.contentWrites;
     this.registerOutputs({ repositoryName: this.repositoryName, ...(this.key ? { fingerprint: this.key.fingerprint } : {}) });
   }
 }

@@ -43,7 +43,7 @@ export class TenantTemplate extends pulumi.ComponentResource {
   constructor(name: string, args: TenantTemplateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleet:template:TenantTemplate", name, {}, opts);
     if (args.create) {
-      const { repository, branchReady } = createRepository(this, name, {
+      const { repository, branchReady } = createRepository({ parent: this }, name, {
         owner: args.owner,
         name: args.name,
         description: "Template of the fleet's tenant deployment repositories: flux/, kustomize/, helm/",
@@ -55,7 +55,7 @@ export class TenantTemplate extends pulumi.ComponentResource {
       const layout = tenantTemplateLayout(args.environments);
       this.files = new Set(layout.map((f) => f.path));
       this.contentWrites = 1 + layout.length;
-      const files = commitFiles(this, name, {
+      const files = commitFiles({ parent: this }, name, {
         owner: args.owner,
         repository: repository.name,
         branch: TENANT_TEMPLATE_BRANCH,

@@ -306,6 +306,17 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
 
   // Wrap the mock monitor to keep what MockResourceArgs leaves out (dependencies, parent, options).
   const monitor = pulumi.runtime.getMonitor() as any;
+  // URNs as the engine makes them. The SDK's MockMonitor (@pulumi/pulumi 3.270.0,
+  // runtime/mocks.js, `newUrn`) prefixes a child's type with its parent's own type only, so a
+  // grandchild's URN lost the types between; the engine prefixes it with the parent's whole
+  // qualified type, unless the parent is the stack (pulumi v3.274.1,
+  // sdk/go/common/resource/urn/urn.go, `New`). test/urns.spec.ts pins URNs, and a component's
+  // children moving is exactly what it must see.
+  monitor.newUrn = (parent: string, type: string, name: string) => {
+    const qualified = parent ? parent.split("::")[2] : "";
+    const full = qualified && qualified !== "pulumi:pulumi:Stack" ? `${qualified}$${type}` : type;
+    return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${full}::${name}`;
+  };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, callback: (err: any, res: any) => void) =>
     register(req, (err: any, res: any) => {
