@@ -28,9 +28,18 @@ function missing(...names: string[]) {
   return (name: string) => !names.includes(name);
 }
 
-function underComponent(result: RunResult, componentName: string): Registered[] {
-  const component = result.resources.find((r) => r.type === G.component && r.name === componentName);
-  return component ? result.resources.filter((r) => r.parent === component.urn) : [];
+/**
+ * A repository's resources: the fleet's are the children of its Repository component, a tenant's
+ * the tenant's own children named after its repository (`<tenant>-repository…`). Never empty (the
+ * key pair is registered before the lookup answers), so a filter of it proves something.
+ */
+function repositoryResourcesOf(result: RunResult, name: string): Registered[] {
+  const component = result.resources.find((r) => r.type === G.component && r.name === name);
+  const found = component
+    ? result.resources.filter((r) => r.parent === component.urn)
+    : result.resources.filter((r) => r.custom && /::fleet:tenant:Tenant::/.test(r.parent) && (r.name === name || r.name.startsWith(`${name}-`) || r.name.startsWith(`${name}/`)));
+  assert.ok(found.length > 0, `no resource of repository ${name} was registered`);
+  return found;
 }
 
 describe("GitHub: lookups fail loudly", () => {
@@ -43,14 +52,14 @@ describe("GitHub: lookups fail loudly", () => {
 
   it("nothing is attempted on a missing repository: no deploy key, no file", async () => {
     const result = await runProgram({ stack: "production", config: stackConfig("production"), exists: missing("flux-fleet") });
-    assert.deepEqual(underComponent(result, "fleet").filter((r) => r.type === G.deployKey || r.type === G.file).map((r) => r.name), []);
+    assert.deepEqual(repositoryResourcesOf(result, "fleet").filter((r) => r.type === G.deployKey || r.type === G.file).map((r) => r.name), []);
   });
 
   it("a missing tenant repository names the tenant's key", async () => {
     const result = await runProgram({ stack: "production", config: stackConfig("production"), exists: missing("analytics-gitops") });
     assert.ok(result.error, "the run must fail");
     assert.match(result.error.message, /acme-org\/analytics-gitops does not exist.*the repository\.create of tenant analytics/);
-    assert.deepEqual(underComponent(result, "analytics-repository").filter((r) => r.type === G.deployKey || r.type === G.file), []);
+    assert.deepEqual(repositoryResourcesOf(result, "analytics-repository").filter((r) => r.type === G.deployKey || r.type === G.file), []);
   });
 
   it("an answer for another repository is refused", async () => {

@@ -23,9 +23,8 @@ import { ok, runProgram, stackConfig } from "./harness";
 const GO_KEYS = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "tls-private-keys.json"), "utf8")) as Record<string, Record<string, string>>;
 
 const STACK = "urn:pulumi:staging::fleet::pulumi:pulumi:Stack::fleet-staging";
-const tenantUrn = (type: string, name: string) => `urn:pulumi:staging::fleet::fleet:tenant:Tenant$fleet:repository:Repository$${type}::${name}`;
+const tenantUrn = (type: string, name: string) => `urn:pulumi:staging::fleet::fleet:tenant:Tenant$${type}::${name}`;
 const TENANT = "urn:pulumi:staging::fleet::fleet:tenant:Tenant::search";
-const REPO = "urn:pulumi:staging::fleet::fleet:tenant:Tenant$fleet:repository:Repository::search";
 const KEY_URN = tenantUrn(TLS_KEY, "search-deploy-key");
 const TLS_PROVIDER = "urn:pulumi:staging::fleet::pulumi:providers:tls::default_5_6_1";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -36,10 +35,9 @@ const step = (urn: string, type: string, extra: Record<string, unknown> = {}): P
 const steps: PreviewStep[] = [
   { op: "create", urn: STACK, newState: { urn: STACK, type: "pulumi:pulumi:Stack", custom: false } as any },
   { op: "create", urn: TENANT, newState: { urn: TENANT, type: "fleet:tenant:Tenant", custom: false, parent: STACK } as any },
-  { op: "create", urn: REPO, newState: { urn: REPO, type: "fleet:repository:Repository", custom: false, parent: TENANT } as any },
-  step(KEY_URN, TLS_KEY, { parent: REPO, provider: `${TLS_PROVIDER}::${UNKNOWN}`, inputs: { algorithm: "ED25519", ecdsaCurve: "P224", rsaBits: 2048 } }),
+  step(KEY_URN, TLS_KEY, { parent: TENANT, provider: `${TLS_PROVIDER}::${UNKNOWN}`, inputs: { algorithm: "ED25519", ecdsaCurve: "P224", rsaBits: 2048 } }),
   step(tenantUrn("github:index/repositoryDeployKey:RepositoryDeployKey", "search-deploy-key"), "github:index/repositoryDeployKey:RepositoryDeployKey", {
-    parent: REPO,
+    parent: TENANT,
     inputs: { repository: "search-deploy", title: "flux-staging", key: UNKNOWN, readOnly: true },
     propertyDependencies: { key: [KEY_URN] },
   }),
@@ -53,8 +51,8 @@ const steps: PreviewStep[] = [
   step("urn:pulumi:staging::fleet::fleet:tenant:Tenant$kubernetes:core/v1:ConfigMap::unreachable", "kubernetes:core/v1:ConfigMap", { parent: TENANT, inputs: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x", namespace: "elsewhere" } } }),
   step("urn:pulumi:staging::fleet::fleet:flux:Flux$kubernetes:helm.sh/v3:Release::flux-operator", "kubernetes:helm.sh/v3:Release", { inputs: { name: "flux-operator", namespace: "flux-system" } }),
   step("urn:pulumi:staging::fleet::fleet:flux:Flux$kubernetes:core/v1:NamespacePatch::flux-namespace", "kubernetes:core/v1:NamespacePatch", { inputs: { metadata: { name: "flux-system" } } }),
-  step(tenantUrn("github:index/branchDefault:BranchDefault", "search-branch"), "github:index/branchDefault:BranchDefault", { parent: REPO, inputs: { repository: "search-deploy", branch: "main" } }),
-  step(tenantUrn("pulumi-nodejs:dynamic/fleet:ScaffoldFile", "search-file-README.md"), "pulumi-nodejs:dynamic/fleet:ScaffoldFile", { parent: REPO, inputs: {} }),
+  step(tenantUrn("github:index/branchDefault:BranchDefault", "search-branch"), "github:index/branchDefault:BranchDefault", { parent: TENANT, inputs: { repository: "search-deploy", branch: "main" } }),
+  step(tenantUrn("pulumi-nodejs:dynamic/fleet:ScaffoldFile", "search-file-README.md"), "pulumi-nodejs:dynamic/fleet:ScaffoldFile", { parent: TENANT, inputs: {} }),
 ];
 
 const ed25519 = GO_KEYS["ed25519"];
@@ -150,14 +148,14 @@ describe("npm run adopt: a lost state rebuilt from the live cluster and GitHub",
     // Default providers are not in a preview's steps: the one the key names is taken from its URN.
     const state = withKeys(exported, steps, new Map([[KEY_URN, key]]), () => "11111111-2222-3333-4444-555555555555");
     const resources = state.deployment.resources as any[];
-    assert.deepEqual(resources.map((r) => r.urn), [STACK, TENANT, REPO, TLS_PROVIDER, KEY_URN]);
-    assert.deepEqual([resources[3].type, resources[3].inputs, resources[3].outputs], ["pulumi:providers:tls", { __internal: {}, version: "5.6.1" }, { version: "5.6.1" }]);
-    const written = resources[4];
+    assert.deepEqual(resources.map((r) => r.urn), [STACK, TENANT, TLS_PROVIDER, KEY_URN]);
+    assert.deepEqual([resources[2].type, resources[2].inputs, resources[2].outputs], ["pulumi:providers:tls", { __internal: {}, version: "5.6.1" }, { version: "5.6.1" }]);
+    const written = resources[3];
     assert.equal(written.id, ed25519.id);
     // The outputs the provider writes, and only those (the rig's double stores no `id` among them).
     assert.deepEqual(Object.keys(written.outputs).sort(), ["algorithm", "ecdsaCurve", "privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8", "publicKeyFingerprintMd5", "publicKeyFingerprintSha256", "publicKeyOpenssh", "publicKeyPem", "rsaBits"]);
     assert.equal(written.provider, `${TLS_PROVIDER}::11111111-2222-3333-4444-555555555555`);
-    assert.equal(written.parent, REPO);
+    assert.equal(written.parent, TENANT);
     assert.deepEqual(written.inputs, { algorithm: "ED25519", ecdsaCurve: "P224", rsaBits: 2048 });
     assert.equal(written.outputs.publicKeyOpenssh, ed25519.publicKeyOpenssh);
     for (const k of ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"]) {
@@ -166,9 +164,9 @@ describe("npm run adopt: a lost state rebuilt from the live cluster and GitHub",
     assert.equal((state.deployment as any).secrets_providers.type, "passphrase", "the stack's secrets provider is kept, so the import encrypts them");
 
     // A state that holds the parents and provider already (an adopt whose up failed) gets the key only.
-    const again = withKeys({ deployment: { resources: resources.slice(0, 4) } }, steps, new Map([[KEY_URN, key]]), () => "unused");
-    assert.deepEqual((again.deployment.resources as any[]).map((r) => r.urn), [STACK, TENANT, REPO, TLS_PROVIDER, KEY_URN]);
-    assert.equal((again.deployment.resources as any[])[4].provider, `${TLS_PROVIDER}::11111111-2222-3333-4444-555555555555`);
+    const again = withKeys({ deployment: { resources: resources.slice(0, 3) } }, steps, new Map([[KEY_URN, key]]), () => "unused");
+    assert.deepEqual((again.deployment.resources as any[]).map((r) => r.urn), [STACK, TENANT, TLS_PROVIDER, KEY_URN]);
+    assert.equal((again.deployment.resources as any[])[3].provider, `${TLS_PROVIDER}::11111111-2222-3333-4444-555555555555`);
 
     const ecdsa = keyState(GO_KEYS["ecdsa-p256"].privateKeyOpenssh);
     assert.throws(() => withKeys(exported, steps, new Map([[KEY_URN, ecdsa]]), () => "x"), /the cluster's key is ECDSA P256, the program makes ED25519: set fleet:repository.keyAlgorithm/);

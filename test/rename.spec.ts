@@ -108,9 +108,20 @@ describe("One component per tenant: a stack made while a tenant's repository was
     assert.equal(matches.get("urn:pulumi:staging::fleet::fleet:tenant:Tenant::storefront"), "urn:pulumi:staging::fleet::fleet:tenant:Tenant::shop");
     const taken = [...matches.values()];
     for (const urn of former) assert.equal(taken.filter((u) => u === urn).length, 1, `${urn}: taken over once`);
+    // Type and name (the name's tenant prefix the former one): what each took over is itself.
+    const typeAndName = (urn: string) => urn.split("::")[2].split("$").pop() + "::" + urn.split("::").slice(3).join("::");
+    for (const [now, was] of matches) assert.equal(typeAndName(was), typeAndName(now).replace("::storefront", "::shop"), `${now} took over ${was}`);
     // The alias of the former place only, without the rename's: the engine's inherited alias drops the component between.
     const bare = engineMatches(result.resources.map((r) => ({ ...r, aliases: r.aliases.filter((a) => !String(a.name ?? "").startsWith("shop")) })), new Set(["urn:pulumi:staging::fleet::fleet:tenant:Tenant::shop", ...former]));
     assert.ok(former.every((urn) => ![...bare.values()].includes(urn)), "without the renamed alias nothing former is found: the check can fail");
+  });
+
+  it("renamed by an earlier version (renamedFrom still set, as it must stay), the former URNs under the new name are taken over", async () => {
+    const result = await run({ name: "storefront", renamedFrom: "shop", team: "shop-devs" });
+    const former = FORMER_REPOSITORY_URNS("storefront");
+    const matches = engineMatches(result.resources, new Set(["urn:pulumi:staging::fleet::fleet:tenant:Tenant::storefront", ...former]));
+    const taken = [...matches.values()];
+    for (const urn of former) assert.equal(taken.filter((u) => u === urn).length, 1, `${urn}: taken over once`);
   });
 });
 

@@ -234,7 +234,7 @@ export function commitFiles(
   const committed: ScaffoldFile[] = [];
   let previous = args.after;
   for (const file of args.files) {
-    // `/` cannot occur in the component name, so no two (component, path) pairs share a name.
+    // `/` cannot occur in `name` (a tenant name is a DNS label), so no two (name, path) pairs share a name.
     const child = `${name}/${file.path}`;
     const next: ScaffoldFile = new ScaffoldFile(
       child,

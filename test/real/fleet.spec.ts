@@ -1484,7 +1484,7 @@ rules: [{ apiGroups: [""], resources: [configmaps], verbs: [get] }]
     // The up's own preview: one line per resource, ` =  <type> <name> import`.
     const imported = adopted.stdout.split("\n").filter((l) => /^\s*= .* import\s*$/.test(l));
     // Cluster objects are named after a tenant's identity (its former name once renamed, 5d); its
-    // repository component, and the deploy key in it, after its name.
+    // repository's resources, the deploy key among them, after its name.
     for (const entry of (stack.config()["fleet:tenants"] as TenantEntry[]).filter((e) => !e.offboard)) {
       const t = entry.renamedFrom ?? entry.name;
       for (const [what, line] of [["namespace", `kubernetes:core/v1:Namespace\\s+${t}`], ["deploy-key Secret", `kubernetes:core/v1:Secret\\s+${t}/${t}-git`], ["deploy key", `RepositoryDeployKey\\s+${entry.name}-repository-deploy-key(-gen\\d+)?`]]) {
