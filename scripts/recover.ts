@@ -90,6 +90,7 @@ const CLEARED: Readonly<Record<string, string>> = {
   "github:index/teamRepository:TeamRepository": "a grant is a PUT: the next up sets it again",
   "github:index/branchDefault:BranchDefault": "setting the default branch again changes nothing",
   "pulumi-nodejs:dynamic/fleet:ScaffoldFile": "the next up reads the file and writes it only when it is missing",
+  // A stack made before the branch wait became a wait in the program (components/github/branch-exists.ts).
   "pulumi-nodejs:dynamic/fleet:BranchExists": "a wait: the next up waits again",
   "pulumi-nodejs:dynamic/fleet:BootstrapKeyRevocation": "a revocation: the next up revokes again, and a key already gone counts as revoked",
 };

@@ -26,6 +26,7 @@ export const IN_REPOSITORY: Readonly<Record<string, (r: StateResource) => unknow
   "github:index/teamRepository:TeamRepository": (r) => r.outputs?.repository ?? r.inputs?.repository,
   "github:index/branchDefault:BranchDefault": (r) => r.outputs?.repository ?? r.inputs?.repository,
   "pulumi-nodejs:dynamic/fleet:ScaffoldFile": (r) => r.outputs?.repository ?? r.inputs?.repository,
+  // The branch wait of a stack made before it became a wait in the program (components/github/branch-exists.ts), until its next up.
   "pulumi-nodejs:dynamic/fleet:BranchExists": (r) => r.outputs?.repository ?? r.inputs?.repository,
 };
 

@@ -93,8 +93,6 @@ function summary(r: Registered, owner: string): string | undefined {
       return `# helm release ${i.name}: ${i.chart} ${i.version} in namespace ${i.namespace}`;
     case "github:index/repository:Repository":
       return `# github repository ${owner}/${i.name}: created by this stack (${i.visibility}${i.template ? `, generated from ${i.template.owner}/${i.template.repository}` : ""}${i.isTemplate ? ", a template" : ""}, kept on destroy)`;
-    case "pulumi-nodejs:dynamic/fleet:BranchExists":
-      return `# waits for ${owner}/${i.repository}@${i.branch} to be generated`;
     case "github:index/teamRepository:TeamRepository":
       return `# github team ${String(i.teamId).replace(/^team-/, "")} gets ${i.permission} on ${owner}/${i.repository}`;
     case "github:index/branchDefault:BranchDefault":

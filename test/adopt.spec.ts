@@ -62,13 +62,14 @@ describe("Adoption: what exists is imported, what is missing is created", () => 
     }
   });
 
-  it("a generated repository that exists waits for its configured branch, and ignores the branch it waited for at creation", async () => {
+  it("a generated repository that exists waits for its configured branch; a new one for the template's", async () => {
     const config = { ...stackConfig("staging"), "fleet:tenants": [{ name: "shop", branch: "trunk" }] };
-    const fresh = one(ok(await runProgram({ stack: "staging", config, exists: (name) => name === "analytics-gitops" })), T.generated, "shop-repository-generated");
-    assert.equal(fresh.inputs.branch, "main", "a new repository is generated on the template's branch");
-    const adopted = one(ok(await runProgram({ stack: "staging", config, calls: only("acme-org/shop-deploy", (i) => repo(i, "trunk")) })), T.generated, "shop-repository-generated");
-    assert.equal(adopted.inputs.branch, "trunk");
-    assert.deepEqual(adopted.ignoreChanges, ["branch"]);
+    const waits = (r: RunResult) => r.githubRequests.map((g) => `${g.method} ${g.path}`).filter((g) => g.includes("/shop-deploy/"));
+    const fresh = ok(await runProgram({ stack: "staging", config, exists: (name) => name === "analytics-gitops" }));
+    assert.deepEqual(waits(fresh), ["GET /repos/acme-org/shop-deploy/branches/main"], "a new repository is generated on the template's branch");
+    const adopted = ok(await runProgram({ stack: "staging", config, calls: only("acme-org/shop-deploy", (i) => repo(i, "trunk")) }));
+    assert.deepEqual(waits(adopted), ["GET /repos/acme-org/shop-deploy/branches/trunk"]);
+    assert.equal(adopted.resources.filter((r) => r.type === T.generated).length, 0, "a wait, not a resource");
   });
 
   it("a team grant that exists is imported as <team id>:<repository>; one that does not is created", async () => {

@@ -12,7 +12,6 @@ import * as assert from "assert";
 import { runProgram, stackConfig } from "./harness";
 import * as pulumi from "@pulumi/pulumi";
 import { type Debuggable, outputPromise, skipUnreadDebugStacks, STACK_FRAMES, startAfter, withoutDebugStacks } from "../components/perf";
-import { BranchExists } from "../components/github/branch-exists";
 import { ScaffoldFile, ScaffoldFileProvider } from "../components/github/scaffold-file";
 import { KindCluster } from "../components/cluster/kind";
 
@@ -44,11 +43,10 @@ describe("Dynamic providers: one object per kind", () => {
     const serialized = await serializedDuring(() => {
       for (const i of [1, 2, 3]) {
         new ScaffoldFile(`file-${i}`, { owner: "o", repository: "r", branch: "main", path: `f${i}`, content: "x", message: "m" });
-        new BranchExists(`branch-${i}`, { owner: "o", repository: `r${i}`, branch: "main" });
         new KindCluster(`kind-${i}`, { name: `k${i}`, workers: 0 });
       }
     });
-    for (const type of ["scaffoldFileProvider", "branchExistsProvider", "kindProvider"]) {
+    for (const type of ["scaffoldFileProvider", "kindProvider"]) {
       const objects = new Set(serialized.filter((p) => (p as { exportName?: string }).exportName === type));
       assert.ok(objects.size <= 1, `${type}: ${objects.size} provider objects serialized for 3 resources`);
     }

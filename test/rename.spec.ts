@@ -72,11 +72,13 @@ const FORMER_REPOSITORY_URNS = (tenant: string) => [
   ["tls:index/privateKey:PrivateKey", `${tenant}-repository-deploy-key`],
   ["github:index/repository:Repository", `${tenant}-repository`],
   ["github:index/teamRepository:TeamRepository", `${tenant}-repository-team`],
-  ["pulumi-nodejs:dynamic/fleet:BranchExists", `${tenant}-repository-generated`],
   ["github:index/branchDefault:BranchDefault", `${tenant}-repository-default-branch`],
   ["github:index/repositoryDeployKey:RepositoryDeployKey", `${tenant}-repository-deploy-key`],
   ["pulumi-nodejs:dynamic/fleet:ScaffoldFile", `${tenant}-repository/flux/staging/kustomization.yaml`],
 ].map(([type, name]) => `urn:pulumi:staging::fleet::fleet:tenant:Tenant$fleet:repository:Repository$${type}::${name}`);
+
+/** What such a stack also holds and this version deletes: the branch wait was a resource (components/github/branch-exists.ts). */
+const FORMER_BRANCH_WAIT = (tenant: string) => `urn:pulumi:staging::fleet::fleet:tenant:Tenant$fleet:repository:Repository$pulumi-nodejs:dynamic/fleet:BranchExists::${tenant}-repository-generated`;
 
 describe("One component per tenant: a stack made while a tenant's repository was a component of its own moves, nothing is made anew", () => {
   const config = (tenants: unknown[]) => ({ ...stackConfig("staging"), "fleet:repository": { create: true, team: "platform" }, "fleet:tenants": tenants });
@@ -94,7 +96,8 @@ describe("One component per tenant: a stack made while a tenant's repository was
     const result = await run({ name: "shop", team: "shop-devs", quota: { cpu: "2" } });
     const former = FORMER_REPOSITORY_URNS("shop");
     const kept = result.resources.filter((r) => r.urn.includes("::fleet:tenant:Tenant") && !r.urn.includes("-repository")).map((r) => r.urn);
-    const matches = engineMatches(result.resources, new Set([...former, ...kept]));
+    const matches = engineMatches(result.resources, new Set([...former, ...kept, FORMER_BRANCH_WAIT("shop")]));
+    assert.ok(![...matches.values()].includes(FORMER_BRANCH_WAIT("shop")), "the former branch wait is taken by nothing: the engine deletes it (its provider's delete does nothing)");
     const taken = [...matches.values()];
     for (const urn of former) assert.equal(taken.filter((u) => u === urn).length, 1, `${urn}: taken over once (else the engine would delete it, or refuse two claims)`);
     for (const [now, was] of matches) assert.equal(now.split("$").pop(), was.split("$").pop(), `${now} took over ${was}`);

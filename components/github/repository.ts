@@ -9,7 +9,7 @@ import * as tls from "@pulumi/tls";
 import { ExistingRepository } from "./adopt";
 import { KeyAlgorithm, Visibility } from "../config";
 import { RepoFile } from "../manifests";
-import { BranchExists } from "./branch-exists";
+import { branchAppears } from "./branch-exists";
 import { GitHubRequest } from "./client";
 import { ScaffoldFile } from "./scaffold-file";
 
@@ -192,26 +192,20 @@ export function createRepository(at: Placement, name: string, args: CreateReposi
     },
   );
   // GitHub fills a generated repository in asynchronously and the provider does not wait
-  // (resource_github_repository.go, Create): wait until the template's branch is there. A
+  // (resource_github_repository.go, Create): the default branch takes the repository's name once
+  // the template's branch is there (branchAppears: a wait in the program, not a resource). A
   // repository that exists was not generated here: it is on the configured branch (adopt.ts
-  // checked), which the wait then finds at once; the branch it waited for at creation stands.
-  const generated = args.template
-    ? [
-        new BranchExists(
-          `${name}-generated`,
-          { owner: args.owner, repository: repository.name, branch: args.existing ? args.branch : args.template.branch },
-          { ...optsFor(at, `${name}-generated`), ...(args.existing ? { ignoreChanges: ["branch"] } : {}) },
-          args.githubRequest,
-        ),
-      ]
-    : [];
+  // checked), which the wait then finds at once.
+  const waited = args.template
+    ? branchAppears(repository.name, { owner: args.owner, branch: args.existing ? args.branch : args.template.branch }, args.githubRequest)
+    : repository.name;
   // autoInit commits to the owner's default branch for new repositories, which need not be
   // `main`: rename whatever it is to the configured branch and wait until GitHub reports the
   // rename (it is eventually consistent). A branch already named right is only read.
   const branch = new github.BranchDefault(
     `${name}-default-branch`,
-    { repository: repository.name, branch: args.branch, rename: true, waitForRename: true },
-    { ...optsFor(at, `${name}-default-branch`), dependsOn: [repository, ...generated] },
+    { repository: waited, branch: args.branch, rename: true, waitForRename: true },
+    { ...optsFor(at, `${name}-default-branch`), dependsOn: [repository] },
   );
   return { repository, branchReady: [branch] as pulumi.Resource[] };
 }

@@ -201,7 +201,6 @@ const MADE_AGAIN: Readonly<Record<string, string>> = {
   "github:index/teamRepository:TeamRepository": "the program imports a grant it finds itself (components/github/adopt.ts)",
   "github:index/repository:Repository": "the program imports a repository it finds itself (components/github/adopt.ts)",
   "pulumi-nodejs:dynamic/fleet:ScaffoldFile": "it reads the file and writes it only when it is missing",
-  "pulumi-nodejs:dynamic/fleet:BranchExists": "a wait for the branch",
   "pulumi-nodejs:dynamic/fleet:BootstrapKeyRevocation": "a key already gone counts as revoked",
 };
 

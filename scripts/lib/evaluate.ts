@@ -11,6 +11,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as rpc from "@pulumi/pulumi/runtime/rpc";
 import { parse as parseYaml } from "yaml";
+import { setProgramGitHubRequest } from "../../components/github/branch-exists";
 import { outputPromise } from "../../components/perf";
 
 /** The checkout this file is in. */
@@ -71,11 +72,18 @@ export interface RunResult {
   readonly calls: readonly { token: string; inputs: Record<string, any> }[];
   /** Warnings the program logged (`pulumi.log.warn`: the CLI shows them as warnings). */
   readonly warnings: readonly string[];
+  /**
+   * GitHub REST requests the program's own process made (the branch wait), in order, each with
+   * the number of resources registered when it was answered.
+   */
+  readonly githubRequests: readonly { method: string; path: string; registeredWhenAnswered: number }[];
 }
 
 export interface RunOptions {
   /** Stack name: the environment. */
   readonly stack: string;
+  /** How long the program's own GitHub requests (the branch wait) take to answer, in ms. @default 0 */
+  readonly githubDelayMs?: number;
   /** Config as in a `Pulumi.<stack>.yaml`: `key → value`; objects and lists are JSON-encoded. */
   readonly config: Readonly<Record<string, unknown>>;
   /** Config keys that are secrets (e.g. `fleet:kubeconfig`). */
@@ -304,6 +312,18 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
   const created = options.exists ? undefined : createdByConfig();
   const world = { exists: options.exists ?? ((name: string) => !created!.has(name)), teams: options.teamRepositories ?? {} };
 
+  // GitHub as the program's own process sees it (components/github/branch-exists.ts,
+  // branchAppears): a repository's branch is there, as GitHub answers once a generated
+  // repository is filled in (GET /repos/{owner}/{repo}/branches/{branch}: 200). Anything else
+  // the program asks is not expected of it, and fails.
+  const githubRequests: { method: string; path: string; registeredWhenAnswered: number }[] = [];
+  setProgramGitHubRequest(async (method, requestPath) => {
+    if (options.githubDelayMs) await new Promise((resolve) => setTimeout(resolve, options.githubDelayMs));
+    githubRequests.push({ method, path: requestPath, registeredWhenAnswered: resources.length });
+    if (method === "GET" && /^\/repos\/[^/]+\/[^/]+\/branches\/[^/]+$/.test(requestPath)) return { status: 200, body: { name: decodeURIComponent(requestPath.split("/").pop()!) } };
+    throw new Error(`the offline GitHub double has no answer for ${method} ${requestPath}`);
+  });
+
   // Wrap the mock monitor to keep what MockResourceArgs leaves out (dependencies, parent, options).
   const monitor = pulumi.runtime.getMonitor() as any;
   // URNs as the engine makes them. The SDK's MockMonitor (@pulumi/pulumi 3.270.0,
@@ -378,7 +398,7 @@ export async function runProgram(options: RunOptions): Promise<RunResult> {
     console.warn = consoleWarn;
   }
   await (pulumi.runtime as any).waitForRPCs();
-  return { resources, outputs, exported, error, calls, warnings };
+  return { resources, outputs, exported, error, calls, warnings, githubRequests };
 }
 
 /** Resolves a tree of Outputs to plain values (secrets unwrapped). */
