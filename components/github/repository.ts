@@ -378,29 +378,14 @@ export function repositoryResources(at: Placement, name: string, args: Repositor
 }
 
 /** A repository and its resources as a component of their own: the fleet repository. A tenant holds its repository's resources itself (tenant.ts). */
-export class Repository extends pulumi.ComponentResource implements RepositoryParts {
-  readonly repositoryName: pulumi.Output<string>;
-  readonly htmlUrl: pulumi.Output<string>;
-  readonly key?: DeployKeyPair;
-  readonly repository?: github.Repository;
-  readonly team?: github.TeamRepository;
-  readonly teamAccess: pulumi.Output<string>;
-  readonly files: readonly ScaffoldFile[];
-  readonly ready: pulumi.Resource[];
-  readonly contentWrites: { readonly repository: number; readonly key: number };
-
+// The class takes its fields from RepositoryParts (declaration merging), and its constructor sets them all at once.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface Repository extends RepositoryParts {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class Repository extends pulumi.ComponentResource {
   constructor(name: string, args: RepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
     super("fleet:repository:Repository", name, {}, opts);
-    const parts = repositoryResources({ parent: this }, name, args);
-    this.repositoryName = parts.repositoryName;
-    this.htmlUrl = parts.htmlUrl;
-    if (parts.key) this.key = parts.key;
-    if (parts.repository) this.repository = parts.repository;
-    if (parts.team) this.team = parts.team;
-    this.teamAccess = parts.teamAccess;
-    this.files = parts.files;
-    this.ready = parts.ready;
-    this.contentWrites = parts.contentWrites;
+    Object.assign(this, repositoryResources({ parent: this }, name, args));
     this.registerOutputs({ repositoryName: this.repositoryName, ...(this.key ? { fingerprint: this.key.fingerprint } : {}) });
   }
 }
