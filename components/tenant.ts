@@ -81,8 +81,9 @@ export interface TenantArgs {
 /**
  * Where a tenant's repository resources were in state until they became the tenant's own
  * children: under a component of their own, `fleet:repository:Repository` `<tenant>-repository`,
- * a child of the tenant. One component per tenant, not two: a component costs a first `up`
- * three whole-state saves and a later one nothing (docs/architecture.md, "Real-engine speed").
+ * a child of the tenant. One component per tenant, not two: a component is three whole-state
+ * saves of a first `up` (docs/architecture.md, "Real-engine speed", which also says they did not
+ * show beside the run-to-run variance).
  * The aliases move each child instead of replacing it (a repository's deploy key, a tenant's
  * repository, which `retainOnDelete` would otherwise leave behind as a new one was made).
  * With `renamedFrom` in the same update, the former place is under the former name too: the

@@ -83,7 +83,7 @@ export function setProgramGitHubRequest(request: GitHubRequest): void {
 /**
  * `repository`, once `owner/<repository>@branch` exists on GitHub: what renames a generated
  * repository's branch, or commits to it, takes its name from here. A wait in the program, not a
- * resource: a first `up` two whole-state saves and 4 KB of state fewer per tenant than the
+ * resource: a first `up` two whole-state saves and 3.7 KB of state fewer per tenant than the
  * BranchExists resource it replaces (docs/architecture.md, "Real-engine speed"). Not in a preview
  * (nothing is generated then; an unknown name is not waited on anyway), and on a later `up` one
  * GET that finds the branch. Interrupted, there is nothing to recover: the next `up` waits again.
